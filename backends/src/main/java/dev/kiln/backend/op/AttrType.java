@@ -1,0 +1,6 @@
+package dev.kiln.backend.op;
+
+/** The value types an op attribute can have (their JSON forms are in docs/format.md). */
+public enum AttrType {
+    INT, INTS, FLOAT, BOOL, STRING, DTYPE
+}

@@ -1,0 +1,189 @@
+package dev.kiln.backend.op;
+
+import static dev.kiln.backend.op.AttrSpec.bool;
+import static dev.kiln.backend.op.AttrSpec.choice;
+import static dev.kiln.backend.op.AttrSpec.dtype;
+import static dev.kiln.backend.op.AttrSpec.integer;
+import static dev.kiln.backend.op.AttrSpec.ints;
+import static dev.kiln.backend.op.AttrSpec.optionalDtype;
+import static dev.kiln.backend.op.AttrSpec.optionalInt;
+import static dev.kiln.backend.op.AttrSpec.optionalReal;
+import static dev.kiln.backend.op.AttrSpec.real;
+import static dev.kiln.backend.op.OpKind.BINARY;
+import static dev.kiln.backend.op.OpKind.CREATION;
+import static dev.kiln.backend.op.OpKind.INDEX;
+import static dev.kiln.backend.op.OpKind.LINALG;
+import static dev.kiln.backend.op.OpKind.REDUCTION;
+import static dev.kiln.backend.op.OpKind.SHAPE;
+import static dev.kiln.backend.op.OpKind.TERNARY;
+import static dev.kiln.backend.op.OpKind.UNARY;
+import static dev.kiln.backend.op.OpKind.VIEW;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The closed set of primitive ops. Each constant is the one definition site of its op
+ * (name, arity, attributes, type rule, doc); composite operations are Tensor methods built
+ * from these. docs/ops.md is generated from this table ({@code OpReference}).
+ */
+public enum Op {
+    // ---- unary elementwise ----
+    NEG(unary("neg", ShapeRules::unaryNumeric, "-x")),
+    ABS(unary("abs", ShapeRules::unaryNumeric, "|x|; gradient sign(x), 0 at 0")),
+    SIGN(unary("sign", ShapeRules::unaryNumeric, "-1, 0 or 1 (0 for 0 and NaN stays NaN)").notDifferentiable()),
+    EXP(unary("exp", ShapeRules::unaryFloat, "e^x")),
+    LOG(unary("log", ShapeRules::unaryFloat, "natural logarithm; -inf at 0, NaN below")),
+    LOG1P(unary("log1p", ShapeRules::unaryFloat, "log(1 + x), accurate near 0")),
+    EXPM1(unary("expm1", ShapeRules::unaryFloat, "e^x - 1, accurate near 0")),
+    SQRT(unary("sqrt", ShapeRules::unaryFloat, "square root; gradient +inf at 0 as PyTorch")),
+    RSQRT(unary("rsqrt", ShapeRules::unaryFloat, "1 / sqrt(x)")),
+    RECIPROCAL(unary("reciprocal", ShapeRules::unaryFloat, "1 / x")),
+    SIN(unary("sin", ShapeRules::unaryFloat, "sine")),
+    COS(unary("cos", ShapeRules::unaryFloat, "cosine")),
+    TANH(unary("tanh", ShapeRules::unaryFloat, "hyperbolic tangent")),
+    SIGMOID(unary("sigmoid", ShapeRules::unaryFloat, "1 / (1 + e^-x)")),
+    RELU(unary("relu", ShapeRules::unaryNumeric, "max(x, 0); gradient 0 at 0 as PyTorch")),
+    GELU(unary("gelu", ShapeRules::unaryFloat, "Gaussian error linear unit, exact (erf) or tanh approximation")
+            .attrs(choice("approximate", "none", "none", "tanh"))),
+    SILU(unary("silu", ShapeRules::unaryFloat, "x * sigmoid(x)")),
+    ERF(unary("erf", ShapeRules::unaryFloat, "the error function")),
+    FLOOR(unary("floor", ShapeRules::unaryNumeric, "round down; gradient 0")),
+    CEIL(unary("ceil", ShapeRules::unaryNumeric, "round up; gradient 0")),
+    ROUND(unary("round", ShapeRules::unaryNumeric, "round half to even; gradient 0")),
+    CLAMP(unary("clamp", ShapeRules::unaryNumeric, "min(max(x, min), max); either bound may be absent; gradient 1 inside [min, max] (bounds included)")
+            .attrs(optionalReal("min"), optionalReal("max"))),
+    LOGICAL_NOT(unary("logical_not", ShapeRules::unaryBool, "true where x is zero/false").notDifferentiable()),
+    CAST(unary("cast", ShapeRules::cast, "convert to another dtype (float to int truncates toward zero)").attrs(dtype("dtype"))),
+    CLONE(unary("clone", ShapeRules::same, "a contiguous copy")),
+    FULL_LIKE(OpDef.builder("full_like", CREATION).inputs(1).rule(ShapeRules::fullLike).notDifferentiable()
+            .attrs(real("value"), optionalDtype("dtype"))
+            .doc("a tensor shaped like the input, filled with value (the input's data is not read)")),
+
+    // ---- binary elementwise (broadcasting) ----
+    ADD(binary("add", ShapeRules::binaryArith, "a + b (bool + bool is logical or)")),
+    SUB(binary("sub", ShapeRules::binaryArith, "a - b")),
+    MUL(binary("mul", ShapeRules::binaryArith, "a * b (bool * bool is logical and)")),
+    DIV(binary("div", ShapeRules::binaryDiv, "true division a / b; integer inputs give f32")),
+    POW(binary("pow", ShapeRules::binaryArith, "a ^ b; gradient wrt b uses log(a), 0 where a = 0 and b > 0")),
+    MAXIMUM(binary("maximum", ShapeRules::binaryArith, "elementwise max, NaN-propagating; ties split the gradient evenly")),
+    MINIMUM(binary("minimum", ShapeRules::binaryArith, "elementwise min, NaN-propagating; ties split the gradient evenly")),
+    EQ(compare("eq", "a == b")),
+    NE(compare("ne", "a != b")),
+    LT(compare("lt", "a < b")),
+    LE(compare("le", "a <= b")),
+    GT(compare("gt", "a > b")),
+    GE(compare("ge", "a >= b")),
+    LOGICAL_AND(compare("logical_and", "a and b, nonzero counting as true")),
+    LOGICAL_OR(compare("logical_or", "a or b")),
+    LOGICAL_XOR(compare("logical_xor", "a xor b")),
+    WHERE(OpDef.builder("where", TERNARY).inputs(3).rule(ShapeRules::where)
+            .doc("cond ? a : b, broadcasting all three; the gradient never mixes the branches")),
+
+    // ---- reductions ----
+    SUM(reduction("sum", ShapeRules::reduceSum, "sum over dims (all when empty); f32 sums are blocked and accumulated in f64")),
+    PROD(reduction("prod", ShapeRules::reduceSum, "product over dims")),
+    AMAX(reduction("amax", ShapeRules::reduceSame, "maximum over dims; NaN propagates; ties share the gradient evenly")),
+    AMIN(reduction("amin", ShapeRules::reduceSame, "minimum over dims; NaN propagates; ties share the gradient evenly")),
+    ALL(reduction("all", ShapeRules::reduceBool, "true when every element is nonzero").notDifferentiable()),
+    ANY(reduction("any", ShapeRules::reduceBool, "true when some element is nonzero").notDifferentiable()),
+    ARGMAX(OpDef.builder("argmax", REDUCTION).rule(ShapeRules::argReduce).notDifferentiable()
+            .attrs(optionalInt("dim"), bool("keepdim", false))
+            .doc("index of the first maximum along dim (over the flattened tensor when dim is absent); NaN counts as the maximum")),
+    ARGMIN(OpDef.builder("argmin", REDUCTION).rule(ShapeRules::argReduce).notDifferentiable()
+            .attrs(optionalInt("dim"), bool("keepdim", false))
+            .doc("index of the first minimum along dim (over the flattened tensor when dim is absent); NaN counts as the minimum")),
+    CUMSUM(OpDef.builder("cumsum", REDUCTION).rule(ShapeRules::cumsum).attrs(integer("dim"))
+            .doc("inclusive prefix sum along dim")),
+    SOFTMAX(OpDef.builder("softmax", REDUCTION).rule(ShapeRules::softmax).attrs(integer("dim"))
+            .doc("exp(x - max) / sum(exp(x - max)) along dim")),
+    LOG_SOFTMAX(OpDef.builder("log_softmax", REDUCTION).rule(ShapeRules::softmax).attrs(integer("dim"))
+            .doc("x - max - log(sum(exp(x - max))) along dim")),
+
+    // ---- linear algebra ----
+    MATMUL(OpDef.builder("matmul", LINALG).inputs(2).rule(ShapeRules::matmul)
+            .doc("matrix product with NumPy semantics: 1-D operands are promoted and squeezed, batch dims broadcast")),
+    ADDMM(OpDef.builder("addmm", LINALG).inputs(3).rule(ShapeRules::addmm)
+            .doc("bias + a @ b for 2-D a and b, the bias broadcast to the product (the fused GEMM + bias)")),
+
+    // ---- views (eager returns a view sharing storage) ----
+    RESHAPE(view("reshape", ShapeRules::reshape, "same elements in a new shape; one dim may be -1").attrs(ints("shape"))),
+    PERMUTE(view("permute", ShapeRules::permute, "reorder dims").attrs(ints("dims"))),
+    EXPAND(view("expand", ShapeRules::expand, "broadcast size-1 dims to a larger size without copying; -1 keeps a dim").attrs(ints("shape"))),
+    SLICE(view("slice", ShapeRules::slice, "elements start, start+step, ... before end along dim (Python slice semantics, step > 0)")
+            .attrs(integer("dim"), integer("start", 0), integer("end", Integer.MAX_VALUE), integer("step", 1))),
+    SELECT(view("select", ShapeRules::select, "the slice at index along dim, removing dim").attrs(integer("dim"), integer("index"))),
+    SQUEEZE(view("squeeze", ShapeRules::squeeze, "remove size-1 dims (all of them when dims is empty)").attrs(ints("dims", new int[0]))),
+    UNSQUEEZE(view("unsqueeze", ShapeRules::unsqueeze, "insert a size-1 dim").attrs(integer("dim"))),
+    FLATTEN(view("flatten", ShapeRules::flatten, "merge dims start..end into one").attrs(integer("start", 0), integer("end", -1))),
+
+    // ---- shape and index ----
+    CAT(OpDef.builder("cat", SHAPE).inputs(1, Integer.MAX_VALUE).rule(ShapeRules::cat).attrs(integer("dim", 0))
+            .doc("concatenate along dim; dtypes promote")),
+    PAD(OpDef.builder("pad", SHAPE).rule(ShapeRules::pad)
+            .attrs(ints("pads"), choice("mode", "constant", "constant", "reflect", "replicate"), real("value", 0.0))
+            .doc("pad the last dims; pads = [last_lo, last_hi, prev_lo, prev_hi, ...] as torch.nn.functional.pad")),
+    INDEX_SELECT(OpDef.builder("index_select", INDEX).inputs(2).rule(ShapeRules::indexSelect).attrs(integer("dim"))
+            .doc("pick entries along dim by a 1-D i64 index (negative indices count from the end)")),
+    GATHER(OpDef.builder("gather", INDEX).inputs(2).rule(ShapeRules::gather).attrs(integer("dim"))
+            .doc("out[i][j] = x[index[i][j]][j] for dim 0, and likewise for other dims")),
+    SCATTER_ADD(OpDef.builder("scatter_add", INDEX).inputs(3).rule(ShapeRules::scatterAdd).attrs(integer("dim"))
+            .doc("copy of self with src added at index along dim (duplicates accumulate)")),
+    TRIL(OpDef.builder("tril", SHAPE).rule(ShapeRules::triangle).attrs(integer("diagonal", 0))
+            .doc("lower triangle of the last two dims, the rest zero")),
+    TRIU(OpDef.builder("triu", SHAPE).rule(ShapeRules::triangle).attrs(integer("diagonal", 0))
+            .doc("upper triangle of the last two dims, the rest zero")),
+    FLIP(OpDef.builder("flip", SHAPE).rule(ShapeRules::flip).attrs(ints("dims"))
+            .doc("reverse the order of elements along dims")),
+    REPEAT(OpDef.builder("repeat", SHAPE).rule(ShapeRules::repeat).attrs(ints("repeats"))
+            .doc("tile the tensor repeats[i] times along dim i (torch.Tensor.repeat)")),
+    ARGSORT(OpDef.builder("argsort", INDEX).rule(ShapeRules::argsort).notDifferentiable()
+            .attrs(integer("dim", -1), bool("descending", false))
+            .doc("indices that sort along dim; stable; NaN sorts as the largest value")),
+    TOPK_INDICES(OpDef.builder("topk_indices", INDEX).rule(ShapeRules::topkIndices).notDifferentiable()
+            .attrs(integer("k"), integer("dim", -1), bool("largest", true))
+            .doc("indices of the k largest (or smallest) entries along dim, in sorted order; ties keep the lower index first")),
+    ONE_HOT(OpDef.builder("one_hot", INDEX).rule(ShapeRules::oneHot).notDifferentiable()
+            .attrs(integer("num_classes").range(1, Integer.MAX_VALUE))
+            .doc("i64 one-hot encoding in a new last dim; every index must be in [0, num_classes)"));
+
+    private final OpDef def;
+
+    Op(OpDef.Builder b) { this.def = b.build(); }
+
+    public OpDef def() { return def; }
+
+    /** The op's name in JSON, printouts and errors. */
+    public String opName() { return def.name(); }
+
+    private static final Map<String, Op> BY_NAME = new HashMap<>();
+
+    static {
+        for (Op op : values()) {
+            if (BY_NAME.put(op.def.name(), op) != null) throw new ExceptionInInitializerError("duplicate op name " + op.def.name());
+        }
+    }
+
+    /** Looks up an op by its name, or null when there is none. */
+    public static Op byName(String name) { return BY_NAME.get(name); }
+
+    private static OpDef.Builder unary(String name, ShapeRule rule, String doc) {
+        return OpDef.builder(name, UNARY).inputs(1).rule(rule).doc(doc);
+    }
+
+    private static OpDef.Builder binary(String name, ShapeRule rule, String doc) {
+        return OpDef.builder(name, BINARY).inputs(2).rule(rule).doc(doc);
+    }
+
+    private static OpDef.Builder compare(String name, String doc) {
+        return OpDef.builder(name, BINARY).inputs(2).rule(ShapeRules::binaryBool).notDifferentiable().doc(doc + " (bool result)");
+    }
+
+    private static OpDef.Builder reduction(String name, ShapeRule rule, String doc) {
+        return OpDef.builder(name, REDUCTION).rule(rule).attrs(ints("dims", new int[0]), bool("keepdim", false)).doc(doc);
+    }
+
+    private static OpDef.Builder view(String name, ShapeRule rule, String doc) {
+        return OpDef.builder(name, VIEW).rule(rule).view().doc(doc);
+    }
+}

@@ -1,0 +1,6 @@
+package dev.kiln.backend.op;
+
+/** Coarse families, used by fusion and by the docs. */
+public enum OpKind {
+    UNARY, BINARY, TERNARY, REDUCTION, LINALG, VIEW, SHAPE, INDEX, CREATION, NN
+}
