@@ -1,0 +1,254 @@
+package dev.kiln.backend.cpu;
+
+import dev.kiln.backend.DType;
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.cpu.vector.FloatRows;
+import dev.kiln.backend.cpu.vector.VectorSupport;
+import dev.kiln.backend.op.Attrs;
+import dev.kiln.backend.op.Op;
+import dev.kiln.backend.op.ShapeRules;
+import dev.kiln.backend.shape.Shapes;
+import dev.kiln.backend.shape.TensorType;
+import java.util.Map;
+import java.util.function.DoubleBinaryOperator;
+import java.util.function.DoubleUnaryOperator;
+import java.util.function.LongBinaryOperator;
+import java.util.function.LongUnaryOperator;
+
+/**
+ * Unary, binary and ternary elementwise kernels. Floating-point math runs in double and is
+ * rounded once to the result type; hot float32 rows go to {@link FloatRows} (Vector API).
+ */
+final class ElementwiseKernels {
+    private ElementwiseKernels() {}
+
+    private static final FloatRows ROWS = VectorSupport.floatRows();
+
+    /** Per-op scalar functions; a null long function means the op computes in floating point. */
+    private record UnaryFns(DoubleUnaryOperator d, LongUnaryOperator l, FloatRows.Unary fast) {}
+
+    private record BinaryFns(DoubleBinaryOperator d, LongBinaryOperator l, FloatRows.Binary fast) {}
+
+    /** Comparison: the result is d(a, b) != 0 on the promoted operands. */
+    private record CompareFns(DoubleBinaryOperator d, LongBinaryOperator l) {}
+
+    static void register(Map<Op, CpuKernel> k) {
+        unary(k, Op.NEG, x -> -x, x -> -x, FloatRows.Unary.NEG);
+        unary(k, Op.ABS, Math::abs, Math::abs, FloatRows.Unary.ABS);
+        unary(k, Op.SIGN, MathFns::sign, Long::signum, null);
+        unary(k, Op.EXP, Math::exp, null, FloatRows.Unary.EXP);
+        unary(k, Op.LOG, Math::log, null, null);
+        unary(k, Op.LOG1P, Math::log1p, null, null);
+        unary(k, Op.EXPM1, Math::expm1, null, null);
+        unary(k, Op.SQRT, Math::sqrt, null, FloatRows.Unary.SQRT);
+        unary(k, Op.RSQRT, x -> 1.0 / Math.sqrt(x), null, null);
+        unary(k, Op.RECIPROCAL, x -> 1.0 / x, null, null);
+        unary(k, Op.SIN, Math::sin, null, null);
+        unary(k, Op.COS, Math::cos, null, null);
+        unary(k, Op.TANH, Math::tanh, null, FloatRows.Unary.TANH);
+        unary(k, Op.SIGMOID, MathFns::sigmoid, null, FloatRows.Unary.SIGMOID);
+        unary(k, Op.RELU, x -> x > 0 || x != x ? x : 0.0, x -> Math.max(x, 0), FloatRows.Unary.RELU);
+        unary(k, Op.SILU, MathFns::silu, null, null);
+        unary(k, Op.ERF, MathFns::erf, null, null);
+        unary(k, Op.FLOOR, Math::floor, x -> x, null);
+        unary(k, Op.CEIL, Math::ceil, x -> x, null);
+        unary(k, Op.ROUND, Math::rint, x -> x, null);
+        k.put(Op.GELU, (in, a, out) -> {
+            boolean tanh = a.getString("approximate").equals("tanh");
+            return unaryRun(in[0], out.dtype(), new UnaryFns(tanh ? MathFns::geluTanh : MathFns::gelu, null, null));
+        });
+        k.put(Op.CLAMP, (in, a, out) -> {
+            Double lo = a.getOptionalFloat("min"), hi = a.getOptionalFloat("max");
+            double l = lo == null ? Double.NEGATIVE_INFINITY : lo, h = hi == null ? Double.POSITIVE_INFINITY : hi;
+            long ll = lo == null ? Long.MIN_VALUE : (long) Math.ceil(l), hl = hi == null ? Long.MAX_VALUE : (long) Math.floor(h);
+            // torch.clamp: min applied first, then max (so min > max gives max everywhere)
+            return unaryRun(in[0], out.dtype(), new UnaryFns(x -> x != x ? x : Math.min(Math.max(x, l), h),
+                    x -> Math.min(Math.max(x, ll), hl), null));
+        });
+        k.put(Op.LOGICAL_NOT, (in, a, out) -> {
+            Strided x = Copy.toContiguous(in[0], DType.BOOL);
+            boolean[] v = x.storage().bool();
+            for (int i = 0; i < v.length; i++) v[i] = !v[i];
+            return x;
+        });
+        k.put(Op.CAST, (in, a, out) -> Copy.toContiguous(in[0], a.getDType("dtype")));
+        k.put(Op.CLONE, (in, a, out) -> Copy.toContiguous(in[0], in[0].dtype()));
+        k.put(Op.FULL_LIKE, (in, a, out) -> {
+            Strided r = Strided.allocate(out.dtype(), out.concreteShape());
+            Copy.fill(r, a.getFloat("value"));
+            return r;
+        });
+
+        binary(k, Op.ADD, Double::sum, Long::sum, FloatRows.Binary.ADD);
+        binary(k, Op.SUB, (x, y) -> x - y, (x, y) -> x - y, FloatRows.Binary.SUB);
+        binary(k, Op.MUL, (x, y) -> x * y, (x, y) -> x * y, FloatRows.Binary.MUL);
+        binary(k, Op.DIV, (x, y) -> x / y, null, FloatRows.Binary.DIV);
+        binary(k, Op.POW, Math::pow, MathFns::powLong, null);
+        binary(k, Op.MAXIMUM, MathFns::max, Math::max, FloatRows.Binary.MAX);
+        binary(k, Op.MINIMUM, MathFns::min, Math::min, FloatRows.Binary.MIN);
+
+        compare(k, Op.EQ, (x, y) -> x == y ? 1 : 0, (x, y) -> x == y ? 1 : 0);
+        compare(k, Op.NE, (x, y) -> x != y ? 1 : 0, (x, y) -> x != y ? 1 : 0);
+        compare(k, Op.LT, (x, y) -> x < y ? 1 : 0, (x, y) -> x < y ? 1 : 0);
+        compare(k, Op.LE, (x, y) -> x <= y ? 1 : 0, (x, y) -> x <= y ? 1 : 0);
+        compare(k, Op.GT, (x, y) -> x > y ? 1 : 0, (x, y) -> x > y ? 1 : 0);
+        compare(k, Op.GE, (x, y) -> x >= y ? 1 : 0, (x, y) -> x >= y ? 1 : 0);
+        logical(k, Op.LOGICAL_AND, 0);
+        logical(k, Op.LOGICAL_OR, 1);
+        logical(k, Op.LOGICAL_XOR, 2);
+        k.put(Op.WHERE, ElementwiseKernels::where);
+    }
+
+    // ---- unary ----------------------------------------------------------------------------
+
+    private static void unary(Map<Op, CpuKernel> k, Op op, DoubleUnaryOperator d, LongUnaryOperator l, FloatRows.Unary fast) {
+        UnaryFns fns = new UnaryFns(d, l, fast);
+        k.put(op, (in, a, out) -> unaryRun(in[0], out.dtype(), fns));
+    }
+
+    private static Strided unaryRun(Strided x, DType outType, UnaryFns f) {
+        // integer math only for integer results; everything else in floating point
+        DType compute = outType == DType.INT64 && f.l != null ? DType.INT64 : outType;
+        Strided src = Copy.denseOf(x, compute);
+        int n = src.numel();
+        Strided out = Strided.allocate(outType, x.shape());
+        int so = src.offset();
+        switch (compute) {
+            case FLOAT32 -> {
+                float[] s = src.storage().f32(), o = out.storage().f32();
+                if (f.fast != null) ROWS.unary(f.fast, s, so, o, 0, n);
+                else for (int i = 0; i < n; i++) o[i] = (float) f.d.applyAsDouble(s[so + i]);
+            }
+            case FLOAT64 -> {
+                double[] s = src.storage().f64(), o = out.storage().f64();
+                for (int i = 0; i < n; i++) o[i] = f.d.applyAsDouble(s[so + i]);
+            }
+            case INT64 -> {
+                long[] s = src.storage().i64(), o = out.storage().i64();
+                for (int i = 0; i < n; i++) o[i] = f.l.applyAsLong(s[so + i]);
+            }
+            default -> throw new IllegalStateException("unary op on " + compute);
+        }
+        return out;
+    }
+
+    // ---- binary ---------------------------------------------------------------------------
+
+    private static void binary(Map<Op, CpuKernel> k, Op op, DoubleBinaryOperator d, LongBinaryOperator l, FloatRows.Binary fast) {
+        BinaryFns fns = new BinaryFns(d, l, fast);
+        k.put(op, (in, a, out) -> binaryRun(in[0], in[1], out, fns));
+    }
+
+    private static Strided binaryRun(Strided a, Strided b, TensorType outT, BinaryFns f) {
+        DType outType = outT.dtype();
+        // bool arithmetic (add = or, mul = and) runs on 0/1 integers and converts back
+        DType compute = outType == DType.BOOL ? DType.INT64 : outType;
+        if (compute == DType.INT64 && f.l == null) compute = DType.FLOAT32;
+        Strided x = a.dtype() == compute ? a : Copy.toContiguous(a, compute);
+        Strided y = b.dtype() == compute ? b : Copy.toContiguous(b, compute);
+        int[] shape = outT.concreteShape();
+        Strided out = Strided.allocate(compute, shape);
+        int[][] strides = {Shapes.broadcastStrides(x.shape(), x.strides(), shape), Shapes.broadcastStrides(y.shape(), y.strides(), shape)};
+        int[] offs = {x.offset(), y.offset()};
+        switch (compute) {
+            case FLOAT32 -> {
+                float[] xa = x.storage().f32(), ya = y.storage().f32(), o = out.storage().f32();
+                StridedLoop.forEachRow(shape, strides, offs, (oo, off, st, n) -> {
+                    if (f.fast != null) {
+                        ROWS.binary(f.fast, xa, off[0], st[0], ya, off[1], st[1], o, oo, n);
+                    } else {
+                        for (int i = 0; i < n; i++) o[oo + i] = (float) f.d.applyAsDouble(xa[off[0] + i * st[0]], ya[off[1] + i * st[1]]);
+                    }
+                });
+            }
+            case FLOAT64 -> {
+                double[] xa = x.storage().f64(), ya = y.storage().f64(), o = out.storage().f64();
+                StridedLoop.forEachRow(shape, strides, offs, (oo, off, st, n) -> {
+                    for (int i = 0; i < n; i++) o[oo + i] = f.d.applyAsDouble(xa[off[0] + i * st[0]], ya[off[1] + i * st[1]]);
+                });
+            }
+            case INT64 -> {
+                long[] xa = x.storage().i64(), ya = y.storage().i64(), o = out.storage().i64();
+                StridedLoop.forEachRow(shape, strides, offs, (oo, off, st, n) -> {
+                    for (int i = 0; i < n; i++) o[oo + i] = f.l.applyAsLong(xa[off[0] + i * st[0]], ya[off[1] + i * st[1]]);
+                });
+            }
+            default -> throw new IllegalStateException(String.valueOf(compute));
+        }
+        return compute == outType ? out : Copy.toContiguous(out, outType);
+    }
+
+    // ---- comparisons and logical ops ------------------------------------------------------
+
+    private static void compare(Map<Op, CpuKernel> k, Op op, DoubleBinaryOperator d, LongBinaryOperator l) {
+        CompareFns fns = new CompareFns(d, l);
+        k.put(op, (in, a, out) -> {
+            TensorType ta = new TensorType(in[0].dtype(), dev.kiln.backend.shape.Dim.of(in[0].shape()));
+            TensorType tb = new TensorType(in[1].dtype(), dev.kiln.backend.shape.Dim.of(in[1].shape()));
+            DType compute = ShapeRules.promote(ta, tb);
+            if (compute == DType.BOOL) compute = DType.INT64;
+            Strided x = in[0].dtype() == compute ? in[0] : Copy.toContiguous(in[0], compute);
+            Strided y = in[1].dtype() == compute ? in[1] : Copy.toContiguous(in[1], compute);
+            return compareRun(x, y, compute, out.concreteShape(), fns);
+        });
+    }
+
+    private static Strided compareRun(Strided x, Strided y, DType compute, int[] shape, CompareFns f) {
+        Strided out = Strided.allocate(DType.BOOL, shape);
+        boolean[] o = out.storage().bool();
+        int[][] strides = {Shapes.broadcastStrides(x.shape(), x.strides(), shape), Shapes.broadcastStrides(y.shape(), y.strides(), shape)};
+        int[] offs = {x.offset(), y.offset()};
+        StridedLoop.forEachRow(shape, strides, offs, (oo, off, st, n) -> {
+            switch (compute) {
+                case FLOAT32 -> { float[] xa = x.storage().f32(), ya = y.storage().f32();
+                    for (int i = 0; i < n; i++) o[oo + i] = f.d.applyAsDouble(xa[off[0] + i * st[0]], ya[off[1] + i * st[1]]) != 0; }
+                case FLOAT64 -> { double[] xa = x.storage().f64(), ya = y.storage().f64();
+                    for (int i = 0; i < n; i++) o[oo + i] = f.d.applyAsDouble(xa[off[0] + i * st[0]], ya[off[1] + i * st[1]]) != 0; }
+                case INT64 -> { long[] xa = x.storage().i64(), ya = y.storage().i64();
+                    for (int i = 0; i < n; i++) o[oo + i] = f.l.applyAsLong(xa[off[0] + i * st[0]], ya[off[1] + i * st[1]]) != 0; }
+                default -> throw new IllegalStateException(String.valueOf(compute));
+            }
+        });
+        return out;
+    }
+
+    /** kind: 0 and, 1 or, 2 xor; operands are reduced to truthiness first. */
+    private static void logical(Map<Op, CpuKernel> k, Op op, int kind) {
+        k.put(op, (in, a, out) -> {
+            Strided x = in[0].dtype() == DType.BOOL ? in[0] : Copy.toContiguous(in[0], DType.BOOL);
+            Strided y = in[1].dtype() == DType.BOOL ? in[1] : Copy.toContiguous(in[1], DType.BOOL);
+            int[] shape = out.concreteShape();
+            Strided r = Strided.allocate(DType.BOOL, shape);
+            boolean[] o = r.storage().bool(), xa = x.storage().bool(), ya = y.storage().bool();
+            int[][] strides = {Shapes.broadcastStrides(x.shape(), x.strides(), shape), Shapes.broadcastStrides(y.shape(), y.strides(), shape)};
+            StridedLoop.forEachRow(shape, strides, new int[] {x.offset(), y.offset()}, (oo, off, st, n) -> {
+                for (int i = 0; i < n; i++) {
+                    boolean p = xa[off[0] + i * st[0]], q = ya[off[1] + i * st[1]];
+                    o[oo + i] = kind == 0 ? p && q : kind == 1 ? p || q : p ^ q;
+                }
+            });
+            return r;
+        });
+    }
+
+    private static Strided where(Strided[] in, Attrs a, TensorType outT) {
+        DType t = outT.dtype();
+        Strided c = in[0];
+        Strided x = in[1].dtype() == t ? in[1] : Copy.toContiguous(in[1], t);
+        Strided y = in[2].dtype() == t ? in[2] : Copy.toContiguous(in[2], t);
+        int[] shape = outT.concreteShape();
+        Strided out = Strided.allocate(t, shape);
+        Object oa = out.storage().array(), xa = x.storage().array(), ya = y.storage().array();
+        boolean[] ca = c.storage().bool();
+        int[][] strides = {Shapes.broadcastStrides(c.shape(), c.strides(), shape),
+                Shapes.broadcastStrides(x.shape(), x.strides(), shape), Shapes.broadcastStrides(y.shape(), y.strides(), shape)};
+        StridedLoop.forEachRow(shape, strides, new int[] {c.offset(), x.offset(), y.offset()}, (oo, off, st, n) -> {
+            for (int i = 0; i < n; i++) {
+                if (ca[off[0] + i * st[0]]) System.arraycopy(xa, off[1] + i * st[1], oa, oo + i, 1);
+                else System.arraycopy(ya, off[2] + i * st[2], oa, oo + i, 1);
+            }
+        });
+        return out;
+    }
+
+}

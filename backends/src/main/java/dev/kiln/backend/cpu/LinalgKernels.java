@@ -1,0 +1,91 @@
+package dev.kiln.backend.cpu;
+
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.cpu.gemm.Gemm;
+import dev.kiln.backend.cpu.gemm.GemmProvider;
+import dev.kiln.backend.op.Op;
+import dev.kiln.backend.shape.Shapes;
+import dev.kiln.backend.shape.TensorType;
+import java.util.Arrays;
+import java.util.Map;
+
+/** matmul (NumPy semantics, batched with broadcasting) and addmm, on the packed GEMM. */
+final class LinalgKernels {
+    private LinalgKernels() {}
+
+    private static final Gemm GEMM = GemmProvider.get();
+
+    static void register(Map<Op, CpuKernel> k) {
+        k.put(Op.MATMUL, (in, a, out) -> matmul(in[0], in[1], out));
+        k.put(Op.ADDMM, (in, a, out) -> {
+            int[] shape = out.concreteShape();
+            Strided c = Strided.allocate(out.dtype(), shape);
+            Copy.copyInto(in[0], c); // bias broadcast into C, then C += A @ B
+            mm(in[1], in[2], c, 0, true);
+            return c;
+        });
+    }
+
+    private static Strided matmul(Strided x, Strided y, TensorType outT) {
+        boolean xVec = x.rank() == 1, yVec = y.rank() == 1;
+        Strided a = xVec ? unitView(x, true) : x;
+        Strided b = yVec ? unitView(y, false) : y;
+        int ra = a.rank(), rb = b.rank();
+        int m = a.shape()[ra - 2], kk = a.shape()[ra - 1], n = b.shape()[rb - 1];
+        int[] batch = Shapes.broadcast("matmul", Arrays.copyOf(a.shape(), ra - 2), Arrays.copyOf(b.shape(), rb - 2));
+        int[] outShape = Arrays.copyOf(batch, batch.length + 2);
+        outShape[batch.length] = m;
+        outShape[batch.length + 1] = n;
+        Strided c = Strided.allocate(outT.dtype(), outShape);
+        int[] abs = Shapes.broadcastStrides(Arrays.copyOf(a.shape(), ra - 2), Arrays.copyOf(a.strides(), ra - 2), batch);
+        int[] bbs = Shapes.broadcastStrides(Arrays.copyOf(b.shape(), rb - 2), Arrays.copyOf(b.strides(), rb - 2), batch);
+        int count = Shapes.numelInt(batch);
+        int[] idx = new int[batch.length];
+        for (int t = 0; t < count; t++) {
+            int ao = a.offset(), bo = b.offset();
+            for (int d = 0; d < batch.length; d++) {
+                ao += idx[d] * abs[d];
+                bo += idx[d] * bbs[d];
+            }
+            Strided at = new Strided(a.storage(), new int[] {m, kk}, new int[] {a.strides()[ra - 2], a.strides()[ra - 1]}, ao);
+            Strided bt = new Strided(b.storage(), new int[] {kk, n}, new int[] {b.strides()[rb - 2], b.strides()[rb - 1]}, bo);
+            mm(at, bt, c, t * m * n, false);
+            for (int d = batch.length - 1; d >= 0; d--) {
+                if (++idx[d] < batch[d]) break;
+                idx[d] = 0;
+            }
+        }
+        // drop the unit dims that 1-D operands were promoted with
+        return Strided.contiguous(c.storage(), outT.concreteShape());
+    }
+
+    private static Strided unitView(Strided v, boolean row) {
+        int n = v.shape()[0], s = v.strides()[0];
+        return row ? new Strided(v.storage(), new int[] {1, n}, new int[] {n * s, s}, v.offset())
+                : new Strided(v.storage(), new int[] {n, 1}, new int[] {s, 1}, v.offset());
+    }
+
+    /** C (contiguous rows at cOff) (+)= A @ B for 2-D strided A, B. */
+    private static void mm(Strided a, Strided b, Strided c, int cOff, boolean accumulate) {
+        int m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
+        int ars = a.strides()[0], acs = a.strides()[1], brs = b.strides()[0], bcs = b.strides()[1];
+        switch (c.dtype()) {
+            case FLOAT32 -> GEMM.sgemm(m, n, k, a.storage().f32(), a.offset(), ars, acs, b.storage().f32(), b.offset(), brs, bcs,
+                    c.storage().f32(), cOff, n, accumulate);
+            case FLOAT64 -> GEMM.dgemm(m, n, k, a.storage().f64(), a.offset(), ars, acs, b.storage().f64(), b.offset(), brs, bcs,
+                    c.storage().f64(), cOff, n, accumulate);
+            case INT64 -> {
+                long[] x = a.storage().i64(), y = b.storage().i64(), o = c.storage().i64();
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        long s = 0;
+                        for (int p = 0; p < k; p++) s += x[a.offset() + i * ars + p * acs] * y[b.offset() + p * brs + j * bcs];
+                        o[cOff + i * n + j] = accumulate ? o[cOff + i * n + j] + s : s;
+                    }
+                }
+            }
+            default -> throw new IllegalStateException("matmul on " + c.dtype());
+        }
+    }
+
+}

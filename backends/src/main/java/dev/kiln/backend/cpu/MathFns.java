@@ -1,0 +1,91 @@
+package dev.kiln.backend.cpu;
+
+/** Scalar special functions in double precision (the JDK has no erf). */
+public final class MathFns {
+    private MathFns() {}
+
+    private static final double TWO_OVER_SQRT_PI = 1.1283791670955126;
+    private static final double INV_SQRT_PI = 0.5641895835477563;
+    private static final double INV_SQRT2 = 0.7071067811865476;
+    private static final double SQRT_2_OVER_PI = 0.7978845608028654;
+
+    /**
+     * erf to about 1e-16 relative: a positive-term series (no cancellation) below 3 and the
+     * continued fraction for erfc above, so float64 gradient checks see a smooth function.
+     */
+    public static double erf(double x) {
+        if (Double.isNaN(x)) return x;
+        double ax = Math.abs(x);
+        double r;
+        if (ax < 3.0) {
+            double x2 = ax * ax, term = ax, sum = ax;
+            for (int n = 1; n < 200; n++) {
+                term *= 2 * x2 / (2 * n + 1);
+                sum += term;
+                if (term < sum * 1e-17) break;
+            }
+            r = TWO_OVER_SQRT_PI * Math.exp(-x2) * sum;
+        } else if (ax < 6.5) {
+            r = 1.0 - erfcLarge(ax);
+        } else {
+            r = 1.0;
+        }
+        return x < 0 ? -r : r;
+    }
+
+    /** erfc(x) for x >= 3 by the Laplace continued fraction, evaluated backwards. */
+    private static double erfcLarge(double x) {
+        double f = x;
+        for (int k = 120; k >= 1; k--) f = x + (k / 2.0) / f;
+        return Math.exp(-x * x) * INV_SQRT_PI / f;
+    }
+
+    public static double sigmoid(double x) {
+        if (x >= 0) return 1.0 / (1.0 + Math.exp(-x));
+        double e = Math.exp(x);
+        return e / (1.0 + e);
+    }
+
+    public static double gelu(double x) { return 0.5 * x * (1.0 + erf(x * INV_SQRT2)); }
+
+    public static double geluTanh(double x) {
+        return 0.5 * x * (1.0 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
+    }
+
+    public static double silu(double x) { return x * sigmoid(x); }
+
+    /** PyTorch's sign: 0 for NaN would hide bugs, so NaN propagates (as torch.sign does). */
+    public static double sign(double x) {
+        if (x > 0) return 1;
+        if (x < 0) return -1;
+        return x; // +0, -0 or NaN
+    }
+
+    /** NaN-propagating max, as torch.maximum. */
+    public static double max(double a, double b) {
+        if (a != a || b != b) return Double.NaN;
+        return a >= b ? a : b;
+    }
+
+    public static double min(double a, double b) {
+        if (a != a || b != b) return Double.NaN;
+        return a <= b ? a : b;
+    }
+
+    /** Integer power with PyTorch's rules (negative exponents only for bases 1 and -1). */
+    public static long powLong(long base, long exp) {
+        if (exp < 0) {
+            if (base == 1) return 1;
+            if (base == -1) return (exp & 1) == 0 ? 1 : -1;
+            throw new ArithmeticException("pow: integers to negative integer powers are not allowed (" + base + " ^ " + exp + ")");
+        }
+        long r = 1, b = base;
+        long e = exp;
+        while (e > 0) {
+            if ((e & 1) != 0) r *= b;
+            b *= b;
+            e >>= 1;
+        }
+        return r;
+    }
+}

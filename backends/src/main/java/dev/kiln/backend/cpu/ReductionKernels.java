@@ -1,0 +1,250 @@
+package dev.kiln.backend.cpu;
+
+import dev.kiln.backend.DType;
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.cpu.vector.FloatRows;
+import dev.kiln.backend.cpu.vector.VectorSupport;
+import dev.kiln.backend.op.Attrs;
+import dev.kiln.backend.op.Op;
+import dev.kiln.backend.op.ShapeRules;
+import dev.kiln.backend.shape.Shapes;
+import dev.kiln.backend.shape.TensorType;
+import java.util.Map;
+
+/**
+ * Reductions. The reduced dims are moved last and made contiguous, so every output element
+ * reduces one contiguous row; float32 sums go through the blocked {@link FloatRows#sum}.
+ */
+final class ReductionKernels {
+    private ReductionKernels() {}
+
+    private static final FloatRows ROWS = VectorSupport.floatRows();
+
+    /** Rows of the input, reduced dims last: (data, rows, rowLength). */
+    record Rows(Strided data, int count, int length) {}
+
+    static void register(Map<Op, CpuKernel> k) {
+        k.put(Op.SUM, (in, a, out) -> reduce(in[0], a, out, 0));
+        k.put(Op.PROD, (in, a, out) -> reduce(in[0], a, out, 1));
+        k.put(Op.AMAX, (in, a, out) -> reduce(in[0], a, out, 2));
+        k.put(Op.AMIN, (in, a, out) -> reduce(in[0], a, out, 3));
+        k.put(Op.ALL, (in, a, out) -> reduce(in[0], a, out, 4));
+        k.put(Op.ANY, (in, a, out) -> reduce(in[0], a, out, 5));
+        k.put(Op.ARGMAX, (in, a, out) -> argReduce(in[0], a, out, true));
+        k.put(Op.ARGMIN, (in, a, out) -> argReduce(in[0], a, out, false));
+        k.put(Op.CUMSUM, ReductionKernels::cumsum);
+        k.put(Op.SOFTMAX, (in, a, out) -> softmax(in[0], a, out, false));
+        k.put(Op.LOG_SOFTMAX, (in, a, out) -> softmax(in[0], a, out, true));
+    }
+
+    /** Permutes {@code dims} to the end and copies into a contiguous buffer of {@code t}. */
+    static Rows rowsOf(Strided x, int[] dims, DType t) { return rowsOf(x, dims, t, false); }
+
+    /** As above; {@code fresh} forces a new buffer that the caller may overwrite. */
+    static Rows rowsOf(Strided x, int[] dims, DType t, boolean fresh) {
+        int r = x.rank();
+        boolean[] red = new boolean[r];
+        for (int d : dims) red[d] = true;
+        int[] perm = new int[r];
+        int j = 0;
+        for (int i = 0; i < r; i++) if (!red[i]) perm[j++] = i;
+        int len = 1;
+        for (int d : dims) {
+            perm[j++] = d;
+            len *= x.shape()[d];
+        }
+        Strided p = ViewKernels.permute(x, perm);
+        Strided c = fresh ? Copy.toContiguous(p, t) : Copy.contiguousOf(p, t);
+        int total = c.numel();
+        return new Rows(c, len == 0 ? (total == 0 ? countKept(x.shape(), red) : 0) : total / len, len);
+    }
+
+    private static int countKept(int[] shape, boolean[] red) {
+        int n = 1;
+        for (int i = 0; i < shape.length; i++) if (!red[i]) n *= shape[i];
+        return n;
+    }
+
+    /** kind: 0 sum, 1 prod, 2 max, 3 min, 4 all, 5 any. */
+    private static Strided reduce(Strided x, Attrs a, TensorType outT, int kind) {
+        int[] dims = ShapeRules.reductionDims("reduce", x.rank(), a.getInts("dims"));
+        DType outType = outT.dtype();
+        DType compute = kind >= 4 ? DType.BOOL : outType;
+        Rows rows = rowsOf(x, dims, compute);
+        Strided out = Strided.allocate(outType, outT.concreteShape());
+        int n = rows.length;
+        switch (compute) {
+            case FLOAT32 -> {
+                float[] s = rows.data.storage().f32(), o = out.storage().f32();
+                for (int r = 0; r < rows.count; r++) {
+                    int off = r * n;
+                    o[r] = switch (kind) {
+                        case 0 -> (float) ROWS.sum(s, off, n);
+                        case 1 -> { double p = 1; for (int i = 0; i < n; i++) p *= s[off + i]; yield (float) p; }
+                        case 2 -> { double m = Double.NEGATIVE_INFINITY; for (int i = 0; i < n; i++) m = MathFns.max(m, s[off + i]); yield (float) m; }
+                        default -> { double m = Double.POSITIVE_INFINITY; for (int i = 0; i < n; i++) m = MathFns.min(m, s[off + i]); yield (float) m; }
+                    };
+                }
+            }
+            case FLOAT64 -> {
+                double[] s = rows.data.storage().f64(), o = out.storage().f64();
+                for (int r = 0; r < rows.count; r++) {
+                    int off = r * n;
+                    o[r] = switch (kind) {
+                        case 0 -> sumPairwise(s, off, n);
+                        case 1 -> { double p = 1; for (int i = 0; i < n; i++) p *= s[off + i]; yield p; }
+                        case 2 -> { double m = Double.NEGATIVE_INFINITY; for (int i = 0; i < n; i++) m = MathFns.max(m, s[off + i]); yield m; }
+                        default -> { double m = Double.POSITIVE_INFINITY; for (int i = 0; i < n; i++) m = MathFns.min(m, s[off + i]); yield m; }
+                    };
+                }
+            }
+            case INT64 -> {
+                long[] s = rows.data.storage().i64(), o = out.storage().i64();
+                for (int r = 0; r < rows.count; r++) {
+                    int off = r * n;
+                    long acc = kind == 0 ? 0 : kind == 1 ? 1 : kind == 2 ? Long.MIN_VALUE : Long.MAX_VALUE;
+                    for (int i = 0; i < n; i++) {
+                        long v = s[off + i];
+                        acc = switch (kind) { case 0 -> acc + v; case 1 -> acc * v; case 2 -> Math.max(acc, v); default -> Math.min(acc, v); };
+                    }
+                    o[r] = acc;
+                }
+            }
+            case BOOL -> {
+                boolean[] s = rows.data.storage().bool(), o = out.storage().bool();
+                for (int r = 0; r < rows.count; r++) {
+                    int off = r * n;
+                    // all / amin: true unless some element is false; any / amax: false unless some is true
+                    boolean conj = kind == 4 || kind == 3 || kind == 1;
+                    boolean acc = conj;
+                    for (int i = 0; i < n && acc == conj; i++) acc = s[off + i];
+                    o[r] = acc;
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Pairwise float64 summation: error O(log n) ulps, independent of threads. */
+    static double sumPairwise(double[] s, int off, int n) {
+        if (n <= 64) {
+            double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            int i = 0;
+            for (; i + 3 < n; i += 4) {
+                a0 += s[off + i];
+                a1 += s[off + i + 1];
+                a2 += s[off + i + 2];
+                a3 += s[off + i + 3];
+            }
+            for (; i < n; i++) a0 += s[off + i];
+            return (a0 + a1) + (a2 + a3);
+        }
+        int h = n / 2;
+        return sumPairwise(s, off, h) + sumPairwise(s, off + h, n - h);
+    }
+
+    private static Strided argReduce(Strided x, Attrs a, TensorType outT, boolean max) {
+        Integer dim = a.getOptionalInt("dim");
+        Rows rows;
+        if (dim == null || x.rank() == 0) {
+            Strided flat = Copy.contiguousOf(x, DType.FLOAT64);
+            rows = new Rows(flat, 1, flat.numel());
+        } else {
+            rows = rowsOf(x, new int[] {Shapes.normDim("argmax", dim, x.rank())}, DType.FLOAT64);
+        }
+        Strided out = Strided.allocate(DType.INT64, outT.concreteShape());
+        double[] s = rows.data.storage().f64();
+        long[] o = out.storage().i64();
+        int n = rows.length;
+        for (int r = 0; r < rows.count; r++) {
+            int off = r * n, best = 0;
+            double bv = s[off];
+            for (int i = 1; i < n && bv == bv; i++) {
+                double v = s[off + i];
+                if (v != v || (max ? v > bv : v < bv)) {
+                    best = i;
+                    bv = v;
+                }
+            }
+            o[r] = best;
+        }
+        return out;
+    }
+
+    private static Strided cumsum(Strided[] in, Attrs a, TensorType outT) {
+        Strided x = in[0];
+        if (x.rank() == 0) return Copy.toContiguous(x, outT.dtype());
+        int d = Shapes.normDim("cumsum", a.getInt("dim"), x.rank());
+        DType t = outT.dtype();
+        Rows rows = rowsOf(x, new int[] {d}, t, true);
+        Strided data = rows.data;
+        int n = rows.length;
+        for (int r = 0; r < rows.count; r++) {
+            int off = r * n;
+            switch (t) {
+                case FLOAT32 -> { float[] s = data.storage().f32(); double acc = 0; for (int i = 0; i < n; i++) { acc += s[off + i]; s[off + i] = (float) acc; } }
+                case FLOAT64 -> { double[] s = data.storage().f64(); double acc = 0; for (int i = 0; i < n; i++) { acc += s[off + i]; s[off + i] = acc; } }
+                case INT64 -> { long[] s = data.storage().i64(); long acc = 0; for (int i = 0; i < n; i++) { acc += s[off + i]; s[off + i] = acc; } }
+                default -> throw new IllegalStateException("cumsum on " + t);
+            }
+        }
+        return backFromLast(data, x.shape(), d);
+    }
+
+    /** A contiguous buffer laid out with dim d last, viewed back in the original dim order. */
+    static Strided backFromLast(Strided data, int[] shape, int d) {
+        int r = shape.length;
+        int[] permShape = new int[r];
+        int j = 0;
+        for (int i = 0; i < r; i++) if (i != d) permShape[j++] = shape[i];
+        permShape[r - 1] = shape[d];
+        int[] ps = Shapes.contiguousStrides(permShape);
+        int[] strides = new int[r];
+        j = 0;
+        for (int i = 0; i < r; i++) if (i != d) strides[i] = ps[j++];
+        strides[d] = ps[r - 1];
+        return new Strided(data.storage(), shape.clone(), strides, 0);
+    }
+
+    private static Strided softmax(Strided x, Attrs a, TensorType outT, boolean log) {
+        DType t = outT.dtype();
+        if (x.rank() == 0) {
+            Strided r = Strided.allocate(t, new int[0]);
+            Copy.fill(r, log ? 0.0 : 1.0);
+            return r;
+        }
+        int d = Shapes.normDim(log ? "log_softmax" : "softmax", a.getInt("dim"), x.rank());
+        Rows rows = rowsOf(x, new int[] {d}, t, true);
+        Strided data = rows.data;
+        int n = rows.length;
+        for (int r = 0; r < rows.count; r++) {
+            int off = r * n;
+            if (t == DType.FLOAT32) {
+                float[] s = data.storage().f32();
+                double m = Double.NEGATIVE_INFINITY;
+                for (int i = 0; i < n; i++) m = Math.max(m, s[off + i]);
+                if (m == Double.NEGATIVE_INFINITY) m = 0; // all -inf: keep NaN-free exp(-inf - 0) = 0 like PyTorch
+                double z = 0;
+                for (int i = 0; i < n; i++) z += Math.exp(s[off + i] - m);
+                double lz = Math.log(z);
+                for (int i = 0; i < n; i++) {
+                    double v = s[off + i] - m;
+                    s[off + i] = (float) (log ? v - lz : Math.exp(v) / z);
+                }
+            } else {
+                double[] s = data.storage().f64();
+                double m = Double.NEGATIVE_INFINITY;
+                for (int i = 0; i < n; i++) m = Math.max(m, s[off + i]);
+                if (m == Double.NEGATIVE_INFINITY) m = 0;
+                double z = 0;
+                for (int i = 0; i < n; i++) z += Math.exp(s[off + i] - m);
+                double lz = Math.log(z);
+                for (int i = 0; i < n; i++) {
+                    double v = s[off + i] - m;
+                    s[off + i] = log ? v - lz : Math.exp(v) / z;
+                }
+            }
+        }
+        return backFromLast(data, x.shape(), d);
+    }
+}

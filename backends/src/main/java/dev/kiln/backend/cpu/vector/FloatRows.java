@@ -1,0 +1,29 @@
+package dev.kiln.backend.cpu.vector;
+
+/**
+ * Hot float32 row loops. Two implementations: {@link ScalarFloatRows} (plain Java) and
+ * {@code PanamaFloatRows} (Vector API); {@link VectorSupport} picks one and says why.
+ */
+public interface FloatRows {
+
+    enum Binary { ADD, SUB, MUL, DIV, MAX, MIN }
+
+    enum Unary { NEG, ABS, RELU, SQRT, EXP, TANH, SIGMOID }
+
+    /** out[oo+i] = a[ao+i*as] op b[bo+i*bs]; strides are arbitrary (0 = broadcast). */
+    void binary(Binary op, float[] a, int ao, int as, float[] b, int bo, int bs, float[] out, int oo, int n);
+
+    /** out[oo+i] = op(x[xo+i]) on contiguous rows. */
+    void unary(Unary op, float[] x, int xo, float[] out, int oo, int n);
+
+    /**
+     * Sum of a contiguous row. Blocks of {@link #SUM_BLOCK} elements are summed in float
+     * lanes and the block sums accumulated in double, in a fixed order: the result depends
+     * only on the data, not on how callers split work between threads at block boundaries.
+     */
+    double sum(float[] x, int off, int n);
+
+    int SUM_BLOCK = 1024;
+
+    String name();
+}

@@ -1,0 +1,54 @@
+package dev.kiln.backend.cpu.vector;
+
+import dev.kiln.backend.cpu.MathFns;
+
+/** The plain-Java fallback used when the Vector API is not available. */
+public final class ScalarFloatRows implements FloatRows {
+
+    @Override
+    public void binary(Binary op, float[] a, int ao, int as, float[] b, int bo, int bs, float[] out, int oo, int n) {
+        switch (op) {
+            case ADD -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i * as] + b[bo + i * bs]; }
+            case SUB -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i * as] - b[bo + i * bs]; }
+            case MUL -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i * as] * b[bo + i * bs]; }
+            case DIV -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i * as] / b[bo + i * bs]; }
+            case MAX -> { for (int i = 0; i < n; i++) out[oo + i] = (float) MathFns.max(a[ao + i * as], b[bo + i * bs]); }
+            case MIN -> { for (int i = 0; i < n; i++) out[oo + i] = (float) MathFns.min(a[ao + i * as], b[bo + i * bs]); }
+        }
+    }
+
+    @Override
+    public void unary(Unary op, float[] x, int xo, float[] out, int oo, int n) {
+        switch (op) {
+            case NEG -> { for (int i = 0; i < n; i++) out[oo + i] = -x[xo + i]; }
+            case ABS -> { for (int i = 0; i < n; i++) out[oo + i] = Math.abs(x[xo + i]); }
+            case RELU -> { for (int i = 0; i < n; i++) { float v = x[xo + i]; out[oo + i] = v > 0 ? v : (v != v ? v : 0f); } }
+            case SQRT -> { for (int i = 0; i < n; i++) out[oo + i] = (float) Math.sqrt(x[xo + i]); }
+            case EXP -> { for (int i = 0; i < n; i++) out[oo + i] = (float) Math.exp(x[xo + i]); }
+            case TANH -> { for (int i = 0; i < n; i++) out[oo + i] = (float) Math.tanh(x[xo + i]); }
+            case SIGMOID -> { for (int i = 0; i < n; i++) out[oo + i] = (float) MathFns.sigmoid(x[xo + i]); }
+        }
+    }
+
+    @Override
+    public double sum(float[] x, int off, int n) {
+        double total = 0;
+        for (int start = 0; start < n; start += SUM_BLOCK) {
+            int end = Math.min(n, start + SUM_BLOCK);
+            float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            int i = start;
+            for (; i + 3 < end; i += 4) {
+                s0 += x[off + i];
+                s1 += x[off + i + 1];
+                s2 += x[off + i + 2];
+                s3 += x[off + i + 3];
+            }
+            for (; i < end; i++) s0 += x[off + i];
+            total += (double) ((s0 + s1) + (s2 + s3));
+        }
+        return total;
+    }
+
+    @Override
+    public String name() { return "scalar"; }
+}
