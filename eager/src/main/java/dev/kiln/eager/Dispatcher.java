@@ -1,0 +1,58 @@
+package dev.kiln.eager;
+
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.cpu.CpuKernels;
+import dev.kiln.backend.op.Attrs;
+import dev.kiln.backend.op.Op;
+import dev.kiln.backend.op.OpDef;
+import dev.kiln.backend.shape.Dim;
+import dev.kiln.backend.shape.TensorType;
+import dev.kiln.eager.autograd.GradMode;
+import dev.kiln.eager.autograd.OpNode;
+
+/**
+ * The one funnel every Tensor operation goes through: check and infer the result type, run
+ * the backend kernel, record the autograd node, tell the observer (tracer).
+ */
+public final class Dispatcher {
+    private Dispatcher() {}
+
+    private static final ThreadLocal<OpObserver> OBSERVER = new ThreadLocal<>();
+
+    /** Installs an observer for this thread; returns the previous one (restore it when done). */
+    public static OpObserver setObserver(OpObserver o) {
+        OpObserver prev = OBSERVER.get();
+        if (o == null) OBSERVER.remove();
+        else OBSERVER.set(o);
+        return prev;
+    }
+
+    public static OpObserver observer() { return OBSERVER.get(); }
+
+    public static Tensor apply(Op op, Attrs attrs, Tensor... inputs) {
+        OpDef def = op.def();
+        Attrs checked = attrs.names().isEmpty() && def.attrSpecs().isEmpty() ? Attrs.EMPTY : def.checkAttrs(attrs);
+        TensorType[] types = new TensorType[inputs.length];
+        Strided[] data = new Strided[inputs.length];
+        boolean needsGrad = false;
+        for (int i = 0; i < inputs.length; i++) {
+            Tensor t = inputs[i];
+            if (t == null) throw new IllegalArgumentException(op.opName() + ": input " + i + " is null");
+            types[i] = new TensorType(t.dtype(), Dim.of(t.shape()));
+            data[i] = t.data();
+            needsGrad |= t.requiresGrad();
+        }
+        TensorType out = def.inferType(types, checked);
+        Strided result = CpuKernels.run(op, data, checked, out);
+        Tensor r = new Tensor(result);
+        if (def.isView()) r.setViewBase(inputs[0]);
+        if (needsGrad && def.differentiable() && GradMode.isEnabled() && r.dtype().isFloatingPoint()) {
+            OpNode node = OpNode.record(op, checked, inputs, r);
+            r.setGradFn(node);
+            node.outputReady();
+        }
+        OpObserver obs = OBSERVER.get();
+        if (obs != null) obs.onOp(op, checked, inputs, r);
+        return r;
+    }
+}

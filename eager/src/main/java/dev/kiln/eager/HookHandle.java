@@ -1,0 +1,10 @@
+package dev.kiln.eager;
+
+/** Removes a registered hook when closed. */
+@FunctionalInterface
+public interface HookHandle extends AutoCloseable {
+    void remove();
+
+    @Override
+    default void close() { remove(); }
+}

@@ -1,0 +1,15 @@
+package dev.kiln.eager;
+
+import dev.kiln.backend.op.Attrs;
+import dev.kiln.backend.op.Op;
+
+/** Sees every op that goes through the dispatcher on this thread (the tracer is one). */
+public interface OpObserver {
+    void onOp(Op op, Attrs attrs, Tensor[] inputs, Tensor output);
+
+    /** An in-place write: {@code target}'s storage now holds {@code value}'s data. */
+    default void onInPlace(Tensor target, Tensor value) {}
+
+    /** A traced value read into Java ({@code item()}, {@code toFloatArray()}, a comparison). */
+    default void onRead(Tensor t, String what) {}
+}

@@ -1,0 +1,108 @@
+package dev.kiln.eager.autograd;
+
+import dev.kiln.eager.Tensor;
+import java.util.ArrayDeque;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+
+/**
+ * The backward engine: iterative (no recursion, so 100k-node chains are fine), topological by
+ * dependency counts, ready nodes taken latest-created first so accumulation order is the same
+ * on every run.
+ */
+final class Engine {
+    private Engine() {}
+
+    /**
+     * Runs backward from {@code roots}. When {@code capture} is non-null (functional grad),
+     * gradients arriving at those nodes are returned instead of accumulated into leaves.
+     */
+    static Tensor[] run(Tensor[] roots, Tensor[] rootGrads, boolean retainGraph, boolean createGraph, Node[] capture) {
+        Map<Node, Integer> deps = new IdentityHashMap<>();
+        Map<Node, Tensor> buffers = new IdentityHashMap<>();
+        Node[] rootNodes = new Node[roots.length];
+        for (int i = 0; i < roots.length; i++) {
+            Tensor r = roots[i];
+            Node n = r.gradFn() != null ? r.gradFn() : (r.requiresGrad() ? r.gradAccumulator() : null);
+            if (n == null) {
+                throw new IllegalStateException("element " + i + " of tensors does not require grad and does not have a gradFn "
+                        + "(did you forget requiresGrad(true), or compute it under noGrad()?)");
+            }
+            rootNodes[i] = n;
+            buffers.merge(n, rootGrads[i], Tensor::add);
+        }
+        countDependencies(rootNodes, deps);
+        Map<Node, Integer> captureIndex = new IdentityHashMap<>();
+        Tensor[] captured = capture == null ? null : new Tensor[capture.length];
+        if (capture != null) for (int i = 0; i < capture.length; i++) captureIndex.put(capture[i], i);
+
+        PriorityQueue<Node> ready = new PriorityQueue<>((a, b) -> Long.compare(b.sequence, a.sequence));
+        for (Node n : rootNodes) {
+            if (deps.getOrDefault(n, 0) == 0 && !ready.contains(n)) ready.add(n);
+        }
+        try (AutogradScope scope = createGraph ? Autograd.enableGrad() : Autograd.noGrad()) {
+            while (!ready.isEmpty()) {
+                Node node = ready.poll();
+                Tensor g = buffers.remove(node);
+                Tensor[] outs = null;
+                if (g != null) {
+                    for (var h : node.preHooks) {
+                        Tensor r = h.apply(g);
+                        if (r != null) g = r;
+                    }
+                    if (node.retained != null) {
+                        Tensor cur = node.retained.grad();
+                        node.retained.setGrad(cur == null ? (createGraph ? g : g.detach()) : cur.add(g));
+                    }
+                    Integer ci = captureIndex.get(node);
+                    if (ci != null) captured[ci] = captured[ci] == null ? g : captured[ci].add(g);
+                    boolean skip = capture != null && node instanceof AccumulateGrad;
+                    if (!skip) {
+                        outs = node.apply(g);
+                        if (GradMode.isAnomalyEnabled()) checkFinite(node, outs);
+                    }
+                }
+                List<Node> next = node.nextFunctions();
+                for (int i = 0; i < next.size(); i++) {
+                    Node child = next.get(i);
+                    if (child == null) continue;
+                    if (outs != null && outs[i] != null) buffers.merge(child, outs[i], Tensor::add);
+                    int left = deps.merge(child, -1, Integer::sum);
+                    if (left == 0) ready.add(child);
+                }
+                if (!retainGraph) node.release();
+            }
+        }
+        return captured;
+    }
+
+    private static void countDependencies(Node[] roots, Map<Node, Integer> deps) {
+        ArrayDeque<Node> stack = new ArrayDeque<>();
+        Map<Node, Boolean> seen = new IdentityHashMap<>();
+        for (Node r : roots) {
+            if (seen.put(r, Boolean.TRUE) == null) stack.push(r);
+        }
+        while (!stack.isEmpty()) {
+            Node n = stack.pop();
+            for (Node c : n.nextFunctions()) {
+                if (c == null) continue;
+                deps.merge(c, 1, Integer::sum);
+                if (seen.put(c, Boolean.TRUE) == null) stack.push(c);
+            }
+        }
+    }
+
+    private static void checkFinite(Node node, Tensor[] outs) {
+        for (int i = 0; i < outs.length; i++) {
+            Tensor t = outs[i];
+            if (t == null || !t.dtype().isFloatingPoint()) continue;
+            if (!t.isfinite().all().itemBool()) {
+                String site = node.forwardSite();
+                throw new IllegalStateException("Function '" + node.name() + "' returned nan or inf values in its " + i + "th output"
+                        + (site != null ? "; the forward op was called at " + site : ""));
+            }
+        }
+    }
+}

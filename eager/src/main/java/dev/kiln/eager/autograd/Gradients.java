@@ -1,0 +1,385 @@
+package dev.kiln.eager.autograd;
+
+import dev.kiln.backend.DType;
+import dev.kiln.backend.op.Attrs;
+import dev.kiln.backend.op.Op;
+import dev.kiln.backend.op.ShapeRules;
+import dev.kiln.backend.shape.Shapes;
+import dev.kiln.eager.Tensor;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * The gradient rules of all differentiable primitives, in one table, written with Tensor ops
+ * (so backward is itself differentiable and traceable). Broadcast gradients are summed back
+ * to each input's shape and dtype by {@link #reduceTo}.
+ */
+public final class Gradients {
+    private Gradients() {}
+
+    private static final double TWO_OVER_SQRT_PI = 1.1283791670955126;
+    private static final double INV_SQRT_2PI = 0.3989422804014327;
+    private static final double INV_SQRT2 = 0.7071067811865476;
+    private static final double SQRT_2_OVER_PI = 0.7978845608028654;
+
+    private static final Map<Op, GradientRule> RULES;
+
+    static {
+        EnumMap<Op, GradientRule> r = new EnumMap<>(Op.class);
+        // ---- unary ----
+        r.put(Op.NEG, (c, g) -> one(g.neg()));
+        r.put(Op.ABS, (c, g) -> one(g.mul(c.input(0).sign())));
+        r.put(Op.EXP, (c, g) -> one(g.mul(c.output())));
+        r.put(Op.LOG, (c, g) -> one(g.div(c.input(0))));
+        r.put(Op.LOG1P, (c, g) -> one(g.div(c.input(0).add(1.0))));
+        r.put(Op.EXPM1, (c, g) -> one(g.mul(c.output().add(1.0))));
+        r.put(Op.SQRT, (c, g) -> one(g.div(c.output().mul(2.0))));
+        r.put(Op.RSQRT, (c, g) -> one(g.mul(c.output().pow(3.0)).mul(-0.5)));
+        r.put(Op.RECIPROCAL, (c, g) -> one(g.mul(c.output().square()).neg()));
+        r.put(Op.SIN, (c, g) -> one(g.mul(c.input(0).cos())));
+        r.put(Op.COS, (c, g) -> one(g.mul(c.input(0).sin()).neg()));
+        r.put(Op.TANH, (c, g) -> one(g.mul(c.output().square().rsub(1.0))));
+        r.put(Op.SIGMOID, (c, g) -> {
+            Tensor y = c.output();
+            return one(g.mul(y).mul(y.rsub(1.0)));
+        });
+        r.put(Op.RELU, (c, g) -> one(Tensor.where(c.output().gt(0.0), g, Tensor.zerosLike(g))));
+        r.put(Op.GELU, Gradients::gelu);
+        r.put(Op.SILU, (c, g) -> {
+            Tensor x = c.input(0), s = x.sigmoid();
+            return one(g.mul(s).mul(x.mul(s.rsub(1.0)).add(1.0)));
+        });
+        r.put(Op.ERF, (c, g) -> {
+            Tensor x = c.input(0);
+            return one(g.mul(x.square().neg().exp()).mul(TWO_OVER_SQRT_PI));
+        });
+        r.put(Op.FLOOR, (c, g) -> one(Tensor.zerosLike(g)));
+        r.put(Op.CEIL, (c, g) -> one(Tensor.zerosLike(g)));
+        r.put(Op.ROUND, (c, g) -> one(Tensor.zerosLike(g)));
+        r.put(Op.CLAMP, (c, g) -> {
+            Tensor x = c.input(0);
+            Double lo = c.attrs().getOptionalFloat("min"), hi = c.attrs().getOptionalFloat("max");
+            Tensor mask = null;
+            if (lo != null) mask = x.ge(lo);
+            if (hi != null) mask = mask == null ? x.le(hi) : mask.logicalAnd(x.le(hi));
+            return one(mask == null ? g : Tensor.where(mask, g, Tensor.zerosLike(g)));
+        });
+        r.put(Op.CAST, (c, g) -> one(g.to(c.input(0).dtype())));
+        r.put(Op.CLONE, (c, g) -> one(g));
+
+        // ---- binary ----
+        r.put(Op.ADD, (c, g) -> two(reduceTo(g, c.input(0)), reduceTo(g, c.input(1))));
+        r.put(Op.SUB, (c, g) -> two(reduceTo(g, c.input(0)), c.needsGrad(1) ? reduceTo(g.neg(), c.input(1)) : null));
+        r.put(Op.MUL, (c, g) -> two(
+                c.needsGrad(0) ? reduceTo(g.mul(c.input(1)), c.input(0)) : null,
+                c.needsGrad(1) ? reduceTo(g.mul(c.input(0)), c.input(1)) : null));
+        r.put(Op.DIV, (c, g) -> {
+            Tensor a = c.input(0), b = c.input(1);
+            return two(c.needsGrad(0) ? reduceTo(g.div(b), a) : null,
+                    c.needsGrad(1) ? reduceTo(g.mul(a).div(b.square()).neg(), b) : null);
+        });
+        r.put(Op.POW, Gradients::pow);
+        r.put(Op.MAXIMUM, (c, g) -> minMax(c, g, true));
+        r.put(Op.MINIMUM, (c, g) -> minMax(c, g, false));
+        r.put(Op.WHERE, (c, g) -> {
+            Tensor cond = c.input(0), zero = Tensor.zerosLike(g);
+            return new Tensor[] {null,
+                    c.needsGrad(1) ? reduceTo(Tensor.where(cond, g, zero), c.input(1)) : null,
+                    c.needsGrad(2) ? reduceTo(Tensor.where(cond, zero, g), c.input(2)) : null};
+        });
+
+        // ---- reductions ----
+        r.put(Op.SUM, (c, g) -> one(expandBack(c, g)));
+        r.put(Op.PROD, Gradients::prod);
+        r.put(Op.AMAX, Gradients::extremum);
+        r.put(Op.AMIN, Gradients::extremum);
+        r.put(Op.CUMSUM, (c, g) -> {
+            int d = c.attrs().getInt("dim");
+            if (c.input(0).dim() == 0) return one(g);
+            return one(g.flip(d).cumsum(d).flip(d));
+        });
+        r.put(Op.SOFTMAX, (c, g) -> {
+            int d = c.attrs().getInt("dim");
+            Tensor y = c.output();
+            if (y.dim() == 0) return one(Tensor.zerosLike(g));
+            return one(y.mul(g.sub(g.mul(y).sum(new int[] {d}, true))));
+        });
+        r.put(Op.LOG_SOFTMAX, (c, g) -> {
+            int d = c.attrs().getInt("dim");
+            Tensor y = c.output();
+            if (y.dim() == 0) return one(Tensor.zerosLike(g));
+            return one(g.sub(y.exp().mul(g.sum(new int[] {d}, true))));
+        });
+
+        // ---- linear algebra ----
+        r.put(Op.MATMUL, Gradients::matmul);
+        r.put(Op.ADDMM, (c, g) -> {
+            Tensor a = c.input(1), b = c.input(2);
+            return new Tensor[] {c.needsGrad(0) ? reduceTo(g, c.input(0)) : null,
+                    c.needsGrad(1) ? g.matmul(b.t()) : null,
+                    c.needsGrad(2) ? a.t().matmul(g) : null};
+        });
+
+        // ---- views ----
+        GradientRule reshapeBack = (c, g) -> one(g.reshape(c.input(0).shape()));
+        r.put(Op.RESHAPE, reshapeBack);
+        r.put(Op.FLATTEN, reshapeBack);
+        r.put(Op.SQUEEZE, reshapeBack);
+        r.put(Op.UNSQUEEZE, reshapeBack);
+        r.put(Op.PERMUTE, (c, g) -> {
+            int[] p = c.attrs().getInts("dims");
+            int[] inv = new int[p.length];
+            for (int i = 0; i < p.length; i++) inv[Shapes.normDim("permute", p[i], p.length)] = i;
+            return one(g.permute(inv));
+        });
+        r.put(Op.EXPAND, (c, g) -> one(g.sumToShape(c.input(0).shape())));
+        r.put(Op.SLICE, (c, g) -> {
+            Attrs a = c.attrs();
+            Tensor x = c.input(0);
+            int d = Shapes.normDim("slice", a.getInt("dim"), x.dim());
+            int[] b = ShapeRules.sliceBounds(x.shape()[d], a.getInt("start"), a.getInt("end"), a.getInt("step"));
+            return one(placeAlong(g, x, d, b[0], a.getInt("step")));
+        });
+        r.put(Op.SELECT, (c, g) -> {
+            Tensor x = c.input(0);
+            int d = Shapes.normDim("select", c.attrs().getInt("dim"), x.dim());
+            int idx = c.attrs().getInt("index");
+            if (idx < 0) idx += x.shape()[d];
+            return one(placeAlong(g.unsqueeze(d), x, d, idx, 1));
+        });
+
+        // ---- shape and index ----
+        r.put(Op.CAT, (c, g) -> {
+            int n = c.inputCount();
+            int d = Shapes.normDim("cat", c.attrs().getInt("dim"), g.dim());
+            Tensor[] out = new Tensor[n];
+            int pos = 0;
+            for (int i = 0; i < n; i++) {
+                Tensor x = c.input(i);
+                int len = x.shape()[d];
+                if (c.needsGrad(i)) out[i] = g.slice(d, pos, pos + len, 1).to(x.dtype());
+                pos += len;
+            }
+            return out;
+        });
+        r.put(Op.PAD, Gradients::pad);
+        r.put(Op.INDEX_SELECT, (c, g) -> {
+            Tensor x = c.input(0);
+            if (x.dim() == 0) return two(g.reshape(), null);
+            int d = Shapes.normDim("index_select", c.attrs().getInt("dim"), x.dim());
+            Tensor idx = normalizeIndex(c.input(1).reshape(-1), x.shape()[d]);
+            int[] view = new int[g.dim()];
+            java.util.Arrays.fill(view, 1);
+            view[d] = idx.numel();
+            Tensor full = idx.reshape(view).expand(g.shape());
+            return two(Tensor.zerosLike(x).scatterAdd(d, full, g), null);
+        });
+        r.put(Op.GATHER, (c, g) -> {
+            Tensor x = c.input(0);
+            int d = x.dim() == 0 ? 0 : Shapes.normDim("gather", c.attrs().getInt("dim"), x.dim());
+            Tensor idx = normalizeIndex(c.input(1), x.dim() == 0 ? 1 : x.shape()[d]);
+            return two(Tensor.zerosLike(x).scatterAdd(d, idx, g), null);
+        });
+        r.put(Op.SCATTER_ADD, (c, g) -> {
+            Tensor self = c.input(0), idx = c.input(1), src = c.input(2);
+            int d = self.dim() == 0 ? 0 : Shapes.normDim("scatter_add", c.attrs().getInt("dim"), self.dim());
+            Tensor gs = null;
+            if (c.needsGrad(2)) {
+                gs = g.gather(d, normalizeIndex(idx, self.dim() == 0 ? 1 : self.shape()[d]));
+                int[] ss = src.shape(), is = idx.shape();
+                int[] pads = new int[2 * ss.length];
+                boolean any = false;
+                for (int i = 0; i < ss.length; i++) {
+                    pads[2 * (ss.length - 1 - i) + 1] = ss[i] - is[i];
+                    any |= ss[i] != is[i];
+                }
+                if (any) gs = gs.pad(pads);
+            }
+            return new Tensor[] {c.needsGrad(0) ? g : null, null, gs};
+        });
+        r.put(Op.TRIL, (c, g) -> one(g.tril(c.attrs().getInt("diagonal"))));
+        r.put(Op.TRIU, (c, g) -> one(g.triu(c.attrs().getInt("diagonal"))));
+        r.put(Op.FLIP, (c, g) -> one(g.flip(c.attrs().getInts("dims"))));
+        r.put(Op.REPEAT, (c, g) -> {
+            int[] reps = c.attrs().getInts("repeats");
+            int[] xs = c.input(0).shape();
+            int off = reps.length - xs.length;
+            int[] split = new int[2 * reps.length];
+            int[] sumDims = new int[reps.length];
+            for (int i = 0; i < reps.length; i++) {
+                split[2 * i] = reps[i];
+                split[2 * i + 1] = i >= off ? xs[i - off] : 1;
+                sumDims[i] = 2 * i;
+            }
+            return one(g.reshape(split).sum(sumDims, false).reshape(xs));
+        });
+        RULES = Collections.unmodifiableMap(r);
+    }
+
+    /** The rule for op, or null when it has none. */
+    public static GradientRule rule(Op op) { return RULES.get(op); }
+
+    public static boolean has(Op op) { return RULES.containsKey(op); }
+
+    private static Tensor[] one(Tensor g) { return new Tensor[] {g}; }
+
+    private static Tensor[] two(Tensor a, Tensor b) { return new Tensor[] {a, b}; }
+
+    /** Sums a broadcast gradient back to {@code input}'s shape and casts it to its dtype. */
+    static Tensor reduceTo(Tensor g, Tensor input) {
+        Tensor r = g.sumToShape(input.shape());
+        return input.dtype().isFloatingPoint() ? r.to(input.dtype()) : r;
+    }
+
+    private static Tensor normalizeIndex(Tensor idx, int n) {
+        return Tensor.where(idx.lt(0.0), idx.add((long) n), idx);
+    }
+
+    /** Gradient of a reduction over dims (keepdim or not) broadcast back to the input. */
+    private static Tensor expandBack(GradContext c, Tensor g) {
+        Tensor x = c.input(0);
+        return keepdimShape(c, g).expand(x.shape()).contiguous();
+    }
+
+    private static Tensor keepdimShape(GradContext c, Tensor g) {
+        Tensor x = c.input(0);
+        if (c.attrs().getBool("keepdim") || x.dim() == 0) return g;
+        int[] dims = ShapeRules.reductionDims("reduce", x.dim(), c.attrs().getInts("dims"));
+        int[] s = x.shape();
+        for (int d : dims) s[d] = 1;
+        return g.reshape(s);
+    }
+
+    private static Tensor[] gelu(GradContext c, Tensor g) {
+        Tensor x = c.input(0);
+        if (c.attrs().getString("approximate").equals("tanh")) {
+            Tensor inner = x.add(x.pow(3.0).mul(0.044715)).mul(SQRT_2_OVER_PI);
+            Tensor t = inner.tanh();
+            Tensor dInner = x.square().mul(3 * 0.044715).add(1.0).mul(SQRT_2_OVER_PI);
+            Tensor d = t.add(1.0).mul(0.5).add(x.mul(0.5).mul(t.square().rsub(1.0)).mul(dInner));
+            return one(g.mul(d));
+        }
+        Tensor cdf = x.mul(INV_SQRT2).erf().add(1.0).mul(0.5);
+        Tensor pdf = x.square().mul(-0.5).exp().mul(INV_SQRT_2PI);
+        return one(g.mul(cdf.add(x.mul(pdf))));
+    }
+
+    private static Tensor[] pow(GradContext c, Tensor g) {
+        Tensor a = c.input(0), b = c.input(1);
+        Tensor ga = null, gb = null;
+        if (c.needsGrad(0)) {
+            Tensor d = g.mul(b).mul(a.pow(b.sub(1L)));
+            ga = reduceTo(Tensor.where(b.eq(0.0), Tensor.zerosLike(d), d), a);
+        }
+        if (c.needsGrad(1)) {
+            Tensor d = g.mul(c.output()).mul(a.log());
+            Tensor zeroCase = a.eq(0.0).logicalAnd(b.ge(0.0));
+            gb = reduceTo(Tensor.where(zeroCase, Tensor.zerosLike(d), d), b);
+        }
+        return two(ga, gb);
+    }
+
+    /** Ties split the gradient evenly between the two operands, as PyTorch does. */
+    private static Tensor[] minMax(GradContext c, Tensor g, boolean max) {
+        Tensor a = c.input(0), b = c.input(1);
+        Tensor win = max ? a.gt(b) : a.lt(b);
+        Tensor tie = a.eq(b);
+        Tensor wa = win.to(g.dtype()).add(tie.to(g.dtype()).mul(0.5));
+        Tensor ga = c.needsGrad(0) ? reduceTo(g.mul(wa), a) : null;
+        Tensor gb = c.needsGrad(1) ? reduceTo(g.mul(wa.rsub(1.0)), b) : null;
+        return two(ga, gb);
+    }
+
+    /** amax/amin: the gradient is shared evenly among the elements equal to the extremum. */
+    private static Tensor[] extremum(GradContext c, Tensor g) {
+        Tensor x = c.input(0);
+        Tensor out = keepdimShape(c, c.output());
+        Tensor gk = keepdimShape(c, g);
+        int[] dims = ShapeRules.reductionDims("reduce", x.dim(), c.attrs().getInts("dims"));
+        Tensor mask = x.eq(out).to(g.dtype());
+        Tensor count = mask.sum(dims, true);
+        return one(gk.div(count).mul(mask));
+    }
+
+    /** Handles zeros exactly: one zero gets the product of the others, several give 0. */
+    private static Tensor[] prod(GradContext c, Tensor g) {
+        Tensor x = c.input(0);
+        int[] dims = ShapeRules.reductionDims("reduce", x.dim(), c.attrs().getInts("dims"));
+        Tensor gk = keepdimShape(c, g);
+        Tensor out = keepdimShape(c, c.output());
+        Tensor isZero = x.eq(0.0);
+        Tensor safe = Tensor.where(isZero, Tensor.onesLike(x), x);
+        Tensor prodOthers = safe.prod(dims, true);
+        Tensor zeros = isZero.to(DType.INT64).sum(dims, true);
+        Tensor atZero = Tensor.where(zeros.eq(1.0), gk.mul(prodOthers), Tensor.zerosLike(gk)).expand(x.shape());
+        Tensor elsewhere = gk.mul(out).div(safe);
+        return one(Tensor.where(isZero, atZero, elsewhere));
+    }
+
+    private static Tensor[] matmul(GradContext c, Tensor g) {
+        Tensor a = c.input(0), b = c.input(1);
+        Tensor a2 = a.dim() == 1 ? a.unsqueeze(0) : a;
+        Tensor b2 = b.dim() == 1 ? b.unsqueeze(1) : b;
+        Tensor g2 = g;
+        if (a.dim() == 1) g2 = g2.unsqueeze(b.dim() == 1 ? 0 : -2);
+        if (b.dim() == 1) g2 = g2.unsqueeze(-1);
+        Tensor ga = null, gb = null;
+        if (c.needsGrad(0)) ga = g2.matmul(b2.transpose(-1, -2)).sumToShape(a2.shape()).reshape(a.shape());
+        if (c.needsGrad(1)) gb = a2.transpose(-1, -2).matmul(g2).sumToShape(b2.shape()).reshape(b.shape());
+        return two(ga, gb);
+    }
+
+    /** Places g (the slice start, start+step, ... along d) into zeros shaped like x. */
+    private static Tensor placeAlong(Tensor g, Tensor x, int d, int start, int step) {
+        int n = x.shape()[d], len = g.shape()[d];
+        if (step == 1) {
+            int[] pads = new int[2 * (x.dim() - d)];
+            pads[pads.length - 2] = start;
+            pads[pads.length - 1] = n - start - len;
+            return g.pad(pads);
+        }
+        int[] view = new int[x.dim()];
+        java.util.Arrays.fill(view, 1);
+        view[d] = len;
+        Tensor idx = Tensor.arange(start, start + (long) len * step, step).reshape(view).expand(g.shape());
+        return Tensor.zerosLike(x).scatterAdd(d, idx, g);
+    }
+
+    private static Tensor[] pad(GradContext c, Tensor g) {
+        int[] pads = c.attrs().getInts("pads");
+        String mode = c.attrs().getString("mode");
+        if (mode.equals("constant")) {
+            int[] neg = new int[pads.length];
+            for (int i = 0; i < pads.length; i++) neg[i] = -pads[i];
+            return one(g.pad(neg));
+        }
+        // reflect/replicate are separable: undo one dim at a time, accumulating with scatter_add
+        Tensor x = c.input(0);
+        int r = x.dim();
+        Tensor cur = g;
+        for (int i = 0; i < pads.length / 2; i++) {
+            int d = r - 1 - i, lo = pads[2 * i];
+            int n = x.shape()[d], m = cur.shape()[d];
+            long[] map = new long[m];
+            for (int o = 0; o < m; o++) {
+                int s = o - lo;
+                if (mode.equals("reflect")) {
+                    if (s < 0) s = -s;
+                    if (s >= n) s = 2 * (n - 1) - s;
+                } else {
+                    s = Math.min(Math.max(s, 0), n - 1);
+                }
+                map[o] = s;
+            }
+            int[] view = new int[r];
+            java.util.Arrays.fill(view, 1);
+            view[d] = m;
+            Tensor idx = Tensor.of(map, m).reshape(view).expand(cur.shape());
+            int[] target = cur.shape();
+            target[d] = n;
+            cur = Tensor.zeros(cur.dtype(), target).scatterAdd(d, idx, cur);
+        }
+        return one(cur);
+    }
+}
