@@ -1,0 +1,58 @@
+package dev.kiln.backend.op;
+
+import java.util.stream.Collectors;
+
+/** Generates docs/ops.md from the op table, so the reference cannot drift from the code. */
+public final class OpReference {
+    private OpReference() {}
+
+    public static String markdown() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("# Kiln primitive ops\n\n");
+        sb.append("Generated from `Op.java` by `OpReference` (regenerate with\n");
+        sb.append("`mvn -q -pl backends test -Dtest=OpReferenceTest -Dkiln.updateDocs=true`).\n");
+        sb.append("Every op has one definition site: name, inputs, attributes, type rule and kernel.\n");
+        sb.append("Composite operations (mean, var, std, logsumexp, max(dim), sort, topk, stack, split, ...)\n");
+        sb.append("are Tensor methods built from these primitives.\n\n");
+        sb.append("| op | kind | inputs | attributes | differentiable |\n|---|---|---|---|---|\n");
+        for (Op op : Op.values()) {
+            OpDef d = op.def();
+            sb.append("| [`").append(d.name()).append("`](#").append(d.name()).append(") | ").append(d.kind().name().toLowerCase())
+                    .append(" | ").append(arity(d)).append(" | ").append(attrs(d)).append(" | ")
+                    .append(d.differentiable() ? "yes" : "no").append(" |\n");
+        }
+        sb.append('\n');
+        for (Op op : Op.values()) {
+            OpDef d = op.def();
+            sb.append("## ").append(d.name()).append("\n\n");
+            sb.append(d.doc()).append(".\n\n");
+            sb.append("- inputs: ").append(arity(d)).append('\n');
+            sb.append("- attributes: ").append(attrs(d)).append('\n');
+            sb.append("- differentiable: ").append(d.differentiable() ? "yes" : "no (explicitly marked)").append('\n');
+            if (d.isView()) sb.append("- eager result is a view sharing the input's storage when the layout allows\n");
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    private static String arity(OpDef d) {
+        if (d.maxInputs() == Integer.MAX_VALUE) return d.minInputs() + " or more";
+        if (d.minInputs() == d.maxInputs()) return Integer.toString(d.minInputs());
+        return d.minInputs() + " to " + d.maxInputs();
+    }
+
+    private static String attrs(OpDef d) {
+        if (d.attrSpecs().isEmpty()) return "none";
+        return d.attrSpecs().stream().map(OpReference::describe).collect(Collectors.joining(", "));
+    }
+
+    private static String describe(AttrSpec s) {
+        StringBuilder sb = new StringBuilder("`").append(s.name()).append("`: ").append(s.type().name().toLowerCase());
+        if (s.choices() != null) sb.append(" (").append(String.join("/", s.choices())).append(')');
+        if (s.defaultValue() instanceof int[] a) sb.append(" = ").append(java.util.Arrays.toString(a));
+        else if (s.defaultValue() != null) sb.append(" = ").append(s.defaultValue());
+        else if (s.optional()) sb.append(" (optional)");
+        else sb.append(" (required)");
+        return sb.toString();
+    }
+}
