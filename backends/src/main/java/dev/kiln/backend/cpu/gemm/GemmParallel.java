@@ -16,10 +16,12 @@ final class GemmParallel {
     private GemmParallel() {}
 
     /**
-     * Below this many flops (2*m*n*k) a fork/join hand-off costs more than it saves; measured with
-     * GemmSpeed on a 2-core EPYC, where 2 threads start to win around 128^3.
+     * Below this many flops (2*m*n*k) a fork/join hand-off costs more than it saves. Measured with
+     * square sgemm on a 2-core EPYC VM: waking a parked pool worker costs ~50 us, so 2 threads
+     * lose at 128^3 (4.2e6 flops: 65 us vs 47 us), break even near 160^3 (8e6) and win from
+     * 192^3 (1.4e7: 101 us vs 147 us).
      */
-    static final long MIN_PARALLEL_FLOPS = 4_000_000L;
+    static final long MIN_PARALLEL_FLOPS = 10_000_000L;
 
     /** A rectangular part of the output: rows [i0, i1), columns [j0, j1). */
     interface Region {

@@ -9,6 +9,8 @@ final class Scratch {
     private float[] fb = new float[0];
     private double[] da = new double[0];
     private double[] db = new double[0];
+    private float[] fe = new float[0];
+    private double[] de = new double[0];
 
     float[] floatA(int size) {
         if (fa.length < size) fa = new float[size];
@@ -18,6 +20,16 @@ final class Scratch {
     float[] floatB(int size) {
         if (fb.length < size) fb = new float[size];
         return fb;
+    }
+
+    float[] floatEdge(int size) {
+        if (fe.length < size) fe = new float[size];
+        return fe;
+    }
+
+    double[] doubleEdge(int size) {
+        if (de.length < size) de = new double[size];
+        return de;
     }
 
     double[] doubleA(int size) {

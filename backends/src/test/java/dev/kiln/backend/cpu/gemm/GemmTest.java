@@ -22,6 +22,7 @@ class GemmTest {
         return List.of(
                 new ScalarGemm(1),
                 new ScalarGemm(2),
+                new ScalarGemm(1, 3, 5, 6),
                 new PanamaGemm(1),
                 new PanamaGemm(2),
                 // Tiny blocks: many k/m/n blocks and block edges even on small shapes.
@@ -170,6 +171,9 @@ class GemmTest {
     void threadCountDoesNotChangeBits() {
         // Both a wide shape (split over N) and a tall thin one (split over M), both > 4e6 flops.
         int[][] shapes = {{300, 517, 700}, {1001, 20, 333}};
+        for (int[] s : shapes) {
+            assertEquals(2, GemmParallel.parts(2, s[0], s[1], s[2], 8, 32), "shape must be split");
+        }
         for (int[] s : shapes) {
             int m = s[0], n = s[1], k = s[2];
             Random rnd = new Random(42);

@@ -12,20 +12,25 @@ import jdk.incubator.vector.VectorSpecies;
  * panels are zero-padded, so the k loop always runs the full tile; only the write-back looks at
  * the ragged edge.
  */
-final class FloatKernel {
+final class VectorFloatKernel implements FloatMicroKernel {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
     static final int MR = 8;
     static final int NR = 2 * L;
 
-    private FloatKernel() {}
+    @Override
+    public int mr() {
+        return MR;
+    }
 
-    /**
-     * C[rows x cols] at {@code c[ci]} (=|+=) Apanel * Bpanel over kc steps. {@code first}
-     * overwrites C instead of adding; {@code tile} (MR * NR) receives edge tiles.
-     */
-    static void tile(int kc, float[] pa, int ai, float[] pb, int bi,
-                     float[] c, int ci, int ldc, int rows, int cols, boolean first, float[] tile) {
+    @Override
+    public int nr() {
+        return NR;
+    }
+
+    @Override
+    public void tile(int kc, float[] pa, int ai, float[] pb, int bi,
+                     float[] c, int ci, int ldc, int rows, int cols, boolean first, float[] edge) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -75,26 +80,26 @@ final class FloatKernel {
             store(c71, c, ci + L, first);
             return;
         }
-        c00.intoArray(tile, 0 * L);
-        c01.intoArray(tile, 1 * L);
-        c10.intoArray(tile, 2 * L);
-        c11.intoArray(tile, 3 * L);
-        c20.intoArray(tile, 4 * L);
-        c21.intoArray(tile, 5 * L);
-        c30.intoArray(tile, 6 * L);
-        c31.intoArray(tile, 7 * L);
-        c40.intoArray(tile, 8 * L);
-        c41.intoArray(tile, 9 * L);
-        c50.intoArray(tile, 10 * L);
-        c51.intoArray(tile, 11 * L);
-        c60.intoArray(tile, 12 * L);
-        c61.intoArray(tile, 13 * L);
-        c70.intoArray(tile, 14 * L);
-        c71.intoArray(tile, 15 * L);
+        c00.intoArray(edge, 0);
+        c01.intoArray(edge, 1 * L);
+        c10.intoArray(edge, 2 * L);
+        c11.intoArray(edge, 3 * L);
+        c20.intoArray(edge, 4 * L);
+        c21.intoArray(edge, 5 * L);
+        c30.intoArray(edge, 6 * L);
+        c31.intoArray(edge, 7 * L);
+        c40.intoArray(edge, 8 * L);
+        c41.intoArray(edge, 9 * L);
+        c50.intoArray(edge, 10 * L);
+        c51.intoArray(edge, 11 * L);
+        c60.intoArray(edge, 12 * L);
+        c61.intoArray(edge, 13 * L);
+        c70.intoArray(edge, 14 * L);
+        c71.intoArray(edge, 15 * L);
         for (int r = 0; r < rows; r++) {
             int t = r * NR;
             int o = ci + r * ldc;
-            for (int j = 0; j < cols; j++) c[o + j] = first ? tile[t + j] : c[o + j] + tile[t + j];
+            for (int j = 0; j < cols; j++) c[o + j] = first ? edge[t + j] : c[o + j] + edge[t + j];
         }
     }
 
