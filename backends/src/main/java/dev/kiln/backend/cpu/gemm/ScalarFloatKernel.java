@@ -2,7 +2,7 @@ package dev.kiln.backend.cpu.gemm;
 
 /**
  * The plain-Java float micro-kernel: a 4 x 4 tile of C in 16 scalar locals, which C2
- * keeps in registers. Generated fully unrolled because C2 does not register-allocate arrays;
+ * keeps in registers. Fully unrolled because C2 does not register-allocate arrays;
  * the packed panels make every k step a short run of unit-stride loads.
  */
 final class ScalarFloatKernel implements FloatMicroKernel {

@@ -7,7 +7,7 @@ import jdk.incubator.vector.VectorSpecies;
  * The double register-tiled micro-kernel: an MR x NR tile of C (8 rows x 2 vectors) held in
  * 16 accumulator registers while one packed A panel and one packed B panel stream past.
  *
- * <p>Written out by hand (generated) on purpose: C2 only keeps Vector API values in registers
+ * <p>Fully unrolled on purpose: C2 only keeps Vector API values in registers
  * when every accumulator is a separate local, with no arrays or loops over accumulators. The
  * panels are zero-padded, so the k loop always runs the full tile; only the write-back looks at
  * the ragged edge.
