@@ -7,8 +7,9 @@ package dev.kiln.backend.cpu.gemm;
  *
  * <p>Tile choice, measured with GemmSpeed on Zen 4 (JDK 25, 16 float lanes, 1 thread): 8x2V,
  * 6x3V, 12x2V, 8x3V and 6x4V all land at 85-100 GFLOP/s for n = 512..1024, within run-to-run
- * noise; 8x2V (16 accumulators, 19 of 32 vector registers) was the steadiest and leaves
- * headroom on 16-register AVX2 machines.
+ * noise; 8x2V (16 accumulators, 19 of 32 vector registers) was the steadiest. With
+ * -XX:UseAVX=2 (8 lanes, 16 registers) 8x2V, 6x2V and 4x3V all give ~40 GFLOP/s, so one shape
+ * serves both.
  *
  * <p>Only load this class when {@code jdk.incubator.vector} is in the boot layer; go through
  * {@link GemmProvider}.
