@@ -1,28 +1,72 @@
 package dev.kiln.backend.cpu.gemm;
 
-/** Placeholder until the packed kernels land: a plain triple loop. */
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Picks the fastest usable {@link Gemm} once per JVM: the Vector API kernels when the incubator
+ * module {@code jdk.incubator.vector} is in the boot layer, else the plain-Java ones.
+ *
+ * <p>System properties: {@code kiln.vector=false} forces the scalar kernels; {@code kiln.threads=N}
+ * caps the threads one call may use (default: available processors).
+ *
+ * <p>{@link PanamaGemm} is loaded reflectively by name, so when the module is absent none of the
+ * {@code jdk.incubator.vector} classes it refers to is ever linked.
+ */
 public final class GemmProvider {
+    private static final Logger LOG = Logger.getLogger("dev.kiln.backend");
+    private static final String VECTOR_MODULE = "jdk.incubator.vector";
+    private static final String PANAMA_CLASS = "dev.kiln.backend.cpu.gemm.PanamaGemm";
+
     private GemmProvider() {}
 
-    private static final Gemm NAIVE = new Gemm() {
-        @Override
-        public void sgemm(int m, int n, int k, float[] a, int ao, int ars, int acs, float[] b, int bo, int brs, int bcs, float[] c, int co, int ldc, boolean acc) {
-            for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) {
-                float s = 0;
-                for (int p = 0; p < k; p++) s += a[ao + i * ars + p * acs] * b[bo + p * brs + j * bcs];
-                c[co + i * ldc + j] = acc ? c[co + i * ldc + j] + s : s;
-            }
-        }
+    /** The process-wide kernels, chosen (and logged) on first use. */
+    public static Gemm get() {
+        return Holder.INSTANCE;
+    }
 
-        @Override
-        public void dgemm(int m, int n, int k, double[] a, int ao, int ars, int acs, double[] b, int bo, int brs, int bcs, double[] c, int co, int ldc, boolean acc) {
-            for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) {
-                double s = 0;
-                for (int p = 0; p < k; p++) s += a[ao + i * ars + p * acs] * b[bo + p * brs + j * bcs];
-                c[co + i * ldc + j] = acc ? c[co + i * ldc + j] + s : s;
-            }
-        }
-    };
+    /** Lazy holder: the choice is made, and logged, exactly once. */
+    private static final class Holder {
+        static final Gemm INSTANCE = choose();
+    }
 
-    public static Gemm get() { return NAIVE; }
+    private static Gemm choose() {
+        int threads = threads();
+        if (!Boolean.parseBoolean(System.getProperty("kiln.vector", "true"))) {
+            return scalar(threads, "Vector API disabled by -Dkiln.vector=false");
+        }
+        if (ModuleLayer.boot().findModule(VECTOR_MODULE).isEmpty()) {
+            return scalar(threads, "Vector API not available: run with --add-modules "
+                    + VECTOR_MODULE);
+        }
+        try {
+            Gemm g = (Gemm) Class.forName(PANAMA_CLASS)
+                    .getConstructor(int.class).newInstance(threads);
+            LOG.info(() -> "Using Vector API gemm kernels: " + g.name());
+            return g;
+        } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
+            // E.g. a JDK whose incubator API changed shape: degrade rather than fail.
+            LOG.log(Level.WARNING, "Vector API gemm kernels failed to load; using scalar kernels", e);
+            return new ScalarGemm(threads);
+        }
+    }
+
+    private static Gemm scalar(int threads, String why) {
+        LOG.info(() -> why + "; using scalar kernels");
+        return new ScalarGemm(threads);
+    }
+
+    private static int threads() {
+        int fallback = Runtime.getRuntime().availableProcessors();
+        String v = System.getProperty("kiln.threads");
+        if (v == null || v.isBlank()) return fallback;
+        try {
+            int t = Integer.parseInt(v.trim());
+            if (t >= 1) return t;
+        } catch (NumberFormatException ignored) {
+            // Fall through to the warning below.
+        }
+        LOG.warning(() -> "Ignoring kiln.threads=" + v + " (want an integer >= 1)");
+        return fallback;
+    }
 }

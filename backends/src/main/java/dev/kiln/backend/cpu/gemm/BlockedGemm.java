@@ -1,0 +1,159 @@
+package dev.kiln.backend.cpu.gemm;
+
+/**
+ * The GotoBLAS/BLIS loop nest shared by every kernel family: B is packed per (KC x NC) block into
+ * NR-column panels, A per (MC x KC) block into MR-row panels, and a register-tiled micro-kernel
+ * sweeps the MR x NR tiles of C. Subclasses only choose micro-kernels and block sizes.
+ *
+ * <p>Large products are split over output regions (see {@link GemmParallel}), never over k, and
+ * the k-block boundaries do not depend on the split, so results are bit-identical for any thread
+ * count.
+ */
+abstract class BlockedGemm implements Gemm {
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private final FloatMicroKernel fk;
+    private final DoubleMicroKernel dk;
+    private final int threads;
+    private final int kcBlock;
+    private final int mcBlock;
+    private final int ncBlock;
+
+    /**
+     * mc is rounded up to whole MR panels and nc to whole NR panels (of both precisions) so that
+     * blocks never cut a tile in two.
+     */
+    BlockedGemm(FloatMicroKernel fk, DoubleMicroKernel dk, int threads, int kc, int mc, int nc) {
+        if (threads < 1) throw new IllegalArgumentException("threads must be >= 1: " + threads);
+        if (kc < 1 || mc < 1 || nc < 1) throw new IllegalArgumentException("block sizes must be >= 1");
+        this.fk = fk;
+        this.dk = dk;
+        this.threads = threads;
+        this.kcBlock = kc;
+        this.mcBlock = roundUp(mc, lcm(fk.mr(), dk.mr()));
+        this.ncBlock = roundUp(nc, lcm(fk.nr(), dk.nr()));
+    }
+
+    final int threads() {
+        return threads;
+    }
+
+    final String tiles() {
+        return "f32 " + fk.mr() + "x" + fk.nr() + ", f64 " + dk.mr() + "x" + dk.nr();
+    }
+
+    @Override
+    public final void sgemm(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
+                            float[] b, int bOff, int bRs, int bCs,
+                            float[] c, int cOff, int ldc, boolean accumulate) {
+        GemmArgs.checkShape(m, n, k, ldc);
+        if (GemmArgs.trivial(m, n, k, c, cOff, ldc, accumulate)) return;
+        int mr = fk.mr(), nr = fk.nr();
+        int parts = GemmParallel.parts(threads, m, n, k, mr, nr);
+        if (parts == 1) {
+            sgemmSerial(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate);
+            return;
+        }
+        GemmParallel.run(parts, m, n, mr, nr, (i0, i1, j0, j1) -> sgemmSerial(i1 - i0, j1 - j0, k,
+                a, aOff + i0 * aRs, aRs, aCs, b, bOff + j0 * bCs, bRs, bCs,
+                c, cOff + i0 * ldc + j0, ldc, accumulate));
+    }
+
+    @Override
+    public final void dgemm(int m, int n, int k, double[] a, int aOff, int aRs, int aCs,
+                            double[] b, int bOff, int bRs, int bCs,
+                            double[] c, int cOff, int ldc, boolean accumulate) {
+        GemmArgs.checkShape(m, n, k, ldc);
+        if (GemmArgs.trivial(m, n, k, c, cOff, ldc, accumulate)) return;
+        int mr = dk.mr(), nr = dk.nr();
+        int parts = GemmParallel.parts(threads, m, n, k, mr, nr);
+        if (parts == 1) {
+            dgemmSerial(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate);
+            return;
+        }
+        GemmParallel.run(parts, m, n, mr, nr, (i0, i1, j0, j1) -> dgemmSerial(i1 - i0, j1 - j0, k,
+                a, aOff + i0 * aRs, aRs, aCs, b, bOff + j0 * bCs, bRs, bCs,
+                c, cOff + i0 * ldc + j0, ldc, accumulate));
+    }
+
+    private void sgemmSerial(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
+                             float[] b, int bOff, int bRs, int bCs,
+                             float[] c, int cOff, int ldc, boolean accumulate) {
+        final FloatMicroKernel kernel = fk;
+        final int mr = kernel.mr(), nr = kernel.nr();
+        int kcMax = Math.min(k, kcBlock);
+        Scratch s = SCRATCH.get();
+        float[] pa = s.floatA(kcMax * roundUp(Math.min(m, mcBlock), mr));
+        float[] pb = s.floatB(kcMax * roundUp(Math.min(n, ncBlock), nr));
+        float[] edge = s.floatEdge(mr * nr);
+        for (int jc = 0; jc < n; jc += ncBlock) {
+            int nc = Math.min(ncBlock, n - jc);
+            for (int pc = 0; pc < k; pc += kcBlock) {
+                int kc = Math.min(kcBlock, k - pc);
+                // The first k block overwrites C (never reading it); later ones add to it.
+                boolean first = pc == 0 && !accumulate;
+                Pack.packB(b, bOff + pc * bRs + jc * bCs, bRs, bCs, kc, nc, nr, pb);
+                for (int ic = 0; ic < m; ic += mcBlock) {
+                    int mc = Math.min(mcBlock, m - ic);
+                    Pack.packA(a, aOff + ic * aRs + pc * aCs, aRs, aCs, mc, kc, mr, pa);
+                    for (int jr = 0; jr < nc; jr += nr) {
+                        int cols = Math.min(nr, nc - jr);
+                        int bi = (jr / nr) * kc * nr;
+                        int cBase = cOff + ic * ldc + jc + jr;
+                        for (int ir = 0; ir < mc; ir += mr) {
+                            kernel.tile(kc, pa, (ir / mr) * kc * mr, pb, bi,
+                                    c, cBase + ir * ldc, ldc, Math.min(mr, mc - ir), cols, first, edge);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private void dgemmSerial(int m, int n, int k, double[] a, int aOff, int aRs, int aCs,
+                             double[] b, int bOff, int bRs, int bCs,
+                             double[] c, int cOff, int ldc, boolean accumulate) {
+        final DoubleMicroKernel kernel = dk;
+        final int mr = kernel.mr(), nr = kernel.nr();
+        int kcMax = Math.min(k, kcBlock);
+        Scratch s = SCRATCH.get();
+        double[] pa = s.doubleA(kcMax * roundUp(Math.min(m, mcBlock), mr));
+        double[] pb = s.doubleB(kcMax * roundUp(Math.min(n, ncBlock), nr));
+        double[] edge = s.doubleEdge(mr * nr);
+        for (int jc = 0; jc < n; jc += ncBlock) {
+            int nc = Math.min(ncBlock, n - jc);
+            for (int pc = 0; pc < k; pc += kcBlock) {
+                int kc = Math.min(kcBlock, k - pc);
+                boolean first = pc == 0 && !accumulate;
+                Pack.packB(b, bOff + pc * bRs + jc * bCs, bRs, bCs, kc, nc, nr, pb);
+                for (int ic = 0; ic < m; ic += mcBlock) {
+                    int mc = Math.min(mcBlock, m - ic);
+                    Pack.packA(a, aOff + ic * aRs + pc * aCs, aRs, aCs, mc, kc, mr, pa);
+                    for (int jr = 0; jr < nc; jr += nr) {
+                        int cols = Math.min(nr, nc - jr);
+                        int bi = (jr / nr) * kc * nr;
+                        int cBase = cOff + ic * ldc + jc + jr;
+                        for (int ir = 0; ir < mc; ir += mr) {
+                            kernel.tile(kc, pa, (ir / mr) * kc * mr, pb, bi,
+                                    c, cBase + ir * ldc, ldc, Math.min(mr, mc - ir), cols, first, edge);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static int lcm(int x, int y) {
+        int a = x, b = y;
+        while (b != 0) {
+            int t = a % b;
+            a = b;
+            b = t;
+        }
+        return x / a * y;
+    }
+
+    private static int roundUp(int x, int multiple) {
+        return (x + multiple - 1) / multiple * multiple;
+    }
+}

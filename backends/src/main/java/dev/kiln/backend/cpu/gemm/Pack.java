@@ -1,0 +1,80 @@
+package dev.kiln.backend.cpu.gemm;
+
+/**
+ * Copies strided blocks of A and B into the contiguous panel layouts the micro-kernels stream
+ * through. Panels are zero-padded to full MR rows / NR columns, so a kernel always runs a full
+ * tile and only the final write-back needs to know about the ragged edge.
+ *
+ * <p>A block (rows x kc) becomes ceil(rows / mr) panels, each laid out [p][r] (mr values per k
+ * step). B block (kc x cols) becomes ceil(cols / nr) panels, each laid out [p][c].
+ */
+final class Pack {
+    private Pack() {}
+
+    static void packA(float[] a, int off, int rs, int cs, int rows, int kc, int mr, float[] dst) {
+        int d = 0;
+        for (int i = 0; i < rows; i += mr) {
+            int valid = Math.min(mr, rows - i);
+            int base = off + i * rs;
+            for (int p = 0; p < kc; p++) {
+                int src = base + p * cs;
+                int r = 0;
+                for (; r < valid; r++) dst[d + r] = a[src + r * rs];
+                for (; r < mr; r++) dst[d + r] = 0f;
+                d += mr;
+            }
+        }
+    }
+
+    static void packA(double[] a, int off, int rs, int cs, int rows, int kc, int mr, double[] dst) {
+        int d = 0;
+        for (int i = 0; i < rows; i += mr) {
+            int valid = Math.min(mr, rows - i);
+            int base = off + i * rs;
+            for (int p = 0; p < kc; p++) {
+                int src = base + p * cs;
+                int r = 0;
+                for (; r < valid; r++) dst[d + r] = a[src + r * rs];
+                for (; r < mr; r++) dst[d + r] = 0d;
+                d += mr;
+            }
+        }
+    }
+
+    static void packB(float[] b, int off, int rs, int cs, int kc, int cols, int nr, float[] dst) {
+        int d = 0;
+        for (int j = 0; j < cols; j += nr) {
+            int valid = Math.min(nr, cols - j);
+            int base = off + j * cs;
+            for (int p = 0; p < kc; p++) {
+                int src = base + p * rs;
+                if (cs == 1) {
+                    // Row-major B: each k step of the panel is one contiguous run.
+                    System.arraycopy(b, src, dst, d, valid);
+                } else {
+                    for (int c = 0; c < valid; c++) dst[d + c] = b[src + c * cs];
+                }
+                for (int c = valid; c < nr; c++) dst[d + c] = 0f;
+                d += nr;
+            }
+        }
+    }
+
+    static void packB(double[] b, int off, int rs, int cs, int kc, int cols, int nr, double[] dst) {
+        int d = 0;
+        for (int j = 0; j < cols; j += nr) {
+            int valid = Math.min(nr, cols - j);
+            int base = off + j * cs;
+            for (int p = 0; p < kc; p++) {
+                int src = base + p * rs;
+                if (cs == 1) {
+                    System.arraycopy(b, src, dst, d, valid);
+                } else {
+                    for (int c = 0; c < valid; c++) dst[d + c] = b[src + c * cs];
+                }
+                for (int c = valid; c < nr; c++) dst[d + c] = 0d;
+                d += nr;
+            }
+        }
+    }
+}
