@@ -1,0 +1,103 @@
+package dev.kiln.graph;
+
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.op.Attrs;
+import dev.kiln.backend.op.Op;
+import dev.kiln.backend.shape.TensorType;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Builds graphs; {@link #add} infers each node's type with its op's shape rule. */
+public final class GraphBuilder {
+    private final String name;
+    private final List<GraphInput> inputs = new ArrayList<>();
+    private final List<NamedTensor> params = new ArrayList<>();
+    private final List<NamedTensor> constants = new ArrayList<>();
+    private final List<Node> nodes = new ArrayList<>();
+    private final List<Value> outputs = new ArrayList<>();
+    private final List<Guard> guards = new ArrayList<>();
+    private final List<Assumption> assumptions = new ArrayList<>();
+    private final Map<String, String> metadata = new LinkedHashMap<>();
+    private final Map<Value, TensorType> types = new java.util.HashMap<>();
+    private int nextId = 1;
+
+    GraphBuilder(String name) { this.name = name; }
+
+    public Value addInput(String name, TensorType type) {
+        inputs.add(new GraphInput(name, type));
+        Value v = Value.input(name);
+        types.put(v, type);
+        return v;
+    }
+
+    public Value addParam(String name, TensorType type, Strided data) {
+        params.add(new NamedTensor(name, type, data));
+        Value v = Value.param(name);
+        types.put(v, type);
+        return v;
+    }
+
+    public Value addConstant(String name, TensorType type, Strided data) {
+        constants.add(new NamedTensor(name, type, data));
+        Value v = Value.constant(name);
+        types.put(v, type);
+        return v;
+    }
+
+    /** Appends a node; attrs are checked against the schema and the type inferred. */
+    public Value add(Op op, Attrs attrs, String source, Value... in) {
+        Attrs checked = op.def().checkAttrs(attrs);
+        TensorType[] ts = new TensorType[in.length];
+        for (int i = 0; i < in.length; i++) {
+            ts[i] = types.get(in[i]);
+            if (ts[i] == null) throw new IllegalArgumentException(op.opName() + ": input " + i + " " + in[i] + " is not defined yet");
+        }
+        return addTyped(op, checked, op.def().inferType(ts, checked), source, in);
+    }
+
+    /** Appends a node with a given type (the verifier checks it later). */
+    public Value addTyped(Op op, Attrs attrs, TensorType type, String source, Value... in) {
+        Node n = new Node(nextId++, op, List.of(in), attrs, type, source);
+        nodes.add(n);
+        types.put(n.output(), type);
+        return n.output();
+    }
+
+    /** Appends an existing node unchanged (keeps its id). */
+    public Value addNode(Node n) {
+        nodes.add(n);
+        types.put(n.output(), n.type());
+        nextId = Math.max(nextId, n.id() + 1);
+        return n.output();
+    }
+
+    void reserveIdsAbove(int id) { nextId = Math.max(nextId, id + 1); }
+
+    public TensorType typeOf(Value v) { return types.get(v); }
+
+    public GraphBuilder output(Value v) {
+        outputs.add(v);
+        return this;
+    }
+
+    public GraphBuilder addGuard(Guard g) {
+        guards.add(g);
+        return this;
+    }
+
+    public GraphBuilder addAssumption(Assumption a) {
+        assumptions.add(a);
+        return this;
+    }
+
+    public GraphBuilder putMetadata(String k, String v) {
+        metadata.put(k, v);
+        return this;
+    }
+
+    public Graph build() {
+        return new Graph(name, inputs, params, constants, nodes, outputs, guards, assumptions, metadata);
+    }
+}

@@ -1,0 +1,69 @@
+package dev.kiln.graph;
+
+import dev.kiln.backend.DType;
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.cpu.Copy;
+import dev.kiln.backend.cpu.CpuKernels;
+import dev.kiln.backend.shape.TensorType;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs a graph node by node with the plain CPU kernels: the oracle that optimized and
+ * compiled execution is compared with. Errors name the node and its Java source line.
+ */
+public final class ReferenceInterpreter {
+    private ReferenceInterpreter() {}
+
+    public static List<Strided> run(Graph g, List<Strided> inputs) {
+        SymbolBindings sym = SymbolBindings.bind(g, inputs);
+        Map<Value, Strided> env = new HashMap<>();
+        for (int i = 0; i < inputs.size(); i++) env.put(Value.input(g.inputs().get(i).name()), inputs.get(i));
+        for (NamedTensor p : g.params()) {
+            if (p.data() == null) throw new GraphException(g.name() + ": parameter " + p.name() + " has no data");
+            env.put(Value.param(p.name()), p.data());
+        }
+        for (NamedTensor c : g.constants()) env.put(Value.constant(c.name()), c.data());
+        Map<Value, List<Guard>> guards = new HashMap<>();
+        for (Guard gd : g.guards()) guards.computeIfAbsent(gd.value(), k -> new ArrayList<>()).add(gd);
+        for (Guard gd : guards.getOrDefault(null, List.of())) checkGuard(g, gd, null);
+        for (Value v : env.keySet().toArray(new Value[0])) {
+            for (Guard gd : guards.getOrDefault(v, List.of())) checkGuard(g, gd, env.get(v));
+        }
+        for (Node n : g.nodes()) {
+            Strided[] in = new Strided[n.inputs().size()];
+            for (int i = 0; i < in.length; i++) in[i] = env.get(n.inputs().get(i));
+            TensorType t = sym.concrete(n.type());
+            Strided out;
+            try {
+                out = CpuKernels.run(n.op(), in, n.attrs(), t);
+            } catch (RuntimeException e) {
+                throw new GraphException(g.name() + ": " + n.describe() + " failed: " + e.getMessage(), e);
+            }
+            if (!Arrays.equals(out.shape(), t.concreteShape()) || out.dtype() != t.dtype()) {
+                throw new GraphException(g.name() + ": " + n.describe() + " produced " + out.dtype().shortName() + Arrays.toString(out.shape())
+                        + " but its type is " + n.type() + " = " + t);
+            }
+            env.put(n.output(), out);
+            for (Guard gd : guards.getOrDefault(n.output(), List.of())) checkGuard(g, gd, out);
+        }
+        List<Strided> outs = new ArrayList<>();
+        for (Value v : g.outputs()) outs.add(env.get(v));
+        return outs;
+    }
+
+    /** Fails when a guarded value differs from what the trace saw. */
+    static void checkGuard(Graph g, Guard gd, Strided value) {
+        if (value == null) return;
+        double[] actual = Copy.toContiguous(value, DType.FLOAT64).storage().f64();
+        if (!Arrays.equals(actual, gd.expected())) {
+            throw new GraphException(g.name() + ": guard failed: the trace assumed " + gd.description()
+                    + (gd.source() != null ? " (at " + gd.source() + ")" : "") + ", but this run has "
+                    + (actual.length <= 8 ? Arrays.toString(actual) : actual.length + " different values")
+                    + "; retrace for these inputs");
+        }
+    }
+}
