@@ -1,0 +1,75 @@
+package dev.kiln.tracer;
+
+import dev.kiln.eager.Tensor;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * How to trace: which input dims stay symbolic, strict or lenient handling of data-dependent
+ * reads, names for inputs and parameters.
+ */
+public final class TraceOptions {
+    /** A dim of an example input that stays symbolic in the graph. */
+    public record DynamicDim(int input, int dim, String symbol) {}
+
+    final String name;
+    final List<DynamicDim> dynamic;
+    final boolean strict;
+    final List<String> inputNames;
+    final Map<Tensor, String> params;
+
+    private TraceOptions(Builder b) {
+        name = b.name;
+        dynamic = List.copyOf(b.dynamic);
+        strict = b.strict;
+        inputNames = List.copyOf(b.inputNames);
+        params = b.params;
+    }
+
+    public static Builder builder() { return new Builder(); }
+
+    public static TraceOptions defaults() { return builder().build(); }
+
+    public boolean strict() { return strict; }
+
+    public static final class Builder {
+        private String name = "traced";
+        private final List<DynamicDim> dynamic = new ArrayList<>();
+        private boolean strict = true;
+        private final List<String> inputNames = new ArrayList<>();
+        private final Map<Tensor, String> params = new java.util.IdentityHashMap<>();
+
+        public Builder name(String n) { name = n; return this; }
+
+        /** Keeps dim {@code dim} of example input {@code input} symbolic, e.g. dynamic(0, 0, "N"). */
+        public Builder dynamic(int input, int dim, String symbol) {
+            dynamic.add(new DynamicDim(input, dim, symbol));
+            return this;
+        }
+
+        /**
+         * Strict (default): a data-dependent read of a traced value (item(), toFloatArray(),
+         * a Java branch on a tensor) fails at trace time naming the line. Lenient: it becomes a
+         * guard stored with the graph and checked on every run.
+         */
+        public Builder strict(boolean s) { strict = s; return this; }
+
+        public Builder inputNames(String... names) {
+            inputNames.clear();
+            inputNames.addAll(List.of(names));
+            return this;
+        }
+
+        /** Tensors that become named graph parameters (module parameters and buffers). */
+        public Builder params(Map<String, Tensor> named) {
+            Map<Tensor, String> m = new LinkedHashMap<>();
+            named.forEach((k, v) -> m.put(v, k));
+            m.forEach(params::put);
+            return this;
+        }
+
+        public TraceOptions build() { return new TraceOptions(this); }
+    }
+}

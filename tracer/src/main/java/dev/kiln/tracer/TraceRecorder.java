@@ -1,0 +1,148 @@
+package dev.kiln.tracer;
+
+import dev.kiln.backend.DType;
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.cpu.Copy;
+import dev.kiln.backend.op.Attrs;
+import dev.kiln.backend.op.Op;
+import dev.kiln.backend.shape.Dim;
+import dev.kiln.backend.shape.TensorType;
+import dev.kiln.eager.OpObserver;
+import dev.kiln.eager.Tensor;
+import dev.kiln.graph.Assumption;
+import dev.kiln.graph.GraphBuilder;
+import dev.kiln.graph.Guard;
+import dev.kiln.graph.SymbolBindings;
+import dev.kiln.graph.Value;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Listens to the dispatcher during one eager run and builds the graph: tensors the inputs
+ * produced become SSA values, registered parameters become named parameters, any other
+ * tensor becomes a constant. Everything the trace specializes on goes into the ledger.
+ */
+final class TraceRecorder implements OpObserver {
+    private final GraphBuilder builder;
+    private final TraceOptions options;
+    private final Map<Tensor, Value> values = new IdentityHashMap<>();
+    /** Values that depend on a graph input (reads of these are data-dependent). */
+    private final Map<Value, Boolean> dynamic = new java.util.HashMap<>();
+    private final SymbolBindings bindings;
+    private final Map<String, Value> paramUpdates = new LinkedHashMap<>();
+    private int constants;
+    private boolean active = true;
+
+    TraceRecorder(GraphBuilder builder, TraceOptions options, SymbolBindings bindings) {
+        this.builder = builder;
+        this.options = options;
+        this.bindings = bindings;
+    }
+
+    void bindInput(Tensor t, Value v) {
+        values.put(t, v);
+        dynamic.put(v, true);
+    }
+
+    /** Stops recording (reads after the traced function returned are not assumptions). */
+    void stop() { active = false; }
+
+    Map<String, Value> paramUpdates() { return paramUpdates; }
+
+    Value valueOf(Tensor t) {
+        Value v = values.get(t);
+        if (v != null) return v;
+        String name = options.params.get(t);
+        if (name != null) {
+            v = builder.addParam(name, t.type(), t.data());
+        } else {
+            String cname = "c" + constants++;
+            // snapshot: later in-place writes to the captured tensor must not change the graph
+            Strided snap = Copy.toContiguous(t.data(), t.dtype());
+            v = builder.addConstant(cname, t.type(), snap);
+            if (t.numel() > 1) {
+                builder.addAssumption(new Assumption("captured-constant",
+                        "tensor " + t.typeString() + " not produced from the inputs is baked in as %" + cname, SourceLines.caller()));
+            }
+        }
+        values.put(t, v);
+        return v;
+    }
+
+    @Override
+    public void onOp(Op op, Attrs attrs, Tensor[] inputs, Tensor output) {
+        if (!active) return;
+        String src = SourceLines.caller();
+        Value[] in = new Value[inputs.length];
+        boolean dyn = false;
+        for (int i = 0; i < inputs.length; i++) {
+            in[i] = valueOf(inputs[i]);
+            dyn |= dynamic.getOrDefault(in[i], false);
+        }
+        TensorType symbolic;
+        try {
+            TensorType[] ts = new TensorType[in.length];
+            for (int i = 0; i < in.length; i++) ts[i] = builder.typeOf(in[i]);
+            symbolic = op.def().inferType(ts, attrs);
+        } catch (IllegalArgumentException e) {
+            throw new TraceException(op.opName() + " at " + src + " pins a dynamic dim: " + e.getMessage()
+                    + ". The attribute was computed from a concrete size; use -1 in reshape (e.g. reshape(-1, 400)) or flatten(1)"
+                    + " instead of a literal batch size", e);
+        }
+        int[] concrete = output.shape();
+        int[] expect = bindings.concreteShape(symbolic);
+        if (!Arrays.equals(concrete, expect)) {
+            throw new TraceException(op.opName() + " at " + src + ": the graph type " + symbolic + " disagrees with the eager result "
+                    + output.typeString() + "; an attribute was probably computed from a dynamic size");
+        }
+        if (op.opName().startsWith("rand")) {
+            builder.addAssumption(new Assumption("rng", op.opName() + " " + attrs + " draws fixed random numbers", src));
+        }
+        Value v = builder.addTyped(op, attrs, symbolic, src, in);
+        values.put(output, v);
+        dynamic.put(v, dyn);
+    }
+
+    @Override
+    public void onInPlace(Tensor target, Tensor value) {
+        if (!active) return;
+        Value v = values.get(value);
+        if (v == null) return;
+        String param = options.params.get(target);
+        values.put(target, v);
+        if (param != null) paramUpdates.put(param, v);
+    }
+
+    @Override
+    public void onRead(Tensor t, String what) {
+        if (!active) return;
+        Value v = values.get(t);
+        if (v == null || !dynamic.getOrDefault(v, false)) return;
+        String src = SourceLines.caller();
+        String desc = what + " of " + v + " " + t.typeString();
+        if (options.strict) {
+            throw new TraceException("data-dependent read at " + src + ": " + desc + " turns a traced value into a Java value, "
+                    + "so the graph would silently bake in this run's result. Keep the computation in tensor ops (e.g. Tensor.where "
+                    + "instead of an if), or trace with TraceOptions.strict(false) to record a guard checked on every run");
+        }
+        double[] seen = Copy.toContiguous(t.data(), DType.FLOAT64).storage().f64();
+        builder.addGuard(new Guard("value", desc + " == " + (seen.length <= 8 ? Arrays.toString(seen) : seen.length + " values"), v, seen, src));
+        builder.addAssumption(new Assumption("guard", desc + " is assumed to equal this trace's value", src));
+    }
+
+    static Dim[] symbolicShape(Tensor t, int index, TraceOptions o) {
+        Dim[] s = Dim.of(t.shape());
+        for (TraceOptions.DynamicDim d : o.dynamic) {
+            if (d.input() == index) {
+                if (d.dim() < 0 || d.dim() >= s.length) {
+                    throw new TraceException("dynamic(" + d.input() + ", " + d.dim() + ", " + d.symbol() + "): input " + index + " "
+                            + t.typeString() + " has no dim " + d.dim());
+                }
+                s[d.dim()] = Dim.symbol(d.symbol());
+            }
+        }
+        return s;
+    }
+}

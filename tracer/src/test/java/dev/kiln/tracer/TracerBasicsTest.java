@@ -1,0 +1,81 @@
+package dev.kiln.tracer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.Kiln;
+import dev.kiln.backend.Strided;
+import dev.kiln.eager.Tensor;
+import dev.kiln.graph.Graph;
+import dev.kiln.graph.GraphException;
+import dev.kiln.graph.ReferenceInterpreter;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class TracerBasicsTest {
+
+    private static Tensor mlp(Tensor x, Tensor w1, Tensor b1, Tensor w2, Tensor b2) {
+        Tensor h = x.matmul(w1.t()).add(b1).relu();
+        return h.matmul(w2.t()).add(b2).logSoftmax(1);
+    }
+
+    @Test
+    void dynamicBatchGraphMatchesEagerForManyBatchSizes() {
+        Kiln.manualSeed(1);
+        Tensor w1 = Tensor.randn(16, 8), b1 = Tensor.randn(16), w2 = Tensor.randn(4, 16), b2 = Tensor.randn(4);
+        TraceOptions o = TraceOptions.builder().name("mlp").dynamic(0, 0, "N")
+                .params(Map.of("fc1.weight", w1, "fc1.bias", b1, "fc2.weight", w2, "fc2.bias", b2)).build();
+        Graph g = Tracer.trace(in -> mlp(in[0], w1, b1, w2, b2), new Tensor[] {Tensor.randn(5, 8)}, o);
+        String text = g.toString();
+        assertTrue(text.startsWith("graph mlp(%x: f32[N,8]) -> (f32[N,4])"), text);
+        assertTrue(text.contains("param fc1.weight: f32[16,8]"), text);
+        assertTrue(text.contains("TracerBasicsTest.java:"), "nodes carry the Java source line:\n" + text);
+        for (int n : new int[] {1, 7, 64}) {
+            Tensor x = Tensor.randn(n, 8);
+            List<Strided> out = ReferenceInterpreter.run(g, List.of(x.data()));
+            Tensor expected = mlp(x, w1, b1, w2, b2);
+            assertTrue(Tensor.wrap(out.get(0)).allclose(expected, 1e-6, 1e-6), "batch " + n + ": " + Tensor.wrap(out.get(0)) + " vs " + expected);
+        }
+    }
+
+    @Test
+    void literalBatchInReshapeIsReportedWithTheLineAndAFix() {
+        TraceOptions o = TraceOptions.builder().dynamic(0, 0, "N").build();
+        TraceException e = assertThrows(TraceException.class,
+                () -> Tracer.trace(in -> in[0].reshape(4, 6), new Tensor[] {Tensor.randn(4, 2, 3)}, o));
+        assertTrue(e.getMessage().contains("TracerBasicsTest.java:"), e.getMessage());
+        assertTrue(e.getMessage().contains("reshape(-1"), e.getMessage());
+        // the fix works
+        Graph g = Tracer.trace(in -> in[0].reshape(-1, 6), new Tensor[] {Tensor.randn(4, 2, 3)}, o);
+        assertEquals("f32[N,6]", g.typeOf(g.outputs().get(0)).toString());
+    }
+
+    @Test
+    void dataDependentBranchFailsStrictAndGuardsLenient() {
+        java.util.function.Function<Tensor[], Tensor> f = in -> in[0].sum().item() > 0 ? in[0].mul(2.0) : in[0].neg();
+        TraceException e = assertThrows(TraceException.class,
+                () -> Tracer.trace(f, new Tensor[] {Tensor.of(new float[] {1, 2})}, TraceOptions.defaults()));
+        assertTrue(e.getMessage().contains("item()") && e.getMessage().contains("TracerBasicsTest.java:"), e.getMessage());
+
+        Graph g = Tracer.trace(f, new Tensor[] {Tensor.of(new float[] {1, 2})}, TraceOptions.builder().strict(false).build());
+        assertEquals(1, g.guards().size());
+        Strided ok = ReferenceInterpreter.run(g, List.of(Tensor.of(new float[] {1, 2}).data())).get(0);
+        assertEquals(4.0, Tensor.wrap(ok).toFloatArray()[1], 0);
+        GraphException ge = assertThrows(GraphException.class,
+                () -> ReferenceInterpreter.run(g, List.of(Tensor.of(new float[] {-1, -2}).data())));
+        assertTrue(ge.getMessage().contains("guard failed") && ge.getMessage().contains("TracerBasicsTest.java:"), ge.getMessage());
+    }
+
+    @Test
+    void capturedTensorIsAConstantInTheLedger() {
+        Tensor global = Tensor.of(new float[] {1, 2, 3});
+        Graph g = Tracer.trace(in -> in[0].add(global), new Tensor[] {Tensor.zeros(3)}, TraceOptions.defaults());
+        assertEquals(1, g.constants().size());
+        assertTrue(g.toString().contains("captured-constant"), g.toString());
+        global.add_(10.0); // the graph holds a snapshot, as documented
+        Strided out = ReferenceInterpreter.run(g, List.of(Tensor.zeros(3).data())).get(0);
+        assertEquals(1.0, Tensor.wrap(out).toFloatArray()[0], 0);
+    }
+}
