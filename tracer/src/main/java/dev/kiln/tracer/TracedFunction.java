@@ -1,0 +1,109 @@
+package dev.kiln.tracer;
+
+import dev.kiln.backend.Strided;
+import dev.kiln.eager.Tensor;
+import dev.kiln.graph.Graph;
+import dev.kiln.graph.GraphException;
+import dev.kiln.graph.ReferenceInterpreter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.logging.Logger;
+
+/**
+ * A function that traces itself on first use and then runs the graph. Graphs are cached by
+ * input signature (dtypes and static dims; dims marked dynamic are wildcards); a miss or a
+ * failed guard retraces and logs why, and a retrace budget turns retrace storms into an error
+ * that lists every reason.
+ */
+public final class TracedFunction {
+    private static final Logger LOG = Logger.getLogger("dev.kiln.tracer");
+
+    private final Function<Tensor[], Tensor> fn;
+    private final TraceOptions options;
+    private final int budget;
+    private final Map<String, Graph> cache = new LinkedHashMap<>();
+    private final List<String> reasons = new ArrayList<>();
+    private int traces;
+
+    public TracedFunction(Function<Tensor[], Tensor> fn, TraceOptions options, int retraceBudget) {
+        this.fn = fn;
+        this.options = options;
+        this.budget = retraceBudget;
+    }
+
+    /** Retrace budget 8, as the tracer issue specifies. */
+    public TracedFunction(Function<Tensor[], Tensor> fn, TraceOptions options) { this(fn, options, 8); }
+
+    public synchronized Tensor call(Tensor... inputs) {
+        String sig = signature(inputs);
+        Graph g = cache.get(sig);
+        if (g == null) g = retrace(sig, inputs, explainMiss(sig));
+        try {
+            return run(g, inputs);
+        } catch (GraphException e) {
+            if (!e.getMessage().contains("guard failed")) throw e;
+            cache.remove(sig);
+            return run(retrace(sig, inputs, e.getMessage()), inputs);
+        }
+    }
+
+    private static Tensor run(Graph g, Tensor[] inputs) {
+        List<Strided> in = new ArrayList<>();
+        for (Tensor t : inputs) in.add(t.data());
+        return Tensor.wrap(ReferenceInterpreter.run(g, in).get(0));
+    }
+
+    private Graph retrace(String sig, Tensor[] inputs, String why) {
+        if (traces++ > 0) {
+            reasons.add(why);
+            LOG.info("retracing " + options.name + ": " + why);
+            if (reasons.size() > budget) {
+                throw new TraceException("retrace budget of " + budget + " exceeded for " + options.name + "; reasons:\n  - "
+                        + String.join("\n  - ", reasons) + "\nMark varying dims dynamic (TraceOptions.dynamic) or avoid data-dependent Java branches");
+            }
+        }
+        Graph g = Tracer.trace(fn, inputs, options);
+        cache.put(sig, g);
+        return g;
+    }
+
+    /** The reasons of all retraces so far (first trace excluded). */
+    public synchronized List<String> retraceReasons() { return List.copyOf(reasons); }
+
+    public synchronized int cachedGraphs() { return cache.size(); }
+
+    public synchronized Graph graphFor(Tensor... inputs) { return cache.get(signature(inputs)); }
+
+    private String signature(Tensor[] inputs) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < inputs.length; i++) {
+            int[] s = inputs[i].shape();
+            for (TraceOptions.DynamicDim d : options.dynamic) if (d.input() == i && d.dim() < s.length) s[d.dim()] = -1;
+            sb.append(inputs[i].dtype().shortName()).append(Arrays.toString(s)).append(';');
+        }
+        return sb.toString();
+    }
+
+    private String explainMiss(String sig) {
+        if (cache.isEmpty()) return "first call";
+        String[] now = sig.split(";");
+        StringBuilder best = null;
+        for (String old : cache.keySet()) {
+            String[] was = old.split(";");
+            StringBuilder diff = new StringBuilder();
+            if (was.length != now.length) diff.append("number of inputs changed ").append(was.length).append(" -> ").append(now.length);
+            for (int i = 0; i < Math.min(was.length, now.length); i++) {
+                if (!was[i].equals(now[i])) {
+                    if (diff.length() > 0) diff.append("; ");
+                    diff.append("input ").append(i).append(" changed ").append(was[i]).append(" -> ").append(now[i]);
+                }
+            }
+            if (best == null || diff.length() < best.length()) best = diff;
+        }
+        return best + " (dims not marked dynamic are static)";
+    }
+}
