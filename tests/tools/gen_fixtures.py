@@ -298,13 +298,13 @@ def red_args(dims, keepdim):
 
 def reduction_cases():
     redfn = {
-        "sum": lambda x, d, k: torch.sum(x, dim=d, keepdim=k) if d else torch.sum(x),
+        "sum": lambda x, d, k: torch.sum(x, dim=d or list(range(x.dim())), keepdim=k),
         "prod": lambda x, d, k: torch.prod(x, dim=d[0], keepdim=k) if d else torch.prod(x),
         "amax": lambda x, d, k: torch.amax(x, dim=d, keepdim=k),
         "amin": lambda x, d, k: torch.amin(x, dim=d, keepdim=k),
         "all": lambda x, d, k: torch.all(x, dim=d[0], keepdim=k) if d else torch.all(x),
         "any": lambda x, d, k: torch.any(x, dim=d[0], keepdim=k) if d else torch.any(x),
-        "mean": lambda x, d, k: torch.mean(x, dim=d, keepdim=k) if d else torch.mean(x),
+        "mean": lambda x, d, k: torch.mean(x, dim=d or list(range(x.dim())), keepdim=k),
         "logsumexp": lambda x, d, k: torch.logsumexp(x, dim=d if d else list(range(x.dim())), keepdim=k),
     }
     single = {"prod", "all", "any"}  # PyTorch 1.13 reduces these over one dim or all
