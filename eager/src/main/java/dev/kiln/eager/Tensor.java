@@ -384,7 +384,8 @@ public final class Tensor {
     /** GELU with {@code approximate} "none" or "tanh". */
     public Tensor gelu(String approximate) { return Dispatcher.apply(Op.GELU, Attrs.of("approximate", approximate), this); }
 
-    public Tensor square() { return mul(this); }
+    /** x * x; bool squares to int64 as in PyTorch (pow promotes bool). */
+    public Tensor square() { return dtype() == DType.BOOL ? to(DType.INT64).mul(this) : mul(this); }
 
     /** Bounds may be null (absent). */
     public Tensor clamp(Double min, Double max) { return Dispatcher.apply(Op.CLAMP, Attrs.of("min", min, "max", max), this); }
@@ -521,15 +522,21 @@ public final class Tensor {
 
     public Tensor var() { return var(ALL, 1, false); }
 
-    public Tensor std(int[] dims, int correction, boolean keepdim) { return var(dims, correction, keepdim).sqrt(); }
+    /** sqrt(var); a zero variance gets gradient 0 (as PyTorch), not the NaN of sqrt's inf times 0. */
+    public Tensor std(int[] dims, int correction, boolean keepdim) {
+        Tensor v = var(dims, correction, keepdim);
+        return where(v.eq(0.0), zerosLike(v), v).sqrt();
+    }
 
     public Tensor std() { return std(ALL, 1, false); }
 
     /** log(sum(exp(x))) over dims, stable for large magnitudes (the max is subtracted first). */
     public Tensor logsumexp(int[] dims, boolean keepdim) {
+        if (!dtype().isFloatingPoint()) return to(DType.FLOAT32).logsumexp(dims, keepdim);
         Tensor m;
         try (var ng = Autograd.noGrad()) {
-            m = amax(dims, true);
+            // an empty reduction has no max; its sum of exps is 0 and the result -inf, as PyTorch
+            m = numel() == 0 ? sum(dims, true) : amax(dims, true);
             m = where(m.isinf(), zerosLike(m), m); // all -inf rows: avoid -inf - -inf
         }
         Tensor r = sub(m).exp().sum(dims, true).log().add(m);

@@ -36,6 +36,8 @@ final class ElementwiseKernels {
         unary(k, Op.NEG, x -> -x, x -> -x, FloatRows.Unary.NEG);
         unary(k, Op.ABS, Math::abs, Math::abs, FloatRows.Unary.ABS);
         unary(k, Op.SIGN, MathFns::sign, Long::signum, null);
+        CpuKernel sign = k.get(Op.SIGN);
+        k.put(Op.SIGN, (in, a, out) -> out.dtype() == DType.BOOL ? Copy.toContiguous(in[0], DType.BOOL) : sign.run(in, a, out));
         unary(k, Op.EXP, Math::exp, null, FloatRows.Unary.EXP);
         unary(k, Op.LOG, Math::log, null, null);
         unary(k, Op.LOG1P, Math::log1p, null, null);
@@ -83,7 +85,7 @@ final class ElementwiseKernels {
         binary(k, Op.SUB, (x, y) -> x - y, (x, y) -> x - y, FloatRows.Binary.SUB);
         binary(k, Op.MUL, (x, y) -> x * y, (x, y) -> x * y, FloatRows.Binary.MUL);
         binary(k, Op.DIV, (x, y) -> x / y, null, FloatRows.Binary.DIV);
-        binary(k, Op.POW, Math::pow, MathFns::powLong, null);
+        binary(k, Op.POW, MathFns::pow, MathFns::powLong, null);
         binary(k, Op.MAXIMUM, MathFns::max, Math::max, FloatRows.Binary.MAX);
         binary(k, Op.MINIMUM, MathFns::min, Math::min, FloatRows.Binary.MIN);
 

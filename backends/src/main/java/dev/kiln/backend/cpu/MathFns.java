@@ -54,11 +54,17 @@ public final class MathFns {
 
     public static double silu(double x) { return x * sigmoid(x); }
 
-    /** PyTorch's sign: 0 for NaN would hide bugs, so NaN propagates (as torch.sign does). */
+    /** PyTorch's sign: 0 for NaN (torch.sign(nan) is 0), signed zeros kept. */
     public static double sign(double x) {
         if (x > 0) return 1;
         if (x < 0) return -1;
-        return x; // +0, -0 or NaN
+        return x == x ? x : 0.0;
+    }
+
+    /** C's pow (as PyTorch): pow(1, y) = 1 and pow(-1, +-inf) = 1 even for NaN y, where Java gives NaN. */
+    public static double pow(double x, double y) {
+        if (x == 1.0 || (x == -1.0 && Double.isInfinite(y))) return 1.0;
+        return Math.pow(x, y);
     }
 
     /** NaN-propagating max, as torch.maximum. */

@@ -31,7 +31,7 @@ public enum Op {
     // ---- unary elementwise ----
     NEG(unary("neg", ShapeRules::unaryNumeric, "-x")),
     ABS(unary("abs", ShapeRules::unaryNumeric, "|x|; gradient sign(x), 0 at 0")),
-    SIGN(unary("sign", ShapeRules::unaryNumeric, "-1, 0 or 1 (0 for 0 and NaN stays NaN)").notDifferentiable()),
+    SIGN(unary("sign", ShapeRules::same, "-1, 0 or 1 (0 for 0 and for NaN, as PyTorch; bool stays bool); gradient 0")),
     EXP(unary("exp", ShapeRules::unaryFloat, "e^x")),
     LOG(unary("log", ShapeRules::unaryFloat, "natural logarithm; -inf at 0, NaN below")),
     LOG1P(unary("log1p", ShapeRules::unaryFloat, "log(1 + x), accurate near 0")),

@@ -30,6 +30,7 @@ public final class Gradients {
         // ---- unary ----
         r.put(Op.NEG, (c, g) -> one(g.neg()));
         r.put(Op.ABS, (c, g) -> one(g.mul(c.input(0).sign())));
+        r.put(Op.SIGN, (c, g) -> one(Tensor.zerosLike(g)));
         r.put(Op.EXP, (c, g) -> one(g.mul(c.output())));
         r.put(Op.LOG, (c, g) -> one(g.div(c.input(0))));
         r.put(Op.LOG1P, (c, g) -> one(g.div(c.input(0).add(1.0))));
@@ -44,7 +45,8 @@ public final class Gradients {
             Tensor y = c.output();
             return one(g.mul(y).mul(y.rsub(1.0)));
         });
-        r.put(Op.RELU, (c, g) -> one(Tensor.where(c.output().gt(0.0), g, Tensor.zerosLike(g))));
+        // as PyTorch's threshold_backward: only outputs <= 0 block the gradient, so NaN passes it
+        r.put(Op.RELU, (c, g) -> one(Tensor.where(c.output().le(0.0), Tensor.zerosLike(g), g)));
         r.put(Op.GELU, Gradients::gelu);
         r.put(Op.SILU, (c, g) -> {
             Tensor x = c.input(0), s = x.sigmoid();
@@ -280,14 +282,16 @@ public final class Gradients {
         return two(ga, gb);
     }
 
-    /** Ties split the gradient evenly between the two operands, as PyTorch does. */
+    /**
+     * Ties split the gradient evenly between the two operands, as PyTorch does; only the
+     * strictly losing operand gets 0, so where a NaN is involved both get the full gradient.
+     */
     private static Tensor[] minMax(GradContext c, Tensor g, boolean max) {
         Tensor a = c.input(0), b = c.input(1);
-        Tensor win = max ? a.gt(b) : a.lt(b);
-        Tensor tie = a.eq(b);
-        Tensor wa = win.to(g.dtype()).add(tie.to(g.dtype()).mul(0.5));
-        Tensor ga = c.needsGrad(0) ? reduceTo(g.mul(wa), a) : null;
-        Tensor gb = c.needsGrad(1) ? reduceTo(g.mul(wa.rsub(1.0)), b) : null;
+        Tensor shared = Tensor.where(a.eq(b), g.mul(0.5), g);
+        Tensor zero = Tensor.zerosLike(shared);
+        Tensor ga = c.needsGrad(0) ? reduceTo(Tensor.where(max ? a.lt(b) : a.gt(b), zero, shared), a) : null;
+        Tensor gb = c.needsGrad(1) ? reduceTo(Tensor.where(max ? a.gt(b) : a.lt(b), zero, shared), b) : null;
         return two(ga, gb);
     }
 
