@@ -322,9 +322,9 @@ public final class Tensor {
 
     /** A tensor sharing storage but cut from the graph. */
     public Tensor detach() {
-        Tensor t = new Tensor(data);
-        t.viewBase = viewBase != null ? viewBase : this;
-        return t;
+        // shares storage (and so the version counter) but is no autograd view: writing it in
+        // place is allowed, as p.detach().sub_(...) is in PyTorch
+        return new Tensor(data);
     }
 
     /** Cuts this tensor from the graph in place, making it a leaf. */
