@@ -821,7 +821,8 @@ public final class Tensor {
     }
 
     private void bump() {
-        if (!GradMode.isInference()) data.storage().bumpVersion();
+        // also in inference mode: the storage may be saved by a graph recorded outside it
+        data.storage().bumpVersion();
     }
 
     /** Writes {@code value} (computed out of place) into this tensor's storage. */
@@ -840,6 +841,11 @@ public final class Tensor {
             Tensor v = value.dtype() == dtype() ? value : value.to(dtype());
             gradFn = v.gradFn;
             requiresGrad = true;
+        } else if (GradMode.isEnabled() && requiresGrad) {
+            // overwritten by a value that needs no grad (fill_, copy_ of a constant): the old
+            // history no longer describes the data, so this becomes a constant
+            gradFn = null;
+            requiresGrad = false;
         }
         OpObserver o = Dispatcher.observer();
         if (o != null) o.onInPlace(this, value);

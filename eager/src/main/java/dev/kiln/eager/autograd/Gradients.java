@@ -69,15 +69,17 @@ public final class Gradients {
         r.put(Op.CLONE, (c, g) -> one(g));
 
         // ---- binary ----
-        r.put(Op.ADD, (c, g) -> two(reduceTo(g, c.input(0)), reduceTo(g, c.input(1))));
-        r.put(Op.SUB, (c, g) -> two(reduceTo(g, c.input(0)), c.needsGrad(1) ? reduceTo(g.neg(), c.input(1)) : null));
+        // these read an input's data only where a gradient needs it (shapes come from the record),
+        // so y.add_(1), y.mul_(2), y.div_(2) on an unsaved non-leaf rebase its history, as in PyTorch
+        r.put(Op.ADD, (c, g) -> two(reduceTo(g, c, 0), reduceTo(g, c, 1)));
+        r.put(Op.SUB, (c, g) -> two(reduceTo(g, c, 0), c.needsGrad(1) ? reduceTo(g.neg(), c, 1) : null));
         r.put(Op.MUL, (c, g) -> two(
-                c.needsGrad(0) ? reduceTo(g.mul(c.input(1)), c.input(0)) : null,
-                c.needsGrad(1) ? reduceTo(g.mul(c.input(0)), c.input(1)) : null));
+                c.needsGrad(0) ? reduceTo(g.mul(c.input(1)), c, 0) : null,
+                c.needsGrad(1) ? reduceTo(g.mul(c.input(0)), c, 1) : null));
         r.put(Op.DIV, (c, g) -> {
-            Tensor a = c.input(0), b = c.input(1);
-            return two(c.needsGrad(0) ? reduceTo(g.div(b), a) : null,
-                    c.needsGrad(1) ? reduceTo(g.mul(a).div(b.square()).neg(), b) : null);
+            Tensor b = c.input(1);
+            return two(c.needsGrad(0) ? reduceTo(g.div(b), c, 0) : null,
+                    c.needsGrad(1) ? reduceTo(g.mul(c.input(0)).div(b.square()).neg(), c, 1) : null);
         });
         r.put(Op.POW, Gradients::pow);
         r.put(Op.MAXIMUM, (c, g) -> minMax(c, g, true));
@@ -230,6 +232,12 @@ public final class Gradients {
     static Tensor reduceTo(Tensor g, Tensor input) {
         Tensor r = g.sumToShape(input.shape());
         return input.dtype().isFloatingPoint() ? r.to(input.dtype()) : r;
+    }
+
+    /** {@link #reduceTo(Tensor, Tensor)} for input i, from its recorded shape and dtype. */
+    static Tensor reduceTo(Tensor g, GradContext c, int i) {
+        Tensor r = g.sumToShape(c.inputShape(i));
+        return c.inputDType(i).isFloatingPoint() ? r.to(c.inputDType(i)) : r;
     }
 
     private static Tensor normalizeIndex(Tensor idx, int n) {
