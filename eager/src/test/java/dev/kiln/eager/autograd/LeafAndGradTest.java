@@ -74,6 +74,40 @@ class LeafAndGradTest {
     }
 
     @Test
+    void gradsOfDifferentTensorsDoNotShareStorage() {
+        // an add sends the same gradient tensor to both inputs; an optimizer scaling one .grad in
+        // place must not change the other (PyTorch 1.13: a.grad [2, 2], b.grad [1, 1])
+        Tensor a = Tensor.of(new double[] {1, 1}).requiresGrad(true);
+        Tensor b = Tensor.of(new double[] {1, 1}).requiresGrad(true);
+        a.add(b).sum().backward();
+        a.grad().mul_(2.0);
+        assertArrayEquals(new double[] {2, 2}, a.grad().toDoubleArray());
+        assertArrayEquals(new double[] {1, 1}, b.grad().toDoubleArray());
+    }
+
+    @Test
+    void retainedGradDoesNotShareStorageWithALeafGrad() {
+        // the add sends one gradient tensor to h and to b: b.grad.mul_(3) must leave h.grad alone
+        Tensor a = Tensor.of(new double[] {1, 1}).requiresGrad(true);
+        Tensor b = Tensor.of(new double[] {1, 1}).requiresGrad(true);
+        Tensor h = a.mul(1.0).retainGrad();
+        h.add(b).sum().backward();
+        b.grad().mul_(3.0);
+        assertArrayEquals(new double[] {3, 3}, b.grad().toDoubleArray());
+        assertArrayEquals(new double[] {1, 1}, h.grad().toDoubleArray());
+    }
+
+    @Test
+    void gradIsNotAnAliasOfTheSeedGradient() {
+        // PyTorch 1.13: x.backward(v); v.mul_(10) leaves x.grad [1, 2]
+        Tensor x = Tensor.of(new double[] {3, 4}).requiresGrad(true);
+        Tensor v = Tensor.of(new double[] {1, 2});
+        x.backward(v);
+        v.mul_(10.0);
+        assertArrayEquals(new double[] {1, 2}, x.grad().toDoubleArray());
+    }
+
+    @Test
     void detachSharesDataButCutsTheGraph() {
         Tensor x = Tensor.of(new double[] {1, 2}).requiresGrad(true);
         Tensor y = x.mul(2.0);
