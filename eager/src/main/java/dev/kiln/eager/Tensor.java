@@ -296,6 +296,7 @@ public final class Tensor {
 
     /** Keep {@code grad()} on this non-leaf after backward. */
     public Tensor retainGrad() {
+        if (!requiresGrad) throw new IllegalStateException("retainGrad: can't retain the grad of a tensor that does not require grad");
         if (gradFn == null) return this;
         NodeHooks.retain(gradFn, this);
         return this;
@@ -839,6 +840,7 @@ public final class Tensor {
         bump();
         if (value.requiresGrad && GradMode.isEnabled()) {
             Tensor v = value.dtype() == dtype() ? value : value.to(dtype());
+            NodeHooks.moveRetained(gradFn, v.gradFn, this); // retainGrad follows the tensor to its new node
             gradFn = v.gradFn;
             requiresGrad = true;
         } else if (GradMode.isEnabled() && requiresGrad) {

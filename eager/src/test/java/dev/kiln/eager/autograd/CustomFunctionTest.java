@@ -140,6 +140,27 @@ class CustomFunctionTest {
     }
 
     @Test
+    void gradcheckCatchesAWrongBackward() {
+        // a backward that forgets the factor 3: gradcheck must report the mismatch
+        Function wrong = new Function() {
+            @Override
+            protected Tensor forward(FunctionCtx ctx, Tensor... in) {
+                ctx.saveForBackward(in[0]);
+                return in[0].mul(in[0]).mul(in[0]);
+            }
+
+            @Override
+            protected Tensor[] backward(FunctionCtx ctx, Tensor g) {
+                Tensor x = ctx.savedTensors()[0];
+                return new Tensor[] {g.mul(x.mul(x))};
+            }
+        };
+        Tensor x = Tensor.of(new double[] {0.7, -1.3}).requiresGrad(true);
+        var e = assertThrows(AssertionError.class, () -> Autograd.gradcheck(in -> wrong.apply(in[0]), x));
+        assertTrue(e.getMessage().contains("Jacobian mismatch"), e.getMessage());
+    }
+
+    @Test
     void onceDifferentiableWorksOnceAndRefusesDoubleBackward() {
         Tensor x = Tensor.of(new double[] {2}).requiresGrad(true);
         new OnceCube().apply(x).backward();

@@ -77,6 +77,22 @@ class HookTest {
     }
 
     @Test
+    void hookRegisteredBeforeAnInPlaceOpSeesTheOldValuesGradient() {
+        // PyTorch 1.13: h = x * 1; h.register_hook(...); h.mul_(2); (h * 3).sum().backward()
+        // -> the hook sees [6, 6], the gradient of h before mul_
+        Tensor x = Tensor.of(new double[] {1, 1}).requiresGrad(true);
+        Tensor h = x.mul(1.0);
+        List<double[]> seen = new ArrayList<>();
+        h.registerHook(g -> {
+            seen.add(g.toDoubleArray());
+            return null;
+        });
+        h.mul_(2.0);
+        h.mul(3.0).sum().backward();
+        assertArrayEquals(new double[] {6, 6}, seen.get(0));
+    }
+
+    @Test
     void postAccumulateHookSeesTheUpdatedGrad() {
         Tensor x = Tensor.of(new double[] {1, 2}).requiresGrad(true);
         List<double[]> seen = new ArrayList<>();

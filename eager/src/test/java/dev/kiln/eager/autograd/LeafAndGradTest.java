@@ -38,6 +38,26 @@ class LeafAndGradTest {
     }
 
     @Test
+    void retainGradFollowsAnInPlaceOp() {
+        // PyTorch 1.13: h = x * 1; h.retain_grad(); h.mul_(2); (h * 3).sum().backward()
+        // -> h.grad [3, 3] (the gradient of h's current value), x.grad [6, 6]
+        Tensor x = Tensor.of(new double[] {1, 1}).requiresGrad(true);
+        Tensor h = x.mul(1.0).retainGrad();
+        h.mul_(2.0);
+        h.mul(3.0).sum().backward();
+        assertArrayEquals(new double[] {3, 3}, h.grad().toDoubleArray());
+        assertArrayEquals(new double[] {6, 6}, x.grad().toDoubleArray());
+    }
+
+    @Test
+    void retainGradOnATensorWithoutGradIsRefused() {
+        // PyTorch: "can't retain_grad on Tensor that has requires_grad=False"
+        Tensor c = Tensor.of(new double[] {1, 2});
+        var e = assertThrows(IllegalStateException.class, c::retainGrad);
+        assertTrue(e.getMessage().contains("does not require grad"), e.getMessage());
+    }
+
+    @Test
     void setGradNullResetsLikeZeroGrad() {
         Tensor x = Tensor.of(new double[] {1, 2}).requiresGrad(true);
         x.mul(x).sum().backward();
