@@ -246,15 +246,14 @@ public final class Gradients {
 
     /** Gradient of a reduction over dims (keepdim or not) broadcast back to the input. */
     private static Tensor expandBack(GradContext c, Tensor g) {
-        Tensor x = c.input(0);
-        return keepdimShape(c, g).expand(x.shape()).contiguous();
+        // shape only: sum saves nothing, so it survives in-place writes and a second backward
+        return keepdimShape(c, g).expand(c.inputShape(0)).contiguous();
     }
 
     private static Tensor keepdimShape(GradContext c, Tensor g) {
-        Tensor x = c.input(0);
-        if (c.attrs().getBool("keepdim") || x.dim() == 0) return g;
-        int[] dims = ShapeRules.reductionDims("reduce", x.dim(), c.attrs().getInts("dims"));
-        int[] s = x.shape();
+        int[] s = c.inputShape(0);
+        if (c.attrs().getBool("keepdim") || s.length == 0) return g;
+        int[] dims = ShapeRules.reductionDims("reduce", s.length, c.attrs().getInts("dims"));
         for (int d : dims) s[d] = 1;
         return g.reshape(s);
     }

@@ -54,6 +54,16 @@ class BackwardCallTest {
     }
 
     @Test
+    void nodesThatSaveNothingCanBeRunTwice() {
+        // PyTorch 1.13: y = (x + 1).sum(); y.backward(); y.backward() works, x.grad = [2, 2]
+        Tensor x = Tensor.of(new double[] {1, 2}).requiresGrad(true);
+        Tensor y = x.add(1.0).sum();
+        y.backward();
+        y.backward();
+        assertArrayEquals(new double[] {2, 2}, x.grad().toDoubleArray());
+    }
+
+    @Test
     void backwardOnATensorWithoutGradIsRefused() {
         Tensor c = Tensor.of(new double[] {1, 2}).sum();
         var e = assertThrows(IllegalStateException.class, c::backward);

@@ -36,6 +36,17 @@ class InPlaceTest {
     }
 
     @Test
+    void inPlaceAfterAReductionThatSavedNothingIsFine() {
+        // PyTorch 1.13: y = x * 2; s = y.sum(); y.add_(1); s.backward() gives x.grad [2, 2]
+        Tensor x = Tensor.of(new double[] {1, 2}).requiresGrad(true);
+        Tensor y = x.mul(2.0);
+        Tensor s = y.sum();
+        y.add_(1.0);
+        s.backward();
+        assertArrayEquals(new double[] {2, 2}, x.grad().toDoubleArray());
+    }
+
+    @Test
     void writingThroughADetachedAliasIsDetectedToo() {
         Tensor x = Tensor.of(new double[] {1, 2}).requiresGrad(true);
         Tensor y = x.exp();

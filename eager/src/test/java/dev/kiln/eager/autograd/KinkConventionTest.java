@@ -85,6 +85,25 @@ class KinkConventionTest {
     }
 
     @Test
+    void powWithExponentZeroHasZeroGradientEvenAtZero() {
+        // torch: [0, 2].pow(0).sum() -> grad [0, 0] (not 0 * 0^-1 = nan)
+        Tensor x = leaf(0, 2);
+        x.pow(0.0).sum().backward();
+        assertArrayEquals(new double[] {0, 0}, x.grad().toDoubleArray());
+    }
+
+    @Test
+    void prodHandlesZerosExactly() {
+        // torch: [0, 2, 3].prod() -> grad [6, 0, 0]; [0, 0, 3].prod() -> grad [0, 0, 0]
+        Tensor x = leaf(0, 2, 3);
+        x.prod().backward();
+        assertArrayEquals(new double[] {6, 0, 0}, x.grad().toDoubleArray());
+        Tensor y = leaf(0, 0, 3);
+        y.prod().backward();
+        assertArrayEquals(new double[] {0, 0, 0}, y.grad().toDoubleArray());
+    }
+
+    @Test
     void whereGivesTheUnselectedBranchExactlyZero() {
         // torch: x = [-1, 4]; s = x.sqrt(); where(x > 0, s, 0).sum().backward()
         // -> s.grad [0, 1], x.grad [nan, 0.25]: where itself sends 0, but sqrt's backward at -1
