@@ -296,6 +296,7 @@ public final class Tensor {
 
     /** Keep {@code grad()} on this non-leaf after backward. */
     public Tensor retainGrad() {
+        if (!requiresGrad) throw new IllegalStateException("retainGrad: can't retain the grad of a tensor that does not require grad");
         if (gradFn == null) return this;
         NodeHooks.retain(gradFn, this);
         return this;
@@ -322,9 +323,9 @@ public final class Tensor {
 
     /** A tensor sharing storage but cut from the graph. */
     public Tensor detach() {
-        Tensor t = new Tensor(data);
-        t.viewBase = viewBase != null ? viewBase : this;
-        return t;
+        // shares storage (and so the version counter) but is no autograd view: writing it in
+        // place is allowed, as p.detach().sub_(...) is in PyTorch
+        return new Tensor(data);
     }
 
     /** Cuts this tensor from the graph in place, making it a leaf. */
@@ -828,7 +829,8 @@ public final class Tensor {
     }
 
     private void bump() {
-        if (!GradMode.isInference()) data.storage().bumpVersion();
+        // also in inference mode: the storage may be saved by a graph recorded outside it
+        data.storage().bumpVersion();
     }
 
     /** Writes {@code value} (computed out of place) into this tensor's storage. */
@@ -845,8 +847,14 @@ public final class Tensor {
         bump();
         if (value.requiresGrad && GradMode.isEnabled()) {
             Tensor v = value.dtype() == dtype() ? value : value.to(dtype());
+            NodeHooks.moveRetained(gradFn, v.gradFn, this); // retainGrad follows the tensor to its new node
             gradFn = v.gradFn;
             requiresGrad = true;
+        } else if (GradMode.isEnabled() && requiresGrad) {
+            // overwritten by a value that needs no grad (fill_, copy_ of a constant): the old
+            // history no longer describes the data, so this becomes a constant
+            gradFn = null;
+            requiresGrad = false;
         }
         OpObserver o = Dispatcher.observer();
         if (o != null) o.onInPlace(this, value);

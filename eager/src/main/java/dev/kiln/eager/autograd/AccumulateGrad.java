@@ -24,9 +24,12 @@ public final class AccumulateGrad extends Node {
     @Override
     protected Tensor[] apply(Tensor grad) {
         Tensor cur = leaf.grad();
-        Tensor g = GradMode.isEnabled() ? grad : grad.detach();
-        // out of place, so a grad kept from create_graph=true stays differentiable
-        leaf.setGrad(cur == null ? g : cur.add(g));
+        // a first grad is a private copy, as PyTorch's clone: the incoming tensor may be shared
+        // with another leaf (add sends one gradient to both inputs) or be the user's seed, and
+        // in-place work on one .grad must not show in the other. clone() records CloneBackward
+        // when create_graph is on, and accumulation is out of place, so such a grad stays
+        // differentiable.
+        leaf.setGrad(cur == null ? grad.clone() : cur.add(grad));
         for (var h : postHooks) h.accept(leaf);
         return new Tensor[0];
     }

@@ -18,7 +18,7 @@ public final class Autograd {
         return new AutogradScope(true, false, s.anomaly);
     }
 
-    /** No recording and no version-counter bumps; tensors made here must not be used with autograd later. */
+    /** No recording; tensors made here must not be used with autograd later. In-place writes still bump versions. */
     public static AutogradScope inferenceMode() {
         GradMode.State s = GradMode.state();
         return new AutogradScope(false, true, s.anomaly);

@@ -54,7 +54,8 @@ final class Engine {
                     }
                     if (node.retained != null) {
                         Tensor cur = node.retained.grad();
-                        node.retained.setGrad(cur == null ? (createGraph ? g : g.detach()) : cur.add(g));
+                        // a private copy, as for leaves (AccumulateGrad): g may be shared with other grads
+                        node.retained.setGrad(cur == null ? g.clone() : cur.add(g));
                     }
                     Integer ci = captureIndex.get(node);
                     if (ci != null) captured[ci] = captured[ci] == null ? g : captured[ci].add(g);

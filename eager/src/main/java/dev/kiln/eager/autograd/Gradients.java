@@ -71,15 +71,17 @@ public final class Gradients {
         r.put(Op.CLONE, (c, g) -> one(g));
 
         // ---- binary ----
-        r.put(Op.ADD, (c, g) -> two(reduceTo(g, c.input(0)), reduceTo(g, c.input(1))));
-        r.put(Op.SUB, (c, g) -> two(reduceTo(g, c.input(0)), c.needsGrad(1) ? reduceTo(g.neg(), c.input(1)) : null));
+        // these read an input's data only where a gradient needs it (shapes come from the record),
+        // so y.add_(1), y.mul_(2), y.div_(2) on an unsaved non-leaf rebase its history, as in PyTorch
+        r.put(Op.ADD, (c, g) -> two(reduceTo(g, c, 0), reduceTo(g, c, 1)));
+        r.put(Op.SUB, (c, g) -> two(reduceTo(g, c, 0), c.needsGrad(1) ? reduceTo(g.neg(), c, 1) : null));
         r.put(Op.MUL, (c, g) -> two(
-                c.needsGrad(0) ? reduceTo(g.mul(c.input(1)), c.input(0)) : null,
-                c.needsGrad(1) ? reduceTo(g.mul(c.input(0)), c.input(1)) : null));
+                c.needsGrad(0) ? reduceTo(g.mul(c.input(1)), c, 0) : null,
+                c.needsGrad(1) ? reduceTo(g.mul(c.input(0)), c, 1) : null));
         r.put(Op.DIV, (c, g) -> {
-            Tensor a = c.input(0), b = c.input(1);
-            return two(c.needsGrad(0) ? reduceTo(g.div(b), a) : null,
-                    c.needsGrad(1) ? reduceTo(g.mul(a).div(b.square()).neg(), b) : null);
+            Tensor b = c.input(1);
+            return two(c.needsGrad(0) ? reduceTo(g.div(b), c, 0) : null,
+                    c.needsGrad(1) ? reduceTo(g.mul(c.input(0)).div(b.square()).neg(), c, 1) : null);
         });
         r.put(Op.POW, Gradients::pow);
         r.put(Op.MAXIMUM, (c, g) -> minMax(c, g, true));
@@ -234,21 +236,26 @@ public final class Gradients {
         return input.dtype().isFloatingPoint() ? r.to(input.dtype()) : r;
     }
 
+    /** {@link #reduceTo(Tensor, Tensor)} for input i, from its recorded shape and dtype. */
+    static Tensor reduceTo(Tensor g, GradContext c, int i) {
+        Tensor r = g.sumToShape(c.inputShape(i));
+        return c.inputDType(i).isFloatingPoint() ? r.to(c.inputDType(i)) : r;
+    }
+
     private static Tensor normalizeIndex(Tensor idx, int n) {
         return Tensor.where(idx.lt(0.0), idx.add((long) n), idx);
     }
 
     /** Gradient of a reduction over dims (keepdim or not) broadcast back to the input. */
     private static Tensor expandBack(GradContext c, Tensor g) {
-        Tensor x = c.input(0);
-        return keepdimShape(c, g).expand(x.shape()).contiguous();
+        // shape only: sum saves nothing, so it survives in-place writes and a second backward
+        return keepdimShape(c, g).expand(c.inputShape(0)).contiguous();
     }
 
     private static Tensor keepdimShape(GradContext c, Tensor g) {
-        Tensor x = c.input(0);
-        if (c.attrs().getBool("keepdim") || x.dim() == 0) return g;
-        int[] dims = ShapeRules.reductionDims("reduce", x.dim(), c.attrs().getInts("dims"));
-        int[] s = x.shape();
+        int[] s = c.inputShape(0);
+        if (c.attrs().getBool("keepdim") || s.length == 0) return g;
+        int[] dims = ShapeRules.reductionDims("reduce", s.length, c.attrs().getInts("dims"));
         for (int d : dims) s[d] = 1;
         return g.reshape(s);
     }

@@ -37,10 +37,35 @@ public abstract class Node {
     public String forwardSite() {
         if (forwardTrace == null) return null;
         for (StackTraceElement e : forwardTrace) {
-            String c = e.getClassName();
-            if (!c.startsWith("dev.kiln.eager.") && !c.startsWith("java.") && !c.startsWith("jdk.")) return e.toString();
+            if (!isKilnOrJdk(e.getClassName())) return e.toString();
         }
         return forwardTrace.length > 0 ? forwardTrace[0].toString() : null;
+    }
+
+    private static final java.util.Map<String, Boolean> INTERNAL = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Frames to skip when looking for the user's line: the JDK and the eager module itself.
+     * A package prefix is not enough, since user code (tests, examples) may share it; the eager
+     * module's classes are told apart by their code source.
+     */
+    private static boolean isKilnOrJdk(String className) {
+        if (className.startsWith("java.") || className.startsWith("jdk.")) return true;
+        if (!className.startsWith("dev.kiln.eager.")) return false;
+        return INTERNAL.computeIfAbsent(className, n -> {
+            try {
+                return sameCodeSource(Class.forName(n, false, Node.class.getClassLoader()), Node.class);
+            } catch (ClassNotFoundException | LinkageError | SecurityException e) {
+                return false; // not loadable by the eager module: not one of its classes
+            }
+        });
+    }
+
+    private static boolean sameCodeSource(Class<?> a, Class<?> b) {
+        var sa = a.getProtectionDomain().getCodeSource();
+        var sb = b.getProtectionDomain().getCodeSource();
+        if (sa == null || sb == null) return true; // no location to compare: trust the package name
+        return java.util.Objects.equals(sa.getLocation(), sb.getLocation());
     }
 
     @Override

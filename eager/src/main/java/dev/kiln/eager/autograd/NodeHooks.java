@@ -22,4 +22,12 @@ public final class NodeHooks {
     }
 
     public static void retain(Node n, Tensor t) { n.retained = t; }
+
+    /** After an in-place op rebased t from {@code from} to {@code to}: t.grad() is the gradient of its new value. */
+    public static void moveRetained(Node from, Node to, Tensor t) {
+        if (from != null && from.retained == t) {
+            from.retained = null;
+            to.retained = t;
+        }
+    }
 }

@@ -1,5 +1,6 @@
 package dev.kiln.eager.autograd;
 
+import dev.kiln.backend.DType;
 import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.op.Op;
 import dev.kiln.eager.Tensor;
@@ -14,6 +15,8 @@ public final class OpNode extends Node implements GradContext {
     private final Attrs attrs;
     private final Node[] next;
     private final boolean[] needs;
+    private final int[][] inputShapes;
+    private final DType[] inputDTypes;
     private Tensor[] inputs;
     private int[] inputVersions;
     private Tensor output;
@@ -34,9 +37,13 @@ public final class OpNode extends Node implements GradContext {
         this.next = new Node[inputs.length];
         this.needs = new boolean[inputs.length];
         this.inputVersions = new int[inputs.length];
+        this.inputShapes = new int[inputs.length][];
+        this.inputDTypes = new DType[inputs.length];
         for (int i = 0; i < inputs.length; i++) {
             Tensor t = inputs[i];
             inputVersions[i] = t.version();
+            inputShapes[i] = t.shape();
+            inputDTypes[i] = t.dtype();
             if (t.requiresGrad()) {
                 needs[i] = true;
                 next[i] = t.gradFn() != null ? t.gradFn() : t.gradAccumulator();
@@ -76,6 +83,12 @@ public final class OpNode extends Node implements GradContext {
     public int inputCount() { return needs.length; }
 
     @Override
+    public int[] inputShape(int i) { return inputShapes[i].clone(); }
+
+    @Override
+    public DType inputDType(int i) { return inputDTypes[i]; }
+
+    @Override
     public Tensor output() {
         checkAlive();
         if (output.version() != outputVersion) throw versionError("output", output, outputVersion);
@@ -112,9 +125,10 @@ public final class OpNode extends Node implements GradContext {
         for (int i = 0; i < g.length; i++) {
             if (!needs[i]) {
                 g[i] = null;
-            } else if (g[i] != null && !java.util.Arrays.equals(g[i].shape(), inputs[i].shape())) {
+            } else if (g[i] != null && !java.util.Arrays.equals(g[i].shape(), inputShapes[i])) {
+                // recorded shapes: the inputs themselves may be released or rewritten by now
                 throw new IllegalStateException(name() + ": gradient for input " + i + " has shape " + g[i].typeString()
-                        + " but the input is " + inputs[i].typeString());
+                        + " but the input is " + inputDTypes[i].shortName() + java.util.Arrays.toString(inputShapes[i]));
             }
         }
         return g;
