@@ -67,7 +67,7 @@ public final class Gradients {
             if (hi != null) mask = mask == null ? x.le(hi) : mask.logicalAnd(x.le(hi));
             return one(mask == null ? g : Tensor.where(mask, g, Tensor.zerosLike(g)));
         });
-        r.put(Op.CAST, (c, g) -> one(g.to(c.input(0).dtype())));
+        r.put(Op.CAST, (c, g) -> one(g.to(c.inputDType(0))));
         r.put(Op.CLONE, (c, g) -> one(g));
 
         // ---- binary ----
@@ -126,7 +126,7 @@ public final class Gradients {
         });
 
         // ---- views ----
-        GradientRule reshapeBack = (c, g) -> one(g.reshape(c.input(0).shape()));
+        GradientRule reshapeBack = (c, g) -> one(g.reshape(c.inputShape(0)));
         r.put(Op.RESHAPE, reshapeBack);
         r.put(Op.FLATTEN, reshapeBack);
         r.put(Op.SQUEEZE, reshapeBack);
@@ -137,20 +137,20 @@ public final class Gradients {
             for (int i = 0; i < p.length; i++) inv[Shapes.normDim("permute", p[i], p.length)] = i;
             return one(g.permute(inv));
         });
-        r.put(Op.EXPAND, (c, g) -> one(g.sumToShape(c.input(0).shape())));
+        r.put(Op.EXPAND, (c, g) -> one(g.sumToShape(c.inputShape(0))));
         r.put(Op.SLICE, (c, g) -> {
             Attrs a = c.attrs();
-            Tensor x = c.input(0);
-            int d = Shapes.normDim("slice", a.getInt("dim"), x.dim());
-            int[] b = ShapeRules.sliceBounds(x.shape()[d], a.getInt("start"), a.getInt("end"), a.getInt("step"));
-            return one(placeAlong(g, x, d, b[0], a.getInt("step")));
+            int[] xs = c.inputShape(0);
+            int d = Shapes.normDim("slice", a.getInt("dim"), xs.length);
+            int[] b = ShapeRules.sliceBounds(xs[d], a.getInt("start"), a.getInt("end"), a.getInt("step"));
+            return one(placeAlong(g, xs, d, b[0], a.getInt("step")));
         });
         r.put(Op.SELECT, (c, g) -> {
-            Tensor x = c.input(0);
-            int d = Shapes.normDim("select", c.attrs().getInt("dim"), x.dim());
+            int[] xs = c.inputShape(0);
+            int d = Shapes.normDim("select", c.attrs().getInt("dim"), xs.length);
             int idx = c.attrs().getInt("index");
-            if (idx < 0) idx += x.shape()[d];
-            return one(placeAlong(g.unsqueeze(d), x, d, idx, 1));
+            if (idx < 0) idx += xs[d];
+            return one(placeAlong(g.unsqueeze(d), xs, d, idx, 1));
         });
 
         // ---- shape and index ----
@@ -160,24 +160,23 @@ public final class Gradients {
             Tensor[] out = new Tensor[n];
             int pos = 0;
             for (int i = 0; i < n; i++) {
-                Tensor x = c.input(i);
-                int len = x.shape()[d];
-                if (c.needsGrad(i)) out[i] = g.slice(d, pos, pos + len, 1).to(x.dtype());
+                int len = c.inputShape(i)[d];
+                if (c.needsGrad(i)) out[i] = g.slice(d, pos, pos + len, 1).to(c.inputDType(i));
                 pos += len;
             }
             return out;
         });
         r.put(Op.PAD, Gradients::pad);
         r.put(Op.INDEX_SELECT, (c, g) -> {
-            Tensor x = c.input(0);
-            if (x.dim() == 0) return two(g.reshape(), null);
-            int d = Shapes.normDim("index_select", c.attrs().getInt("dim"), x.dim());
-            Tensor idx = normalizeIndex(c.input(1).reshape(-1), x.shape()[d]);
+            int[] xs = c.inputShape(0);
+            if (xs.length == 0) return two(g.reshape(), null);
+            int d = Shapes.normDim("index_select", c.attrs().getInt("dim"), xs.length);
+            Tensor idx = normalizeIndex(c.input(1).reshape(-1), xs[d]);
             int[] view = new int[g.dim()];
             java.util.Arrays.fill(view, 1);
             view[d] = idx.numel();
             Tensor full = idx.reshape(view).expand(g.shape());
-            return two(Tensor.zerosLike(x).scatterAdd(d, full, g), null);
+            return two(zerosAlong(g, d, xs[d]).scatterAdd(d, full, g), null);
         });
         r.put(Op.GATHER, (c, g) -> {
             Tensor x = c.input(0);
@@ -207,7 +206,7 @@ public final class Gradients {
         r.put(Op.FLIP, (c, g) -> one(g.flip(c.attrs().getInts("dims"))));
         r.put(Op.REPEAT, (c, g) -> {
             int[] reps = c.attrs().getInts("repeats");
-            int[] xs = c.input(0).shape();
+            int[] xs = c.inputShape(0);
             int off = reps.length - xs.length;
             int[] split = new int[2 * reps.length];
             int[] sumDims = new int[reps.length];
@@ -341,20 +340,31 @@ public final class Gradients {
         return two(ga, gb);
     }
 
-    /** Places g (the slice start, start+step, ... along d) into zeros shaped like x. */
-    private static Tensor placeAlong(Tensor g, Tensor x, int d, int start, int step) {
-        int n = x.shape()[d], len = g.shape()[d];
-        if (step == 1) {
-            int[] pads = new int[2 * (x.dim() - d)];
-            pads[pads.length - 2] = start;
-            pads[pads.length - 1] = n - start - len;
+    /**
+     * Places g (the slice start, start+step, ... along d) into zeros of shape xs. Zeros are
+     * derived from g (pad of an empty slice) rather than created from a shape, so a traced
+     * backward keeps symbolic dims.
+     */
+    private static Tensor placeAlong(Tensor g, int[] xs, int d, int start, int step) {
+        int n = xs[d], len = g.shape()[d];
+        if (step == 1 || len == 0) {
+            int[] pads = new int[2 * (xs.length - d)];
+            pads[pads.length - 2] = len == 0 ? 0 : start;
+            pads[pads.length - 1] = len == 0 ? n : n - start - len;
             return g.pad(pads);
         }
-        int[] view = new int[x.dim()];
+        int[] view = new int[xs.length];
         java.util.Arrays.fill(view, 1);
         view[d] = len;
         Tensor idx = Tensor.arange(start, start + (long) len * step, step).reshape(view).expand(g.shape());
-        return Tensor.zerosLike(x).scatterAdd(d, idx, g);
+        return zerosAlong(g, d, n).scatterAdd(d, idx, g);
+    }
+
+    /** Zeros shaped like g except that dim d has size n. */
+    private static Tensor zerosAlong(Tensor g, int d, int n) {
+        int[] pads = new int[2 * (g.dim() - d)];
+        pads[pads.length - 1] = n;
+        return Tensor.zerosLike(g.narrow(d, 0, 0)).pad(pads);
     }
 
     private static Tensor[] pad(GradContext c, Tensor g) {
