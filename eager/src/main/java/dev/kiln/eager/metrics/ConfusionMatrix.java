@@ -124,9 +124,9 @@ public final class ConfusionMatrix {
             long support = 0;
             for (long v : counts[c]) support += v;
             sb.append(pad(classNames.get(c), nameWidth, false))
-                    .append(String.format(Locale.ROOT, "  %9.4f %7.4f %7.4f %8d%n", precision(c), recall(c), f1(c), support));
+                    .append(String.format(Locale.ROOT, "  %9.4f %7.4f %7.4f %8d\n", precision(c), recall(c), f1(c), support));
         }
-        sb.append(String.format(Locale.ROOT, "%naccuracy %.4f over %d samples, macro F1 %.4f%n", accuracy(), total(), macroF1()));
+        sb.append(String.format(Locale.ROOT, "\naccuracy %.4f over %d samples, macro F1 %.4f\n", accuracy(), total(), macroF1()));
         return sb.toString();
     }
 
