@@ -125,7 +125,14 @@ public final class DataLoader<T, B> implements Iterable<B>, AutoCloseable {
             if (cancelled) throw new IllegalStateException("DataLoader: this epoch was cancelled (a new epoch was started or the loader was closed)");
             if (nextToReturn >= batches) throw new NoSuchElementException("DataLoader: epoch finished after " + batches + " batches");
             int k = nextToReturn++;
-            if (numWorkers == 0) return load(k);
+            if (numWorkers == 0) {
+                try {
+                    return load(k);
+                } catch (RuntimeException e) {
+                    cancel(); // as with workers: a failed epoch ends
+                    throw e;
+                }
+            }
             while (nextToSubmit < batches && pending.size() < numWorkers * prefetchFactor) {
                 int j = nextToSubmit++;
                 pending.add(pool().submit(() -> load(j)));
