@@ -1,5 +1,6 @@
 package dev.kiln.eager.optim;
 
+import dev.kiln.backend.DType;
 import dev.kiln.eager.Tensor;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,18 +29,17 @@ public final class Adagrad extends Optimizer {
     @Override
     protected void update(Tensor param, Tensor grad, ParamGroup g, Map<String, Object> state) {
         if (!state.containsKey("sum")) {
-            state.put("step", 0L);
             state.put("sum", Tensor.fullLike(param, g.getDouble("initial_accumulator_value")));
         }
-        long step = Optimizer.incrementStep(state);
+        Tensor step = Optimizer.incrementStep(state).to(DType.FLOAT64);
         Tensor sum = (Tensor) state.get("sum");
         Tensor gr = g.getBoolean("maximize") ? grad.neg() : grad;
         double weightDecay = g.getDouble("weight_decay");
         if (weightDecay != 0) gr = gr.add(param, weightDecay);
-        double clr = g.lr() / (1 + (step - 1) * g.getDouble("lr_decay"));
+        Tensor clr = Tensor.scalar(g.lr(), DType.FLOAT64).div(step.sub(1.0).mul(g.getDouble("lr_decay")).add(1.0));
         sum.add_(gr.mul(gr));
         Tensor std = sum.sqrt().add(g.getDouble("eps"));
-        param.add_(gr.div(std), -clr);
+        param.add_(gr.div(std).mul(clr.neg()));
     }
 
     public static final class Builder extends OptimizerBuilder<Builder, Adagrad> {

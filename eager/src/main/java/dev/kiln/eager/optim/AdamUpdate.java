@@ -1,5 +1,6 @@
 package dev.kiln.eager.optim;
 
+import dev.kiln.backend.DType;
 import dev.kiln.eager.Tensor;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -35,12 +36,11 @@ final class AdamUpdate {
         double beta1 = betas[0], beta2 = betas[1];
         boolean amsgrad = g.getBoolean("amsgrad");
         if (!state.containsKey("exp_avg")) {
-            state.put("step", 0L);
             state.put("exp_avg", Tensor.zerosLike(param));
             state.put("exp_avg_sq", Tensor.zerosLike(param));
             if (amsgrad) state.put("max_exp_avg_sq", Tensor.zerosLike(param));
         }
-        long step = Optimizer.incrementStep(state);
+        Tensor step = Optimizer.incrementStep(state).to(DType.FLOAT64);
         Tensor expAvg = (Tensor) state.get("exp_avg");
         Tensor expAvgSq = (Tensor) state.get("exp_avg_sq");
 
@@ -53,9 +53,10 @@ final class AdamUpdate {
         expAvg.mul_(beta1).add_(gr, 1 - beta1);
         expAvgSq.mul_(beta2).add_(gr.mul(gr), 1 - beta2);
 
-        double biasCorrection1 = 1 - Math.pow(beta1, step);
-        double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
-        double stepSize = lr / biasCorrection1;
+        // tensor math in f64 (PyTorch uses Python floats); 0-d operands do not widen the f32 update
+        Tensor biasCorrection1 = Tensor.scalar(beta1, DType.FLOAT64).pow(step).rsub(1.0);
+        Tensor biasCorrection2Sqrt = Tensor.scalar(beta2, DType.FLOAT64).pow(step).rsub(1.0).sqrt();
+        Tensor stepSize = Tensor.scalar(lr, DType.FLOAT64).div(biasCorrection1);
         Tensor second = expAvgSq;
         if (amsgrad) {
             // A group may switch amsgrad on after some steps; start its running max from now.
@@ -64,6 +65,6 @@ final class AdamUpdate {
             second = max;
         }
         Tensor denom = second.sqrt().div(biasCorrection2Sqrt).add(eps);
-        param.add_(expAvg.div(denom), -stepSize);
+        param.add_(expAvg.div(denom).mul(stepSize.neg()));
     }
 }

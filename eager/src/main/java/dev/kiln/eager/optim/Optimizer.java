@@ -185,7 +185,10 @@ public abstract class Optimizer {
                 Map<String, Object> s = new LinkedHashMap<>();
                 for (Map.Entry<?, ?> f : ps.entrySet()) {
                     Object v = f.getValue();
-                    if (v instanceof Tensor t) {
+                    if (v instanceof Tensor t && String.valueOf(f.getKey()).equals("step")) {
+                        if (t.numel() != 1) throw new IllegalArgumentException(name + ".loadStateDict: state 'step' of parameter " + i + " must hold one value, got " + t.typeString());
+                        v = t.detach().to(dev.kiln.backend.DType.FLOAT32).reshape().clone();
+                    } else if (v instanceof Tensor t) {
                         if (!Arrays.equals(t.shape(), p.shape())) {
                             throw new IllegalArgumentException(name + ".loadStateDict: state '" + f.getKey() + "' of parameter " + i + " is " + t.typeString()
                                     + " but the parameter is " + p.typeString());
@@ -231,12 +234,23 @@ public abstract class Optimizer {
         return index;
     }
 
-    /** The step counter kept in each parameter's state (a number, as PyTorch's is a scalar). */
-    protected static long incrementStep(Map<String, Object> state) {
+    /**
+     * The step counter kept in each parameter's state: a 0-d f32 tensor incremented in place,
+     * as PyTorch 1.13 keeps it. Being a tensor is what lets a traced training step
+     * (Tracer.traceStep) carry the count as state instead of baking this step's value into
+     * the bias corrections. A plain number (an older state dict) is converted.
+     */
+    protected static Tensor incrementStep(Map<String, Object> state) {
         Object s = state.get("step");
-        long step = s == null ? 1 : ((Number) s).longValue() + 1;
-        state.put("step", step);
-        return step;
+        Tensor t;
+        if (s instanceof Tensor st) {
+            t = st;
+        } else {
+            t = Tensor.scalar(s == null ? 0 : ((Number) s).doubleValue());
+            state.put("step", t);
+        }
+        t.add_(1.0);
+        return t;
     }
 
     protected static void requireAtLeast(ParamGroup g, String key, double min, String what) {

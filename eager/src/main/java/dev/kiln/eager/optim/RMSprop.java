@@ -31,7 +31,6 @@ public final class RMSprop extends Optimizer {
         double lr = g.lr(), alpha = g.getDouble("alpha"), eps = g.getDouble("eps");
         double momentum = g.getDouble("momentum"), weightDecay = g.getDouble("weight_decay");
         if (!state.containsKey("square_avg")) {
-            state.put("step", 0L);
             state.put("square_avg", Tensor.zerosLike(param));
         }
         Optimizer.incrementStep(state);
