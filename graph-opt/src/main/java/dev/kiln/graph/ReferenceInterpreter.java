@@ -18,7 +18,13 @@ import java.util.Map;
 public final class ReferenceInterpreter {
     private ReferenceInterpreter() {}
 
-    public static List<Strided> run(Graph g, List<Strided> inputs) {
+    public static List<Strided> run(Graph g, List<Strided> inputs) { return run(g, inputs, Map.of()); }
+
+    /**
+     * Runs with some parameters or constants replaced by other data of the same type (a
+     * traced training step feeds its updated state back this way).
+     */
+    public static List<Strided> run(Graph g, List<Strided> inputs, Map<Value, Strided> overrides) {
         SymbolBindings sym = SymbolBindings.bind(g, inputs);
         Map<Value, Strided> env = new HashMap<>();
         for (int i = 0; i < inputs.size(); i++) env.put(Value.input(g.inputs().get(i).name()), inputs.get(i));
@@ -27,6 +33,16 @@ public final class ReferenceInterpreter {
             env.put(Value.param(p.name()), p.data());
         }
         for (NamedTensor c : g.constants()) env.put(Value.constant(c.name()), c.data());
+        overrides.forEach((v, data) -> {
+            TensorType t = g.typeOf(v);
+            if (t == null || (v.kind() != Value.Kind.PARAM && v.kind() != Value.Kind.CONST)) {
+                throw new GraphException(g.name() + ": override for " + v + ", which is not a parameter or constant of the graph");
+            }
+            if (data.dtype() != t.dtype() || !Arrays.equals(data.shape(), t.concreteShape())) {
+                throw new GraphException(g.name() + ": override for " + v + " must be " + t + ", got " + data.dtype().shortName() + Arrays.toString(data.shape()));
+            }
+            env.put(v, data);
+        });
         Map<Value, List<Guard>> guards = new HashMap<>();
         for (Guard gd : g.guards()) guards.computeIfAbsent(gd.value(), k -> new ArrayList<>()).add(gd);
         for (Guard gd : guards.getOrDefault(null, List.of())) checkGuard(g, gd, null);

@@ -32,6 +32,8 @@ final class TraceRecorder implements OpObserver {
     private final Map<Value, Boolean> dynamic = new java.util.HashMap<>();
     private final SymbolBindings bindings;
     private final Map<String, Value> paramUpdates = new LinkedHashMap<>();
+    private final Map<Value, Value> stateUpdates = new LinkedHashMap<>();
+    private final Map<Tensor, Value> stateRoots = new IdentityHashMap<>();
     private int constants;
     private boolean active = true;
 
@@ -56,7 +58,8 @@ final class TraceRecorder implements OpObserver {
         if (v != null) return v;
         String name = options.params.get(t);
         if (name != null) {
-            v = builder.addParam(name, t.type(), t.data());
+            // a snapshot: graphs are immutable, later training of the eager module must not change them
+            v = builder.addParam(name, t.type(), Copy.toContiguous(t.data(), t.dtype()));
         } else {
             String cname = "c" + constants++;
             // snapshot: later in-place writes to the captured tensor must not change the graph
@@ -110,9 +113,22 @@ final class TraceRecorder implements OpObserver {
         if (!active) return;
         Value v = values.get(value);
         if (v == null) return;
-        String param = options.params.get(target);
+        Value before = valueOf(target);
+        // the first value a mutated parameter or captured tensor had is the state it came in with
+        Value root = stateRoots.computeIfAbsent(target, t -> before);
         values.put(target, v);
+        if (root.kind() == Value.Kind.PARAM || root.kind() == Value.Kind.CONST) stateUpdates.put(root, v);
+        String param = options.params.get(target);
         if (param != null) paramUpdates.put(param, v);
+    }
+
+    /** Parameters and captured tensors written in place during the trace, with their final values. */
+    Map<Value, Value> stateUpdates() { return stateUpdates; }
+
+    /** The live tensor behind a state root value. */
+    Tensor stateTensor(Value root) {
+        for (var e : stateRoots.entrySet()) if (e.getValue().equals(root)) return e.getKey();
+        throw new IllegalStateException("no state tensor for " + root);
     }
 
     @Override

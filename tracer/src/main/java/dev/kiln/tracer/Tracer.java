@@ -28,6 +28,27 @@ public final class Tracer {
     }
 
     public static Graph traceMulti(Function<Tensor[], Tensor[]> fn, Tensor[] examples, TraceOptions options) {
+        return record(fn, examples, options, false).graph;
+    }
+
+    /**
+     * Captures a whole training step (zeroGrad, forward, loss, backward, optimizer step) as one
+     * graph. The step runs eagerly twice: once to create the optimizer's lazily made state
+     * (momentum buffers, step counters), then once recorded. Every parameter or captured
+     * tensor written in place becomes explicit state: the graph's outputs are the loss followed
+     * by the new value of each state, and {@link TracedStep#run} feeds them back. Hyper-parameters
+     * read as Java numbers (the learning rate, betas) are constants of the graph. The returned
+     * step continues from the state the eager objects have after these two steps.
+     */
+    public static TracedStep traceStep(Function<Tensor[], Tensor> step, Tensor[] examples, TraceOptions options) {
+        step.apply(examples);
+        Recorded r = record(in -> new Tensor[] {step.apply(in)}, examples, options, true);
+        return new TracedStep(r.graph, r.state, r.stateData);
+    }
+
+    private record Recorded(Graph graph, List<Value> state, List<dev.kiln.backend.Strided> stateData) {}
+
+    private static Recorded record(Function<Tensor[], Tensor[]> fn, Tensor[] examples, TraceOptions options, boolean stateAsOutputs) {
         GraphBuilder b = Graph.builder(options.name);
         Map<String, Long> symbols = new TreeMap<>();
         Tensor[] inputs = new Tensor[examples.length];
@@ -60,8 +81,18 @@ public final class Tracer {
         }
         for (Tensor o : outs) b.output(rec.valueOf(o));
         rec.paramUpdates().forEach((param, v) -> b.putMetadata("update:" + param, v.toString()));
+        List<Value> state = new ArrayList<>();
+        List<dev.kiln.backend.Strided> stateData = new ArrayList<>();
+        if (stateAsOutputs) {
+            rec.stateUpdates().forEach((root, v) -> {
+                state.add(root);
+                Tensor live = rec.stateTensor(root);
+                stateData.add(dev.kiln.backend.cpu.Copy.toContiguous(live.data(), live.dtype()));
+                b.output(v);
+            });
+        }
         Graph g = b.build();
         Verifier.verify(g);
-        return g;
+        return new Recorded(g, state, stateData);
     }
 }

@@ -1,0 +1,58 @@
+package dev.kiln.tracer;
+
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.cpu.Copy;
+import dev.kiln.eager.Tensor;
+import dev.kiln.graph.Graph;
+import dev.kiln.graph.NamedTensor;
+import dev.kiln.graph.ReferenceInterpreter;
+import dev.kiln.graph.Value;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A functionalized training step: graph outputs are (loss, new state...), and each run feeds
+ * the new state back in place of the parameters and captured tensors it updates.
+ */
+public final class TracedStep {
+    private final Graph graph;
+    private final List<Value> state;
+    private final Map<Value, Strided> current = new LinkedHashMap<>();
+
+    TracedStep(Graph graph, List<Value> state, List<Strided> initial) {
+        this.graph = graph;
+        this.state = List.copyOf(state);
+        for (int i = 0; i < state.size(); i++) current.put(state.get(i), initial.get(i));
+    }
+
+    private static Strided find(List<NamedTensor> list, String name) {
+        for (NamedTensor t : list) if (t.name().equals(name)) return t.data();
+        throw new IllegalStateException("no tensor named " + name);
+    }
+
+    public Graph graph() { return graph; }
+
+    /** The values carried from step to step (parameters and optimizer state). */
+    public List<Value> stateValues() { return state; }
+
+    /** Runs one step on a batch and returns the loss; the state advances. */
+    public synchronized Tensor run(Tensor... inputs) {
+        List<Strided> in = new ArrayList<>();
+        for (Tensor t : inputs) in.add(t.data());
+        List<Strided> out = ReferenceInterpreter.run(graph, in, current);
+        for (int i = 0; i < state.size(); i++) {
+            Strided s = out.get(1 + i);
+            current.put(state.get(i), Copy.toContiguous(s, s.dtype()));
+        }
+        return Tensor.wrap(out.get(0));
+    }
+
+    /** The current value of a parameter, by its graph name. */
+    public synchronized Tensor parameter(String name) {
+        Strided s = current.get(Value.param(name));
+        if (s == null) s = find(graph.params(), name);
+        return Tensor.wrap(s);
+    }
+}
