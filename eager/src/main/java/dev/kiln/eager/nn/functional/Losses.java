@@ -42,8 +42,9 @@ final class Losses {
         Tensor reduced = switch (o.reduction()) {
             case NONE -> smooth;
             case SUM -> smooth.sum();
-            // PyTorch normalizes by the target weights when weighted, else by all elements (ignored ones included)
-            case MEAN -> o.weight() == null ? smooth.mean() : smooth.sum().div(targetWeights(o.weight(), target, o.ignoreIndex()).sum());
+            // normalized like the nll term: by the summed target weights, or by the count of targets not ignored
+            case MEAN -> o.weight() == null ? smooth.sum().div(ignore.logicalNot().to(smooth.dtype()).sum())
+                    : smooth.sum().div(targetWeights(o.weight(), target, o.ignoreIndex()).sum());
         };
         return nll.mul(1 - ls).add(reduced.mul(ls / classes));
     }
