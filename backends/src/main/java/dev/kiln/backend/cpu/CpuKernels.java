@@ -19,6 +19,7 @@ public final class CpuKernels {
         LinalgKernels.register(k);
         ViewKernels.register(k);
         IndexKernels.register(k);
+        NnKernels.register(k);
         KERNELS = Collections.unmodifiableMap(k);
     }
 

@@ -13,6 +13,7 @@ import static dev.kiln.backend.op.OpKind.BINARY;
 import static dev.kiln.backend.op.OpKind.CREATION;
 import static dev.kiln.backend.op.OpKind.INDEX;
 import static dev.kiln.backend.op.OpKind.LINALG;
+import static dev.kiln.backend.op.OpKind.NN;
 import static dev.kiln.backend.op.OpKind.REDUCTION;
 import static dev.kiln.backend.op.OpKind.SHAPE;
 import static dev.kiln.backend.op.OpKind.TERNARY;
@@ -145,7 +146,32 @@ public enum Op {
             .doc("indices of the k largest (or smallest) entries along dim, in sorted order; ties keep the lower index first")),
     ONE_HOT(OpDef.builder("one_hot", INDEX).rule(ShapeRules::oneHot).notDifferentiable()
             .attrs(integer("num_classes").range(1, Integer.MAX_VALUE))
-            .doc("i64 one-hot encoding in a new last dim; every index must be in [0, num_classes)"));
+            .doc("i64 one-hot encoding in a new last dim; every index must be in [0, num_classes)")),
+
+    // ---- neural-network primitives (shape rules in NnShapeRules) ----
+    CONV2D(OpDef.builder("conv2d", NN).inputs(2, 3).rule(NnShapeRules::conv2d)
+            .attrs(ints("stride", new int[] {1, 1}).range(1, Integer.MAX_VALUE), ints("padding", new int[] {0, 0}).range(0, Integer.MAX_VALUE),
+                    ints("dilation", new int[] {1, 1}).range(1, Integer.MAX_VALUE), integer("groups", 1).range(1, Integer.MAX_VALUE))
+            .doc("2-D cross-correlation of x [N,C,H,W] with w [O,C/groups,kh,kw] plus optional bias [O] (im2col + GEMM)")),
+    CONV_TRANSPOSE2D(OpDef.builder("conv_transpose2d", NN).inputs(2, 3).rule(NnShapeRules::convTranspose2d)
+            .attrs(ints("stride", new int[] {1, 1}).range(1, Integer.MAX_VALUE), ints("padding", new int[] {0, 0}).range(0, Integer.MAX_VALUE),
+                    ints("output_padding", new int[] {0, 0}).range(0, Integer.MAX_VALUE), ints("dilation", new int[] {1, 1}).range(1, Integer.MAX_VALUE),
+                    integer("groups", 1).range(1, Integer.MAX_VALUE))
+            .doc("transposed convolution (the input gradient of conv2d) of x [N,Cin,H,W] with w [Cin,Cout/groups,kh,kw] plus optional bias [Cout]")),
+    CONV2D_WEIGHT_GRAD(OpDef.builder("conv2d_weight_grad", NN).inputs(2).rule(NnShapeRules::conv2dWeightGrad)
+            .attrs(ints("kernel_size").range(1, Integer.MAX_VALUE), ints("stride", new int[] {1, 1}).range(1, Integer.MAX_VALUE),
+                    ints("padding", new int[] {0, 0}).range(0, Integer.MAX_VALUE), ints("dilation", new int[] {1, 1}).range(1, Integer.MAX_VALUE),
+                    integer("groups", 1).range(1, Integer.MAX_VALUE))
+            .doc("the weight gradient of conv2d: from input x [N,C,H,W] and output gradient g [N,O,Ho,Wo] to [O,C/groups,kh,kw]")),
+    MAX_POOL2D_INDICES(OpDef.builder("max_pool2d_indices", NN).rule(NnShapeRules::maxPool2dIndices).notDifferentiable()
+            .attrs(ints("kernel_size").range(1, Integer.MAX_VALUE), ints("stride").range(1, Integer.MAX_VALUE),
+                    ints("padding", new int[] {0, 0}).range(0, Integer.MAX_VALUE), ints("dilation", new int[] {1, 1}).range(1, Integer.MAX_VALUE),
+                    bool("ceil_mode", false))
+            .doc("i64 [N,C,Ho,Wo] index (h*W + w within its plane) of each pooling window's maximum; NaN counts as the maximum")),
+    RAND_LIKE(OpDef.builder("rand_like", CREATION).rule(NnShapeRules::randLike).notDifferentiable()
+            .attrs(ints("seed"), ints("offset"))
+            .doc("uniform [0,1) values shaped like x (float dtype kept, else f32); element i is a pure function of (seed, offset + i), "
+                    + "both 64-bit values given as [high, low] 32-bit words"));
 
     private final OpDef def;
 

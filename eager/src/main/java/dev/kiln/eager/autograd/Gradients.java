@@ -217,6 +217,7 @@ public final class Gradients {
             }
             return one(g.reshape(split).sum(sumDims, false).reshape(xs));
         });
+        NnGradients.register(r);
         RULES = Collections.unmodifiableMap(r);
     }
 

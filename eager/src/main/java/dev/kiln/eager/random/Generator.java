@@ -1,5 +1,7 @@
 package dev.kiln.eager.random;
 
+import dev.kiln.backend.random.CounterHash;
+
 /**
  * A counter-based generator: element i of a draw is a pure function of (seed, counter + i),
  * so results never depend on how work is split between threads. The stream advances by the
@@ -37,13 +39,8 @@ public final class Generator {
 
     public long seed() { return seed; }
 
-    /** SplitMix64 finalizer over (seed, index): a high-quality 64-bit hash. */
-    public static long bits(long seed, long index) {
-        long z = seed * 0x9E3779B97F4A7C15L + (index + 1) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
-    }
+    /** SplitMix64 finalizer over (seed, index); the one definition lives in backends so kernels share it. */
+    public static long bits(long seed, long index) { return CounterHash.bits(seed, index); }
 
     /** Uniform in [0, 1) with 53 random bits. */
     public static double uniform(long seed, long index) { return (bits(seed, index) >>> 11) * 0x1.0p-53; }

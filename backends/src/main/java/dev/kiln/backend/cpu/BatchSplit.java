@@ -1,0 +1,30 @@
+package dev.kiln.backend.cpu;
+
+import java.util.stream.IntStream;
+
+/**
+ * Splits a batch loop into a fixed number of chunks and runs them in parallel when the work is
+ * big enough to pay for it. The chunking depends only on the batch size, never on the thread
+ * count, so per-chunk partial sums reduced in chunk order give the same bits on any machine.
+ */
+final class BatchSplit {
+    private BatchSplit() {}
+
+    /** Below this many multiply-adds a batch runs on the calling thread. */
+    static final long PARALLEL_WORK = 1L << 20;
+    private static final int MAX_CHUNKS = 8;
+
+    @FunctionalInterface
+    interface Chunk {
+        void run(int chunk, int from, int to);
+    }
+
+    static int chunks(int n) { return Math.max(1, Math.min(n, MAX_CHUNKS)); }
+
+    static void run(int n, long workPerItem, Chunk body) {
+        int chunks = chunks(n);
+        IntStream range = IntStream.range(0, chunks);
+        if (chunks > 1 && workPerItem * n >= PARALLEL_WORK && Runtime.getRuntime().availableProcessors() > 1) range = range.parallel();
+        range.forEach(c -> body.run(c, (int) ((long) n * c / chunks), (int) ((long) n * (c + 1) / chunks)));
+    }
+}

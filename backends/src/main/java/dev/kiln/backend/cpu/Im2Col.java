@@ -1,0 +1,69 @@
+package dev.kiln.backend.cpu;
+
+/**
+ * Unfolds image patches into columns (im2col) and folds them back with accumulation
+ * (col2im). Geometry: an image of {@code channels x ih x iw}, a grid of {@code gh x gw}
+ * window positions, kernel, stride, padding and dilation per axis. Column row
+ * {@code (c*kh + ki)*kw + kj} holds, for every grid position, the image value the kernel tap
+ * (ki, kj) of channel c sees there (0 in the padding).
+ */
+record Im2Col(int channels, int ih, int iw, int gh, int gw, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw) {
+
+    int rows() { return channels * kh * kw; }
+
+    int cols() { return gh * gw; }
+
+    /** First grid index along an axis whose tap lands inside [0, size). */
+    private static int lo(int base, int stride) { return base >= 0 ? 0 : (-base + stride - 1) / stride; }
+
+    /** One past the last grid index whose tap lands inside [0, size). */
+    private static int hi(int base, int stride, int size, int grid) {
+        if (base > size - 1) return 0;
+        return Math.min(grid, (size - 1 - base) / stride + 1);
+    }
+
+    /** col[K x L] = patches of image (at imgOff). */
+    void unfold(Object img, int imgOff, Object col) {
+        int L = cols(), row = 0;
+        for (int c = 0; c < channels; c++) {
+            int plane = imgOff + c * ih * iw;
+            for (int ki = 0; ki < kh; ki++) {
+                int hBase = ki * dh - ph;
+                int ohLo = lo(hBase, sh), ohHi = Math.max(ohLo, hi(hBase, sh, ih, gh));
+                for (int kj = 0; kj < kw; kj++, row++) {
+                    int wBase = kj * dw - pw;
+                    int owLo = lo(wBase, sw), owHi = Math.max(owLo, hi(wBase, sw, iw, gw));
+                    int r0 = row * L;
+                    RowOps.zero(col, r0, r0 + ohLo * gw);
+                    for (int oh = ohLo; oh < ohHi; oh++) {
+                        int d = r0 + oh * gw;
+                        RowOps.zero(col, d, d + owLo);
+                        if (owHi > owLo) RowOps.copy(img, plane + (oh * sh + hBase) * iw + owLo * sw + wBase, sw, col, d + owLo, owHi - owLo);
+                        RowOps.zero(col, d + owHi, d + gw);
+                    }
+                    RowOps.zero(col, r0 + ohHi * gw, r0 + L);
+                }
+            }
+        }
+    }
+
+    /** image (at imgOff) += the patches in col[K x L], overlapping taps summed. */
+    void fold(Object col, Object img, int imgOff) {
+        int L = cols(), row = 0;
+        for (int c = 0; c < channels; c++) {
+            int plane = imgOff + c * ih * iw;
+            for (int ki = 0; ki < kh; ki++) {
+                int hBase = ki * dh - ph;
+                int ohLo = lo(hBase, sh), ohHi = hi(hBase, sh, ih, gh);
+                for (int kj = 0; kj < kw; kj++, row++) {
+                    int wBase = kj * dw - pw;
+                    int owLo = lo(wBase, sw), owHi = hi(wBase, sw, iw, gw);
+                    if (owHi <= owLo) continue;
+                    for (int oh = ohLo; oh < ohHi; oh++) {
+                        RowOps.add(col, row * L + oh * gw + owLo, img, plane + (oh * sh + hBase) * iw + owLo * sw + wBase, sw, owHi - owLo);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package dev.kiln.backend.cpu;
+
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.op.Attrs;
+import dev.kiln.backend.op.Op;
+import dev.kiln.backend.shape.TensorType;
+import java.util.Map;
+
+/**
+ * max_pool2d_indices: the argmax of each window. Max pooling is then a gather of these
+ * indices in eager, so its gradient (scatter_add) and second gradient come from existing
+ * rules, and a tracer records two plain ops instead of a pooling op with a private backward.
+ */
+final class PoolKernels {
+    private PoolKernels() {}
+
+    static void register(Map<Op, CpuKernel> k) {
+        k.put(Op.MAX_POOL2D_INDICES, PoolKernels::maxIndices);
+    }
+
+    private static Strided maxIndices(Strided[] in, Attrs a, TensorType outT) {
+        Strided x = Copy.denseOf(in[0], in[0].dtype());
+        int[] xs = x.shape(), os = outT.concreteShape();
+        int[] k = a.getInts("kernel_size"), s = a.getInts("stride"), p = a.getInts("padding"), d = a.getInts("dilation");
+        int planes = xs[0] * xs[1], h = xs[2], w = xs[3], ho = os[2], wo = os[3];
+        Strided out = Strided.allocate(outT.dtype(), os);
+        long[] idx = out.storage().i64();
+        Object xa = x.storage().array();
+        BatchSplit.run(planes, (long) ho * wo * k[0] * k[1], (chunk, from, to) -> {
+            for (int pl = from; pl < to; pl++) {
+                int base = x.offset() + pl * h * w, o = pl * ho * wo;
+                for (int i = 0; i < ho; i++) {
+                    int h0 = i * s[0] - p[0];
+                    for (int j = 0; j < wo; j++) {
+                        int w0 = j * s[1] - p[1];
+                        idx[o + i * wo + j] = argmax(xa, base, h, w, h0, w0, k, d);
+                    }
+                }
+            }
+        });
+        return out;
+    }
+
+    /** PyTorch's rule: take a value when it is greater than the best so far or NaN; padding never wins. */
+    private static long argmax(Object xa, int base, int h, int w, int h0, int w0, int[] k, int[] d) {
+        int best = -1;
+        double bestVal = Double.NEGATIVE_INFINITY;
+        for (int ki = 0; ki < k[0]; ki++) {
+            int r = h0 + ki * d[0];
+            if (r < 0 || r >= h) continue;
+            for (int kj = 0; kj < k[1]; kj++) {
+                int c = w0 + kj * d[1];
+                if (c < 0 || c >= w) continue;
+                int at = r * w + c;
+                double v = xa instanceof float[] f ? f[base + at] : ((double[]) xa)[base + at];
+                if (best < 0 || v > bestVal || Double.isNaN(v)) {
+                    best = at;
+                    bestVal = v;
+                }
+            }
+        }
+        return best;
+    }
+}

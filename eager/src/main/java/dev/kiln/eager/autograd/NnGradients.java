@@ -1,0 +1,74 @@
+package dev.kiln.eager.autograd;
+
+import dev.kiln.backend.op.Attrs;
+import dev.kiln.backend.op.Op;
+import dev.kiln.eager.Tensor;
+import dev.kiln.eager.nn.functional.NnPrimitives;
+import java.util.Map;
+
+/**
+ * Gradient rules of the convolution primitives. The three ops are one bilinear family: each
+ * one's gradients are the other two, so every rule is itself differentiable (gradgradcheck
+ * holds) and backward passes trace as ordinary conv ops.
+ */
+final class NnGradients {
+    private NnGradients() {}
+
+    private static final int[] SPATIAL = {0, 2, 3};
+
+    static void register(Map<Op, GradientRule> r) {
+        r.put(Op.CONV2D, NnGradients::conv2d);
+        r.put(Op.CONV_TRANSPOSE2D, NnGradients::convTranspose2d);
+        r.put(Op.CONV2D_WEIGHT_GRAD, NnGradients::weightGrad);
+    }
+
+    private record Geometry(int[] stride, int[] padding, int[] dilation, int groups) {
+        static Geometry of(Attrs a) { return new Geometry(a.getInts("stride"), a.getInts("padding"), a.getInts("dilation"), a.getInt("groups")); }
+    }
+
+    private static int[] kernel(Tensor w) { return new int[] {w.shape(2), w.shape(3)}; }
+
+    /** y = conv2d(x, w, b): dx = conv_transpose2d(g, w), dw = conv2d_weight_grad(x, g), db = sum of g. */
+    private static Tensor[] conv2d(GradContext c, Tensor g) {
+        Geometry p = Geometry.of(c.attrs());
+        Tensor x = c.input(0), w = c.input(1);
+        Tensor[] out = new Tensor[c.inputCount()];
+        if (c.needsGrad(0)) {
+            int[] op = NnPrimitives.outputPaddingFor(x.shape(), g.shape(), kernel(w), p.stride, p.padding, p.dilation);
+            out[0] = NnPrimitives.convTranspose2d(g, w, null, p.stride, p.padding, op, p.dilation, p.groups);
+        }
+        if (c.needsGrad(1)) out[1] = NnPrimitives.conv2dWeightGrad(x, g, kernel(w), p.stride, p.padding, p.dilation, p.groups);
+        if (out.length > 2 && c.needsGrad(2)) out[2] = g.sum(SPATIAL, false);
+        return out;
+    }
+
+    /** y = conv_transpose2d(x, w, b) is conv2d's input gradient, so dx = conv2d(g, w) and dw = conv2d_weight_grad(g, x). */
+    private static Tensor[] convTranspose2d(GradContext c, Tensor g) {
+        Geometry p = Geometry.of(c.attrs());
+        Tensor x = c.input(0), w = c.input(1);
+        Tensor[] out = new Tensor[c.inputCount()];
+        Tensor dx = NnPrimitives.conv2d(g, w, null, p.stride, p.padding, p.dilation, p.groups);
+        // with dilation > stride, output_padding can add a trailing row the input never reached
+        int extraH = dx.shape(2) - x.shape(2), extraW = dx.shape(3) - x.shape(3);
+        if (c.needsGrad(0)) out[0] = extraH == 0 && extraW == 0 ? dx : dx.slice(2, 0, x.shape(2)).slice(3, 0, x.shape(3));
+        if (c.needsGrad(1)) {
+            Tensor xs = extraH == 0 && extraW == 0 ? x : x.pad(0, extraW, 0, extraH);
+            out[1] = NnPrimitives.conv2dWeightGrad(g, xs, kernel(w), p.stride, p.padding, p.dilation, p.groups);
+        }
+        if (out.length > 2 && c.needsGrad(2)) out[2] = g.sum(SPATIAL, false);
+        return out;
+    }
+
+    /** dW = conv2d_weight_grad(x, gOut) is linear in each input: dx = conv_transpose2d(gOut, G), dgOut = conv2d(x, G). */
+    private static Tensor[] weightGrad(GradContext c, Tensor g) {
+        Geometry p = Geometry.of(c.attrs());
+        Tensor x = c.input(0), gOut = c.input(1);
+        Tensor[] out = new Tensor[2];
+        if (c.needsGrad(0)) {
+            int[] op = NnPrimitives.outputPaddingFor(x.shape(), gOut.shape(), kernel(g), p.stride, p.padding, p.dilation);
+            out[0] = NnPrimitives.convTranspose2d(gOut, g, null, p.stride, p.padding, op, p.dilation, p.groups);
+        }
+        if (c.needsGrad(1)) out[1] = NnPrimitives.conv2d(x, g, null, p.stride, p.padding, p.dilation, p.groups);
+        return out;
+    }
+}

@@ -1,0 +1,56 @@
+package dev.kiln.eager.nn.functional;
+
+import dev.kiln.backend.op.Attrs;
+import dev.kiln.backend.op.NnShapeRules;
+import dev.kiln.backend.op.Op;
+import dev.kiln.eager.Dispatcher;
+import dev.kiln.eager.Tensor;
+
+/**
+ * Thin Tensor-level calls of the nn primitives through the dispatcher funnel, shared by
+ * {@link F} and the gradient rules (which must use Tensor ops so backward is traceable).
+ */
+public final class NnPrimitives {
+    private NnPrimitives() {}
+
+    private static Tensor apply(Op op, Attrs a, Tensor x, Tensor w, Tensor b) {
+        return b == null ? Dispatcher.apply(op, a, x, w) : Dispatcher.apply(op, a, x, w, b);
+    }
+
+    public static Tensor conv2d(Tensor x, Tensor w, Tensor b, int[] stride, int[] padding, int[] dilation, int groups) {
+        return apply(Op.CONV2D, Attrs.of("stride", stride, "padding", padding, "dilation", dilation, "groups", groups), x, w, b);
+    }
+
+    public static Tensor convTranspose2d(Tensor x, Tensor w, Tensor b, int[] stride, int[] padding, int[] outputPadding,
+                                         int[] dilation, int groups) {
+        return apply(Op.CONV_TRANSPOSE2D, Attrs.of("stride", stride, "padding", padding, "output_padding", outputPadding,
+                "dilation", dilation, "groups", groups), x, w, b);
+    }
+
+    public static Tensor conv2dWeightGrad(Tensor x, Tensor gradOut, int[] kernel, int[] stride, int[] padding, int[] dilation, int groups) {
+        return Dispatcher.apply(Op.CONV2D_WEIGHT_GRAD, Attrs.of("kernel_size", kernel, "stride", stride, "padding", padding,
+                "dilation", dilation, "groups", groups), x, gradOut);
+    }
+
+    public static Tensor maxPool2dIndices(Tensor x, int[] kernel, int[] stride, int[] padding, int[] dilation, boolean ceilMode) {
+        return Dispatcher.apply(Op.MAX_POOL2D_INDICES, Attrs.of("kernel_size", kernel, "stride", stride, "padding", padding,
+                "dilation", dilation, "ceil_mode", ceilMode), x);
+    }
+
+    /** Uniform [0, 1) shaped like x from the counter stream (seed, offset). */
+    public static Tensor randLike(Tensor x, long seed, long offset) {
+        return Dispatcher.apply(Op.RAND_LIKE, Attrs.of("seed", NnShapeRules.words(seed), "offset", NnShapeRules.words(offset)), x);
+    }
+
+    /**
+     * The output_padding that makes a transposed convolution of a [.., gh, gw] gradient come
+     * back to the input's spatial size (stride > 1 loses the remainder rows otherwise).
+     */
+    public static int[] outputPaddingFor(int[] inputShape, int[] gradShape, int[] kernel, int[] stride, int[] padding, int[] dilation) {
+        int[] op = new int[2];
+        for (int i = 0; i < 2; i++) {
+            op[i] = inputShape[2 + i] - NnShapeRules.transposedLength(gradShape[2 + i], kernel[i], stride[i], padding[i], dilation[i], 0);
+        }
+        return op;
+    }
+}

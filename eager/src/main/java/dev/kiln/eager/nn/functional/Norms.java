@@ -1,0 +1,82 @@
+package dev.kiln.eager.nn.functional;
+
+import dev.kiln.eager.Tensor;
+import dev.kiln.eager.autograd.Autograd;
+import java.util.Arrays;
+
+/** Batch, layer and group normalization as compositions of primitives. */
+final class Norms {
+    private Norms() {}
+
+    private static int[] channelShape(Tensor x) {
+        int[] s = new int[x.dim()];
+        Arrays.fill(s, 1);
+        s[1] = x.shape(1);
+        return s;
+    }
+
+    private static int[] allBut1(int rank) {
+        int[] d = new int[rank - 1];
+        d[0] = 0;
+        for (int i = 2; i < rank; i++) d[i - 1] = i;
+        return d;
+    }
+
+    static Tensor batchNorm(Tensor x, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias,
+                            boolean training, double momentum, double eps) {
+        if (x.dim() < 2) throw new IllegalArgumentException("batchNorm: expected input with at least 2 dims [N, C, ...], got " + x.typeString());
+        int[] dims = allBut1(x.dim()), cs = channelShape(x);
+        int c = x.shape(1);
+        Tensor mean, var;
+        if (training) {
+            long n = x.numel() / Math.max(c, 1);
+            if (n <= 1) throw new IllegalArgumentException("batchNorm: expected more than 1 value per channel when training, got input " + x.typeString());
+            mean = x.mean(dims, true);
+            var = x.var(dims, 0, true);
+            if (runningMean != null && runningVar != null) {
+                try (var ng = Autograd.noGrad()) {
+                    runningMean.mul_(1 - momentum).add_(mean.detach().reshape(c).mul(momentum));
+                    runningVar.mul_(1 - momentum).add_(var.detach().reshape(c).mul(momentum * n / (n - 1.0)));
+                }
+            }
+        } else {
+            if (runningMean == null || runningVar == null) {
+                throw new IllegalArgumentException("batchNorm: evaluation needs running mean and variance (or use training statistics)");
+            }
+            mean = runningMean.reshape(cs);
+            var = runningVar.reshape(cs);
+        }
+        Tensor y = x.sub(mean).mul(var.add(eps).rsqrt());
+        if (weight != null) y = y.mul(weight.reshape(cs));
+        if (bias != null) y = y.add(bias.reshape(cs));
+        return y;
+    }
+
+    static Tensor layerNorm(Tensor x, int[] normalizedShape, Tensor weight, Tensor bias, double eps) {
+        int k = normalizedShape.length, r = x.dim();
+        int[] tail = r >= k ? Arrays.copyOfRange(x.shape(), r - k, r) : null;
+        if (!Arrays.equals(tail, normalizedShape)) {
+            throw new IllegalArgumentException("layerNorm: normalized shape " + Arrays.toString(normalizedShape) + " does not match the last dims of "
+                    + x.typeString());
+        }
+        int[] dims = new int[k];
+        for (int i = 0; i < k; i++) dims[i] = r - k + i;
+        Tensor y = x.sub(x.mean(dims, true)).mul(x.var(dims, 0, true).add(eps).rsqrt());
+        if (weight != null) y = y.mul(weight);
+        if (bias != null) y = y.add(bias);
+        return y;
+    }
+
+    static Tensor groupNorm(Tensor x, int groups, Tensor weight, Tensor bias, double eps) {
+        if (x.dim() < 2 || x.shape(1) % groups != 0) {
+            throw new IllegalArgumentException("groupNorm: expected input [N, C, ...] with C divisible by " + groups + " groups, got " + x.typeString());
+        }
+        Tensor g = x.reshape(x.shape(0), groups, -1);
+        int[] d = {2};
+        Tensor y = g.sub(g.mean(d, true)).mul(g.var(d, 0, true).add(eps).rsqrt()).reshape(x.shape());
+        int[] cs = channelShape(x);
+        if (weight != null) y = y.mul(weight.reshape(cs));
+        if (bias != null) y = y.add(bias.reshape(cs));
+        return y;
+    }
+}
