@@ -19,7 +19,29 @@ class OpCoverageTest {
 
     /** Ops with no fixture, and why. */
     private static final Set<Op> NO_FIXTURE = Set.of(
-            Op.FULL_LIKE); // creation from attrs alone: there is no PyTorch computation to compare with
+            Op.FULL_LIKE, // creation from attrs alone: there is no PyTorch computation to compare with
+            Op.RAND_LIKE); // Kiln's counter-based generator differs from PyTorch's by design (thread-count independence)
+
+    /**
+     * Ops checked by the nn suite in eager/ (TorchFixtureTest over nn-fixtures, NnGradcheckTest):
+     * op -> a fixture file and a case that must exist there. conv2d_weight_grad is the weight
+     * gradient of every conv2d fixture case; max_pool2d_indices drives max_pool2d.
+     */
+    private static final Map<Op, String[]> NN_SUITE = Map.of(
+            Op.CONV2D, new String[] {"conv.json", "conv2d_basic"},
+            Op.CONV_TRANSPOSE2D, new String[] {"conv.json", "conv_transpose2d_basic"},
+            Op.CONV2D_WEIGHT_GRAD, new String[] {"conv.json", "conv2d_groups"},
+            Op.MAX_POOL2D_INDICES, new String[] {"pool.json", "max_pad_ceil"});
+
+    private static final java.nio.file.Path NN_FIXTURES = java.nio.file.Path.of("..", "eager", "src", "test", "resources", "nn-fixtures");
+
+    @Test
+    void opsCoveredByTheNnSuiteReallyHaveThoseFixtures() throws java.io.IOException {
+        for (Map.Entry<Op, String[]> e : NN_SUITE.entrySet()) {
+            JsonNode root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(NN_FIXTURES.resolve(e.getValue()[0]).toFile());
+            assertTrue(root.has(e.getValue()[1]), e.getKey().opName() + ": nn fixture " + e.getValue()[0] + " has no case " + e.getValue()[1]);
+        }
+    }
 
     static String method(Op op) {
         String m = METHOD.get(op);
@@ -40,6 +62,7 @@ class OpCoverageTest {
     void everyDifferentiableOpHasGradcheckCases() {
         List<String> missing = new ArrayList<>();
         for (Op op : Op.values()) {
+            if (NN_SUITE.containsKey(op)) continue; // NnGradcheckTest in eager/
             if (op.def().differentiable() && GradcheckCases.CASES.getOrDefault(op, List.of()).isEmpty()) missing.add(op.opName());
         }
         assertTrue(missing.isEmpty(), "differentiable ops without a case in GradcheckCases: " + missing);
@@ -57,7 +80,7 @@ class OpCoverageTest {
         }
         List<String> missing = new ArrayList<>();
         for (Op op : Op.values()) {
-            if (NO_FIXTURE.contains(op)) continue;
+            if (NO_FIXTURE.contains(op) || NN_SUITE.containsKey(op)) continue;
             int[] n = seen.get(method(op));
             if (n == null) missing.add(op.opName() + " (no fixture method '" + method(op) + "')");
             else if (op.def().differentiable() && n[1] == 0) missing.add(op.opName() + " (no fixture with gradients)");
