@@ -1,0 +1,144 @@
+package dev.kiln.eager.io;
+
+import dev.kiln.eager.Tensor;
+import dev.kiln.eager.nn.Module;
+import dev.kiln.eager.optim.Optimizer;
+import dev.kiln.eager.optim.lr.LRScheduler;
+import dev.kiln.eager.random.Generator;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Model + optimizer + scheduler + generators + epoch in one file, written atomically: the
+ * bytes go to a temporary file in the same folder, are forced to disk, and the file is
+ * renamed over the target, so a crash leaves either the old checkpoint or the new one.
+ */
+public final class Checkpoint {
+    private static final byte[] MAGIC = {'K', 'I', 'L', 'N', 'C', 'K', 'P', 'T'};
+    private static final int VERSION = 1;
+
+    private final Map<String, Object> content;
+
+    private Checkpoint(Map<String, Object> content) { this.content = content; }
+
+    /** What a training loop saves; scheduler and generators may be null/empty. */
+    public static void save(Path file, Module model, Optimizer optimizer, LRScheduler scheduler,
+                            Map<String, Generator> generators, int epoch) throws IOException {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("epoch", epoch);
+        c.put("model", new LinkedHashMap<>(model.stateDict()));
+        if (optimizer != null) c.put("optimizer", optimizer.stateDict());
+        if (scheduler != null) c.put("scheduler", scheduler.stateDict());
+        Map<String, Object> rng = new LinkedHashMap<>();
+        rng.put("default", stateOf(Generator.defaultGenerator()));
+        if (generators != null) generators.forEach((k, g) -> rng.put(k, stateOf(g)));
+        c.put("rng", rng);
+        writeAtomically(file, c);
+    }
+
+    private static List<Long> stateOf(Generator g) {
+        long[] s = g.state();
+        return List.of(s[0], s[1]);
+    }
+
+    static void writeAtomically(Path file, Map<String, Object> content) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.write(MAGIC);
+            out.writeInt(VERSION);
+            StateCodec.write(out, content);
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                ByteBuffer buf = ByteBuffer.wrap(bytes.toByteArray());
+                while (buf.hasRemaining()) ch.write(buf);
+                ch.force(true);
+            }
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                throw new IOException("checkpoint: the file system of " + dir + " cannot rename atomically; refusing a non-atomic write", e);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    public static Checkpoint load(Path file) throws IOException {
+        long size = Files.size(file);
+        try (InputStream raw = new BufferedInputStream(Files.newInputStream(file)); DataInputStream in = new DataInputStream(raw)) {
+            byte[] magic = new byte[MAGIC.length];
+            in.readFully(magic);
+            if (!java.util.Arrays.equals(magic, MAGIC)) throw new CheckpointException(file + ": not a Kiln checkpoint (bad magic bytes)");
+            int version = in.readInt();
+            if (version > VERSION) throw new CheckpointException(file + ": checkpoint version " + version + " is newer than this Kiln reads (" + VERSION + ")");
+            Object c = StateCodec.read(in, size, file.getFileName().toString(), 0);
+            if (in.read() != -1) throw new CheckpointException(file + ": trailing bytes after the checkpoint");
+            if (!(c instanceof Map<?, ?> m)) throw new CheckpointException(file + ": the top level is not a map");
+            @SuppressWarnings("unchecked")
+            Map<String, Object> map = (Map<String, Object>) m;
+            return new Checkpoint(map);
+        } catch (EOFException e) {
+            throw new CheckpointException(file + ": truncated checkpoint", e);
+        }
+    }
+
+    public int epoch() { return ((Number) content.get("epoch")).intValue(); }
+
+    @SuppressWarnings("unchecked")
+    public Map<String, Tensor> modelState() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        ((Map<String, Object>) content.get("model")).forEach((k, v) -> out.put(k, (Tensor) v));
+        return out;
+    }
+
+    /**
+     * Restores everything that is not null; returns the saved epoch. The model must match
+     * exactly (strict), and a mismatch lists every bad key.
+     */
+    @SuppressWarnings("unchecked")
+    public int restore(Module model, Optimizer optimizer, LRScheduler scheduler, Map<String, Generator> generators) {
+        try {
+            Module.LoadReport r = model.loadStateDict(modelState(), true);
+            if (!r.clean()) throw new CheckpointException("checkpoint does not match the model: " + r);
+            if (optimizer != null) optimizer.loadStateDict(section("optimizer"));
+            if (scheduler != null) scheduler.loadStateDict(section("scheduler"));
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException("checkpoint does not match what it is restored into: " + e.getMessage(), e);
+        }
+        Map<String, Object> rng = (Map<String, Object>) content.get("rng");
+        setState(Generator.defaultGenerator(), rng.get("default"), "default");
+        if (generators != null) generators.forEach((k, g) -> setState(g, rng.get(k), k));
+        return epoch();
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, ?> section(String name) {
+        Object v = content.get(name);
+        if (!(v instanceof Map<?, ?>)) throw new CheckpointException("checkpoint has no " + name + " state");
+        return (Map<String, ?>) v;
+    }
+
+    private static void setState(Generator g, Object saved, String name) {
+        if (!(saved instanceof List<?> l) || l.size() != 2) throw new CheckpointException("checkpoint has no state for generator '" + name + "'");
+        g.setState(new long[] {((Number) l.get(0)).longValue(), ((Number) l.get(1)).longValue()});
+    }
+}
