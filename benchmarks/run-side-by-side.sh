@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Kiln vs PyTorch on the workloads of ../shared/bench/torch_bench.py, in one run, as ratios.
 # Usage: benchmarks/run-side-by-side.sh [torch-threads]   (default 1; see docs/benchmarks.md)
-# Env: TORCH_BENCH (path to torch_bench.py), PYTHON (default /usr/bin/python3, Debian's torch).
+# Env: TORCH_BENCH (path to torch_bench.py), PYTHON (default /usr/bin/python3, Debian's torch),
+#      KILN_ROUNDS (default 1 = torch_bench.py's warm-up; 3 shows the JIT's steady state).
 set -euo pipefail
 source "$(dirname "$0")/jvm.sh"
 kiln_build_if_needed
@@ -15,8 +16,9 @@ mkdir -p "$OUT"
 # One after the other, never together: they would share the cores and slow each other.
 echo "PyTorch: $PYTHON $TORCH_BENCH $THREADS" >&2
 "$PYTHON" "$TORCH_BENCH" "$THREADS" | tee "$OUT/torch.jsonl" >&2
-echo "Kiln: $JAVA ${KILN_JVM_ARGS[*]} dev.kiln.benchmarks.SideBySide" >&2
-"$JAVA" "${KILN_JVM_ARGS[@]}" -cp "$BENCH_JAR" dev.kiln.benchmarks.SideBySide 2>"$OUT/kiln.stderr" | tee "$OUT/kiln.jsonl" >&2
+ROUNDS="${KILN_ROUNDS:-1}"
+echo "Kiln: $JAVA ${KILN_JVM_ARGS[*]} dev.kiln.benchmarks.SideBySide --rounds $ROUNDS" >&2
+"$JAVA" "${KILN_JVM_ARGS[@]}" -cp "$BENCH_JAR" dev.kiln.benchmarks.SideBySide --rounds "$ROUNDS" 2>"$OUT/kiln.stderr" | tee "$OUT/kiln.jsonl" >&2
 
 # Join on the workload name, in PyTorch's order, then Kiln-only rows. Ratio > 1: Kiln is slower.
 awk '
