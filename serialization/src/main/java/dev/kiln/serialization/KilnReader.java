@@ -54,6 +54,15 @@ public final class KilnReader {
         return read(Files.readAllBytes(file), file.toAbsolutePath().getParent(), limits);
     }
 
+    /** Loads an in-memory document with embedded weights (sidecar references are refused). */
+    public static Artifact fromJson(byte[] doc, LoadLimits limits) {
+        try {
+            return read(doc, null, limits);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("no file is read without a folder", e);
+        }
+    }
+
     /** Loads a document; sidecar files are looked up in {@code folder} (null: none allowed). */
     public static Artifact read(byte[] doc, Path folder, LoadLimits limits) throws IOException {
         Json root = Json.root(StrictJson.parse(doc, limits, "artifact"));
