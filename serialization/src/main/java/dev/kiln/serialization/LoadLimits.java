@@ -6,7 +6,7 @@ package dev.kiln.serialization;
  * that loads small models from strangers can lower them.
  *
  * @param maxDocumentBytes size of the JSON document (and of an .npy header)
- * @param maxNestingDepth  JSON nesting depth (the format itself needs 6)
+ * @param maxNestingDepth  JSON nesting depth (the format itself needs 5)
  * @param maxStringLength  one JSON string, which bounds one embedded base64 tensor
  * @param maxNumberLength  digits of one JSON number
  * @param maxRank          dims of one tensor type
