@@ -1,0 +1,30 @@
+package dev.kiln.cli;
+
+import dev.kiln.graph.GraphException;
+import dev.kiln.serialization.KilnFormatException;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
+
+/** Turns exceptions into the one line a user reads, and decides which are the user's input's fault. */
+final class CliErrors {
+    private CliErrors() {}
+
+    static boolean isUserError(Throwable t) {
+        return t instanceof KilnFormatException || t instanceof GraphException || t instanceof IOException || t instanceof CliErrors.UsageException
+                || t instanceof IllegalArgumentException;
+    }
+
+    static String describe(Throwable t) {
+        if (t instanceof NoSuchFileException e) return "no such file: " + e.getFile();
+        if (t instanceof AccessDeniedException e) return "permission denied: " + e.getFile();
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+
+    /** A mistake in the command line that picocli's own parsing cannot see (an input name the model lacks, ...). */
+    static final class UsageException extends RuntimeException {
+        UsageException(String message) { super(message); }
+    }
+}

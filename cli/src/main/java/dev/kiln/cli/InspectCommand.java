@@ -1,0 +1,76 @@
+package dev.kiln.cli;
+
+import dev.kiln.graph.Assumption;
+import dev.kiln.graph.Graph;
+import dev.kiln.graph.GraphInput;
+import dev.kiln.graph.Guard;
+import dev.kiln.graph.NamedTensor;
+import dev.kiln.graph.Node;
+import dev.kiln.graph.Value;
+import dev.kiln.serialization.Artifact;
+import dev.kiln.serialization.KilnReader;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code kiln inspect MODEL}: what a model takes, returns, holds and costs. */
+@Command(name = "inspect", description = "Summarize a model: inputs, outputs, ops, parameters, FLOPs, guards.")
+final class InspectCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact")
+    Path model;
+
+    @Option(names = "--graph", description = "also print the graph's text form")
+    boolean graph;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        Artifact a = KilnReader.read(model);
+        Graph g = a.graph();
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("model:       " + g.name());
+        out.println("format:      kiln-graph " + a.version() + ", opset " + a.opset() + ", producer " + a.producer());
+        out.println("inputs:");
+        for (GraphInput in : g.inputs()) out.println("  %" + in.name() + ": " + in.type());
+        out.println("outputs:");
+        for (Value v : g.outputs()) out.println("  " + v + ": " + g.typeOf(v));
+        long count = 0, bytes = 0;
+        for (NamedTensor p : g.params()) {
+            long n = p.data().numel();
+            count += n;
+            bytes += n * p.type().dtype().itemSize();
+        }
+        out.println("parameters:  " + g.params().size() + " tensors, " + count + " values, " + bytes + " bytes");
+        out.println("constants:   " + g.constants().size());
+        out.println("FLOPs:       " + Flops.estimate(g) + " (matmul/addmm, per run)");
+        Map<String, Integer> hist = new TreeMap<>();
+        for (Node n : g.nodes()) hist.merge(n.op().opName(), 1, Integer::sum);
+        out.println("ops:         " + g.nodes().size() + " nodes");
+        hist.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
+                .forEach(e -> out.printf("  %-16s %d%n", e.getKey(), e.getValue()));
+        out.println("guards:      " + (g.guards().isEmpty() ? "none" : g.guards().size()));
+        for (Guard gd : g.guards()) out.println("  " + gd.kind() + ": " + gd.description() + (gd.source() != null ? "   # " + gd.source() : ""));
+        if (!g.assumptions().isEmpty()) {
+            out.println("assumptions:");
+            for (Assumption as : g.assumptions()) out.println("  " + as);
+        }
+        if (!g.metadata().isEmpty()) {
+            out.println("metadata:");
+            g.metadata().forEach((k, v) -> out.println("  " + k + " = " + v));
+        }
+        if (graph) {
+            out.println();
+            out.print(g);
+        }
+        return 0;
+    }
+}

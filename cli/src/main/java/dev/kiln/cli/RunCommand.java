@@ -1,0 +1,45 @@
+package dev.kiln.cli;
+
+import dev.kiln.backend.Strided;
+import dev.kiln.graph.Graph;
+import dev.kiln.graph.ReferenceInterpreter;
+import dev.kiln.serialization.KilnReader;
+import dev.kiln.serialization.Npy;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code kiln run MODEL --input x=x.npy --output y.npy}: one inference on .npy files. */
+@Command(name = "run", description = "Run a model on .npy inputs and write its first output as .npy.")
+final class RunCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact")
+    Path model;
+
+    @Option(names = "--input", paramLabel = "NAME=FILE.npy", required = true, description = "one per model input")
+    Map<String, Path> inputs;
+
+    @Option(names = "--output", paramLabel = "OUT.npy", required = true, description = "where to write the first output")
+    Path output;
+
+    @Option(names = "--batch-size", paramLabel = "N", description = "run in chunks of N rows along dim 0 (bounds memory), concatenating the outputs")
+    Integer batchSize;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        Graph g = KilnReader.load(model);
+        List<Strided> in = Inputs.fromFiles(g, inputs);
+        Strided out = batchSize == null ? ReferenceInterpreter.run(g, in).get(0) : Batches.run(g, in, batchSize);
+        Npy.write(output, out);
+        spec.commandLine().getOut().println("wrote " + output + ": " + out.dtype() + java.util.Arrays.toString(out.shape()));
+        return 0;
+    }
+}

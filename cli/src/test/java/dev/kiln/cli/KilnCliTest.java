@@ -1,0 +1,180 @@
+package dev.kiln.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.backend.DType;
+import dev.kiln.backend.Storage;
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.op.Attrs;
+import dev.kiln.backend.op.Op;
+import dev.kiln.backend.shape.Dim;
+import dev.kiln.backend.shape.TensorType;
+import dev.kiln.graph.Graph;
+import dev.kiln.graph.GraphBuilder;
+import dev.kiln.graph.ReferenceInterpreter;
+import dev.kiln.graph.Value;
+import dev.kiln.serialization.KilnWriter;
+import dev.kiln.serialization.Npy;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every subcommand and its error paths, run in-process with captured streams. */
+class KilnCliTest {
+    record Result(int code, String out, String err) {}
+
+    @TempDir
+    Path dir;
+    Path model;
+    Graph graph;
+
+    static Strided randn(Random r, int... shape) {
+        int n = 1;
+        for (int d : shape) n *= d;
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) r.nextGaussian();
+        return Strided.contiguous(Storage.wrap(a), shape);
+    }
+
+    /** {@code relu(x @ w + b) @ v} over {@code x: f32[N,4]}: FLOPs 27*N (addmm) + 12*N (matmul). */
+    @BeforeEach
+    void saveModel() throws Exception {
+        Random r = new Random(1);
+        GraphBuilder b = Graph.builder("mlp");
+        Value x = b.addInput("x", new TensorType(DType.FLOAT32, new Dim[] {Dim.symbol("N"), Dim.of(4)}));
+        Value w = b.addParam("fc.weight", TensorType.of(DType.FLOAT32, 4, 3), randn(r, 4, 3));
+        Value bias = b.addParam("fc.bias", TensorType.of(DType.FLOAT32, 3), randn(r, 3));
+        Value v = b.addParam("out.weight", TensorType.of(DType.FLOAT32, 3, 2), randn(r, 3, 2));
+        Value h = b.add(Op.RELU, Attrs.EMPTY, "Mlp.java:11", b.add(Op.ADDMM, Attrs.EMPTY, "Mlp.java:10", bias, x, w));
+        graph = b.output(b.add(Op.MATMUL, Attrs.EMPTY, "Mlp.java:12", h, v)).build();
+        model = dir.resolve("mlp.kiln.json");
+        KilnWriter.save(graph, model);
+    }
+
+    static Result kiln(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = KilnCli.execute(args, new PrintWriter(out), new PrintWriter(err));
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    /** Exit code 2 and one line on stderr containing {@code expected}, with no stack trace. */
+    static void badInput(Result r, String expected) {
+        assertEquals(2, r.code(), r.toString());
+        assertEquals(1, r.err().lines().count(), "one line: " + r.err());
+        assertTrue(r.err().startsWith("kiln: ") && r.err().contains(expected), "expected '" + expected + "' in: " + r.err());
+        assertFalse(r.err().contains("\tat "), r.err());
+    }
+
+    @Test
+    void inspectSummarizesTheModel() {
+        Result r = kiln("inspect", model.toString());
+        assertEquals(0, r.code(), r.err());
+        for (String s : new String[] {"model:       mlp", "kiln-graph 1.0, opset 1", "%x: f32[N,4]", "%3: f32[N,2]",
+            "parameters:  3 tensors, 21 values, 84 bytes", "FLOPs:       39*N", "addmm            1", "matmul           1", "guards:      none"}) {
+            assertTrue(r.out().contains(s), "expected '" + s + "' in:\n" + r.out());
+        }
+        assertFalse(r.out().contains("return %3"), "the text form only with --graph");
+        assertTrue(kiln("inspect", "--graph", model.toString()).out().contains(graph.toString()));
+    }
+
+    @Test
+    void runWritesTheOutputAndBatchesAgree() throws Exception {
+        Strided x = randn(new Random(2), 5, 4);
+        Npy.write(dir.resolve("x.npy"), x);
+        Result r = kiln("run", model.toString(), "--input", "x=" + dir.resolve("x.npy"), "--output", dir.resolve("y.npy").toString());
+        assertEquals(0, r.code(), r.err());
+        Strided y = Npy.read(dir.resolve("y.npy"));
+        Strided expected = ReferenceInterpreter.run(graph, List.of(x)).get(0);
+        assertArrayEquals(expected.storage().f32(), y.storage().f32());
+        r = kiln("run", model.toString(), "--input", "x=" + dir.resolve("x.npy"), "--output", dir.resolve("y2.npy").toString(), "--batch-size", "2");
+        assertEquals(0, r.code(), r.err());
+        Strided y2 = Npy.read(dir.resolve("y2.npy"));
+        assertArrayEquals(new int[] {5, 2}, y2.shape());
+        assertArrayEquals(expected.storage().f32(), y2.storage().f32(), 1e-6f);
+    }
+
+    @Test
+    void runErrorsAreOneLine() throws Exception {
+        Npy.write(dir.resolve("x.npy"), randn(new Random(2), 5, 4));
+        Npy.write(dir.resolve("bad.npy"), randn(new Random(2), 5, 7));
+        String out = dir.resolve("y.npy").toString();
+        badInput(kiln("run", model.toString(), "--input", "z=" + dir.resolve("x.npy"), "--output", out), "missing --input x=FILE.npy");
+        badInput(kiln("run", model.toString(), "--input", "x=" + dir.resolve("x.npy"), "--input", "z=" + dir.resolve("x.npy"), "--output", out), "the model has no input named z");
+        badInput(kiln("run", model.toString(), "--input", "x=" + dir.resolve("bad.npy"), "--output", out), "input %x must be f32[N,4], got shape [5, 7]");
+        badInput(kiln("run", model.toString(), "--input", "x=" + dir.resolve("nope.npy"), "--output", out), "no such file: " + dir.resolve("nope.npy"));
+        badInput(kiln("run", model.toString(), "--input", "x=" + dir.resolve("x.npy"), "--output", out, "--batch-size", "0"), "--batch-size must be at least 1");
+        badInput(kiln("run", model.toString(), "--output", out), "Missing required option: '--input=NAME=FILE.npy'");
+    }
+
+    @Test
+    void modelErrorsAreOneLineUnlessVerbose() throws Exception {
+        badInput(kiln("inspect", dir.resolve("missing.kiln.json").toString()), "no such file: ");
+        Path broken = dir.resolve("broken.kiln.json");
+        Files.writeString(broken, Files.readString(model).replace("\"relu\"", "\"exec\""));
+        badInput(kiln("inspect", broken.toString()), "nodes[1].op: unknown op 'exec'");
+        Path newer = dir.resolve("newer.kiln.json");
+        Files.writeString(newer, Files.readString(model).replace("\"version\" : \"1.0\"", "\"version\" : \"2.0\""));
+        badInput(kiln("run", newer.toString(), "--input", "x=a.npy", "--output", "b.npy"), "version: file format version 2.0 is newer than this reader's 1.0");
+        Result verbose = kiln("inspect", "--verbose", broken.toString());
+        assertEquals(2, verbose.code());
+        assertTrue(verbose.err().contains("\tat dev.kiln."), "--verbose prints the stack trace: " + verbose.err());
+        badInput(kiln("frobnicate"), "Unmatched argument at index 0: 'frobnicate'");
+        badInput(kiln("inspect", "--bogus", model.toString()), "Unknown option: '--bogus'");
+    }
+
+    @Test
+    void dotPrintsGraphvizAndSvgNeedsTheBinary() throws Exception {
+        Result r = kiln("dot", model.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("digraph \"mlp\""), r.out());
+        assertTrue(r.out().contains("addmm"), r.out());
+        Result file = kiln("dot", model.toString(), "-o", dir.resolve("g.dot").toString());
+        assertEquals(0, file.code(), file.err());
+        assertEquals(r.out(), Files.readString(dir.resolve("g.dot")));
+        Result svg = kiln("dot", model.toString(), "-o", dir.resolve("g.svg").toString());
+        if (hasDotBinary()) {
+            assertEquals(0, svg.code(), svg.err());
+            assertTrue(Files.readString(dir.resolve("g.svg")).contains("<svg"));
+        } else {
+            badInput(svg, "SVG output needs the Graphviz 'dot' binary");
+        }
+    }
+
+    private static boolean hasDotBinary() {
+        for (String d : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+            if (!d.isEmpty() && Files.isExecutable(Path.of(d, "dot"))) return true;
+        }
+        return false;
+    }
+
+    @Test
+    void benchReportsPercentilesAndThroughput() throws Exception {
+        Result r = kiln("bench", model.toString(), "--iterations", "20", "--warmup", "2", "--batch-size", "8");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("20 iterations after 2 warm-up, batch 8"), r.out());
+        assertTrue(r.out().matches("(?s).*p50 [0-9.]+ ms +p90 [0-9.]+ ms +p99 [0-9.]+ ms.*"), r.out());
+        assertTrue(r.out().contains("runs/s"), r.out());
+        Npy.write(dir.resolve("x.npy"), randn(new Random(2), 3, 4));
+        assertTrue(kiln("bench", model.toString(), "--input", "x=" + dir.resolve("x.npy"), "--iterations", "3").out().contains("batch 3"));
+        badInput(kiln("bench", model.toString(), "--iterations", "0"), "--iterations must be at least 1, got 0");
+        badInput(kiln("bench", model.toString(), "--iterations", "many"), "Invalid value for option '--iterations'");
+    }
+
+    @Test
+    void percentilesUseNearestRank() {
+        long[] ns = new long[100];
+        for (int i = 0; i < 100; i++) ns[i] = (i + 1) * 1_000_000L;
+        assertEquals(50.0, BenchCommand.pct(ns, 50));
+        assertEquals(99.0, BenchCommand.pct(ns, 99));
+        assertEquals(1.0, BenchCommand.pct(new long[] {1_000_000L}, 90));
+    }
+}

@@ -1,0 +1,33 @@
+package dev.kiln.serialization;
+
+/**
+ * The format's version, {@code major.minor}. A minor bump only adds optional fields, so a
+ * reader accepts any older-or-equal minor and ignores unknown fields of a newer minor; a major
+ * bump changes meaning, so a reader refuses a newer major rather than misread it.
+ */
+public record FormatVersion(int major, int minor) {
+    public static final String FORMAT_NAME = "kiln-graph";
+    public static final FormatVersion CURRENT = new FormatVersion(1, 0);
+    /** Version of the op vocabulary (names, attrs, semantics) the nodes refer to. */
+    public static final int OPSET = 1;
+
+    static FormatVersion parse(Json field) {
+        String s = field.string();
+        if (!s.matches("(0|[1-9][0-9]{0,5})\\.(0|[1-9][0-9]{0,5})")) throw field.error("'" + s + "' is not a version of the form major.minor");
+        int dot = s.indexOf('.');
+        return new FormatVersion(Integer.parseInt(s.substring(0, dot)), Integer.parseInt(s.substring(dot + 1)));
+    }
+
+    /** Fails when this reader cannot read {@code this}; true when unknown fields must be tolerated. */
+    boolean checkReadable(Json field) {
+        if (major > CURRENT.major) {
+            throw field.error("file format version " + this + " is newer than this reader's " + CURRENT
+                    + " (a new major version changes meaning; upgrade Kiln to read it)");
+        }
+        if (major < 1) throw field.error("file format version " + this + " was never released");
+        return major == CURRENT.major && minor > CURRENT.minor;
+    }
+
+    @Override
+    public String toString() { return major + "." + minor; }
+}
