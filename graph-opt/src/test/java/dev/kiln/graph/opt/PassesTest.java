@@ -25,16 +25,16 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class PassesTest {
-    static final List<Map<String, Long>> BATCHES = List.of(Map.of("N", 1L), Map.of("N", 7L), Map.of("N", 64L));
+public class PassesTest {
+    public static final List<Map<String, Long>> BATCHES = List.of(Map.of("N", 1L), Map.of("N", 7L), Map.of("N", 64L));
 
-    static TensorType f32(Object... dims) {
+    public static TensorType f32(Object... dims) {
         Dim[] d = new Dim[dims.length];
         for (int i = 0; i < dims.length; i++) d[i] = dims[i] instanceof String s ? Dim.symbol(s) : Dim.of((Integer) dims[i]);
         return new TensorType(DType.FLOAT32, d);
     }
 
-    static Strided scalar(double v) {
+    public static Strided scalar(double v) {
         return Strided.contiguous(Storage.wrap(new float[] {(float) v}), new int[0]);
     }
 
