@@ -159,12 +159,12 @@ final class Plan {
             int o = ps.out;
             String where = memory.slotOf[o] >= 0 ? "slot " + memory.slotOf[o] + (memory.inPlaceOf[s] >= 0 ? " (in place)" : "")
                     : Arrays.stream(outputs).anyMatch(x -> x == o) ? "output" : ps.isView() ? "view" : "kernel-allocated";
-            sb.append(String.format("  #%-3d %-15s %s -> %s%s  [%s]%n", s + 1, ps.kind(), ps.nodeList(), dtypes[o].shortName(),
-                    Shapes.toString(shapes[o]), "", where));
+            sb.append(String.format("  #%-3d %-14s %s -> %s%s [%s]%n", s + 1, ps.kind(), ps.nodeList(), dtypes[o].shortName(),
+                    Shapes.toString(shapes[o]), where));
             for (Node n : ps.spec.nodes()) {
                 long f = Flops.estimate(n, this::shapeOf);
                 flops += f;
-                sb.append(String.format("         %%%d %-12s flops %-10s %s%n", n.id(), n.op().opName(), Flops.human(f), n.source() == null ? "" : n.source()));
+                sb.append(String.format("        %%%-3d %-12s flops %-8s %s%n", n.id(), n.op().opName(), Flops.human(f), n.source() == null ? "" : n.source()));
             }
         }
         sb.append("buffers:\n");
