@@ -72,7 +72,7 @@ public final class ReferenceInterpreter {
     }
 
     /** Fails when a guarded value differs from what the trace saw. */
-    static void checkGuard(Graph g, Guard gd, Strided value) {
+    public static void checkGuard(Graph g, Guard gd, Strided value) {
         if (value == null) return;
         double[] actual = Copy.toContiguous(value, DType.FLOAT64).storage().f64();
         if (!Arrays.equals(actual, gd.expected())) {

@@ -1,0 +1,30 @@
+package dev.kiln.graph.exec;
+
+import dev.kiln.backend.DType;
+import dev.kiln.backend.Storage;
+import dev.kiln.backend.Strided;
+
+/**
+ * The mutable state of one run: the value table, the slot buffers (with a ready-made view per
+ * planned value) and the fused loops' scratch blocks. A plan keeps a pool of these; a run
+ * borrows one, so concurrent runs of one plan never share a buffer.
+ */
+final class Arena {
+    final Strided[] env;
+    final Strided[] slotViews;
+    final float[][] scratch;
+    final float[][] extScratch;
+
+    Arena(Plan p) {
+        env = new Strided[p.valueCount];
+        Storage[] slots = new Storage[p.memory.slotElems.length];
+        for (int s = 0; s < slots.length; s++) slots[s] = Storage.allocate(DType.FLOAT32, p.memory.slotElems[s]);
+        slotViews = new Strided[p.valueCount];
+        for (int v = 0; v < p.valueCount; v++) {
+            int s = p.memory.slotOf[v];
+            if (s >= 0) slotViews[v] = Strided.contiguous(slots[s], p.shapes[v]);
+        }
+        scratch = new float[p.maxScratch][p.blockSize];
+        extScratch = new float[p.maxExternals][p.blockSize];
+    }
+}

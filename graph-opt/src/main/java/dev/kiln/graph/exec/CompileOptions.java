@@ -1,0 +1,37 @@
+package dev.kiln.graph.exec;
+
+import dev.kiln.graph.opt.OptLevel;
+import dev.kiln.graph.opt.PassManager;
+
+/**
+ * How {@link CompiledGraph#compile} treats a graph. {@code level} picks the passes run first
+ * (none at O0) and, at O2, elementwise/GEMM-epilogue fusion and buffer reuse in the plan.
+ * {@code exactMath} makes fused gelu use the same double-precision erf as the eager kernel
+ * (bit-identical results); by default fused gelu uses a float-accurate erfc approximation
+ * (relative error below 1.2e-7) that is many times faster.
+ */
+public record CompileOptions(OptLevel level, boolean freezeParams, boolean verify, boolean exactMath, int blockSize) {
+
+    public CompileOptions {
+        if (blockSize < 64) throw new IllegalArgumentException("blockSize must be at least 64, got " + blockSize);
+    }
+
+    /** Level defaults: parameters frozen (inference), no per-pass verification, fast math, 2048-element blocks. */
+    public static CompileOptions of(OptLevel level) { return new CompileOptions(level, true, false, false, 2048); }
+
+    public CompileOptions withVerify(boolean v) { return new CompileOptions(level, freezeParams, v, exactMath, blockSize); }
+
+    public CompileOptions withExactMath(boolean e) { return new CompileOptions(level, freezeParams, verify, e, blockSize); }
+
+    public CompileOptions withFreezeParams(boolean f) { return new CompileOptions(level, f, verify, exactMath, blockSize); }
+
+    public CompileOptions withBlockSize(int b) { return new CompileOptions(level, freezeParams, verify, exactMath, b); }
+
+    boolean fuse() { return level == OptLevel.O2; }
+
+    boolean planMemory() { return level == OptLevel.O2; }
+
+    PassManager passManager() {
+        return PassManager.builder().level(level).freezeParams(freezeParams).verify(verify).build();
+    }
+}

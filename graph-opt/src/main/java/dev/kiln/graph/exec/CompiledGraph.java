@@ -1,0 +1,68 @@
+package dev.kiln.graph.exec;
+
+import dev.kiln.backend.Strided;
+import dev.kiln.graph.Graph;
+import dev.kiln.graph.SymbolBindings;
+import dev.kiln.graph.opt.OptimizationResult;
+import dev.kiln.graph.opt.PassReport;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A graph compiled for the CPU: optimized by the passes of its level, grouped into steps once,
+ * and planned (buffers, scratch, guards) per binding of its symbolic dims. Plans are cached by
+ * binding; the first run with a new batch size plans it (once, even under contention), later
+ * runs reuse it. Immutable and safe to share between threads.
+ */
+public final class CompiledGraph {
+    private final Graph source;
+    private final Graph graph;
+    private final PassReport report;
+    private final CompileOptions options;
+    private final List<StepSpec> specs;
+    private final Map<Map<String, Long>, Plan> plans = new ConcurrentHashMap<>();
+
+    private CompiledGraph(Graph source, OptimizationResult opt, CompileOptions options) {
+        this.source = source;
+        this.graph = opt.graph();
+        this.report = opt.report();
+        this.options = options;
+        this.specs = List.copyOf(FusionPlanner.plan(graph, options.fuse(), options.exactMath()));
+    }
+
+    public static CompiledGraph compile(Graph g, CompileOptions options) {
+        return new CompiledGraph(g, options.passManager().run(g), options);
+    }
+
+    /** Runs the plan for these inputs' symbol values; errors name the node and its source line. */
+    public List<Strided> run(List<Strided> inputs) {
+        SymbolBindings sym = SymbolBindings.bind(graph, inputs);
+        return plan(sym).run(inputs);
+    }
+
+    private Plan plan(SymbolBindings sym) {
+        return plans.computeIfAbsent(sym.values(), k -> new Plan(graph, specs, sym, options));
+    }
+
+    /** The plan for one binding of the symbols (empty for static graphs), as text. */
+    public String explain(Map<String, Long> symbols) { return plan(SymbolBindings.of(symbols)).explain(); }
+
+    /** Peak bytes of intermediates of the plan for these symbol values. */
+    public long peakBytes(Map<String, Long> symbols) { return plan(SymbolBindings.of(symbols)).peakBytes(); }
+
+    /** Bytes all intermediates would take if each had its own buffer (the unplanned baseline). */
+    public long sumIntermediateBytes(Map<String, Long> symbols) { return plan(SymbolBindings.of(symbols)).sumIntermediateBytes; }
+
+    /** Number of plans built so far (one per distinct binding of the symbols). */
+    public int cachedPlans() { return plans.size(); }
+
+    /** The optimized graph that the plans execute. */
+    public Graph graph() { return graph; }
+
+    public Graph source() { return source; }
+
+    public PassReport passReport() { return report; }
+
+    public CompileOptions options() { return options; }
+}

@@ -1,0 +1,140 @@
+package dev.kiln.graph.exec;
+
+import dev.kiln.backend.DType;
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.cpu.gemm.Gemm;
+import dev.kiln.backend.cpu.gemm.GemmProvider;
+import dev.kiln.backend.op.Op;
+import dev.kiln.backend.shape.Shapes;
+import dev.kiln.graph.Node;
+import dev.kiln.graph.Value;
+import java.util.Arrays;
+import java.util.Map;
+
+/**
+ * A fused elementwise group, optionally finishing a GEMM: the output is produced block by block
+ * (GEMM row chunks small enough to stay in cache, then the group's program over each block), so
+ * every input is read once and no intermediate is ever written to memory.
+ */
+final class FusedStep extends PlanStep {
+    private static final Gemm GEMM = GemmProvider.get();
+    /** GEMM output chunk (elements) finished by the epilogue while it is still in cache. */
+    private static final int GEMM_CHUNK_ELEMENTS = 64 * 1024;
+
+    private final Plan plan;
+    private final FusedProgram program;
+    private final int[] ext;
+    private final int[] shape;
+    private final int numel;
+    private final int gemmA;
+    private final int gemmB;
+
+    FusedStep(Plan plan, StepSpec.Fused spec, Map<Value, Integer> index) {
+        super(spec, index);
+        this.plan = plan;
+        this.program = spec.program();
+        this.ext = program.externals().stream().mapToInt(index::get).toArray();
+        this.shape = plan.shapes[out];
+        this.numel = Shapes.numelInt(shape);
+        Node g = spec.gemm();
+        int first = g != null && g.op() == Op.ADDMM ? 1 : 0;
+        this.gemmA = g == null ? -1 : index.get(g.inputs().get(first));
+        this.gemmB = g == null ? -1 : index.get(g.inputs().get(first + 1));
+    }
+
+    @Override
+    String kind() {
+        StepSpec.Fused f = (StepSpec.Fused) spec;
+        return f.gemm() == null ? "fused" : f.elementwise().isEmpty() && f.gemm().op() == Op.MATMUL ? "gemm" : "gemm+epilogue";
+    }
+
+    @Override
+    MemoryPlan.StepUse use() {
+        // a GEMM must not write over its operands; an elementwise group may write over a dense input of its own shape
+        int[] candidates = gemmA >= 0 ? new int[0] : Arrays.stream(ext)
+                .filter(v -> Arrays.equals(plan.shapes[v], shape) && plan.dtypes[v] == DType.FLOAT32).toArray();
+        return new MemoryPlan.StepUse(out, reads, false, true, candidates, plan.bytes(out));
+    }
+
+    @Override
+    void run(Strided[] env, Arena arena) {
+        Strided o = plan.memory.slotOf[out] >= 0 ? arena.slotViews[out] : Strided.allocate(DType.FLOAT32, shape);
+        float[] oa = o.storage().f32();
+        Operands ops = new Operands(env, arena);
+        if (gemmA >= 0) {
+            Strided a = env[gemmA], b = env[gemmB];
+            int m = shape[0], n = shape[1], k = a.shape()[1];
+            int rows = program.instrs().isEmpty() || n == 0 ? m : Math.max(1, Math.min(m, GEMM_CHUNK_ELEMENTS / n));
+            for (int r0 = 0; r0 < m; r0 += rows) {
+                int r = Math.min(rows, m - r0);
+                GEMM.sgemm(r, n, k, a.storage().f32(), a.offset() + r0 * a.strides()[0], a.strides()[0], a.strides()[1],
+                        b.storage().f32(), b.offset(), b.strides()[0], b.strides()[1], oa, r0 * n, n, false);
+                blocks(ops, oa, r0 * n, (r0 + r) * n, arena);
+            }
+        } else {
+            blocks(ops, oa, 0, numel, arena);
+        }
+        env[out] = o;
+    }
+
+    /** Where each external input is read from during this run. */
+    private final class Operands {
+        final Strided[] x = new Strided[ext.length];
+        final float[][] arr = new float[ext.length][];
+        final int[] off = new int[ext.length];
+        final int[] stride = new int[ext.length];
+        final int[][] bstrides = new int[ext.length][];
+
+        Operands(Strided[] env, Arena arena) {
+            for (int k = 0; k < ext.length; k++) {
+                Strided v = env[ext[k]];
+                x[k] = v;
+                if (v.dtype() == DType.FLOAT32 && v.isContiguous() && Arrays.equals(v.shape(), shape)) {
+                    arr[k] = v.storage().f32(); // dense and of the output's shape: read in place
+                    off[k] = v.offset();
+                    stride[k] = 1;
+                } else if (v.dtype() == DType.FLOAT32 && v.numel() == 1) {
+                    arr[k] = v.storage().f32(); // a broadcast scalar
+                    off[k] = v.offset();
+                    stride[k] = 0;
+                } else {
+                    arr[k] = arena.extScratch[k];
+                    off[k] = -1; // loaded per block
+                    stride[k] = 1;
+                    bstrides[k] = Shapes.broadcastStrides(v.shape(), v.strides(), shape);
+                }
+            }
+        }
+    }
+
+    private void blocks(Operands ops, float[] oa, int from, int to, Arena arena) {
+        int bs = plan.blockSize;
+        float[][] sa = new float[3][];
+        int[] so = new int[3], ss = new int[3];
+        for (int p = from; p < to; p += bs) {
+            int n = Math.min(bs, to - p);
+            for (int k = 0; k < ext.length; k++) if (ops.off[k] < 0) BlockLoader.load(ops.x[k], ops.bstrides[k], shape, p, n, ops.arr[k]);
+            for (FusedProgram.Instr in : program.instrs()) {
+                int[] src = in.srcs();
+                for (int j = 0; j < src.length; j++) {
+                    int r = src[j];
+                    if (r == FusedProgram.OUT) {
+                        sa[j] = oa; so[j] = p; ss[j] = 1;
+                    } else if (r >= 0) {
+                        sa[j] = arena.scratch[r]; so[j] = 0; ss[j] = 1;
+                    } else {
+                        int k = FusedProgram.extIndex(r);
+                        sa[j] = ops.arr[k];
+                        ss[j] = ops.stride[k];
+                        so[j] = ops.off[k] < 0 ? 0 : ops.off[k] + (ss[j] == 1 ? p : 0);
+                    }
+                }
+                float[] d = in.dst() == FusedProgram.OUT ? oa : arena.scratch[in.dst()];
+                int dOff = in.dst() == FusedProgram.OUT ? p : 0;
+                if (in.unary() != null) in.unary().apply(sa[0], so[0], ss[0], d, dOff, n);
+                else if (in.binary() != null) in.binary().apply(sa[0], so[0], ss[0], sa[1], so[1], ss[1], d, dOff, n);
+                else BlockOps.where(sa[0], so[0], ss[0], sa[1], so[1], ss[1], sa[2], so[2], ss[2], d, dOff, n);
+            }
+        }
+    }
+}

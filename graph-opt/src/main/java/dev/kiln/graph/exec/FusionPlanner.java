@@ -1,0 +1,119 @@
+package dev.kiln.graph.exec;
+
+import dev.kiln.backend.DType;
+import dev.kiln.backend.op.Op;
+import dev.kiln.graph.Graph;
+import dev.kiln.graph.Guard;
+import dev.kiln.graph.Node;
+import dev.kiln.graph.Value;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Groups nodes into plan steps. An elementwise node joins the group of an elementwise input
+ * when that input is used by nobody else, is not a graph output or guarded (so it never needs
+ * a buffer), and has the same shape (so the group streams one index space). A 2-D float32
+ * matmul/addmm whose only users are one group's nodes becomes that group's GEMM, finished in
+ * place block by block (bias add, activation). Everything else is a kernel call.
+ */
+final class FusionPlanner {
+    private FusionPlanner() {}
+
+    static List<StepSpec> plan(Graph g, boolean fuse, boolean exactMath) {
+        List<StepSpec> steps = new ArrayList<>();
+        if (!fuse) {
+            for (Node n : g.nodes()) steps.add(new StepSpec.Kernel(n));
+            return steps;
+        }
+        Map<Value, Set<Node>> users = new HashMap<>();
+        for (Node n : g.nodes()) for (Value v : n.inputs()) users.computeIfAbsent(v, k -> new LinkedHashSet<>()).add(n);
+        Set<Value> escaping = new HashSet<>(g.outputs());
+        for (Guard gd : g.guards()) if (gd.value() != null) escaping.add(gd.value());
+        Map<Integer, Integer> order = new HashMap<>();
+        for (int i = 0; i < g.nodes().size(); i++) order.put(g.nodes().get(i).id(), i);
+
+        // group of each elementwise node, keyed by the group's current root value
+        Map<Value, List<Node>> groups = new LinkedHashMap<>();
+        for (Node n : g.nodes()) {
+            if (!elementwise(g, n)) continue;
+            List<Node> grp = new ArrayList<>();
+            for (Value v : new LinkedHashSet<>(n.inputs())) {
+                List<Node> sub = groups.get(v);
+                if (sub != null && users.get(v).size() == 1 && !escaping.contains(v) && sameShape(g, v, n.output())) {
+                    grp.addAll(sub);
+                    groups.remove(v);
+                }
+            }
+            grp.add(n);
+            grp.sort(Comparator.comparing(x -> order.get(x.id())));
+            groups.put(n.output(), grp);
+        }
+
+        // attach GEMMs to the group that consumes them
+        Map<Value, Node> gemmOf = new HashMap<>();
+        Set<Node> absorbed = new HashSet<>();
+        for (var e : groups.entrySet()) {
+            Set<Node> members = new HashSet<>(e.getValue());
+            for (Node n : e.getValue()) {
+                for (Value v : n.inputs()) {
+                    if (v.kind() != Value.Kind.NODE || members.contains(g.node(v.nodeId())) || gemmOf.containsKey(e.getKey())) continue;
+                    Node p = g.node(v.nodeId());
+                    if (gemm(g, p) && !absorbed.contains(p) && !escaping.contains(v) && members.containsAll(users.get(v))
+                            && sameShape(g, v, e.getKey())) {
+                        gemmOf.put(e.getKey(), p);
+                        absorbed.add(p);
+                    }
+                }
+            }
+        }
+
+        Map<Node, StepSpec> byRoot = new HashMap<>();
+        for (var e : groups.entrySet()) {
+            Node gm = gemmOf.get(e.getKey());
+            Node addmm = gm != null && gm.op() == Op.ADDMM ? gm : null;
+            FusedProgram prog = FusedProgram.build(e.getValue(), addmm, gm == null ? null : gm.output(), exactMath);
+            byRoot.put(g.node(e.getKey().nodeId()), new StepSpec.Fused(gm, List.copyOf(e.getValue()), prog));
+        }
+        Set<Node> inGroups = new HashSet<>();
+        for (List<Node> grp : groups.values()) inGroups.addAll(grp);
+        for (Node n : g.nodes()) {
+            StepSpec s = byRoot.get(n);
+            if (s != null) {
+                steps.add(s);
+            } else if (absorbed.contains(n) || inGroups.contains(n)) {
+                continue; // computed inside a fused step
+            } else if (gemm(g, n)) {
+                FusedProgram prog = FusedProgram.build(List.of(), n.op() == Op.ADDMM ? n : null, n.output(), exactMath);
+                steps.add(new StepSpec.Fused(n, List.of(), prog));
+            } else {
+                steps.add(new StepSpec.Kernel(n));
+            }
+        }
+        return steps;
+    }
+
+    static boolean elementwise(Graph g, Node n) {
+        if (n.type().dtype() != DType.FLOAT32) return false;
+        if (n.op() == Op.WHERE) return g.typeOf(n.inputs().get(0)).dtype() == DType.BOOL;
+        return BlockOps.UNARY.contains(n.op()) || BlockOps.BINARY.contains(n.op());
+    }
+
+    static boolean gemm(Graph g, Node n) {
+        if (n.type().dtype() != DType.FLOAT32) return false;
+        for (Value v : n.inputs()) if (g.typeOf(v).dtype() != DType.FLOAT32) return false;
+        if (n.op() == Op.ADDMM) return true;
+        return n.op() == Op.MATMUL && g.typeOf(n.inputs().get(0)).rank() == 2 && g.typeOf(n.inputs().get(1)).rank() == 2;
+    }
+
+    private static boolean sameShape(Graph g, Value a, Value b) {
+        return Arrays.equals(g.typeOf(a).shape(), g.typeOf(b).shape());
+    }
+}

@@ -1,0 +1,50 @@
+package dev.kiln.graph.exec;
+
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.cpu.CpuKernels;
+import dev.kiln.backend.shape.TensorType;
+import dev.kiln.graph.GraphException;
+import dev.kiln.graph.Node;
+import dev.kiln.graph.Value;
+import java.util.Arrays;
+import java.util.Map;
+
+/** A plain CPU kernel call for one node; the kernel allocates its result (or returns a view). */
+final class KernelStep extends PlanStep {
+    private final Node node;
+    private final int[] inputs;
+    private final TensorType type;
+    private final Plan plan;
+
+    KernelStep(Plan plan, StepSpec.Kernel spec, Map<Value, Integer> index) {
+        super(spec, index);
+        this.plan = plan;
+        this.node = spec.root();
+        this.inputs = node.inputs().stream().mapToInt(index::get).toArray();
+        this.type = TensorType.of(plan.dtypes[out], plan.shapes[out]);
+    }
+
+    @Override
+    void run(Strided[] env, Arena arena) {
+        Strided[] in = new Strided[inputs.length];
+        for (int i = 0; i < in.length; i++) in[i] = env[inputs[i]];
+        Strided r = CpuKernels.run(node.op(), in, node.attrs(), type);
+        if (!Arrays.equals(r.shape(), plan.shapes[out]) || r.dtype() != type.dtype()) {
+            throw new GraphException(plan.graph.name() + ": " + node.describe() + " produced " + r.dtype().shortName()
+                    + Arrays.toString(r.shape()) + " but its type is " + node.type() + " = " + type);
+        }
+        env[out] = r;
+    }
+
+    @Override
+    String kind() { return "kernel"; }
+
+    @Override
+    boolean isView() { return node.op().def().isView(); }
+
+    @Override
+    MemoryPlan.StepUse use() {
+        long bytes = isView() ? 0 : plan.bytes(out);
+        return new MemoryPlan.StepUse(out, inputs, isView(), false, new int[0], bytes);
+    }
+}

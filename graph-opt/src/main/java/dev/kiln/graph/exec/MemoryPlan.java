@@ -1,0 +1,106 @@
+package dev.kiln.graph.exec;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Buffer assignment for one plan, by liveness: a value lives from the step that defines it to
+ * the last step that reads it or any view of it. Values the plan writes itself (fused and GEMM
+ * steps) get arena slots, reused once their occupant is dead; an elementwise step may write
+ * over an input that dies at that step (in place). Kernel calls allocate their own results,
+ * and graph outputs (and what they view) are allocated fresh per run, since they leave the run.
+ */
+final class MemoryPlan {
+    /** Slot of each value index, -1 when not in the arena. */
+    final int[] slotOf;
+    /** Elements (float32) of each slot. */
+    final long[] slotElems;
+    /** Max over steps of live bytes allocated outside the arena (kernel results that are intermediates). */
+    final long freshPeakBytes;
+    /** Values that share their buffer with an input, per step (for explain), or -1. */
+    final int[] inPlaceOf;
+
+    /** Per step: value defined, values read, whether it is a view of input 0, whether the plan writes it, in-place candidates. */
+    record StepUse(int out, int[] reads, boolean view, boolean planned, int[] inPlaceCandidates, long bytes) {}
+
+    MemoryPlan(int values, List<StepUse> steps, boolean[] escapes, boolean enabled) {
+        int s = steps.size();
+        int[] root = new int[values];
+        for (int v = 0; v < values; v++) root[v] = v;
+        for (StepUse u : steps) if (u.view() && u.reads().length > 0) root[u.out()] = root[u.reads()[0]];
+        int[] lastUse = new int[values];
+        Arrays.fill(lastUse, -1);
+        boolean[] rootEscapes = new boolean[values];
+        for (int v = 0; v < values; v++) if (escapes[v]) rootEscapes[root[v]] = true;
+        for (int i = 0; i < s; i++) {
+            for (int r : steps.get(i).reads()) lastUse[root[r]] = Math.max(lastUse[root[r]], i);
+            int o = steps.get(i).out();
+            lastUse[root[o]] = Math.max(lastUse[root[o]], i);
+        }
+        slotOf = new int[values];
+        inPlaceOf = new int[s];
+        Arrays.fill(slotOf, -1);
+        Arrays.fill(inPlaceOf, -1);
+        List<long[]> slots = new ArrayList<>(); // {elements, busyUntilStep}
+        long freshPeak = 0;
+        for (int i = 0; i < s; i++) {
+            StepUse u = steps.get(i);
+            int o = u.out();
+            if (enabled && u.planned() && !rootEscapes[o]) {
+                int chosen = -1;
+                for (int c : u.inPlaceCandidates()) {
+                    if (slotOf[c] >= 0 && root[c] == c && lastUse[c] == i && onlyRead(u, c, root)) {
+                        chosen = slotOf[c];
+                        inPlaceOf[i] = c;
+                        break;
+                    }
+                }
+                long need = u.bytes() / 4;
+                if (chosen < 0) chosen = bestFit(slots, need, i);
+                if (chosen < 0) {
+                    slots.add(new long[] {need, 0});
+                    chosen = slots.size() - 1;
+                }
+                long[] slot = slots.get(chosen);
+                slot[0] = Math.max(slot[0], need);
+                slot[1] = lastUse[o];
+                slotOf[o] = chosen;
+            }
+            long live = 0;
+            for (int j = 0; j <= i; j++) {
+                StepUse w = steps.get(j);
+                int wo = w.out();
+                if (!w.view() && slotOf[wo] < 0 && !rootEscapes[wo] && lastUse[wo] >= i) live += w.bytes();
+            }
+            freshPeak = Math.max(freshPeak, live);
+        }
+        slotElems = new long[slots.size()];
+        for (int k = 0; k < slotElems.length; k++) slotElems[k] = slots.get(k)[0];
+        freshPeakBytes = freshPeak;
+    }
+
+    /** True when c's buffer is read by step u only through c itself (not also through a view). */
+    private static boolean onlyRead(StepUse u, int c, int[] root) {
+        for (int r : u.reads()) if (r != c && root[r] == c) return false;
+        return true;
+    }
+
+    /** The smallest free slot that fits, else the largest free one (it grows); -1 when none is free. */
+    private static int bestFit(List<long[]> slots, long need, int step) {
+        int fit = -1, largest = -1;
+        for (int k = 0; k < slots.size(); k++) {
+            long[] sl = slots.get(k);
+            if (sl[1] >= step) continue;
+            if (sl[0] >= need && (fit < 0 || sl[0] < slots.get(fit)[0])) fit = k;
+            if (largest < 0 || sl[0] > slots.get(largest)[0]) largest = k;
+        }
+        return fit >= 0 ? fit : largest;
+    }
+
+    long arenaBytes() {
+        long b = 0;
+        for (long e : slotElems) b += e * 4;
+        return b;
+    }
+}

@@ -1,0 +1,130 @@
+package dev.kiln.graph.exec;
+
+import static dev.kiln.graph.opt.PassesTest.f32;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.backend.DType;
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.op.Attrs;
+import dev.kiln.backend.op.Op;
+import dev.kiln.backend.shape.Dim;
+import dev.kiln.backend.shape.TensorType;
+import dev.kiln.graph.Graph;
+import dev.kiln.graph.GraphBuilder;
+import dev.kiln.graph.GraphException;
+import dev.kiln.graph.Guard;
+import dev.kiln.graph.ReferenceInterpreter;
+import dev.kiln.graph.Value;
+import dev.kiln.graph.opt.Differential;
+import dev.kiln.graph.opt.OptLevel;
+import dev.kiln.graph.opt.PassesTest;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class CompiledGraphTest {
+
+    static Strided randomParam(long seed, int... shape) {
+        Strided s = Strided.allocate(DType.FLOAT32, shape);
+        java.util.Random r = new java.util.Random(seed);
+        for (int i = 0; i < s.numel(); i++) s.storage().f32()[i] = (float) r.nextGaussian();
+        return s;
+    }
+
+    /** Broadcast operands, a where on a comparison, an i64 input cast to f32, and gelu/relu epilogues. */
+    static Graph mixed() {
+        GraphBuilder b = Graph.builder("mixed");
+        Value x = b.addInput("x", f32("N", 16));
+        Value k = b.addInput("k", new TensorType(DType.INT64, new Dim[] {Dim.symbol("N"), Dim.of(1)}));
+        Value w = b.addParam("w", f32(16, 32), randomParam(1, 16, 32));
+        Value bias = b.addParam("b", f32(32), randomParam(2, 32));
+        Value w2 = b.addParam("w2", f32(32, 32), randomParam(3, 32, 32));
+        Value scale = b.addParam("scale", f32(1, 16), randomParam(4, 1, 16));
+        Value xs = b.add(Op.MUL, Attrs.EMPTY, "Mixed.java:10", x, scale);
+        Value kf = b.add(Op.CAST, Attrs.of("dtype", DType.FLOAT32), "Mixed.java:11", k);
+        Value shifted = b.add(Op.ADD, Attrs.EMPTY, "Mixed.java:12", xs, kf);
+        Value pos = b.add(Op.GT, Attrs.EMPTY, "Mixed.java:13", shifted, x);
+        Value sel = b.add(Op.WHERE, Attrs.EMPTY, "Mixed.java:14", pos, shifted, b.add(Op.TANH, Attrs.EMPTY, "Mixed.java:14", x));
+        Value h = b.add(Op.GELU, Attrs.of("approximate", "none"), "Mixed.java:15",
+                b.add(Op.ADD, Attrs.EMPTY, "Mixed.java:15", b.add(Op.MATMUL, Attrs.EMPTY, "Mixed.java:15", sel, w), bias));
+        Value h2 = b.add(Op.RELU, Attrs.EMPTY, "Mixed.java:16", b.add(Op.ADDMM, Attrs.EMPTY, "Mixed.java:16", bias, h, w2));
+        Value y = b.add(Op.CLAMP, Attrs.of("min", -0.5, "max", 2.0), "Mixed.java:17", b.add(Op.SUB, Attrs.EMPTY, "Mixed.java:17", h2, h));
+        return b.output(y).output(h).build();
+    }
+
+    @Test
+    void fusedPlanMatchesTheReferenceForSeveralBatches() {
+        Graph g = mixed();
+        Differential.check(g, g, PassesTest.BATCHES, 1e-5);
+        CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2).withVerify(true));
+        String text = c.explain(Map.of("N", 64L));
+        assertTrue(text.contains("gemm+epilogue") && text.contains("fused"), text);
+        assertTrue(text.contains("Mixed.java:15"), text);
+        assertEquals(1, c.cachedPlans());
+        c.run(Differential.randomInputs(g, Map.of("N", 3L), 9));
+        assertEquals(2, c.cachedPlans(), "a new batch size gets its own plan");
+    }
+
+    @Test
+    void exactMathIsBitIdenticalToTheReference() {
+        Graph g = mixed();
+        CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2).withExactMath(true));
+        for (long n : new long[] {1, 7, 64}) {
+            List<Strided> in = Differential.randomInputs(g, Map.of("N", n), n);
+            // GEMM+bias differs from addmm only in the order the bias is added: allow rounding there
+            Differential.assertClose(ReferenceInterpreter.run(g, in), c.run(in), 1e-6, "exact N=" + n);
+        }
+    }
+
+    @Test
+    void elementwiseChainStreamsInPlaceAndReusesSlots() {
+        GraphBuilder b = Graph.builder("chain");
+        Value x = b.addInput("x", f32("N", 64));
+        Value w = b.addParam("w", f32(64, 64), randomParam(5, 64, 64));
+        Value h = x;
+        for (int i = 0; i < 6; i++) {
+            Value mm = b.add(Op.MATMUL, Attrs.EMPTY, "Chain.java:" + i, h, w);
+            h = b.add(Op.RELU, Attrs.EMPTY, "Chain.java:" + i, mm);
+        }
+        b.output(b.add(Op.SUM, Attrs.of("dims", new int[] {1}), "Chain.java:9", h));
+        Graph g = b.build();
+        Differential.check(g, g, PassesTest.BATCHES, 1e-4);
+        CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2));
+        Map<String, Long> n = Map.of("N", 64L);
+        assertTrue(c.peakBytes(n) < c.sumIntermediateBytes(n) / 2, c.explain(n));
+        assertTrue(c.explain(n).contains("2 arena slots"), c.explain(n));
+    }
+
+    @Test
+    void failuresNameTheNodeAndItsSourceLine() {
+        GraphBuilder b = Graph.builder("bad");
+        Value x = b.addInput("x", f32(4));
+        Value i = b.addInput("i", new TensorType(DType.INT64, new Dim[] {Dim.of(2)}));
+        b.output(b.add(Op.INDEX_SELECT, Attrs.of("dim", 0), "Model.java:42", b.add(Op.EXP, Attrs.EMPTY, "Model.java:41", x), i));
+        Graph g = b.build();
+        CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2));
+        Strided idx = Strided.allocate(DType.INT64, new int[] {2});
+        idx.storage().i64()[1] = 99;
+        GraphException e = assertThrows(GraphException.class, () -> c.run(List.of(Strided.allocate(DType.FLOAT32, new int[] {4}), idx)));
+        assertTrue(e.getMessage().contains("index_select %") && e.getMessage().contains("Model.java:42"), e.getMessage());
+    }
+
+    @Test
+    void guardsAreChecked() {
+        GraphBuilder b = Graph.builder("guarded");
+        Value x = b.addInput("x", f32(2));
+        Value s = b.add(Op.SUM, Attrs.EMPTY, "G.java:1", x);
+        b.addGuard(new Guard("item", "sum(x) > 0", b.add(Op.GT, Attrs.EMPTY, "G.java:2", s, b.addConstant("z", f32(), PassesTest.scalar(0))),
+                new double[] {1}, "G.java:2"));
+        b.output(b.add(Op.NEG, Attrs.EMPTY, "G.java:3", x));
+        Graph g = b.build();
+        CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2));
+        Strided ok = Strided.allocate(DType.FLOAT32, new int[] {2});
+        ok.storage().f32()[0] = 3;
+        assertEquals(-3f, c.run(List.of(ok)).get(0).storage().f32()[0]);
+        GraphException e = assertThrows(GraphException.class, () -> c.run(List.of(Strided.allocate(DType.FLOAT32, new int[] {2}))));
+        assertTrue(e.getMessage().contains("guard failed") && e.getMessage().contains("G.java:2"), e.getMessage());
+    }
+}
