@@ -568,6 +568,13 @@ def index_cases():
     case(S, "oneHot/infer", "oneHot", [lit([0, 4, 1], "i64")], lambda x: F.one_hot(x), args={"num_classes": -1})
 
 
+def late_cases():
+    """Cases added after the first fixture set: kept last so earlier cases keep their random inputs."""
+    case("shape", "expandAs/basic", "expandAs", [rnd(3, 1), rnd(2, 3, 4)], lambda x, o: x.expand_as(o))
+    case("shape", "expandAs/same", "expandAs", [rnd(2, 3), rnd(2, 3)], lambda x, o: x.expand_as(o))
+    case("shape", "expandAs/0d", "expandAs", [rnd(), rnd(2, 2)], lambda x, o: x.expand_as(o))
+
+
 def main():
     unary_cases()
     binary_cases()
@@ -575,6 +582,7 @@ def main():
     linalg_cases()
     shape_cases()
     index_cases()
+    late_cases()
     os.makedirs(OUT, exist_ok=True)
     total = 0
     for fam, cases in FAMILIES.items():

@@ -504,20 +504,20 @@ public final class Tensor {
         if (!dtype().isFloatingPoint()) {
             throw new IllegalArgumentException("mean: expected a floating-point tensor, got " + typeString() + " (cast it with to(DType.FLOAT32))");
         }
-        return sum(dims, keepdim).div((double) reducedCount(dims));
+        return sum(dims, keepdim).div(size(dims).to(dtype()));
     }
 
-    private long reducedCount(int[] dims) {
-        int[] d = dev.kiln.backend.op.ShapeRules.reductionDims("reduce", dim(), dims);
-        long n = 1;
-        for (int x : d) n *= data.shape()[x];
-        return n;
-    }
+    /**
+     * The number of elements spanned by dims (all when empty) as a 0-d i64 tensor. Unlike
+     * a Java int read from shape(), it stays correct when the code is traced with a symbolic
+     * batch, so composites divide by it.
+     */
+    public Tensor size(int... dims) { return Dispatcher.apply(Op.SIZE, Attrs.of("dims", dims), this); }
 
     /** Variance with Bessel-style {@code correction} (1 = unbiased, PyTorch's default). */
     public Tensor var(int[] dims, int correction, boolean keepdim) {
         Tensor centered = sub(mean(dims, true));
-        double denom = Math.max(0, reducedCount(dims) - correction);
+        Tensor denom = size(dims).sub((long) correction).clampMin(0).to(dtype());
         return centered.mul(centered).sum(dims, keepdim).div(denom);
     }
 
@@ -584,7 +584,7 @@ public final class Tensor {
             if (i < lead || (shape[i - lead] == 1 && s[i] != 1)) dims.add(i);
         }
         Tensor r = dims.isEmpty() ? this : sum(dims.stream().mapToInt(Integer::intValue).toArray(), true);
-        return lead > 0 || !Arrays.equals(r.data.shape(), shape) ? r.reshape(shape) : r;
+        return lead > 0 || !Arrays.equals(r.data.shape(), shape) ? r.reshapeTo(shape) : r;
     }
 
     // =====================================================================================
@@ -614,6 +614,21 @@ public final class Tensor {
 
     public Tensor reshape(int... shape) { return Dispatcher.apply(Op.RESHAPE, Attrs.of("shape", shape), this); }
 
+    /**
+     * Reshape to a shape read from some tensor, with the leading dim left to inference (-1).
+     * Library code uses this instead of reshape(other.shape()): a literal leading size would
+     * pin a symbolic batch dim when the code is traced.
+     */
+    public Tensor reshapeTo(int[] shape) {
+        if (shape.length == 0 || shape[0] == -1) return reshape(shape);
+        long rest = 1;
+        for (int i = 1; i < shape.length; i++) rest *= shape[i];
+        if (rest == 0 || numel() == 0) return reshape(shape);
+        int[] s = shape.clone();
+        s[0] = -1;
+        return reshape(s);
+    }
+
     /** Like reshape, but fails instead of copying when the layout does not allow a view. */
     public Tensor view(int... shape) {
         Tensor r = reshape(shape);
@@ -639,7 +654,8 @@ public final class Tensor {
 
     public Tensor expand(int... shape) { return Dispatcher.apply(Op.EXPAND, Attrs.of("shape", shape), this); }
 
-    public Tensor expandAs(Tensor o) { return expand(o.shape()); }
+    /** Broadcast to o's shape; o's data is not read (and it gets no gradient). */
+    public Tensor expandAs(Tensor o) { return Dispatcher.apply(Op.EXPAND_AS, Attrs.EMPTY, this, o); }
 
     public Tensor squeeze() { return Dispatcher.apply(Op.SQUEEZE, Attrs.of("dims", ALL), this); }
 
@@ -678,7 +694,7 @@ public final class Tensor {
         } else if (known != s[d]) {
             throw new ShapeException("unflatten: sizes " + Arrays.toString(sizes) + " multiply to " + known + ", not to dim " + d + " (" + s[d] + ") of " + typeString());
         }
-        return reshape(out);
+        return infer >= 0 ? reshape(out) : reshapeTo(out);
     }
 
     public Tensor slice(int dim, int start, int end, int step) {

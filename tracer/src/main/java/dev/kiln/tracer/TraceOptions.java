@@ -19,6 +19,7 @@ public final class TraceOptions {
     final boolean strict;
     final List<String> inputNames;
     final Map<Tensor, String> params;
+    final List<dev.kiln.graph.Assumption> assumptions;
 
     private TraceOptions(Builder b) {
         name = b.name;
@@ -26,6 +27,16 @@ public final class TraceOptions {
         strict = b.strict;
         inputNames = List.copyOf(b.inputNames);
         params = b.params;
+        assumptions = List.copyOf(b.assumptions);
+    }
+
+    /** A builder holding these options, to derive variants. */
+    public Builder toBuilder() {
+        Builder b = new Builder().name(name).strict(strict).inputNames(inputNames.toArray(new String[0]));
+        for (DynamicDim d : dynamic) b.dynamic(d.input(), d.dim(), d.symbol());
+        b.params.putAll(params);
+        b.assumptions.addAll(assumptions);
+        return b;
     }
 
     public static Builder builder() { return new Builder(); }
@@ -40,6 +51,13 @@ public final class TraceOptions {
         private boolean strict = true;
         private final List<String> inputNames = new ArrayList<>();
         private final Map<Tensor, String> params = new java.util.IdentityHashMap<>();
+        private final List<dev.kiln.graph.Assumption> assumptions = new ArrayList<>();
+
+        /** Records an assumption in the graph's ledger (the tracer adds the device and the module mode). */
+        public Builder assume(String kind, String description, String source) {
+            assumptions.add(new dev.kiln.graph.Assumption(kind, description, source));
+            return this;
+        }
 
         public Builder name(String n) { name = n; return this; }
 

@@ -22,6 +22,20 @@ import java.util.function.Function;
 public final class Tracer {
     private Tracer() {}
 
+    /**
+     * Traces a module's forward: its parameters and buffers become named graph parameters,
+     * and the train/eval mode it ran in goes into the ledger.
+     */
+    public static Graph trace(dev.kiln.eager.nn.Module module, Tensor[] examples, TraceOptions options) {
+        Map<String, Tensor> named = new java.util.LinkedHashMap<>(module.namedParameters());
+        named.putAll(module.namedBuffers());
+        TraceOptions o = options.toBuilder().params(named)
+                .assume("mode", module.getClass().getSimpleName() + " traced in " + (module.isTraining() ? "train" : "eval")
+                        + " mode (dropout and batch-norm behave as in that mode)", SourceLines.caller())
+                .build();
+        return trace(in -> module.call(in), examples, o);
+    }
+
     /** Traces a single-output function. */
     public static Graph trace(Function<Tensor[], Tensor> fn, Tensor[] examples, TraceOptions options) {
         return traceMulti(in -> new Tensor[] {fn.apply(in)}, examples, options);
@@ -69,6 +83,8 @@ public final class Tracer {
             inputs[i] = ex.detach();
             inputValues.add(b.addInput(name, t));
         }
+        b.addAssumption(new dev.kiln.graph.Assumption("device", "runs on the CPU backend", null));
+        for (dev.kiln.graph.Assumption a : options.assumptions) b.addAssumption(a);
         TraceRecorder rec = new TraceRecorder(b, options, SymbolBindings.of(symbols));
         for (int i = 0; i < inputs.length; i++) rec.bindInput(inputs[i], inputValues.get(i));
         OpObserver prev = Dispatcher.setObserver(rec);

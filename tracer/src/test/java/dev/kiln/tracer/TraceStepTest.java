@@ -71,6 +71,41 @@ class TraceStepTest {
     }
 
     @Test
+    void dynamicBatchStepGraphMatchesEagerForOtherBatchSizes() {
+        Mlp ref = new Mlp(9), traced = new Mlp(9);
+        Optimizer ro = SGD.builder(ref.list()).lr(0.1).momentum(0.9).build();
+        Optimizer to = SGD.builder(traced.list()).lr(0.1).momentum(0.9).build();
+        Kiln.manualSeed(21);
+        Tensor[] first = {Tensor.randn(6, 8), Tensor.randint(0, 4, 6)};
+        for (int i = 0; i < 2; i++) {
+            ro.zeroGrad();
+            ref.loss(first[0], first[1]).backward();
+            ro.step();
+        }
+        Function<Tensor[], Tensor> step = in -> {
+            to.zeroGrad();
+            Tensor l = traced.loss(in[0], in[1]);
+            l.backward();
+            to.step();
+            return l;
+        };
+        TracedStep ts = Tracer.traceStep(step, first, TraceOptions.builder().dynamic(0, 0, "N").dynamic(1, 0, "N")
+                .params(traced.params).build());
+        for (int n : new int[] {1, 3, 11}) {
+            Tensor x = Tensor.randn(n, 8), y = Tensor.randint(0, 4, n);
+            ro.zeroGrad();
+            Tensor want = ref.loss(x, y);
+            want.backward();
+            ro.step();
+            Tensor got = ts.run(x, y);
+            assertTrue(got.allclose(want, 1e-6, 1e-6), "loss at batch " + n + ": " + got + " vs " + want);
+        }
+        for (String name : ref.params.keySet()) {
+            assertTrue(ts.parameter(name).allclose(ref.params.get(name), 1e-6, 1e-6), name);
+        }
+    }
+
+    @Test
     void sgdMomentumStepGraphMatchesEager() {
         check(p -> SGD.builder(p).lr(0.1).momentum(0.9).build());
     }

@@ -67,12 +67,13 @@ class TracedFunctionTest {
         Tensor w = Tensor.randn(4, 3), b = Tensor.randn(4);
         Graph g = Tracer.trace(in -> in[0].matmul(w.t()).add(b).tanh(), new Tensor[] {Tensor.randn(2, 3)},
                 TraceOptions.builder().dynamic(0, 0, "N").params(Map.of("w", w, "b", b)).build());
-        GraphFunction gf = new GraphFunction(g);
+        GraphModule gm = new GraphModule(g);
+        assertEquals(List.of("w", "b"), List.copyOf(gm.namedParameters().keySet()));
         Tensor x = Tensor.randn(5, 3);
-        gf.forward(x)[0].sum().backward();
+        gm.call(x).sum().backward();
         Tensor we = w.detach().clone().requiresGrad(true), be = b.detach().clone().requiresGrad(true);
         x.matmul(we.t()).add(be).tanh().sum().backward();
-        assertTrue(gf.parameters().get("w").grad().allclose(we.grad(), 1e-6, 1e-6));
-        assertTrue(gf.parameters().get("b").grad().allclose(be.grad(), 1e-6, 1e-6));
+        assertTrue(gm.namedParameters().get("w").grad().allclose(we.grad(), 1e-6, 1e-6));
+        assertTrue(gm.namedParameters().get("b").grad().allclose(be.grad(), 1e-6, 1e-6));
     }
 }

@@ -26,6 +26,13 @@ final class IndexKernels {
         k.put(Op.ARGSORT, (in, a, out) -> sortIndices(in[0], a.getInt("dim"), a.getBool("descending"), -1));
         k.put(Op.TOPK_INDICES, (in, a, out) -> sortIndices(in[0], a.getInt("dim"), a.getBool("largest"), a.getInt("k")));
         k.put(Op.ONE_HOT, IndexKernels::oneHot);
+        k.put(Op.SIZE, (in, a, out) -> {
+            long n = 1;
+            for (int d : dev.kiln.backend.op.ShapeRules.reductionDims("size", in[0].rank(), a.getInts("dims"))) n *= in[0].shape()[d];
+            Strided r = Strided.allocate(DType.INT64, new int[0]);
+            r.storage().i64()[0] = n;
+            return r;
+        });
     }
 
     /** A view of {@code x} narrowed to [start, start+len) along dim. */

@@ -21,6 +21,7 @@ final class ViewKernels {
             return permute(in[0], dims);
         });
         k.put(Op.EXPAND, (in, a, out) -> expand(in[0], out.concreteShape()));
+        k.put(Op.EXPAND_AS, (in, a, out) -> expand(in[0], out.concreteShape()));
         k.put(Op.SLICE, ViewKernels::slice);
         k.put(Op.SELECT, ViewKernels::select);
         // adding or removing unit dims is always expressible as a view

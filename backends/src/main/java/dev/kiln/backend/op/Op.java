@@ -111,6 +111,9 @@ public enum Op {
     RESHAPE(view("reshape", ShapeRules::reshape, "same elements in a new shape; one dim may be -1").attrs(ints("shape"))),
     PERMUTE(view("permute", ShapeRules::permute, "reorder dims").attrs(ints("dims"))),
     EXPAND(view("expand", ShapeRules::expand, "broadcast size-1 dims to a larger size without copying; -1 keeps a dim").attrs(ints("shape"))),
+    EXPAND_AS(OpDef.builder("expand_as", VIEW).inputs(2).rule(ShapeRules::expandAs).view()
+            .doc("broadcast the first input to the second input's shape (its data is not read); unlike expand, the target"
+                    + " size comes from a value, so a symbolic batch stays symbolic in traced graphs")),
     SLICE(view("slice", ShapeRules::slice, "elements start, start+step, ... before end along dim (Python slice semantics, step > 0)")
             .attrs(integer("dim"), integer("start", 0), integer("end", Integer.MAX_VALUE), integer("step", 1))),
     SELECT(view("select", ShapeRules::select, "the slice at index along dim, removing dim").attrs(integer("dim"), integer("index"))),
@@ -147,6 +150,9 @@ public enum Op {
     ONE_HOT(OpDef.builder("one_hot", INDEX).rule(ShapeRules::oneHot).notDifferentiable()
             .attrs(integer("num_classes").range(1, Integer.MAX_VALUE))
             .doc("i64 one-hot encoding in a new last dim; every index must be in [0, num_classes)")),
+    SIZE(OpDef.builder("size", SHAPE).rule(ShapeRules::size).notDifferentiable().attrs(ints("dims", new int[0]))
+            .doc("the number of elements spanned by dims (all dims when empty) as a 0-d i64, read from the shape at run time:"
+                    + " mean and var divide by it, so a graph traced with a symbolic batch stays correct for every batch")),
 
     // ---- neural-network primitives (shape rules in NnShapeRules) ----
     CONV2D(OpDef.builder("conv2d", NN).inputs(2, 3).rule(NnShapeRules::conv2d)

@@ -299,6 +299,15 @@ public final class ShapeRules {
         return new TensorType(in[0].dtype(), out);
     }
 
+    public static TensorType expandAs(String op, TensorType[] in, Attrs a) {
+        Dim[] target = in[1].shape();
+        Dim[] b = Shapes.broadcast(op, in[0].shape(), target);
+        if (!Arrays.equals(b, target) || in[0].rank() > in[1].rank()) {
+            throw new ShapeException(op + ": " + in[0] + " cannot be expanded to the shape of " + in[1]);
+        }
+        return new TensorType(in[0].dtype(), target);
+    }
+
     /** Python slice bounds clamped to [0, size]; returns {start, length}. */
     public static int[] sliceBounds(int size, int start, int end, int step) {
         int s = start < 0 ? Math.max(start + size, 0) : Math.min(start, size);
@@ -505,6 +514,11 @@ public final class ShapeRules {
         }
         s[d] = Dim.of(k);
         return new TensorType(DType.INT64, s);
+    }
+
+    public static TensorType size(String op, TensorType[] in, Attrs a) {
+        reductionDims(op, in[0].rank(), a.getInts("dims"));
+        return new TensorType(DType.INT64, new Dim[0]);
     }
 
     public static TensorType oneHot(String op, TensorType[] in, Attrs a) {

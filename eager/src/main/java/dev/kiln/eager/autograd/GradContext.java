@@ -20,6 +20,12 @@ public interface GradContext {
     /** Input i's dtype as recorded in forward (no version check, see {@link #inputShape}). */
     DType inputDType(int i);
 
+    /**
+     * Input i without the version check, for rules that use it only as a shape source
+     * (expandAs, zerosLike): shapes cannot change in place, so a later write is harmless.
+     */
+    Tensor inputForShape(int i);
+
     Tensor output();
 
     Attrs attrs();

@@ -126,7 +126,7 @@ public final class Gradients {
         });
 
         // ---- views ----
-        GradientRule reshapeBack = (c, g) -> one(g.reshape(c.inputShape(0)));
+        GradientRule reshapeBack = (c, g) -> one(g.reshapeTo(c.inputShape(0)));
         r.put(Op.RESHAPE, reshapeBack);
         r.put(Op.FLATTEN, reshapeBack);
         r.put(Op.SQUEEZE, reshapeBack);
@@ -138,6 +138,7 @@ public final class Gradients {
             return one(g.permute(inv));
         });
         r.put(Op.EXPAND, (c, g) -> one(g.sumToShape(c.inputShape(0))));
+        r.put(Op.EXPAND_AS, (c, g) -> two(g.sumToShape(c.inputShape(0)), null));
         r.put(Op.SLICE, (c, g) -> {
             Attrs a = c.attrs();
             int[] xs = c.inputShape(0);
@@ -175,7 +176,7 @@ public final class Gradients {
             int[] view = new int[g.dim()];
             java.util.Arrays.fill(view, 1);
             view[d] = idx.numel();
-            Tensor full = idx.reshape(view).expand(g.shape());
+            Tensor full = idx.reshape(view).expandAs(g);
             return two(zerosAlong(g, d, xs[d]).scatterAdd(d, full, g), null);
         });
         r.put(Op.GATHER, (c, g) -> {
@@ -249,7 +250,7 @@ public final class Gradients {
     /** Gradient of a reduction over dims (keepdim or not) broadcast back to the input. */
     private static Tensor expandBack(GradContext c, Tensor g) {
         // shape only: sum saves nothing, so it survives in-place writes and a second backward
-        return keepdimShape(c, g).expand(c.inputShape(0)).contiguous();
+        return keepdimShape(c, g).expandAs(c.inputForShape(0)).contiguous();
     }
 
     private static Tensor keepdimShape(GradContext c, Tensor g) {
@@ -257,7 +258,7 @@ public final class Gradients {
         if (c.attrs().getBool("keepdim") || s.length == 0) return g;
         int[] dims = ShapeRules.reductionDims("reduce", s.length, c.attrs().getInts("dims"));
         for (int d : dims) s[d] = 1;
-        return g.reshape(s);
+        return g.reshapeTo(s);
     }
 
     private static Tensor[] gelu(GradContext c, Tensor g) {
@@ -323,7 +324,7 @@ public final class Gradients {
         Tensor safe = Tensor.where(isZero, Tensor.onesLike(x), x);
         Tensor prodOthers = safe.prod(dims, true);
         Tensor zeros = isZero.to(DType.INT64).sum(dims, true);
-        Tensor atZero = Tensor.where(zeros.eq(1.0), gk.mul(prodOthers), Tensor.zerosLike(gk)).expand(x.shape());
+        Tensor atZero = Tensor.where(zeros.eq(1.0), gk.mul(prodOthers), Tensor.zerosLike(gk)).expandAs(x);
         Tensor elsewhere = gk.mul(out).div(safe);
         return one(Tensor.where(isZero, atZero, elsewhere));
     }
@@ -357,7 +358,7 @@ public final class Gradients {
         int[] view = new int[xs.length];
         java.util.Arrays.fill(view, 1);
         view[d] = len;
-        Tensor idx = Tensor.arange(start, start + (long) len * step, step).reshape(view).expand(g.shape());
+        Tensor idx = Tensor.arange(start, start + (long) len * step, step).reshape(view).expandAs(g);
         return zerosAlong(g, d, n).scatterAdd(d, idx, g);
     }
 
@@ -397,7 +398,7 @@ public final class Gradients {
             int[] view = new int[r];
             java.util.Arrays.fill(view, 1);
             view[d] = m;
-            Tensor idx = Tensor.of(map, m).reshape(view).expand(cur.shape());
+            Tensor idx = Tensor.of(map, m).reshape(view).expandAs(cur);
             int[] target = cur.shape();
             target[d] = n;
             cur = Tensor.zeros(cur.dtype(), target).scatterAdd(d, idx, cur);

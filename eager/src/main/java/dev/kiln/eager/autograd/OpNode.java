@@ -86,6 +86,17 @@ public final class OpNode extends Node implements GradContext {
     public int[] inputShape(int i) { return inputShapes[i].clone(); }
 
     @Override
+    public Tensor inputForShape(int i) {
+        if (released) {
+            // saved tensors are gone; a one-element stand-in broadcast to the recorded shape
+            // serves a rule that needs only the shape (a node saving nothing may run twice)
+            dev.kiln.backend.Strided one = dev.kiln.backend.Strided.allocate(inputDTypes[i], new int[0]);
+            return Tensor.wrap(new dev.kiln.backend.Strided(one.storage(), inputShapes[i].clone(), new int[inputShapes[i].length], 0));
+        }
+        return inputs[i];
+    }
+
+    @Override
     public DType inputDType(int i) { return inputDTypes[i]; }
 
     @Override

@@ -155,6 +155,7 @@ final class GradcheckCases {
         add(Op.PERMUTE, "transpose", in -> tr(in[0]).exp(), () -> of(u(-1, 1, 2, 3)));
         add(Op.EXPAND, "new and size-1 dims", in -> in[0].expand(2, 3, 2).mul(u(-1, 1, 2, 3, 2).detach()), () -> of(u(-1, 1, 3, 1)));
         add(Op.EXPAND, "0-d", in -> in[0].expand(2, 2).exp(), () -> of(u(-1, 1)));
+        add(Op.EXPAND_AS, "to a value's shape", in -> in[0].expandAs(in[1]).mul(in[1]), () -> of(u(-1, 1, 3, 1), u(-1, 1, 2, 3, 2)));
         add(Op.SLICE, "step 2", in -> in[0].slice(1, 0, 5, 2), () -> of(u(-1, 1, 2, 5)));
         add(Op.SLICE, "range, transposed", in -> tr(in[0]).slice(0, 1, 3, 1), () -> of(u(-1, 1, 2, 4)));
         add(Op.SELECT, "dim 1", in -> in[0].select(1, -1), () -> of(u(-1, 1, 2, 3)));

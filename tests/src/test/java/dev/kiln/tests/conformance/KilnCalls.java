@@ -134,6 +134,7 @@ final class KilnCalls {
         CALLS.put("permute", (in, a) -> in[0].permute(Fixtures.ints(a.get("dims"))));
         CALLS.put("transpose", (in, a) -> in[0].transpose(a.get("d0").asInt(), a.get("d1").asInt()));
         CALLS.put("expand", (in, a) -> in[0].expand(Fixtures.ints(a.get("shape"))));
+        CALLS.put("expandAs", (in, a) -> in[0].expandAs(in[1]));
         CALLS.put("slice", (in, a) -> in[0].slice(a.get("dim").asInt(), a.get("start").asInt(), a.get("end").asInt(), a.get("step").asInt()));
         CALLS.put("select", (in, a) -> in[0].select(a.get("dim").asInt(), a.get("index").asInt()));
         CALLS.put("squeeze", (in, a) -> a.has("dim") ? in[0].squeeze(a.get("dim").asInt()) : in[0].squeeze());

@@ -140,7 +140,7 @@ public final class F {
         }
         int[] shape = Arrays.copyOf(indices.shape(), indices.dim() + 1);
         shape[indices.dim()] = weight.shape(1);
-        Tensor out = weight.indexSelect(0, indices.reshape(-1)).reshape(shape);
+        Tensor out = weight.indexSelect(0, indices.reshape(-1)).reshapeTo(shape);
         if (paddingIdx == null) return out;
         int pad = paddingIdx < 0 ? paddingIdx + n : paddingIdx;
         // same values; the padding rows' copy is detached so their gradient is zero

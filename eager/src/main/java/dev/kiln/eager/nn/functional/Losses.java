@@ -53,7 +53,7 @@ final class Losses {
     private static Tensor targetWeights(Tensor weight, Tensor target, long ignoreIndex) {
         Tensor ignore = target.eq((double) ignoreIndex);
         Tensor safe = Tensor.where(ignore, Tensor.zerosLike(target), target);
-        Tensor w = weight.indexSelect(0, safe.reshape(-1)).reshape(target.shape());
+        Tensor w = weight.indexSelect(0, safe.reshape(-1)).reshapeTo(target.shape());
         return w.maskedFill(ignore, 0.0);
     }
 

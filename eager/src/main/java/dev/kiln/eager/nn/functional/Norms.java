@@ -36,7 +36,10 @@ final class Norms {
             if (runningMean != null && runningVar != null) {
                 try (var ng = Autograd.noGrad()) {
                     runningMean.mul_(1 - momentum).add_(mean.detach().reshape(c).mul(momentum));
-                    runningVar.mul_(1 - momentum).add_(var.detach().reshape(c).mul(momentum * n / (n - 1.0)));
+                    // the unbiased factor n / (n - 1) from the run-time size, so a traced step with a
+                    // symbolic batch does not bake in this batch's n
+                    Tensor nt = x.size(dims).to(var.dtype());
+                    runningVar.mul_(1 - momentum).add_(var.detach().reshape(c).mul(nt.div(nt.sub(1L))).mul(momentum));
                 }
             }
         } else {
@@ -71,9 +74,12 @@ final class Norms {
         if (x.dim() < 2 || x.shape(1) % groups != 0) {
             throw new IllegalArgumentException("groupNorm: expected input [N, C, ...] with C divisible by " + groups + " groups, got " + x.typeString());
         }
-        Tensor g = x.reshape(x.shape(0), groups, -1);
+        int per = x.shape(1) / groups;
+        for (int i = 2; i < x.dim(); i++) per *= x.shape(i);
+        // -1 for the batch keeps it symbolic under tracing; it cannot be inferred for empty inputs
+        Tensor g = x.numel() == 0 ? x.reshape(x.shape(0), groups, per) : x.reshape(-1, groups, per);
         int[] d = {2};
-        Tensor y = g.sub(g.mean(d, true)).mul(g.var(d, 0, true).add(eps).rsqrt()).reshape(x.shape());
+        Tensor y = g.sub(g.mean(d, true)).mul(g.var(d, 0, true).add(eps).rsqrt()).reshapeTo(x.shape());
         int[] cs = channelShape(x);
         if (weight != null) y = y.mul(weight.reshape(cs));
         if (bias != null) y = y.add(bias.reshape(cs));
