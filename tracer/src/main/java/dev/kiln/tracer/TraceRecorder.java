@@ -91,8 +91,8 @@ final class TraceRecorder implements OpObserver {
             symbolic = op.def().inferType(ts, attrs);
         } catch (IllegalArgumentException e) {
             throw new TraceException(op.opName() + " at " + src + " pins a dynamic dim: " + e.getMessage()
-                    + ". The attribute was computed from a concrete size; use -1 in reshape (e.g. reshape(-1, 400)) or flatten(1)"
-                    + " instead of a literal batch size", e);
+                    + ". The attribute was computed from a concrete size; use -1 in reshape (e.g. reshape(-1, 400)), flatten(1)"
+                    + " or expandAs(other) instead of a literal batch size", e);
         }
         int[] concrete = output.shape();
         int[] expect = bindings.concreteShape(symbolic);
@@ -100,12 +100,35 @@ final class TraceRecorder implements OpObserver {
             throw new TraceException(op.opName() + " at " + src + ": the graph type " + symbolic + " disagrees with the eager result "
                     + output.typeString() + "; an attribute was probably computed from a dynamic size");
         }
+        warnOnLiteralSizes(op, attrs, src);
         if (op.opName().startsWith("rand")) {
             builder.addAssumption(new Assumption("rng", op.opName() + " " + attrs + " draws fixed random numbers", src));
         }
         Value v = builder.addTyped(op, attrs, symbolic, src, in);
         values.put(output, v);
         dynamic.put(v, dyn);
+    }
+
+    /**
+     * A size attribute equal to a symbol's trace-time value may have been read from the batch
+     * (x.shape(0)) and would pin it; it may also be a coincidence, so it is a ledger warning,
+     * not an error. Picking example sizes unlike the model's dims avoids coincidences.
+     */
+    private void warnOnLiteralSizes(Op op, Attrs attrs, String src) {
+        for (String name : new String[] {"shape", "repeats"}) {
+            if (!attrs.has(name) || !(attrs.get(name) instanceof int[] sizes)) continue;
+            for (int v : sizes) {
+                if (v <= 1) continue;
+                for (var e : bindings.values().entrySet()) {
+                    if (e.getValue() == v) {
+                        builder.addAssumption(new Assumption("literal-size", op.opName() + " " + name + "=" + Arrays.toString(sizes)
+                                + " contains " + v + ", the trace-time value of " + e.getKey() + "; if it was read from a shape, the graph"
+                                + " is pinned to it (use reshape(-1, ...), flatten or expandAs)", src));
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     @Override

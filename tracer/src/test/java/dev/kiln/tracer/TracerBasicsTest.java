@@ -53,6 +53,16 @@ class TracerBasicsTest {
     }
 
     @Test
+    void expandToTheBatchSizeIsFlaggedInTheLedger() {
+        TraceOptions o = TraceOptions.builder().dynamic(0, 0, "N").build();
+        Graph g = Tracer.trace(in -> in[0].sum().reshape(1, 1).expand(in[0].shape(0), 3), new Tensor[] {Tensor.randn(5, 3)}, o);
+        assertTrue(g.toString().contains("literal-size: expand shape=[5, 3] contains 5, the trace-time value of N"), g.toString());
+        Graph ok = Tracer.trace(in -> in[0].sum().reshape(1, 1).expandAs(in[0]), new Tensor[] {Tensor.randn(5, 3)}, o);
+        assertTrue(!ok.toString().contains("literal-size"), ok.toString());
+        assertEquals("f32[N,3]", ok.typeOf(ok.outputs().get(0)).toString());
+    }
+
+    @Test
     void dataDependentBranchFailsStrictAndGuardsLenient() {
         java.util.function.Function<Tensor[], Tensor> f = in -> in[0].sum().item() > 0 ? in[0].mul(2.0) : in[0].neg();
         TraceException e = assertThrows(TraceException.class,
