@@ -26,8 +26,8 @@ public final class FashionMnistDemo {
     private FashionMnistDemo() {}
 
     /** Options of {@code kiln demo}. */
-    record Options(String data, int epochs, int batchSize, double lr, double momentum, long seed, int limit, Path checkpoint) {
-        static Options parse(String[] args) {
+    public record Options(String data, int epochs, int batchSize, double lr, double momentum, long seed, int limit, Path checkpoint) {
+        public static Options parse(String[] args) {
             String data = null;
             int epochs = 3, batch = 64, limit = 0;
             double lr = 0.05, momentum = 0.9;
@@ -69,8 +69,9 @@ public final class FashionMnistDemo {
         }
     }
 
-    public static void run(String[] args, PrintStream out) throws Exception {
-        Options o = Options.parse(args);
+    public static void run(String[] args, PrintStream out) throws Exception { run(Options.parse(args), out); }
+
+    public static void run(Options o, PrintStream out) throws Exception {
         Kiln.manualSeed(o.seed);
         FashionData data = loadData(o, out);
         Tensor xtr = data.trainImages(), ytr = data.trainLabels();
@@ -125,6 +126,11 @@ public final class FashionMnistDemo {
         out.println(cm.format(Arrays.asList(FashionData.CLASSES)));
         out.printf(Locale.ROOT, "test accuracy %.4f, macro F1 %.4f%n", cm.accuracy(), cm.macroF1());
         out.println("checkpoint: " + o.checkpoint.toAbsolutePath());
+        Path exportDir = o.checkpoint.toAbsolutePath().getParent();
+        long mismatches = DeployStage.run(model, data.testImages(), data.testLabels(), exportDir, out);
+        if (mismatches > 0) {
+            throw new IllegalStateException("the deployed artifact disagrees with the eager model on " + mismatches + " test images");
+        }
         if (data.synthetic()) out.println("(synthetic data: install the real data set to reproduce the 0.87+ accuracy of the recipe)");
     }
 

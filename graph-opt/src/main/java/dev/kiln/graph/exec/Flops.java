@@ -21,6 +21,11 @@ final class Flops {
                 long k = a.length == 0 ? 1 : a[a.length - 1];
                 yield 2 * out * k + (n.op() == dev.kiln.backend.op.Op.ADDMM ? out : 0);
             }
+            case CONV2D -> {
+                // every output element is a dot product over (C_in / groups) * kh * kw weights
+                int[] w = shapeOf.apply(n.inputs().get(1));
+                yield 2 * out * ((long) w[1] * w[2] * w[3]);
+            }
             case SOFTMAX, LOG_SOFTMAX -> 4 * out;
             case SUM, PROD, AMAX, AMIN, ALL, ANY, ARGMAX, ARGMIN, CUMSUM -> Shapes.numel(shapeOf.apply(n.inputs().get(0)));
             default -> n.op().def().isView() ? 0 : out;
