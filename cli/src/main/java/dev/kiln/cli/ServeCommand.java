@@ -14,7 +14,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code kiln serve MODEL}: the model behind HTTP until the process is stopped (see docs/serving.md). */
-@Command(name = "serve", description = "Serve a model over HTTP: POST /v1/models/NAME:predict, GET /v1/models/NAME, /healthz, /metrics.")
+@Command(name = "serve", mixinStandardHelpOptions = true, description = "Serve a model over HTTP: POST /v1/models/NAME:predict, GET /v1/models/NAME, /healthz, /metrics.")
 final class ServeCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact")
     Path model;
