@@ -11,8 +11,8 @@ import picocli.CommandLine.ScopeType;
  * with code 2 and one line on stderr naming the problem; {@code --verbose} adds the stack trace.
  */
 @Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0",
-        description = "Train the demo; inspect, run, draw and benchmark Kiln graph artifacts (*.kiln.json).",
-        subcommands = {DemoCommand.class, InspectCommand.class, RunCommand.class, DotCommand.class, BenchCommand.class})
+        description = "Train the demo; inspect, run, draw, benchmark and serve Kiln graph artifacts (*.kiln.json).",
+        subcommands = {DemoCommand.class, InspectCommand.class, RunCommand.class, DotCommand.class, BenchCommand.class, ServeCommand.class})
 public final class KilnCli {
     static final int BAD_INPUT = 2;
 

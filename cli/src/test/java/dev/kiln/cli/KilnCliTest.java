@@ -47,7 +47,10 @@ class KilnCliTest {
 
     /** {@code relu(x @ w + b) @ v} over {@code x: f32[N,4]}: FLOPs 27*N (addmm) + 12*N (matmul). */
     @BeforeEach
-    void saveModel() throws Exception {
+    void saveModel() throws Exception { saveModelIn(dir); }
+
+    /** Saves the model as {@code mlp.kiln.json} in {@code folder} (other test classes use it too). */
+    void saveModelIn(Path folder) throws Exception {
         Random r = new Random(1);
         GraphBuilder b = Graph.builder("mlp");
         Value x = b.addInput("x", new TensorType(DType.FLOAT32, new Dim[] {Dim.symbol("N"), Dim.of(4)}));
@@ -56,7 +59,7 @@ class KilnCliTest {
         Value v = b.addParam("out.weight", TensorType.of(DType.FLOAT32, 3, 2), randn(r, 3, 2));
         Value h = b.add(Op.RELU, Attrs.EMPTY, "Mlp.java:11", b.add(Op.ADDMM, Attrs.EMPTY, "Mlp.java:10", bias, x, w));
         graph = b.output(b.add(Op.MATMUL, Attrs.EMPTY, "Mlp.java:12", h, v)).build();
-        model = dir.resolve("mlp.kiln.json");
+        model = folder.resolve("mlp.kiln.json");
         KilnWriter.save(graph, model);
     }
 

@@ -35,46 +35,61 @@ public final class Npy {
         String what = path.getFileName().toString();
         long size = Files.size(path);
         try (InputStream in = Files.newInputStream(path)) {
-            byte[] pre = in.readNBytes(10);
-            if (pre.length < 10) throw KilnFormatException.at(what, "file of " + size + " bytes is too short for an .npy header");
-            for (int i = 0; i < MAGIC.length; i++) {
-                if (pre[i] != MAGIC[i]) throw KilnFormatException.at(what, "not an .npy file (missing the \\x93NUMPY magic)");
-            }
-            int major = pre[6] & 0xff;
-            long headerLen;
-            int prefix;
-            if (major == 1) {
-                headerLen = ByteBuffer.wrap(pre, 8, 2).order(ByteOrder.LITTLE_ENDIAN).getShort() & 0xffff;
-                prefix = 10;
-            } else if (major == 2 || major == 3) {
-                byte[] more = in.readNBytes(2);
-                if (more.length < 2) throw KilnFormatException.at(what, "truncated .npy header");
-                headerLen = ByteBuffer.wrap(new byte[] {pre[8], pre[9], more[0], more[1]}).order(ByteOrder.LITTLE_ENDIAN).getInt() & 0xffffffffL;
-                prefix = 12;
-            } else {
-                throw KilnFormatException.at(what, "unsupported .npy format version " + major);
-            }
-            if (headerLen > Math.min(1 << 20, size - prefix)) throw KilnFormatException.at(what, "header length " + headerLen + " does not fit the file");
-            byte[] hb = in.readNBytes((int) headerLen);
-            String header = new String(hb, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
-            if (!HEADER.matcher(header).matches()) throw KilnFormatException.at(what + " header", "is not a dict literal: " + abbreviate(header));
-            DType dtype = dtypeOf(find(DESCR, header, "descr", what), what);
-            if (find(FORTRAN, header, "fortran_order", what).equals("True")) {
-                throw KilnFormatException.at(what + " header.fortran_order", "Fortran-order arrays are not supported; save with numpy.ascontiguousarray");
-            }
-            long[] shape = parseShape(find(SHAPE, header, "shape", what), limits, what);
-            long bytes = TensorBytes.checkedByteSize(dtype, shape, limits.maxTensorBytes(), what + " header.shape");
-            long dataLen = size - prefix - headerLen;
-            if (dataLen != bytes) {
-                throw KilnFormatException.at(what, "has " + dataLen + " data bytes but " + dtype + java.util.Arrays.toString(shape) + " needs " + bytes);
-            }
-            byte[] data = in.readNBytes((int) bytes);
-            if (data.length != bytes) throw KilnFormatException.at(what, "file changed while it was read");
-            return TensorBytes.fromBytes(dtype, TensorBytes.toIntShape(shape), data, 0, what);
+            return read(in, size, limits, what);
         }
     }
 
+    /**
+     * Reads an .npy document of exactly {@code size} bytes from a stream (an HTTP body, say);
+     * {@code what} names it in errors. Sizes are checked against the header before the data is read.
+     */
+    public static Strided read(InputStream in, long size, LoadLimits limits, String what) throws IOException {
+        byte[] pre = in.readNBytes(10);
+        if (pre.length < 10) throw KilnFormatException.at(what, "file of " + size + " bytes is too short for an .npy header");
+        for (int i = 0; i < MAGIC.length; i++) {
+            if (pre[i] != MAGIC[i]) throw KilnFormatException.at(what, "not an .npy file (missing the \\x93NUMPY magic)");
+        }
+        int major = pre[6] & 0xff;
+        long headerLen;
+        int prefix;
+        if (major == 1) {
+            headerLen = ByteBuffer.wrap(pre, 8, 2).order(ByteOrder.LITTLE_ENDIAN).getShort() & 0xffff;
+            prefix = 10;
+        } else if (major == 2 || major == 3) {
+            byte[] more = in.readNBytes(2);
+            if (more.length < 2) throw KilnFormatException.at(what, "truncated .npy header");
+            headerLen = ByteBuffer.wrap(new byte[] {pre[8], pre[9], more[0], more[1]}).order(ByteOrder.LITTLE_ENDIAN).getInt() & 0xffffffffL;
+            prefix = 12;
+        } else {
+            throw KilnFormatException.at(what, "unsupported .npy format version " + major);
+        }
+        if (headerLen > Math.min(1 << 20, size - prefix)) throw KilnFormatException.at(what, "header length " + headerLen + " does not fit the file");
+        byte[] hb = in.readNBytes((int) headerLen);
+        String header = new String(hb, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
+        if (!HEADER.matcher(header).matches()) throw KilnFormatException.at(what + " header", "is not a dict literal: " + abbreviate(header));
+        DType dtype = dtypeOf(find(DESCR, header, "descr", what), what);
+        if (find(FORTRAN, header, "fortran_order", what).equals("True")) {
+            throw KilnFormatException.at(what + " header.fortran_order", "Fortran-order arrays are not supported; save with numpy.ascontiguousarray");
+        }
+        long[] shape = parseShape(find(SHAPE, header, "shape", what), limits, what);
+        long bytes = TensorBytes.checkedByteSize(dtype, shape, limits.maxTensorBytes(), what + " header.shape");
+        long dataLen = size - prefix - headerLen;
+        if (dataLen != bytes) {
+            throw KilnFormatException.at(what, "has " + dataLen + " data bytes but " + dtype + java.util.Arrays.toString(shape) + " needs " + bytes);
+        }
+        byte[] data = in.readNBytes((int) bytes);
+        if (data.length != bytes) throw KilnFormatException.at(what, "file changed while it was read");
+        return TensorBytes.fromBytes(dtype, TensorBytes.toIntShape(shape), data, 0, what);
+    }
+
     public static void write(Path path, Strided t) throws IOException {
+        try (OutputStream out = Files.newOutputStream(path)) {
+            write(out, t);
+        }
+    }
+
+    /** Writes {@code t} as an .npy document to a stream (left open). */
+    public static void write(OutputStream out, Strided t) throws IOException {
         StringBuilder shape = new StringBuilder("(");
         for (int d : t.shape()) shape.append(d).append(", ");
         if (t.rank() > 1) shape.setLength(shape.length() - 2);
@@ -85,13 +100,11 @@ public final class Npy {
         while ((10 + h.length() + 1) % 64 != 0) h.append(' ');
         h.append('\n');
         byte[] hb = h.toString().getBytes(StandardCharsets.ISO_8859_1);
-        try (OutputStream out = Files.newOutputStream(path)) {
-            out.write(MAGIC);
-            out.write(new byte[] {1, 0});
-            out.write(ByteBuffer.allocate(2).order(ByteOrder.LITTLE_ENDIAN).putShort((short) hb.length).array());
-            out.write(hb);
-            out.write(TensorBytes.toBytes(t));
-        }
+        out.write(MAGIC);
+        out.write(new byte[] {1, 0});
+        out.write(ByteBuffer.allocate(2).order(ByteOrder.LITTLE_ENDIAN).putShort((short) hb.length).array());
+        out.write(hb);
+        out.write(TensorBytes.toBytes(t));
     }
 
     private static String descr(DType t) {

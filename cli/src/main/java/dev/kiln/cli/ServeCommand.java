@@ -1,0 +1,69 @@
+package dev.kiln.cli;
+
+import dev.kiln.cli.serve.ModelServer;
+import dev.kiln.cli.serve.ServeOptions;
+import dev.kiln.serialization.KilnReader;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code kiln serve MODEL}: the model behind HTTP until the process is stopped (see docs/serving.md). */
+@Command(name = "serve", mixinStandardHelpOptions = true, description = "Serve a model over HTTP: POST /v1/models/NAME:predict, GET /v1/models/NAME, /healthz, /metrics.")
+final class ServeCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact")
+    Path model;
+
+    @Option(names = "--port", paramLabel = "PORT", defaultValue = "8080", description = "TCP port (0: any free one; default ${DEFAULT-VALUE})")
+    int port;
+
+    @Option(names = "--host", paramLabel = "ADDR", defaultValue = "127.0.0.1", description = "address to bind (default ${DEFAULT-VALUE}: this machine only)")
+    String host;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "32", description = "HTTP worker threads (default ${DEFAULT-VALUE})")
+    int threads;
+
+    @Option(names = "--max-batch", paramLabel = "ROWS", defaultValue = "32", description = "rows per dynamic batch; 1 turns batching off (default ${DEFAULT-VALUE})")
+    int maxBatch;
+
+    @Option(names = "--max-delay-ms", paramLabel = "MS", defaultValue = "2", description = "how long a request waits for others to batch with (default ${DEFAULT-VALUE})")
+    int maxDelayMs;
+
+    @Option(names = "--max-body-bytes", paramLabel = "BYTES", defaultValue = "16777216", description = "largest request body (default ${DEFAULT-VALUE})")
+    long maxBodyBytes;
+
+    @Option(names = "--max-inflight", paramLabel = "N", defaultValue = "64", description = "requests admitted at once; more get 503 (default ${DEFAULT-VALUE})")
+    int maxInflight;
+
+    @Option(names = "--read-timeout-s", paramLabel = "S", defaultValue = "30", description = "cut off a request not received (or an answer not taken) within S seconds (default ${DEFAULT-VALUE})")
+    int readTimeoutSeconds;
+
+    @Option(names = "--drain-s", paramLabel = "S", defaultValue = "10", description = "on shutdown, wait up to S seconds for requests in flight (default ${DEFAULT-VALUE})")
+    int drainSeconds;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        ServeOptions options = new ServeOptions(host, port, threads, maxBatch, maxDelayMs, maxBodyBytes, maxInflight, readTimeoutSeconds);
+        if (drainSeconds < 0) throw new CliErrors.UsageException("--drain-s must be at least 0, got " + drainSeconds);
+        ModelServer server = ModelServer.start(KilnReader.read(model), options);
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("serving " + server.modelName() + " at " + server.url() + "/v1/models/" + server.modelName() + " (batching " + server.batchingDescription() + ")");
+        out.flush();
+        CountDownLatch stopped = new CountDownLatch(1);
+        // Ctrl-C or SIGTERM: refuse new requests, finish those in flight, then exit.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.stop(drainSeconds);
+            stopped.countDown();
+        }, "kiln-serve-shutdown"));
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,172 @@
+package dev.kiln.cli.serve;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import dev.kiln.backend.shape.Dim;
+import dev.kiln.backend.shape.TensorType;
+import dev.kiln.graph.GraphInput;
+import java.io.IOException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Routes every request, turns every failure into a status and a one-line JSON error, and records
+ * the metrics. Nothing thrown here reaches the JDK server (which would drop the connection
+ * without an answer).
+ */
+final class Api implements HttpHandler {
+    private static final String MODELS = "/v1/models/";
+
+    private final ServedModel model;
+    private final Predict predict;
+    private final Metrics metrics;
+    private final ServeOptions options;
+    private final BooleanSupplier draining;
+
+    Api(ServedModel model, Predict predict, Metrics metrics, ServeOptions options, BooleanSupplier draining) {
+        this.model = model;
+        this.predict = predict;
+        this.metrics = metrics;
+        this.options = options;
+        this.draining = draining;
+    }
+
+    @Override
+    public void handle(HttpExchange ex) {
+        long start = System.nanoTime();
+        String endpoint = "other";
+        int status = 500;
+        try {
+            String path = ex.getRequestURI().getRawPath();
+            if (path.equals("/healthz")) {
+                endpoint = "healthz";
+                allow(ex, "GET");
+                boolean up = !draining.getAsBoolean();
+                status = up ? 200 : 503;
+                Responses.send(ex, status, Responses.JSON, Responses.object(g -> g.writeStringField("status", up ? "ok" : "draining")));
+            } else if (path.equals("/metrics")) {
+                endpoint = "metrics";
+                allow(ex, "GET");
+                status = 200;
+                Responses.send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.text().getBytes(StandardCharsets.UTF_8));
+            } else if (path.startsWith(MODELS) && path.endsWith(":predict")) {
+                endpoint = "predict";
+                allow(ex, "POST");
+                checkName(path.substring(MODELS.length(), path.length() - ":predict".length()));
+                if (draining.getAsBoolean()) throw overloaded("the server is shutting down");
+                if (AdmissionExecutor.overLimit()) throw overloaded("too many requests in flight (--max-inflight " + options.maxInflight() + "); retry later");
+                predict.handle(ex, query(ex));
+                status = 200;
+            } else if (path.startsWith(MODELS)) {
+                endpoint = "model";
+                allow(ex, "GET");
+                checkName(path.substring(MODELS.length()));
+                status = 200;
+                Responses.send(ex, 200, Responses.JSON, signature());
+            } else {
+                throw new ApiException(404, "no endpoint " + TensorJson.abbreviate(path) + " (see GET " + MODELS + model.graph.name() + ")");
+            }
+        } catch (ApiException e) {
+            status = e.status;
+            if (status == 503) ex.getResponseHeaders().set("Retry-After", "1");
+            trySendError(ex, status, e.getMessage());
+        } catch (IOException e) {
+            // The client went away or was cut off (read timeout): there is nobody to answer.
+            status = 499;
+        } catch (RuntimeException | Error e) {
+            status = 500;
+            trySendError(ex, 500, "internal error: " + e);
+        } finally {
+            metrics.request(endpoint, status, System.nanoTime() - start);
+            ex.close();
+        }
+    }
+
+    private static ApiException overloaded(String message) { return new ApiException(503, message); }
+
+    /** A 405 carries the Allow header (RFC 9110, 15.5.6). */
+    private static void allow(HttpExchange ex, String allowed) {
+        String method = ex.getRequestMethod();
+        if (method.equals(allowed)) return;
+        ex.getResponseHeaders().set("Allow", allowed);
+        throw new ApiException(405, "method " + TensorJson.abbreviate(method) + " is not allowed here (use " + allowed + ")");
+    }
+
+    private void checkName(String raw) {
+        String name = URLDecoder.decode(raw, StandardCharsets.UTF_8);
+        if (!name.equals(model.graph.name())) {
+            throw new ApiException(404, "no model named '" + TensorJson.abbreviate(name) + "' (this server serves '" + model.graph.name() + "')");
+        }
+    }
+
+    private static void trySendError(HttpExchange ex, int status, String message) {
+        try {
+            Responses.error(ex, status, message);
+        } catch (IOException | RuntimeException e) {
+            // Headers already sent, or the connection is gone: nothing more can be said.
+        }
+    }
+
+    private static Map<String, String> query(HttpExchange ex) {
+        Map<String, String> q = new HashMap<>();
+        String raw = ex.getRequestURI().getRawQuery();
+        if (raw == null) return q;
+        for (String pair : raw.split("&")) {
+            if (pair.isEmpty()) continue;
+            int eq = pair.indexOf('=');
+            String k = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+            String v = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+            q.put(k, v);
+        }
+        return q;
+    }
+
+    /** {@code GET /v1/models/NAME}: the signature with symbolic dims as strings, and the artifact's header. */
+    private byte[] signature() {
+        return Responses.object(g -> {
+            g.writeStringField("name", model.graph.name());
+            g.writeStringField("format", "kiln-graph");
+            g.writeStringField("version", model.artifact.version().toString());
+            g.writeNumberField("opset", model.artifact.opset());
+            g.writeStringField("producer", model.artifact.producer());
+            g.writeArrayFieldStart("inputs");
+            for (GraphInput in : model.graph.inputs()) tensorSpec(g, in.name(), in.type());
+            g.writeEndArray();
+            g.writeArrayFieldStart("outputs");
+            List<String> names = model.outputNames;
+            for (int i = 0; i < names.size(); i++) tensorSpec(g, names.get(i), model.graph.typeOf(model.graph.outputs().get(i)));
+            g.writeEndArray();
+            g.writeNumberField("parameters", model.parameterValues);
+            g.writeNumberField("parameter_tensors", model.graph.params().size());
+            g.writeObjectFieldStart("batching");
+            boolean on = predict != null && model.batchSymbol != null && options.maxBatch() > 1;
+            g.writeBooleanField("enabled", on);
+            if (on) {
+                g.writeStringField("dim", model.batchSymbol);
+                g.writeNumberField("max_batch", options.maxBatch());
+                g.writeNumberField("max_delay_ms", options.maxDelayMs());
+            } else {
+                g.writeStringField("reason", options.maxBatch() <= 1 ? "--max-batch is 1" : model.unbatchableReason);
+            }
+            g.writeEndObject();
+        });
+    }
+
+    private static void tensorSpec(JsonGenerator g, String name, TensorType t) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("name", name);
+        g.writeStringField("dtype", t.dtype().shortName());
+        g.writeArrayFieldStart("shape");
+        for (Dim d : t.shape()) {
+            if (d.isConstant()) g.writeNumber(d.value());
+            else g.writeString(d.toString());
+        }
+        g.writeEndArray();
+        g.writeEndObject();
+    }
+}

@@ -1,0 +1,39 @@
+package dev.kiln.cli.serve;
+
+/**
+ * Settings of one server.
+ *
+ * @param threads          HTTP worker threads (they mostly wait: on the socket, or on a batch)
+ * @param maxBatch         rows per dynamic batch; 1 turns batching off
+ * @param maxDelayMs       how long the first request of a batch waits for company
+ * @param maxBodyBytes     largest request body read; more is refused with 413 while reading
+ * @param maxInflight      requests admitted at once (queued or running); more get 503
+ * @param readTimeoutSeconds a request whose headers and body take longer is cut off
+ */
+public record ServeOptions(String host, int port, int threads, int maxBatch, int maxDelayMs, long maxBodyBytes,
+                           int maxInflight, int readTimeoutSeconds) {
+    public ServeOptions {
+        if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be in 0..65535, got " + port);
+        if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
+        if (maxBatch < 1) throw new IllegalArgumentException("--max-batch must be at least 1, got " + maxBatch);
+        if (maxDelayMs < 0) throw new IllegalArgumentException("--max-delay-ms must be at least 0, got " + maxDelayMs);
+        if (maxBodyBytes < 1) throw new IllegalArgumentException("--max-body-bytes must be at least 1, got " + maxBodyBytes);
+        if (maxInflight < 1) throw new IllegalArgumentException("--max-inflight must be at least 1, got " + maxInflight);
+        if (readTimeoutSeconds < 1) throw new IllegalArgumentException("--read-timeout-s must be at least 1, got " + readTimeoutSeconds);
+    }
+
+    /** Loopback only, an ephemeral port, batching on: what tests start from. */
+    public static ServeOptions defaults() { return new ServeOptions("127.0.0.1", 0, 32, 32, 2, 16L << 20, 64, 30); }
+
+    public ServeOptions withPort(int p) { return new ServeOptions(host, p, threads, maxBatch, maxDelayMs, maxBodyBytes, maxInflight, readTimeoutSeconds); }
+
+    public ServeOptions withBatching(int rows, int delayMs) { return new ServeOptions(host, port, threads, rows, delayMs, maxBodyBytes, maxInflight, readTimeoutSeconds); }
+
+    public ServeOptions withMaxBodyBytes(long n) { return new ServeOptions(host, port, threads, maxBatch, maxDelayMs, n, maxInflight, readTimeoutSeconds); }
+
+    public ServeOptions withMaxInflight(int n) { return new ServeOptions(host, port, threads, maxBatch, maxDelayMs, maxBodyBytes, n, readTimeoutSeconds); }
+
+    public ServeOptions withThreads(int n) { return new ServeOptions(host, port, n, maxBatch, maxDelayMs, maxBodyBytes, maxInflight, readTimeoutSeconds); }
+
+    public ServeOptions withReadTimeoutSeconds(int s) { return new ServeOptions(host, port, threads, maxBatch, maxDelayMs, maxBodyBytes, maxInflight, s); }
+}
