@@ -1,6 +1,6 @@
 // Shared prelude of every Kiln kernel source. CudaKernelSources prepends it to each .cu file
 // because NVRTC has no include path; for the same reason nothing here includes a host header
-// (no <math.h>, no INFINITY): only NVRTC built-ins are used, so what nvcc -ptx accepts in the
+// (no math.h or its constants): only NVRTC built-ins are used, so what nvcc -ptx accepts in the
 // tests is what NVRTC accepts at run time.
 
 #define KILN_MAX_DIMS 8
@@ -74,7 +74,12 @@ template <typename T> __device__ __forceinline__ T k_gelu_tanh(T x) {
     return T(0.5) * x * (T(1) + k_tanh(T(0.7978845608028654) * (x + T(0.044715) * x * x * x)));
 }
 template <typename T> __device__ __forceinline__ T k_silu(T x) { return x * k_sigmoid(x); }
-template <typename T> __device__ __forceinline__ T k_clamp(T x, T lo, T hi) { return x < lo ? lo : (x > hi ? hi : x); }
+// torch.clamp: min first, then max (min > max gives max everywhere); NaN stays NaN
+template <typename T> __device__ __forceinline__ T k_clamp(T x, T lo, T hi) {
+    if (k_isnan(x)) return x;
+    T m = x < lo ? lo : x;
+    return m > hi ? hi : m;
+}
 template <typename T> __device__ __forceinline__ T k_maximum(T a, T b) { return (k_isnan(a) || k_isnan(b)) ? a + b : (a > b ? a : b); }
 template <typename T> __device__ __forceinline__ T k_minimum(T a, T b) { return (k_isnan(a) || k_isnan(b)) ? a + b : (a < b ? a : b); }
 
