@@ -42,9 +42,12 @@ public final class Dispatcher {
             data[i] = t.data();
             needsGrad |= t.requiresGrad();
         }
+        Device device = DeviceRule.common(op.opName(), inputs);
         TensorType out = def.inferType(types, checked);
-        Strided result = CpuKernels.run(op, data, checked, out);
+        // view ops only rewrite (shape, strides, offset) of host-visible data: same code on every device
+        Strided result = device.isCpu() || def.isView() ? CpuKernels.run(op, data, checked, out) : device.executor().run(op, data, checked, out);
         Tensor r = new Tensor(result);
+        if (!device.isCpu()) r.setDevice(device);
         if (def.isView()) r.setViewBase(inputs[0]);
         if (needsGrad && def.differentiable() && GradMode.isEnabled() && r.dtype().isFloatingPoint()) {
             OpNode node = OpNode.record(op, checked, inputs, r);

@@ -36,6 +36,8 @@ public final class Tensor {
     private AccumulateGrad accumulator;
     /** For views: the tensor whose storage this one shares (in-place safety checks). */
     private Tensor viewBase;
+    /** Where ops on this tensor run; the data itself is always readable on the host. */
+    private Device device = Device.cpu();
 
     Tensor(Strided data) { this.data = data; }
 
@@ -408,6 +410,28 @@ public final class Tensor {
 
     /** Converts to another dtype (a no-op returning this when the dtype already matches). */
     public Tensor to(DType t) { return t == dtype() ? this : Dispatcher.apply(Op.CAST, Attrs.of("dtype", t), this); }
+
+    /** The device this tensor's ops run on. */
+    public Device device() { return device; }
+
+    void setDevice(Device d) { this.device = d; }
+
+    /**
+     * A copy whose ops run on device d (this tensor when it is already there). The copy is a
+     * new leaf, like a tensor created on that device: it keeps requiresGrad but does not pass
+     * gradients back across devices (docs/cuda.md).
+     */
+    public Tensor to(Device d) {
+        if (d.equals(device)) return this;
+        Tensor r;
+        try (var ignored = Autograd.noGrad()) {
+            r = Dispatcher.apply(Op.CLONE, Attrs.EMPTY, this);
+        }
+        if (!d.isCpu()) d.executor(); // fail now, naming the device, if it cannot run ops
+        r.setDevice(d);
+        if (requiresGrad && isLeaf()) r.requiresGrad(true);
+        return r;
+    }
 
     public Tensor clone() { return unary(Op.CLONE); }
 

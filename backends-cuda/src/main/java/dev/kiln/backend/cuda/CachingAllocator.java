@@ -1,0 +1,108 @@
+package dev.kiln.backend.cuda;
+
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Caches device blocks in size-bucketed free lists, because cuMemAlloc/cuMemFree synchronize
+ * the device and cost far more than a kernel launch: an eager training step allocates the
+ * same sizes every iteration, so after the first step every request is a cache hit.
+ *
+ * <p>Sizes round up to 512 bytes below 1 MiB and to 2 MiB above (PyTorch's choice): few
+ * distinct buckets, bounded waste. A request is served only from its exact bucket, so a small
+ * tensor never pins a large block. When the device is full, every cached block is released
+ * and the request retried once before {@link CudaOutOfMemoryException} is thrown.
+ *
+ * <p>Thread-safe (one lock): eager may run on several threads.
+ */
+public final class CachingAllocator {
+    static final long SMALL_ROUND = 512;
+    static final long LARGE_THRESHOLD = 1L << 20;
+    static final long LARGE_ROUND = 2L << 20;
+
+    private final DeviceMemory memory;
+    private final TreeMap<Long, ArrayDeque<Long>> free = new TreeMap<>();
+    private final Map<Long, Long> live = new HashMap<>();
+    private long requests, cacheHits, deviceAllocations, deviceFrees, bytesInUse, bytesCached, peak;
+
+    public CachingAllocator(DeviceMemory memory) { this.memory = memory; }
+
+    /** The bucket a request of bytes is served from. */
+    public static long bucketSize(long bytes) {
+        if (bytes < 0) throw new IllegalArgumentException("negative allocation size " + bytes);
+        long b = Math.max(bytes, 1);
+        long round = b < LARGE_THRESHOLD ? SMALL_ROUND : LARGE_ROUND;
+        return Math.multiplyExact((b + round - 1) / round, round);
+    }
+
+    public synchronized DeviceBlock allocate(long bytes) {
+        long size = bucketSize(bytes);
+        requests++;
+        ArrayDeque<Long> list = free.get(size);
+        long address;
+        if (list != null && !list.isEmpty()) {
+            address = list.pop();
+            if (list.isEmpty()) free.remove(size);
+            bytesCached -= size;
+            cacheHits++;
+        } else {
+            address = allocateFromDevice(size);
+        }
+        live.put(address, size);
+        bytesInUse += size;
+        peak = Math.max(peak, bytesInUse);
+        return new DeviceBlock(address, size, bytes);
+    }
+
+    private long allocateFromDevice(long size) {
+        try {
+            long a = memory.allocate(size);
+            deviceAllocations++;
+            return a;
+        } catch (CudaOutOfMemoryException full) {
+            if (bytesCached == 0) throw oom(size, full);
+            emptyCacheLocked();
+            try {
+                long a = memory.allocate(size);
+                deviceAllocations++;
+                return a;
+            } catch (CudaOutOfMemoryException stillFull) {
+                throw oom(size, stillFull);
+            }
+        }
+    }
+
+    private CudaOutOfMemoryException oom(long size, CudaOutOfMemoryException cause) {
+        return new CudaOutOfMemoryException("CUDA out of memory: cannot allocate " + size + " bytes with " + bytesInUse
+                + " bytes in use by tensors (" + cause.getMessage() + ")");
+    }
+
+    /** Returns a block to its free list; the device memory stays reserved for reuse. */
+    public synchronized void free(DeviceBlock block) {
+        Long size = live.remove(block.address());
+        if (size == null) throw new IllegalStateException("freeing device block 0x" + Long.toHexString(block.address()) + " that is not allocated (double free?)");
+        bytesInUse -= size;
+        bytesCached += size;
+        free.computeIfAbsent(size, s -> new ArrayDeque<>()).push(block.address());
+    }
+
+    /** Gives every cached (unused) block back to the device, as torch.cuda.empty_cache(). */
+    public synchronized void emptyCache() { emptyCacheLocked(); }
+
+    private void emptyCacheLocked() {
+        for (ArrayDeque<Long> list : free.values()) {
+            for (long a : list) {
+                memory.free(a);
+                deviceFrees++;
+            }
+        }
+        free.clear();
+        bytesCached = 0;
+    }
+
+    public synchronized AllocatorStats stats() {
+        return new AllocatorStats(requests, cacheHits, deviceAllocations, deviceFrees, bytesInUse, bytesCached, peak);
+    }
+}

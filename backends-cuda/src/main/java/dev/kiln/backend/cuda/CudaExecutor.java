@@ -1,0 +1,305 @@
+package dev.kiln.backend.cuda;
+
+import dev.kiln.backend.DType;
+import dev.kiln.backend.Storage;
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.cuda.KernelArgs.Ptr;
+import dev.kiln.backend.device.DeviceExecutor;
+import dev.kiln.backend.op.Attrs;
+import dev.kiln.backend.op.Op;
+import dev.kiln.backend.shape.Shapes;
+import dev.kiln.backend.shape.TensorType;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Runs primitive ops with the CUDA kernels. Inputs are read from their device mirrors
+ * ({@link DeviceMirrors}); each result is computed into a fresh device block, downloaded into a
+ * new host storage (so host readers see it) and kept as that storage's mirror, so the next op
+ * reads it without an upload. Ops outside {@link #SUPPORTED} fail with an error naming the op.
+ */
+final class CudaExecutor implements DeviceExecutor {
+    static final Set<Op> SUPPORTED = EnumSet.of(Op.NEG, Op.ABS, Op.SIGN, Op.EXP, Op.LOG, Op.LOG1P, Op.EXPM1, Op.SQRT, Op.RSQRT,
+            Op.RECIPROCAL, Op.SIN, Op.COS, Op.TANH, Op.SIGMOID, Op.RELU, Op.GELU, Op.SILU, Op.ERF, Op.FLOOR, Op.CEIL, Op.ROUND,
+            Op.CLAMP, Op.CAST, Op.CLONE, Op.FULL_LIKE, Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.POW, Op.MAXIMUM, Op.MINIMUM, Op.EQ, Op.NE,
+            Op.LT, Op.LE, Op.GT, Op.GE, Op.LOGICAL_AND, Op.LOGICAL_OR, Op.LOGICAL_XOR, Op.WHERE, Op.SUM, Op.PROD, Op.AMAX, Op.AMIN,
+            Op.SOFTMAX, Op.LOG_SOFTMAX, Op.MATMUL, Op.ADDMM, Op.CONV2D, Op.CONV_TRANSPOSE2D, Op.CONV2D_WEIGHT_GRAD,
+            Op.MAX_POOL2D_INDICES, Op.INDEX_SELECT, Op.GATHER, Op.SCATTER_ADD);
+
+    private static final int BLOCK = 256;
+
+    private final CudaBackend gpu;
+    private final DeviceMirrors mirrors;
+    private final String name;
+
+    CudaExecutor(CudaBackend gpu) {
+        this.gpu = gpu;
+        this.mirrors = new DeviceMirrors(gpu);
+        this.name = "cuda:" + gpu.info().index();
+    }
+
+    @Override
+    public String deviceName() { return name; }
+
+    @Override
+    public boolean supports(Op op) { return SUPPORTED.contains(op); }
+
+    @Override
+    public Strided run(Op op, Strided[] in, Attrs attrs, TensorType type) {
+        if (!SUPPORTED.contains(op)) throw unsupported(op, "the CUDA backend has no kernel for this op yet (docs/cuda.md lists coverage)");
+        int[] shape = type.concreteShape();
+        Strided out = Strided.allocate(type.dtype(), shape);
+        try (OpScope s = new OpScope()) {
+            DeviceBlock result = gpu.allocate((long) out.numel() * CudaBackend.deviceItemSize(out.dtype()));
+            try {
+                dispatch(op, in, attrs, out, result.address(), s);
+                gpu.download(result, out.storage());
+            } catch (RuntimeException e) {
+                gpu.free(result);
+                throw e;
+            }
+            mirrors.adopt(out.storage(), result);
+        }
+        return out;
+    }
+
+    /** Temporary device blocks of one op, returned to the allocator when it ends. */
+    final class OpScope implements AutoCloseable {
+        final List<DeviceBlock> temps = new ArrayList<>();
+
+        long temp(long bytes) {
+            DeviceBlock b = gpu.allocate(bytes);
+            temps.add(b);
+            return b.address();
+        }
+
+        @Override
+        public void close() { for (DeviceBlock b : temps) gpu.free(b); }
+    }
+
+    private UnsupportedOperationException unsupported(Op op, String why) {
+        return new UnsupportedOperationException(op.opName() + " on " + name + ": " + why);
+    }
+
+    private void dispatch(Op op, Strided[] in, Attrs a, Strided out, long dst, OpScope s) {
+        DType t = out.dtype();
+        int n = out.numel();
+        switch (op) {
+            case FULL_LIKE -> launch1(CudaKernelSources.ELEMENTWISE, "kiln_fill_" + suffix(t), n, n, fillValue(t, a.getFloat("value")), new Ptr(dst));
+            case CAST, CLONE -> cast(in[0], out.shape(), t, dst);
+            case ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM -> {
+                requireFloat(op, t);
+                View x = view(in[0], out.shape(), t, s), y = view(in[1], out.shape(), t, s);
+                launch1(CudaKernelSources.ELEMENTWISE, "kiln_binary_" + suffix(t), n, CudaOpCodes.BINARY.get(op), n,
+                        KernelLayouts.shape(out.shape()), x.ptr(), x.strides(), x.offset(), y.ptr(), y.strides(), y.offset(), new Ptr(dst));
+            }
+            case EQ, NE, LT, LE, GT, GE, LOGICAL_AND, LOGICAL_OR, LOGICAL_XOR -> {
+                DType common = DType.promote(in[0].dtype(), in[1].dtype());
+                View x = view(in[0], out.shape(), common, s), y = view(in[1], out.shape(), common, s);
+                launch1(CudaKernelSources.ELEMENTWISE, "kiln_compare_" + suffix(common), n, CudaOpCodes.COMPARE.get(op), n,
+                        KernelLayouts.shape(out.shape()), x.ptr(), x.strides(), x.offset(), y.ptr(), y.strides(), y.offset(), new Ptr(dst));
+            }
+            case WHERE -> {
+                requireFloat(op, t);
+                View c = view(in[0], out.shape(), DType.BOOL, s), x = view(in[1], out.shape(), t, s), y = view(in[2], out.shape(), t, s);
+                launch1(CudaKernelSources.ELEMENTWISE, "kiln_where_" + suffix(t), n, n, KernelLayouts.shape(out.shape()),
+                        c.ptr(), c.strides(), c.offset(), x.ptr(), x.strides(), x.offset(), y.ptr(), y.strides(), y.offset(), new Ptr(dst));
+            }
+            case SUM, PROD, AMAX, AMIN -> reduce(op, in[0], a, out, dst, s);
+            case SOFTMAX, LOG_SOFTMAX -> softmax(op, in[0], a, out, dst, s);
+            case MATMUL -> matmul(in[0], in[1], out, dst, s);
+            case ADDMM -> {
+                requireFloat(op, t);
+                cast(in[0], out.shape(), t, dst); // the bias broadcast into C, then C += a @ b
+                gemm(t, out.shape()[0], out.shape()[1], in[1].shape()[1], view(in[1], null, t, s), 0, view(in[2], null, t, s), 0, dst, 0, 1, 1);
+            }
+            case CONV2D -> ConvOps.conv2d(this, in, a, out, dst, s);
+            case CONV_TRANSPOSE2D -> ConvOps.convTranspose2d(this, in, a, out, dst, s);
+            case CONV2D_WEIGHT_GRAD -> ConvOps.weightGrad(this, in, a, out, dst, s);
+            case MAX_POOL2D_INDICES -> ConvOps.maxPoolIndices(this, in[0], a, out, dst, s);
+            case INDEX_SELECT, GATHER, SCATTER_ADD -> IndexOps.run(this, op, in, a, out, dst, s);
+            default -> unary(op, in[0], a, out, dst, s);
+        }
+    }
+
+    // ---- helpers shared with ConvOps and IndexOps ----
+
+    CudaBackend gpu() { return gpu; }
+
+    long temp(OpScope s, long bytes) { return s.temp(bytes); }
+
+    /** A strided device view: address of the storage, strides and offset in elements. */
+    record View(Ptr ptr, int[] strides, int offset) {}
+
+    /**
+     * The device view of x as dtype t, broadcast to shape when shape is given (size-1 and
+     * missing leading dims get stride 0). A dtype change runs a cast into a temp block.
+     */
+    View view(Strided x, int[] shape, DType t, OpScope s) {
+        Strided v = x;
+        if (x.dtype() != t) {
+            long tmp = s.temp((long) x.numel() * CudaBackend.deviceItemSize(t));
+            cast(x, x.shape(), t, tmp);
+            return new View(new Ptr(tmp), KernelLayouts.strides(shape == null ? Shapes.contiguousStrides(x.shape())
+                    : broadcastStrides(x.shape(), Shapes.contiguousStrides(x.shape()), shape)), 0);
+        }
+        long base = mirrors.address(v.storage());
+        int[] st = shape == null ? v.strides() : broadcastStrides(v.shape(), v.strides(), shape);
+        return new View(new Ptr(base), KernelLayouts.strides(st), v.offset());
+    }
+
+    /** x's data as a contiguous block of dtype t (copied only when x is not already so). */
+    long contiguous(Strided x, DType t, OpScope s) {
+        if (x.dtype() == t && x.isContiguous()) return mirrors.address(x.storage()) + (long) x.offset() * CudaBackend.deviceItemSize(t);
+        long tmp = s.temp((long) x.numel() * CudaBackend.deviceItemSize(t));
+        cast(x, x.shape(), t, tmp);
+        return tmp;
+    }
+
+    static int[] broadcastStrides(int[] shape, int[] strides, int[] target) {
+        int[] r = new int[target.length];
+        int lead = target.length - shape.length;
+        for (int d = 0; d < shape.length; d++) r[lead + d] = shape[d] == 1 && target[lead + d] != 1 ? 0 : strides[d];
+        return r;
+    }
+
+    /** Strided copy of x (broadcast to shape) into a contiguous block of dtype t. */
+    void cast(Strided x, int[] shape, DType t, long dst) {
+        long base = mirrors.address(x.storage());
+        int n = Shapes.numelInt(shape);
+        launch1(CudaKernelSources.ELEMENTWISE, "kiln_cast_" + suffix(x.dtype()) + "_" + suffix(t), n, n, KernelLayouts.shape(shape), new Ptr(base),
+                KernelLayouts.strides(broadcastStrides(x.shape(), x.strides(), shape)), x.offset(), new Ptr(dst));
+    }
+
+    /** A grid-stride launch over n elements. */
+    void launch1(String file, String kernel, long n, Object... args) {
+        gpu.launch(gpu.kernel(file, kernel), CudaBackend.blocksFor(n, BLOCK), 1, 1, BLOCK, args);
+    }
+
+    /**
+     * C[b] (+)= A[b] @ B[b] for b in [0, batch): A's element (i, k) at a + i*sam + k*sak, B's
+     * (k, j) at b + k*sbk + j*sbn; C row-major with ldc = N. Views carry 2-D strides here.
+     */
+    void gemm(DType t, int m, int n, int k, View a, long bsa, View b, long bsb, long c, long bsc, int batch, int accumulate) {
+        int[] as = a.strides(), bs = b.strides();
+        long item = CudaBackend.deviceItemSize(t);
+        Ptr pa = new Ptr(a.ptr().address() + a.offset() * item), pb = new Ptr(b.ptr().address() + b.offset() * item);
+        String kernel = t == DType.FLOAT32 ? "kiln_sgemm" : "kiln_dgemm";
+        gpu.launch(gpu.kernel(CudaKernelSources.GEMM, kernel), (n + 63) / 64, (m + 63) / 64, batch, BLOCK, m, n, k, pa, as[0], as[1], bsa,
+                pb, bs[0], bs[1], bsb, new Ptr(c), n, bsc, accumulate);
+    }
+
+    /** A 2-D view [rows, cols] at address with the given element strides. */
+    static View view2d(long address, int rowStride, int colStride) { return new View(new Ptr(address), new int[] {rowStride, colStride}, 0); }
+
+    static String suffix(DType t) {
+        return switch (t) {
+            case FLOAT32 -> "f32";
+            case FLOAT64 -> "f64";
+            case INT64 -> "i64";
+            case BOOL -> "bool";
+        };
+    }
+
+    void requireFloat(Op op, DType t) {
+        if (!t.isFloatingPoint()) throw unsupported(op, "the CUDA kernel is for f32 and f64 results, not " + t);
+    }
+
+    private static Object fillValue(DType t, double v) {
+        return switch (t) {
+            case FLOAT32 -> (float) v;
+            case FLOAT64 -> v;
+            case INT64 -> (long) v;
+            case BOOL -> v != 0 ? 1 : 0; // a byte in memory, but kernel scalars are passed as ints
+        };
+    }
+
+    // ---- op families ----
+
+    private void unary(Op op, Strided x, Attrs a, Strided out, long dst, OpScope s) {
+        DType t = out.dtype();
+        requireFloat(op, t);
+        Integer code = CudaOpCodes.UNARY.get(op);
+        if (op == Op.GELU && a.getString("approximate").equals("tanh")) code = CudaOpCodes.U_GELU_TANH;
+        double lo = Double.NEGATIVE_INFINITY, hi = Double.POSITIVE_INFINITY;
+        if (op == Op.CLAMP) {
+            Double l = a.getOptionalFloat("min"), h = a.getOptionalFloat("max");
+            if (l != null) lo = l;
+            if (h != null) hi = h;
+        }
+        View v = view(x, out.shape(), t, s);
+        int n = out.numel();
+        Object loArg = t == DType.FLOAT32 ? (Object) (float) lo : (Object) lo, hiArg = t == DType.FLOAT32 ? (Object) (float) hi : (Object) hi;
+        launch1(CudaKernelSources.ELEMENTWISE, "kiln_unary_" + suffix(t), n, code, loArg, hiArg, n, KernelLayouts.shape(out.shape()),
+                v.ptr(), v.strides(), v.offset(), new Ptr(dst));
+    }
+
+    private void reduce(Op op, Strided x, Attrs a, Strided out, long dst, OpScope s) {
+        DType t = out.dtype();
+        requireFloat(op, t);
+        int rank = x.rank();
+        boolean[] reduced = new boolean[rank];
+        int[] dims = a.getInts("dims");
+        if (dims.length == 0) java.util.Arrays.fill(reduced, true);
+        for (int d : dims) reduced[d < 0 ? d + rank : d] = true;
+        // kept dims first, reduced dims last: row r, element j is position r * len + j
+        int[] shape = new int[rank], strides = new int[rank];
+        int k = 0, rows = 1, len = 1;
+        for (int d = 0; d < rank; d++) if (!reduced[d]) { shape[k] = x.shape()[d]; strides[k++] = x.strides()[d]; rows *= x.shape()[d]; }
+        for (int d = 0; d < rank; d++) if (reduced[d]) { shape[k] = x.shape()[d]; strides[k++] = x.strides()[d]; len *= x.shape()[d]; }
+        View v = view(x, null, t, s);
+        int[] st = x.dtype() == t ? strides : permutedContiguous(x.shape(), reduced);
+        String kernel = "kiln_reduce_" + suffix(t);
+        gpu.launch(gpu.kernel(CudaKernelSources.REDUCE, kernel), Math.max(1, Math.min(rows, 65535)), 1, 1, BLOCK, CudaOpCodes.REDUCE.get(op), rows, len,
+                KernelLayouts.shape(shape), v.ptr(), KernelLayouts.strides(st), v.offset(), new Ptr(dst));
+    }
+
+    /** Strides of a contiguous tensor of shape, listed kept-dims-first as in reduce(). */
+    private static int[] permutedContiguous(int[] shape, boolean[] reduced) {
+        int[] c = Shapes.contiguousStrides(shape);
+        int[] r = new int[shape.length];
+        int k = 0;
+        for (int d = 0; d < shape.length; d++) if (!reduced[d]) r[k++] = c[d];
+        for (int d = 0; d < shape.length; d++) if (reduced[d]) r[k++] = c[d];
+        return r;
+    }
+
+    private void softmax(Op op, Strided x, Attrs a, Strided out, long dst, OpScope s) {
+        DType t = out.dtype();
+        requireFloat(op, t);
+        int rank = Math.max(x.rank(), 1);
+        int dim = x.rank() == 0 ? 0 : Math.floorMod(a.getInt("dim"), x.rank());
+        int[] xs = x.rank() == 0 ? new int[] {1} : x.shape();
+        boolean[] last = new boolean[rank];
+        last[dim] = true;
+        View v = view(x, null, t, s);
+        int[] xst = x.rank() == 0 ? new int[] {0} : x.dtype() == t ? x.strides() : Shapes.contiguousStrides(xs);
+        int[] shape = new int[rank], sx = new int[rank], so = new int[rank], oc = Shapes.contiguousStrides(xs);
+        int k = 0;
+        for (int d = 0; d < rank; d++) if (d != dim) { shape[k] = xs[d]; sx[k] = xst[d]; so[k++] = oc[d]; }
+        shape[k] = xs[dim];
+        sx[k] = xst[dim];
+        so[k] = oc[dim];
+        int len = xs[dim], rows = len == 0 ? 0 : Shapes.numelInt(xs) / len;
+        gpu.launch(gpu.kernel(CudaKernelSources.SOFTMAX, "kiln_softmax_" + suffix(t)), Math.max(1, Math.min(rows, 65535)), 1, 1, BLOCK,
+                op == Op.LOG_SOFTMAX ? 1 : 0, rows, len, KernelLayouts.shape(shape), v.ptr(), KernelLayouts.strides(sx), v.offset(), new Ptr(dst),
+                KernelLayouts.strides(so));
+    }
+
+    private void matmul(Strided x, Strided y, Strided out, long dst, OpScope s) {
+        DType t = out.dtype();
+        requireFloat(Op.MATMUL, t);
+        if (x.rank() < 2 || y.rank() < 2 || x.rank() > 3 || y.rank() > 3) {
+            throw unsupported(Op.MATMUL, "the CUDA kernel takes 2-D or 3-D (batched) operands, got ranks " + x.rank() + " and " + y.rank());
+        }
+        View a = view(x, null, t, s), b = view(y, null, t, s);
+        int m = x.shape()[x.rank() - 2], k = x.shape()[x.rank() - 1], n = y.shape()[y.rank() - 1];
+        int batch = out.rank() == 3 ? out.shape()[0] : 1;
+        long bsa = x.rank() == 3 && x.shape()[0] != 1 ? x.strides()[0] : 0, bsb = y.rank() == 3 && y.shape()[0] != 1 ? y.strides()[0] : 0;
+        View a2 = new View(a.ptr(), new int[] {a.strides()[x.rank() - 2], a.strides()[x.rank() - 1]}, a.offset());
+        View b2 = new View(b.ptr(), new int[] {b.strides()[y.rank() - 2], b.strides()[y.rank() - 1]}, b.offset());
+        gemm(t, m, n, k, a2, bsa, b2, bsb, dst, (long) m * n, batch, 0);
+    }
+}

@@ -1,0 +1,55 @@
+// Reductions over trailing dims. The host permutes the view so the reduced dims come last
+// (a strided view, no copy): row r, element j is row-major position r * len + j. One block
+// reduces one row with a shared-memory tree, so the summation order is fixed by the block
+// size, not by scheduling: results are deterministic run to run.
+
+#define KILN_REDUCE_THREADS 256
+
+enum KReduce { R_SUM, R_PROD, R_AMAX, R_AMIN };
+
+template <typename A> __device__ __forceinline__ A reduce_identity(int op) {
+    switch (op) {
+        case R_SUM: return A(0);
+        case R_PROD: return A(1);
+        case R_AMAX: return -kiln_pos_inf(A(0));
+        default: return kiln_pos_inf(A(0));
+    }
+}
+
+template <typename A> __device__ __forceinline__ A reduce_combine(int op, A x, A y) {
+    switch (op) {
+        case R_SUM: return x + y;
+        case R_PROD: return x * y;
+        case R_AMAX: return k_maximum(x, y);
+        default: return k_minimum(x, y);
+    }
+}
+
+// A is the accumulator type: f32 sums accumulate in f64, as the CPU kernels do.
+template <typename T, typename A>
+__device__ void reduce_rows(int op, int rows, int len, const KShape& sh, const T* x, const KStrides& sx, int ox, T* out) {
+    __shared__ A part[KILN_REDUCE_THREADS];
+    for (int r = blockIdx.x; r < rows; r += gridDim.x) {
+        A acc = reduce_identity<A>(op);
+        for (int j = threadIdx.x; j < len; j += blockDim.x) {
+            acc = reduce_combine<A>(op, acc, (A) x[kiln_offset(r * len + j, sh, sx, ox)]);
+        }
+        part[threadIdx.x] = acc;
+        __syncthreads();
+        for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+            if (threadIdx.x < s) part[threadIdx.x] = reduce_combine<A>(op, part[threadIdx.x], part[threadIdx.x + s]);
+            __syncthreads();
+        }
+        if (threadIdx.x == 0) out[r] = (T) part[0];
+        __syncthreads();
+    }
+}
+
+// Launch with blockDim.x == KILN_REDUCE_THREADS (a power of two).
+extern "C" __global__ void kiln_reduce_f32(int op, int rows, int len, KShape sh, const float* x, KStrides sx, int ox, float* out) {
+    reduce_rows<float, double>(op, rows, len, sh, x, sx, ox, out);
+}
+
+extern "C" __global__ void kiln_reduce_f64(int op, int rows, int len, KShape sh, const double* x, KStrides sx, int ox, double* out) {
+    reduce_rows<double, double>(op, rows, len, sh, x, sx, ox, out);
+}

@@ -1,0 +1,124 @@
+package dev.kiln.backend.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.Kiln;
+import dev.kiln.eager.Device;
+import dev.kiln.eager.Tensor;
+import dev.kiln.eager.nn.functional.F;
+import java.util.function.Function;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Each CUDA kernel against the CPU kernel on the same inputs, through eager (so the funnel's
+ * routing is tested too), and one LeNet training step. Skipped, with the reason, without a GPU.
+ */
+class CudaGpuTest {
+    Device gpu;
+
+    @BeforeEach
+    void needGpu() {
+        Assumptions.assumeTrue(CudaBackend.isAvailable(), CudaBackend::unavailableReason);
+        gpu = Device.cuda(0);
+        Kiln.manualSeed(7);
+    }
+
+    /** f(x on CPU) and f(x on cuda:0) agree to tol, and the result is on cuda:0. */
+    private void same(Function<Tensor[], Tensor> f, double tol, Tensor... cpuInputs) {
+        Tensor[] dev = new Tensor[cpuInputs.length];
+        for (int i = 0; i < dev.length; i++) dev[i] = cpuInputs[i].to(gpu);
+        Tensor expected = f.apply(cpuInputs), actual = f.apply(dev);
+        assertEquals(gpu, actual.device());
+        assertArrayEquals(expected.shape(), actual.shape());
+        double[] e = expected.toDoubleArray(), a = actual.toDoubleArray();
+        for (int i = 0; i < e.length; i++) {
+            boolean ok = Double.isNaN(e[i]) ? Double.isNaN(a[i]) : Math.abs(e[i] - a[i]) <= tol * (1 + Math.abs(e[i]));
+            assertTrue(ok, "element " + i + ": cpu " + e[i] + ", cuda " + a[i]);
+        }
+    }
+
+    @Test
+    void unaryOps() {
+        Tensor x = Tensor.randn(37, 53);
+        for (Function<Tensor, Tensor> f : java.util.List.<Function<Tensor, Tensor>>of(Tensor::neg, Tensor::abs, Tensor::exp, Tensor::tanh,
+                Tensor::sigmoid, Tensor::relu, Tensor::gelu, t -> t.gelu("tanh"), Tensor::sin, Tensor::cos, t -> t.abs().sqrt(),
+                t -> t.abs().log(), t -> t.clamp(-0.5, 0.5))) {
+            same(in -> f.apply(in[0]), 1e-5, x);
+        }
+    }
+
+    @Test
+    void broadcastingAndTransposedBinaryOps() {
+        Tensor a = Tensor.randn(16, 1, 24), b = Tensor.randn(5, 1);
+        same(in -> in[0].add(in[1]), 1e-6, a, b);
+        same(in -> in[0].mul(in[1]).sub(in[0]).div(in[1].abs().add(1.0)), 1e-5, a, b);
+        same(in -> in[0].t().maximum(in[1]), 1e-6, Tensor.randn(7, 9), Tensor.randn(9, 7));
+        same(in -> Tensor.where(in[0].le(0.0), in[1], in[0]), 0, Tensor.randn(6, 8), Tensor.randn(6, 8));
+    }
+
+    @Test
+    void reductionsAndSoftmax() {
+        Tensor x = Tensor.randn(8, 300, 5);
+        same(in -> in[0].sum(), 1e-5, x);
+        same(in -> in[0].sum(new int[] {1}, true), 1e-5, x);
+        same(in -> in[0].amax(new int[] {0, 2}, false), 0, x);
+        same(in -> in[0].softmax(1), 1e-6, x);
+        same(in -> in[0].logSoftmax(-1), 1e-5, x);
+        same(in -> in[0].transpose(0, 2).softmax(0), 1e-6, x);
+    }
+
+    @Test
+    void gemmAgainstCpu() {
+        same(in -> in[0].matmul(in[1]), 1e-4, Tensor.randn(129, 70), Tensor.randn(70, 65));
+        same(in -> in[0].matmul(in[1].t()), 1e-4, Tensor.randn(33, 64), Tensor.randn(17, 64));
+        same(in -> in[0].matmul(in[1]), 1e-4, Tensor.randn(3, 20, 30), Tensor.randn(3, 30, 10));
+        same(in -> F.linear(in[0], in[1], in[2]), 1e-4, Tensor.randn(10, 84), Tensor.randn(20, 84), Tensor.randn(20));
+    }
+
+    @Test
+    void convPoolAndEmbedding() {
+        same(in -> F.conv2d(in[0], in[1], in[2], new int[] {1, 1}, new int[] {2, 2}, new int[] {1, 1}, 1), 1e-4,
+                Tensor.randn(4, 3, 28, 28), Tensor.randn(6, 3, 5, 5), Tensor.randn(6));
+        same(in -> F.maxPool2d(in[0], 2), 0, Tensor.randn(4, 6, 28, 28));
+        same(in -> in[0].indexSelect(0, in[1]), 0, Tensor.randn(50, 16), Tensor.of(new long[] {3, 0, 49, -1, 3}));
+        Tensor emb = Tensor.randn(10, 4).to(gpu);
+        IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class, () -> emb.indexSelect(0, Tensor.of(new long[] {10}).to(gpu)));
+        assertTrue(e.getMessage().contains("index 10 is out of range"), e.getMessage());
+    }
+
+    @Test
+    void lenetTrainingStepMatchesCpu() {
+        float[][] cpu = lenetStep(Device.cpu()), cuda = lenetStep(gpu);
+        for (int p = 0; p < cpu.length; p++) {
+            for (int i = 0; i < cpu[p].length; i++) {
+                assertEquals(cpu[p][i], cuda[p][i], 1e-3 * (1 + Math.abs(cpu[p][i])), "gradient " + p + " element " + i);
+            }
+        }
+    }
+
+    /** One forward/backward of LeNet-5 on a fixed batch; returns the parameter gradients. */
+    private static float[][] lenetStep(Device d) {
+        Kiln.manualSeed(42);
+        Tensor[] p = {Tensor.randn(6, 1, 5, 5).mul(0.2), Tensor.zeros(6), Tensor.randn(16, 6, 5, 5).mul(0.08), Tensor.zeros(16),
+            Tensor.randn(120, 400).mul(0.05), Tensor.zeros(120), Tensor.randn(84, 120).mul(0.09), Tensor.zeros(84),
+            Tensor.randn(10, 84).mul(0.1), Tensor.zeros(10)};
+        for (int i = 0; i < p.length; i++) p[i] = p[i].to(d).requiresGrad(true);
+        Tensor x = Tensor.randn(16, 1, 28, 28).to(d);
+        Tensor y = Tensor.of(new long[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5}).to(d);
+        int[] one = {1, 1};
+        Tensor h = F.maxPool2d(F.conv2d(x, p[0], p[1], one, new int[] {2, 2}, one, 1).relu(), 2);
+        h = F.maxPool2d(F.conv2d(h, p[2], p[3], one, new int[] {0, 0}, one, 1).relu(), 2);
+        h = F.linear(h.flatten(1), p[4], p[5]).relu();
+        h = F.linear(h, p[6], p[7]).relu();
+        Tensor loss = F.crossEntropy(F.linear(h, p[8], p[9]), y);
+        loss.backward();
+        float[][] grads = new float[p.length][];
+        for (int i = 0; i < p.length; i++) grads[i] = p[i].grad().toFloatArray();
+        return grads;
+    }
+}

@@ -1,0 +1,111 @@
+package dev.kiln.backend.cuda;
+
+import static dev.kiln.backend.cuda.FusedKernelGenerator.input;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.backend.DType;
+import dev.kiln.backend.cuda.FusedKernelGenerator.Spec;
+import dev.kiln.backend.cuda.FusedKernelGenerator.Step;
+import dev.kiln.backend.op.Attrs;
+import dev.kiln.backend.op.Op;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class FusedKernelGeneratorTest {
+    @TempDir
+    Path dir;
+
+    /** The chain the compiled executor fuses after a linear layer: (x * w + b).gelu().clamp(max=6). */
+    static Spec epilogue(DType t) {
+        return new Spec("epilogue_" + t.shortName(), t, 3, List.of(
+                new Step(Op.MUL, input(0), input(1)),
+                new Step(Op.ADD, 0, input(2)),
+                new Step(Op.GELU, Attrs.of("approximate", "none"), 1),
+                new Step(Op.CLAMP, Attrs.of("max", 6.0), 2)));
+    }
+
+    /** One spec per fusible op, so each op's C expression is compiled at least once. */
+    static List<Spec> everyOp(DType t) {
+        List<Spec> specs = new ArrayList<>();
+        for (Op op : Op.values()) {
+            switch (op.def().kind()) {
+                case UNARY -> {
+                    if (op == Op.LOGICAL_NOT) continue; // bool result: not part of a float group
+                    Attrs a = op == Op.GELU ? Attrs.of("approximate", "tanh")
+                            : op == Op.CLAMP ? Attrs.of("min", -1.5, "max", 2.5)
+                            : op == Op.CAST ? Attrs.of("dtype", t) : Attrs.EMPTY;
+                    specs.add(new Spec(op.opName() + "_" + t.shortName(), t, 1, List.of(new Step(op, a, input(0)))));
+                }
+                case BINARY -> {
+                    if (!FusedKernelGenerator.isFusible(op)) continue; // comparisons give bool
+                    specs.add(new Spec(op.opName() + "_" + t.shortName(), t, 2, List.of(new Step(op, input(0), input(1)))));
+                }
+                default -> { }
+            }
+        }
+        return specs;
+    }
+
+    @Test
+    void generatedChainKeepsIntermediatesInRegisters() {
+        String body = FusedKernelGenerator.body(epilogue(DType.FLOAT32));
+        assertTrue(body.contains("extern \"C\" __global__ void kiln_fused_epilogue_f32(int n, KShape sh, const float* in0, KStrides s0, int o0"), body);
+        assertTrue(body.contains("const float t0 = (x0 * x1);"), body);
+        assertTrue(body.contains("const float t1 = (t0 + x2);"), body);
+        assertTrue(body.contains("const float t2 = k_gelu(t1);"), body);
+        assertTrue(body.contains("const float t3 = k_clamp(t2, -kiln_pos_inf(float(0)), float(6.0));"), body);
+        assertTrue(body.contains("out[i] = t3;"), body);
+        // one load per input, one store: the point of fusing
+        assertEquals(3, body.split("\\[kiln_offset\\(").length - 1, body);
+    }
+
+    @Test
+    void rejectsWhatIsNotAnElementwiseChain() {
+        Spec notElementwise = new Spec("bad", DType.FLOAT32, 1, List.of(new Step(Op.SUM, Attrs.EMPTY, input(0))));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> FusedKernelGenerator.body(notElementwise)).getMessage().contains("sum"));
+        Spec forward = new Spec("fwd", DType.FLOAT32, 1, List.of(new Step(Op.EXP, 1), new Step(Op.NEG, 0)));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> FusedKernelGenerator.body(forward)).getMessage().contains("not earlier"));
+        Spec missingInput = new Spec("in", DType.FLOAT32, 1, List.of(new Step(Op.ADD, input(0), input(1))));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> FusedKernelGenerator.body(missingInput)).getMessage().contains("input 1 of 1"));
+        Spec ints = new Spec("i", DType.INT64, 1, List.of(new Step(Op.NEG, input(0))));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> FusedKernelGenerator.body(ints)).getMessage().contains("i64"));
+        Spec arity = new Spec("a", DType.FLOAT32, 1, List.of(new Step(Op.ADD, input(0))));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> FusedKernelGenerator.body(arity)).getMessage().contains("add takes 2"));
+    }
+
+    @Test
+    void generatedKernelsCompileWithNvcc() throws Exception {
+        Path nvcc = Nvcc.find();
+        Assumptions.assumeTrue(nvcc != null, "nvcc is not on PATH (nor in /usr/local/cuda/bin): generated kernels not compiled");
+        // all specs in one translation unit: one nvcc run instead of ~60 (this is a 2-core machine)
+        for (DType t : List.of(DType.FLOAT32, DType.FLOAT64)) {
+            List<Spec> specs = new ArrayList<>(everyOp(t));
+            specs.add(epilogue(t));
+            StringBuilder all = new StringBuilder();
+            for (Spec s : specs) all.append(FusedKernelGenerator.body(s)).append('\n');
+            String name = "fused_" + t.shortName() + ".cu";
+            Nvcc.Result r = Nvcc.compile(nvcc, dir, name, CudaKernelSources.withPrelude(all.toString(), name));
+            assertEquals(0, r.exitCode(), () -> "nvcc -ptx of generated kernels failed:\n" + r.output());
+            for (Spec s : specs) {
+                assertTrue(r.ptx().contains(".entry " + FusedKernelGenerator.kernelName(s) + "("), "missing " + FusedKernelGenerator.kernelName(s));
+            }
+            assertTrue(specs.size() > 25, "every fusible op should be covered, got " + specs.size());
+        }
+    }
+
+    @Test
+    void theStandaloneSourceOfOneSpecCompiles() throws Exception {
+        Path nvcc = Nvcc.find();
+        Assumptions.assumeTrue(nvcc != null, "nvcc is not on PATH (nor in /usr/local/cuda/bin)");
+        Spec s = epilogue(DType.FLOAT64);
+        Nvcc.Result r = Nvcc.compile(nvcc, dir, "one.cu", FusedKernelGenerator.source(s));
+        assertEquals(0, r.exitCode(), r::output);
+        assertEquals(1, Nvcc.entryCount(r.ptx()), "the prelude defines no kernels, the spec exactly one");
+    }
+}

@@ -1,0 +1,79 @@
+package dev.kiln.eager;
+
+import dev.kiln.backend.device.Availability;
+import dev.kiln.backend.device.DeviceExecutor;
+import dev.kiln.backend.device.DeviceProvider;
+import dev.kiln.backend.device.DeviceProviders;
+import java.util.Objects;
+
+/**
+ * Where a tensor's ops run: {@code cpu} or {@code cuda:i}. CUDA comes from the optional
+ * kiln-backends-cuda module through a {@link DeviceProvider}, so this class (and eager) never
+ * links against JCuda; asking for a CUDA device where there is none fails here, with the reason.
+ */
+public final class Device {
+    private static final Device CPU = new Device("cpu", 0);
+
+    private final String kind;
+    private final int index;
+
+    private Device(String kind, int index) {
+        this.kind = kind;
+        this.index = index;
+    }
+
+    public static Device cpu() { return CPU; }
+
+    /**
+     * CUDA device index; throws {@link IllegalStateException} ("CUDA is not available: ...")
+     * when no usable GPU, driver or CUDA module is present, and {@link IllegalArgumentException}
+     * for an index past the device count.
+     */
+    public static Device cuda(int index) {
+        Availability a = DeviceProviders.availability("cuda");
+        if (!a.isAvailable()) throw new IllegalStateException("CUDA is not available: " + a.reason());
+        if (index < 0 || index >= a.deviceCount()) {
+            throw new IllegalArgumentException("cuda:" + index + " does not exist: " + a.deviceCount() + " CUDA device(s) found");
+        }
+        return new Device("cuda", index);
+    }
+
+    /** A device by name ("cpu", "cuda", "cuda:1"), as in PyTorch. */
+    public static Device of(String name) {
+        if (name.equals("cpu")) return CPU;
+        if (name.equals("cuda")) return cuda(0);
+        if (name.startsWith("cuda:")) {
+            try {
+                return cuda(Integer.parseInt(name.substring(5)));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("bad device name '" + name + "' (expected cpu, cuda or cuda:<index>)");
+            }
+        }
+        throw new IllegalArgumentException("unknown device '" + name + "' (expected cpu, cuda or cuda:<index>)");
+    }
+
+    /** For tests of device checks on machines without a GPU: the tag alone, no availability check. */
+    static Device unchecked(String kind, int index) { return kind.equals("cpu") ? CPU : new Device(kind, index); }
+
+    public String kind() { return kind; }
+
+    public int index() { return index; }
+
+    public boolean isCpu() { return this == CPU; }
+
+    /** The executor that runs ops on this (non-CPU) device. */
+    DeviceExecutor executor() {
+        DeviceProvider p = DeviceProviders.find(kind);
+        if (p == null) throw new IllegalStateException(this + ": " + DeviceProviders.availability(kind).reason());
+        return p.executor(index);
+    }
+
+    @Override
+    public boolean equals(Object o) { return o instanceof Device d && d.kind.equals(kind) && d.index == index; }
+
+    @Override
+    public int hashCode() { return Objects.hash(kind, index); }
+
+    @Override
+    public String toString() { return isCpu() ? "cpu" : kind + ":" + index; }
+}
