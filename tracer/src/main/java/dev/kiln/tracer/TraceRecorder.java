@@ -90,6 +90,13 @@ final class TraceRecorder implements OpObserver {
             for (int i = 0; i < in.length; i++) ts[i] = builder.typeOf(in[i]);
             symbolic = op.def().inferType(ts, attrs);
         } catch (IllegalArgumentException e) {
+            for (int i = 0; i < in.length; i++) {
+                if (in[i].kind() == Value.Kind.CONST && inputs[i].numel() > 1) {
+                    throw new TraceException(op.opName() + " at " + src + " mixes a dynamic dim with captured tensor " + in[i] + " "
+                            + inputs[i].typeString() + ": " + e.getMessage() + ". A tensor created with a literal size (Tensor.zeros(batch, ...))"
+                            + " pins the batch; derive it from an input instead (Tensor.zerosLike, expand(-1, ...), expandAs)", e);
+                }
+            }
             throw new TraceException(op.opName() + " at " + src + " pins a dynamic dim: " + e.getMessage()
                     + ". The attribute was computed from a concrete size; use -1 in reshape (e.g. reshape(-1, 400)), flatten(1)"
                     + " or expandAs(other) instead of a literal batch size", e);

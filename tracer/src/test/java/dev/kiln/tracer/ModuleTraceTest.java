@@ -53,6 +53,26 @@ class ModuleTraceTest {
     }
 
     @Test
+    void lstmOverAFixedLengthWorksForAnyBatch() {
+        Kiln.manualSeed(6);
+        dev.kiln.eager.nn.LSTM lstm = new dev.kiln.eager.nn.LSTM(4, 8, 2, true, true);
+        Graph g;
+        try (var ng = Autograd.noGrad()) {
+            g = Tracer.trace(lstm, new Tensor[] {Tensor.randn(3, 5, 4)}, TraceOptions.builder().name("lstm").dynamic(0, 0, "N").build());
+        }
+        assertEquals("f32[N,5,8]", g.typeOf(g.outputs().get(0)).toString());
+        for (int n : new int[] {1, 7, 64}) {
+            Tensor x = Tensor.randn(n, 5, 4);
+            Strided out = ReferenceInterpreter.run(g, List.of(x.data())).get(0);
+            Tensor want;
+            try (var ng = Autograd.noGrad()) {
+                want = lstm.call(x);
+            }
+            assertTrue(Tensor.wrap(out).allclose(want, 1e-5, 1e-6), "batch " + n);
+        }
+    }
+
+    @Test
     void trainModeDropoutIsARecordedRandomDraw() {
         Sequential m = smallCnn();
         Graph g = Tracer.trace(m, new Tensor[] {Tensor.randn(2, 1, 8, 8)}, TraceOptions.defaults());

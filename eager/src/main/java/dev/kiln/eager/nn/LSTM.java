@@ -52,12 +52,15 @@ public class LSTM extends Module {
     public Output run(Tensor x, Tensor h0, Tensor c0) {
         if (x.dim() != 3 || x.shape(2) != inputSize) throw badInput(batchFirst ? "[N,T," + inputSize + "]" : "[T,N," + inputSize + "]", x);
         Tensor seq = batchFirst ? x.transpose(0, 1) : x; // [T, N, in]
-        int steps = seq.shape(0), n = seq.shape(1);
+        int steps = seq.shape(0);
         List<Tensor> hs = new ArrayList<>(), cs = new ArrayList<>();
+        // zero state derived from the input rather than Tensor.zeros(n, H): a literal batch size
+        // would pin the batch when the model is traced with a symbolic one
+        Tensor zeroState = Tensor.zerosLike(seq.select(0, 0).narrow(1, 0, 1)).expand(-1, hiddenSize);
         for (int l = 0; l < numLayers; l++) {
             Tensor[] p = layers.get(l);
-            Tensor h = h0 != null ? h0.select(0, l) : Tensor.zeros(x.dtype(), n, hiddenSize);
-            Tensor c = c0 != null ? c0.select(0, l) : Tensor.zeros(x.dtype(), n, hiddenSize);
+            Tensor h = h0 != null ? h0.select(0, l) : zeroState;
+            Tensor c = c0 != null ? c0.select(0, l) : zeroState;
             Tensor proj = seq.matmul(p[0].t());
             if (p[2] != null) proj = proj.add(p[2]).add(p[3]);
             List<Tensor> outs = new ArrayList<>(steps);

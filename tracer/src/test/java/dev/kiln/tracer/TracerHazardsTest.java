@@ -14,7 +14,13 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-class TracerBasicsTest {
+/**
+ * The tracer hazards, one case per pain point of torch.jit.trace and friends: a Java branch
+ * or loop on a tensor value, a literal batch size, a captured global, random ops, train vs
+ * eval, batch size changes. Each shows Kiln's answer: an error naming the line, a guard, a
+ * ledger entry, or a correct symbolic graph.
+ */
+class TracerHazardsTest {
 
     private static Tensor mlp(Tensor x, Tensor w1, Tensor b1, Tensor w2, Tensor b2) {
         Tensor h = x.matmul(w1.t()).add(b1).relu();
@@ -31,7 +37,7 @@ class TracerBasicsTest {
         String text = g.toString();
         assertTrue(text.startsWith("graph mlp(%x: f32[N,8]) -> (f32[N,4])"), text);
         assertTrue(text.contains("param fc1.weight: f32[16,8]"), text);
-        assertTrue(text.contains("TracerBasicsTest.java:"), "nodes carry the Java source line:\n" + text);
+        assertTrue(text.contains("TracerHazardsTest.java:"), "nodes carry the Java source line:\n" + text);
         for (int n : new int[] {1, 7, 64}) {
             Tensor x = Tensor.randn(n, 8);
             List<Strided> out = ReferenceInterpreter.run(g, List.of(x.data()));
@@ -45,7 +51,7 @@ class TracerBasicsTest {
         TraceOptions o = TraceOptions.builder().dynamic(0, 0, "N").build();
         TraceException e = assertThrows(TraceException.class,
                 () -> Tracer.trace(in -> in[0].reshape(4, 6), new Tensor[] {Tensor.randn(4, 2, 3)}, o));
-        assertTrue(e.getMessage().contains("TracerBasicsTest.java:"), e.getMessage());
+        assertTrue(e.getMessage().contains("TracerHazardsTest.java:"), e.getMessage());
         assertTrue(e.getMessage().contains("reshape(-1"), e.getMessage());
         // the fix works
         Graph g = Tracer.trace(in -> in[0].reshape(-1, 6), new Tensor[] {Tensor.randn(4, 2, 3)}, o);
@@ -67,7 +73,7 @@ class TracerBasicsTest {
         java.util.function.Function<Tensor[], Tensor> f = in -> in[0].sum().item() > 0 ? in[0].mul(2.0) : in[0].neg();
         TraceException e = assertThrows(TraceException.class,
                 () -> Tracer.trace(f, new Tensor[] {Tensor.of(new float[] {1, 2})}, TraceOptions.defaults()));
-        assertTrue(e.getMessage().contains("item()") && e.getMessage().contains("TracerBasicsTest.java:"), e.getMessage());
+        assertTrue(e.getMessage().contains("item()") && e.getMessage().contains("TracerHazardsTest.java:"), e.getMessage());
 
         Graph g = Tracer.trace(f, new Tensor[] {Tensor.of(new float[] {1, 2})}, TraceOptions.builder().strict(false).build());
         assertEquals(1, g.guards().size());
@@ -75,7 +81,40 @@ class TracerBasicsTest {
         assertEquals(4.0, Tensor.wrap(ok).toFloatArray()[1], 0);
         GraphException ge = assertThrows(GraphException.class,
                 () -> ReferenceInterpreter.run(g, List.of(Tensor.of(new float[] {-1, -2}).data())));
-        assertTrue(ge.getMessage().contains("guard failed") && ge.getMessage().contains("TracerBasicsTest.java:"), ge.getMessage());
+        assertTrue(ge.getMessage().contains("guard failed") && ge.getMessage().contains("TracerHazardsTest.java:"), ge.getMessage());
+    }
+
+    @Test
+    void tensorCreatedWithTheBatchSizeIsReportedAsAPinningConstant() {
+        TraceOptions o = TraceOptions.builder().dynamic(0, 0, "N").build();
+        TraceException e = assertThrows(TraceException.class,
+                () -> Tracer.trace(in -> in[0].add(Tensor.zeros(in[0].shape(0), 2)), new Tensor[] {Tensor.randn(3, 2)}, o));
+        assertTrue(e.getMessage().contains("captured tensor %c0 f32[3,2]") && e.getMessage().contains("Tensor.zerosLike"), e.getMessage());
+    }
+
+    @Test
+    void loopCountDependingOnDataIsADataDependentRead() {
+        java.util.function.Function<Tensor[], Tensor> halveUntilSmall = in -> {
+            Tensor x = in[0];
+            while (x.abs().amax().item() > 1) x = x.mul(0.5); // the trip count depends on the data
+            return x;
+        };
+        TraceException e = assertThrows(TraceException.class,
+                () -> Tracer.trace(halveUntilSmall, new Tensor[] {Tensor.of(new float[] {5, -3})}, TraceOptions.defaults()));
+        assertTrue(e.getMessage().contains("TracerHazardsTest.java:"), e.getMessage());
+        // lenient: each read becomes a guard; another input that needs a different count fails loudly
+        Graph g = Tracer.trace(halveUntilSmall, new Tensor[] {Tensor.of(new float[] {5, -3})}, TraceOptions.builder().strict(false).build());
+        assertEquals(4, g.guards().size(), g.toString());
+        assertThrows(GraphException.class, () -> ReferenceInterpreter.run(g, List.of(Tensor.of(new float[] {50, 1}).data())));
+        Strided same = ReferenceInterpreter.run(g, List.of(Tensor.of(new float[] {5, -3}).data())).get(0);
+        assertEquals(0.625, Tensor.wrap(same).toFloatArray()[0], 0);
+    }
+
+    @Test
+    void randomOpsAreRecordedDrawsInTheLedger() {
+        Graph g = Tracer.trace(in -> dev.kiln.eager.nn.functional.F.dropout(in[0], 0.5, true), new Tensor[] {Tensor.ones(4, 4)},
+                TraceOptions.defaults());
+        assertTrue(g.toString().contains("rng: rand_like"), g.toString());
     }
 
     @Test
