@@ -8,9 +8,9 @@ import java.util.Map;
 
 /**
  * Rewrites that are only right, or only worth it, for inference: log(softmax(x)) becomes
- * log_softmax(x), which is both faster and finite where softmax underflows to 0. Folding
- * batch-norm into a preceding conv/linear belongs here too once the nn ops exist in the op
- * vocabulary (there is no batch_norm, conv or dropout primitive yet).
+ * log_softmax(x), which is both faster and finite where softmax underflows to 0. Batch norm
+ * is folded into the preceding conv/linear by {@link AffineFolding}; eval-mode dropout never
+ * reaches a graph (it is an identity in eval mode, so the trace records nothing).
  */
 public final class InferenceRewrites implements Pass {
     @Override

@@ -47,14 +47,14 @@ public final class PassManager {
         return switch (level) {
             case O0 -> List.of();
             case O1 -> List.of("simplify", "fold", "cse", "dce");
-            case O2 -> List.of("simplify", "inference", "fold", "cse", "dce");
+            case O2 -> List.of("simplify", "inference", "fold", "bnfold", "cse", "dce");
         };
     }
 
     /** The passes this manager runs, in order. */
     public List<Pass> passes() {
         List<String> names = new ArrayList<>(passNames(level));
-        for (String n : List.of("simplify", "inference", "fold", "cse", "dce")) {
+        for (String n : List.of("simplify", "inference", "fold", "bnfold", "cse", "dce")) {
             if (enabled.contains(n) && !names.contains(n)) names.add(n);
         }
         names.removeAll(disabled);
@@ -70,7 +70,8 @@ public final class PassManager {
             case "fold" -> new ConstantFolding(freezeParams);
             case "cse" -> new CommonSubexpressionElimination();
             case "dce" -> new DeadCodeElimination();
-            default -> throw new IllegalArgumentException("unknown pass '" + name + "' (expected simplify, inference, fold, cse or dce)");
+            case "bnfold" -> new AffineFolding(freezeParams);
+            default -> throw new IllegalArgumentException("unknown pass '" + name + "' (expected simplify, inference, fold, bnfold, cse or dce)");
         };
     }
 
