@@ -25,7 +25,10 @@ final class LeNetRows {
         try (var ng = Autograd.noGrad()) {
             report.ms("lenet_infer_b64", Median.ms(() -> net.call(x), 100, 10));
         }
-        CompiledInference traced = CompiledInference.batched("lenet", net::call, x, net.namedParameters());
+        // Batch fixed at 64, not symbolic: F.maxPool2d reshapes its gathered result to the concrete
+        // shape of its indices, which pins the batch dim, and the tracer refuses that. The peer's
+        // torch.jit.trace graph is shape-specialized too, so the rows compare like with like.
+        CompiledInference traced = CompiledInference.fixedShape("lenet", net::call, x, net.namedParameters());
         report.ms("lenet_infer_b64_traced", Median.ms(traced.verifiedRunner("lenet_infer_b64_traced", x, net::call), 100, 10));
 
         report.ms("lenet_train_b64_traced", Median.ms(TracedTraining.verifiedRunner("lenet_train_b64_traced", LeNet::new, TWIN_SEED, batch), 50, 10));

@@ -5,8 +5,11 @@ package dev.kiln.benchmarks;
  * rounds of {@code --rounds N} (every round runs the same work; only the last one is printed).
  */
 final class Report {
-    /** The CPU kernels are single-threaded in this build (torch_bench.py is run with 1 thread too). */
-    static final int THREADS = 1;
+    /**
+     * The threads Kiln's GEMM (GemmProvider) and batch-split kernels may use: kiln.threads, else
+     * every available processor, as torch.get_num_threads() reports PyTorch's setting.
+     */
+    static final int THREADS = Integer.getInteger("kiln.threads", Runtime.getRuntime().availableProcessors());
 
     private final boolean print;
 

@@ -19,8 +19,8 @@ final class TracedTraining {
     private TracedTraining() {}
 
     /**
-     * Builds two identically initialized models (same seed), trains one eagerly and one through
-     * the traced step on the same batch, and fails unless the loss and every parameter agree;
+     * Builds two identically initialized models (same seed), trains one eagerly (the user's step,
+     * F.crossEntropy) and one through the traced step on the same batch, and fails unless the loss and every parameter agree;
      * returns the traced step's runner, to be timed. traceStep runs the step twice eagerly (once
      * to create the momentum buffers, once recorded), so the eager twin takes two steps before
      * the compared third.
@@ -36,7 +36,7 @@ final class TracedTraining {
         Kiln.manualSeed(seed);
         Module traced = model.get();
         TraceOptions options = TraceOptions.builder().name(workload).params(traced.namedParameters()).build();
-        TracedStep step = Tracer.traceStep(TrainStep.of(traced, TrainStep.sgd(traced)), batch, options);
+        TracedStep step = Tracer.traceStep(TrainStep.traceable(traced, TrainStep.sgd(traced)), batch, options);
         AgreesWithEager.check(workload, "loss of step 3", step.run(batch), eagerLoss);
         for (Map.Entry<String, Tensor> p : eager.namedParameters().entrySet()) {
             AgreesWithEager.check(workload, "parameter " + p.getKey() + " after step 3", step.parameter(p.getKey()), p.getValue());
