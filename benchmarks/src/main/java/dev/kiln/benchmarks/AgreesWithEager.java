@@ -1,6 +1,7 @@
 package dev.kiln.benchmarks;
 
 import dev.kiln.eager.Tensor;
+import java.util.Arrays;
 
 /**
  * The check every traced workload passes once before it is timed: a fast wrong answer must stop
@@ -14,9 +15,9 @@ final class AgreesWithEager {
 
     static void check(String workload, String what, Tensor traced, Tensor eager) {
         if (traced.allclose(eager, RTOL, ATOL)) return;
-        String diff = java.util.Arrays.equals(traced.shape(), eager.shape())
+        String diff = Arrays.equals(traced.shape(), eager.shape())
                 ? "max |traced - eager| = " + traced.sub(eager).abs().max().item()
-                : "shape " + java.util.Arrays.toString(traced.shape()) + " vs eager " + java.util.Arrays.toString(eager.shape());
+                : "shape " + Arrays.toString(traced.shape()) + " vs eager " + Arrays.toString(eager.shape());
         throw new IllegalStateException(workload + ": " + what + " disagrees with eager (rtol " + RTOL + ", atol " + ATOL + "): " + diff);
     }
 }
