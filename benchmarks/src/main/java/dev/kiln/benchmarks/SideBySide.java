@@ -1,28 +1,21 @@
 package dev.kiln.benchmarks;
 
 import dev.kiln.Kiln;
-import dev.kiln.benchmarks.mlp.CrossEntropy;
-import dev.kiln.benchmarks.mlp.Mlp;
-import dev.kiln.benchmarks.mlp.SgdMomentum;
-import dev.kiln.eager.Tensor;
-import dev.kiln.eager.autograd.Autograd;
 
 /**
  * Kiln's half of the side-by-side comparison: the workloads of ../shared/bench/torch_bench.py
  * with the same names, shapes, hyper-parameters, repetitions and warm-up, printed as the same
- * JSON lines. The LeNet workloads are absent until conv2d exists, and the traced variant until
- * the tracer can compile a graph; run-side-by-side.sh shows them as missing rather than faking them.
+ * JSON lines, through the API users write (dev.kiln.eager.nn, optim.SGD, the tracer and the
+ * compiled executor). Kiln-only rows (chain1M_traced, *_train_b64_traced) follow their eager
+ * sibling; run-side-by-side.sh shows '-' for PyTorch there.
  *
  * <p>The warm-up counts are PyTorch's, which is short for a JIT: on this protocol the small
- * workloads are still measured partly before C2 has compiled them (add16 reads ~2 µs on the first
- * pass and ~0.25 µs from the third). {@code --rounds N} repeats the whole suite N times and prints
- * only the last pass, the JVM's steady state; the default of 1 is torch_bench.py's protocol.
+ * workloads are still measured partly before C2 has compiled them. {@code --rounds N} repeats the
+ * whole suite N times and prints only the last pass, the JVM's steady state; the default of 1 is
+ * torch_bench.py's protocol.
  */
 public final class SideBySide {
     private SideBySide() {}
-
-    /** The CPU kernels are single-threaded in this build (torch_bench.py is run with 1 thread too). */
-    private static final int THREADS = 1;
 
     public static void main(String[] args) {
         boolean valid = args.length == 0 || args.length == 2 && args[0].equals("--rounds") && args[1].matches("[1-9][0-9]*");
@@ -31,47 +24,12 @@ public final class SideBySide {
             System.exit(2);
         }
         int rounds = args.length == 0 ? 1 : Integer.parseInt(args[1]);
-        for (int r = 1; r <= rounds; r++) run(r == rounds);
-    }
-
-    private static void run(boolean print) {
-        Kiln.manualSeed(0);
-        for (int n : new int[] {256, 512, 1024}) {
-            Tensor a = Tensor.randn(n, n), b = Tensor.randn(n, n);
-            double ms = Median.ms(() -> a.matmul(b), 20, 5);
-            emit(print, JsonLine.withGflops("sgemm" + n, ms, THREADS, 2.0 * n * n * n / ms / 1e6));
+        for (int r = 1; r <= rounds; r++) {
+            Report report = new Report(r == rounds);
+            Kiln.manualSeed(0);
+            KernelRows.run(report);
+            MlpRows.run(report);
+            LeNetRows.run(report);
         }
-
-        Tensor x = Tensor.randn(16), y = Tensor.randn(16);
-        emit(print, JsonLine.of("add16_eager_us", Median.ms(() -> x.add(y), 20000, 1000) * 1e3, THREADS));
-        Tensor xg = Tensor.randn(16).requiresGrad(true);
-        emit(print, JsonLine.of("mul16_grad_us", Median.ms(() -> xg.mul(y), 20000, 1000) * 1e3, THREADS));
-
-        Tensor big = Tensor.randn(1 << 20), w = Tensor.randn(1 << 20), bb = Tensor.randn(1 << 20);
-        try (var ng = Autograd.noGrad()) {
-            emit(print, JsonLine.of("chain1M_eager", Median.ms(() -> big.mul(w).add(bb).gelu(), 50, 5), THREADS));
-        }
-
-        Mlp mlp = new Mlp(784, 256, 128, 10);
-        SgdMomentum opt = new SgdMomentum(mlp.parameters(), 0.01, 0.9);
-        Tensor xb = Tensor.randn(64, 784), yb = Tensor.randint(0, 10, 64);
-        emit(print, JsonLine.of("mlp_train_b64", Median.ms(() -> {
-            opt.zeroGrad();
-            CrossEntropy.of(mlp.forward(xb), yb).backward();
-            opt.step();
-            return mlp;
-        }, 200, 20), THREADS));
-        try (var ng = Autograd.noGrad()) {
-            emit(print, JsonLine.of("mlp_infer_b64", Median.ms(() -> mlp.forward(xb), 500, 50), THREADS));
-            Tensor x1 = Tensor.randn(1, 784);
-            emit(print, JsonLine.of("mlp_infer_b1", Median.ms(() -> mlp.forward(x1), 2000, 100), THREADS));
-        }
-    }
-
-    /** Flushed per line: the runner script reads results while later workloads still run. */
-    private static void emit(boolean print, String line) {
-        if (!print) return;
-        System.out.println(line);
-        System.out.flush();
     }
 }

@@ -1,0 +1,52 @@
+package dev.kiln.benchmarks;
+
+import dev.kiln.eager.Tensor;
+import dev.kiln.eager.nn.Module;
+import dev.kiln.eager.nn.functional.F;
+import dev.kiln.eager.optim.Optimizer;
+import dev.kiln.eager.optim.SGD;
+import java.util.function.BinaryOperator;
+import java.util.function.Function;
+
+/**
+ * torch_bench.py's training step, {@code opt.zero_grad(); F.cross_entropy(model(X), Y).backward(); opt.step()},
+ * as a function of the batch {X, Y} so the same step can be run eagerly or handed to the tracer.
+ */
+final class TrainStep {
+    private TrainStep() {}
+
+    /** torch_bench.py's optimizer for both models. */
+    static SGD sgd(Module model) {
+        return SGD.builder(model.parameters()).lr(0.01).momentum(0.9).build();
+    }
+
+    /** The step users write, with F.crossEntropy. */
+    static Function<Tensor[], Tensor> of(Module model, Optimizer opt) {
+        return of(model, opt, F::crossEntropy);
+    }
+
+    /**
+     * The step handed to Tracer.traceStep. F.crossEntropy checks that every label is in range by
+     * reading the labels into Java, a data-dependent read that strict tracing refuses (lenient
+     * tracing would guard on this batch's labels, failing on the next batch). The same mean
+     * negative log-likelihood in tensor ops has no such read; the traced rows check it against
+     * the eager F.crossEntropy step before timing.
+     */
+    static Function<Tensor[], Tensor> traceable(Module model, Optimizer opt) {
+        return of(model, opt, (logits, labels) -> logits.logSoftmax(1).gather(1, labels.unsqueeze(1)).neg().mean());
+    }
+
+    /**
+     * zeroGrad() drops the gradients (PyTorch 2's set_to_none; the peer's torch 1.13 zeroes them in
+     * place): the same update, and Kiln accumulates out of place, so zeroing would only add work.
+     */
+    private static Function<Tensor[], Tensor> of(Module model, Optimizer opt, BinaryOperator<Tensor> lossFn) {
+        return batch -> {
+            opt.zeroGrad();
+            Tensor loss = lossFn.apply(model.call(batch[0]), batch[1]);
+            loss.backward();
+            opt.step();
+            return loss;
+        };
+    }
+}
