@@ -132,7 +132,7 @@ public final class F {
     public static Tensor embedding(Tensor indices, Tensor weight, Integer paddingIdx) {
         if (indices.dtype() != DType.INT64) throw new IllegalArgumentException("embedding: indices must be i64, got " + indices.typeString());
         int n = weight.shape(0);
-        long[] ix = indices.toLongArray();
+        long[] ix = ValidationReads.longValues(indices);
         for (int i = 0; i < ix.length; i++) {
             if (ix[i] < 0 || ix[i] >= n) {
                 throw new IllegalArgumentException("embedding: index " + ix[i] + " (at flat position " + i + ") is out of range for " + n + " embeddings");

@@ -82,7 +82,7 @@ final class Losses {
             throw new IllegalArgumentException(fn + ": target " + target.typeString() + " must have shape " + Arrays.toString(want)
                     + " for input " + input.typeString());
         }
-        long[] labels = target.toLongArray();
+        long[] labels = ValidationReads.longValues(target);
         for (int i = 0; i < labels.length; i++) {
             long l = labels[i];
             if (l != ignoreIndex && (l < 0 || l >= classes)) {
