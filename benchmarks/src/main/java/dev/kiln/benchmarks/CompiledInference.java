@@ -33,7 +33,7 @@ final class CompiledInference {
         return of(fn, example, TraceOptions.builder().name(name).dynamic(0, 0, "N").params(params).build());
     }
 
-XX
+    /** As {@link #batched} with every dim fixed: for inputs with no batch dim (chain1M's flat vector). */
     static CompiledInference fixedShape(String name, Function<Tensor, Tensor> fn, Tensor example, Map<String, Tensor> params) {
         return of(fn, example, TraceOptions.builder().name(name).params(params).build());
     }
