@@ -108,7 +108,13 @@ public final class Tracer {
             });
         }
         Graph g = b.build();
+        List<Value> stateValues = state;
+        if (stateAsOutputs) {
+            StateParams sp = StateParams.of(g, state);
+            g = sp.graph();
+            stateValues = sp.state();
+        }
         Verifier.verify(g);
-        return new Recorded(g, state, stateData);
+        return new Recorded(g, stateValues, stateData);
     }
 }

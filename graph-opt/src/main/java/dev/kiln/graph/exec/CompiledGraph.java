@@ -41,6 +41,19 @@ public final class CompiledGraph {
         return plan(sym).run(inputs);
     }
 
+    /**
+     * Runs with some parameters replaced by other data of the same type: a compiled training
+     * step feeds its updated state back this way (compile it without freezing parameters).
+     */
+    public List<Strided> run(List<Strided> inputs, Map<dev.kiln.graph.Value, Strided> overrides) {
+        if (!overrides.isEmpty() && options.freezeParams()) {
+            throw new IllegalStateException(graph.name() + ": parameters were frozen into constants at compile time; "
+                    + "compile with CompileOptions.withFreezeParams(false) to feed parameter values per run");
+        }
+        SymbolBindings sym = SymbolBindings.bind(graph, inputs);
+        return plan(sym).run(inputs, overrides);
+    }
+
     private Plan plan(SymbolBindings sym) {
         return plans.computeIfAbsent(sym.values(), k -> new Plan(graph, specs, sym, options));
     }

@@ -114,7 +114,10 @@ final class Plan {
 
     long scratchBytes() { return (long) (maxScratch + maxExternals) * blockSize * 4; }
 
-    List<Strided> run(List<Strided> inputs) {
+    List<Strided> run(List<Strided> inputs) { return run(inputs, Map.of()); }
+
+    /** As {@link #run(List)}, reading some parameters from {@code overrides} (a training step's state). */
+    List<Strided> run(List<Strided> inputs, Map<Value, Strided> overrides) {
         Arena a = pool.poll();
         if (a == null) a = new Arena(this);
         Strided[] env = a.env;
@@ -126,6 +129,15 @@ final class Plan {
                 env[k++] = p.data();
             }
             for (NamedTensor c : graph.constants()) env[k++] = c.data();
+            for (Map.Entry<Value, Strided> o : overrides.entrySet()) {
+                Integer slot = o.getKey().kind() == Value.Kind.PARAM ? index.get(o.getKey()) : null;
+                if (slot == null) throw new GraphException(graph.name() + ": override for " + o.getKey() + ", which is not a parameter of the graph");
+                if (!Arrays.equals(o.getValue().shape(), shapes[slot]) || o.getValue().dtype() != dtypes[slot]) {
+                    throw new GraphException(graph.name() + ": override for " + o.getKey() + " must be " + dtypes[slot].shortName()
+                            + Arrays.toString(shapes[slot]) + ", got " + o.getValue().dtype().shortName() + Arrays.toString(o.getValue().shape()));
+                }
+                env[slot] = o.getValue();
+            }
             for (Guard gd : guardsBefore) ReferenceInterpreter.checkGuard(graph, gd, gd.value() == null ? null : env[index.get(gd.value())]);
             for (int s = 0; s < steps.size(); s++) {
                 PlanStep ps = steps.get(s);
