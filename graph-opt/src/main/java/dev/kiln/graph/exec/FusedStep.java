@@ -48,6 +48,11 @@ final class FusedStep extends PlanStep {
         return f.gemm() == null ? "fused" : f.elementwise().isEmpty() && f.gemm().op() == Op.MATMUL ? "gemm" : "gemm+epilogue";
     }
 
+    /** A kernel result this step may overwrite: dense float32 from offset 0, nothing else in its storage. */
+    private static boolean isWholeDenseBuffer(Strided v, int numel) {
+        return v != null && v.dtype() == DType.FLOAT32 && v.offset() == 0 && v.isContiguous() && v.storage().length() == numel;
+    }
+
     @Override
     MemoryPlan.StepUse use() {
         // a GEMM must not write over its operands; an elementwise group may write over a dense input of its own shape
@@ -58,7 +63,15 @@ final class FusedStep extends PlanStep {
 
     @Override
     void run(Strided[] env, Arena arena) {
-        Strided o = plan.memory.slotOf[out] >= 0 ? arena.slotViews[out] : Strided.allocate(DType.FLOAT32, shape);
+        Strided o;
+        int victim = plan.memory.takesOverBufferOf[out];
+        if (plan.memory.slotOf[out] >= 0) {
+            o = arena.slotViews[out];
+        } else if (victim >= 0 && isWholeDenseBuffer(env[victim], numel)) {
+            o = Strided.contiguous(env[victim].storage(), shape);
+        } else {
+            o = Strided.allocate(DType.FLOAT32, shape);
+        }
         float[] oa = o.storage().f32();
         Operands ops = new Operands(env, arena);
         if (gemmA >= 0) {

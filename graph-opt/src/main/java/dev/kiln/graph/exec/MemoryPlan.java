@@ -20,6 +20,11 @@ final class MemoryPlan {
     final long freshPeakBytes;
     /** Values that share their buffer with an input, per step (for explain), or -1. */
     final int[] inPlaceOf;
+    /**
+     * Per value: the kernel-allocated input whose buffer a planned step writes over (in place,
+     * the input dying at that step), or -1. This keeps e.g. conv -> relu at one buffer.
+     */
+    final int[] takesOverBufferOf;
 
     /** Per step: value defined, values read, whether it is a view of input 0, whether the plan writes it, in-place candidates. */
     record StepUse(int out, int[] reads, boolean view, boolean planned, int[] inPlaceCandidates, long bytes) {}
@@ -40,8 +45,14 @@ final class MemoryPlan {
         }
         slotOf = new int[values];
         inPlaceOf = new int[s];
+        takesOverBufferOf = new int[values];
+        int[] takenOverAt = new int[values];
         Arrays.fill(slotOf, -1);
         Arrays.fill(inPlaceOf, -1);
+        Arrays.fill(takesOverBufferOf, -1);
+        Arrays.fill(takenOverAt, Integer.MAX_VALUE);
+        boolean[] planned = new boolean[values];
+        for (StepUse u : steps) planned[u.out()] = u.planned();
         List<long[]> slots = new ArrayList<>(); // {elements, busyUntilStep}
         long freshPeak = 0;
         for (int i = 0; i < s; i++) {
@@ -56,7 +67,23 @@ final class MemoryPlan {
                         break;
                     }
                 }
+                if (chosen < 0) {
+                    // a dying kernel-allocated input of the same shape: write over it, no slot needed
+                    for (int c : u.inPlaceCandidates()) {
+                        if (slotOf[c] < 0 && !planned[c] && root[c] == c && lastUse[c] == i && !rootEscapes[c] && onlyRead(u, c, root)) {
+                            takesOverBufferOf[o] = c;
+                            takenOverAt[c] = i;
+                            inPlaceOf[i] = c;
+                            break;
+                        }
+                    }
+                }
                 long need = u.bytes() / 4;
+                if (chosen < 0 && takesOverBufferOf[o] >= 0) {
+                    long live = liveFresh(steps, i, slotOf, rootEscapes, lastUse, takenOverAt);
+                    freshPeak = Math.max(freshPeak, live);
+                    continue;
+                }
                 if (chosen < 0) chosen = bestFit(slots, need, i);
                 if (chosen < 0) {
                     slots.add(new long[] {need, 0});
@@ -67,17 +94,24 @@ final class MemoryPlan {
                 slot[1] = lastUse[o];
                 slotOf[o] = chosen;
             }
-            long live = 0;
-            for (int j = 0; j <= i; j++) {
-                StepUse w = steps.get(j);
-                int wo = w.out();
-                if (!w.view() && slotOf[wo] < 0 && !rootEscapes[wo] && lastUse[wo] >= i) live += w.bytes();
-            }
-            freshPeak = Math.max(freshPeak, live);
+            freshPeak = Math.max(freshPeak, liveFresh(steps, i, slotOf, rootEscapes, lastUse, takenOverAt));
         }
         slotElems = new long[slots.size()];
         for (int k = 0; k < slotElems.length; k++) slotElems[k] = slots.get(k)[0];
         freshPeakBytes = freshPeak;
+    }
+
+    /** Bytes of kernel-allocated intermediates live at step i (a buffer taken over counts once). */
+    private static long liveFresh(List<StepUse> steps, int i, int[] slotOf, boolean[] rootEscapes, int[] lastUse, int[] takenOverAt) {
+        long live = 0;
+        for (int j = 0; j <= i; j++) {
+            StepUse w = steps.get(j);
+            int wo = w.out();
+            if (w.view() || slotOf[wo] >= 0 || rootEscapes[wo] || lastUse[wo] < i) continue;
+            if (takenOverAt[wo] <= i) continue; // its buffer now holds the value that took it over
+            live += w.bytes();
+        }
+        return live;
     }
 
     /** True when c's buffer is read by step u only through c itself (not also through a view). */

@@ -170,6 +170,7 @@ final class Plan {
             PlanStep ps = steps.get(s);
             int o = ps.out;
             String where = memory.slotOf[o] >= 0 ? "slot " + memory.slotOf[o] + (memory.inPlaceOf[s] >= 0 ? " (in place)" : "")
+                    : memory.takesOverBufferOf[o] >= 0 ? "in place over " + valueName(memory.takesOverBufferOf[o])
                     : Arrays.stream(outputs).anyMatch(x -> x == o) ? "output" : ps.isView() ? "view" : "kernel-allocated";
             sb.append(String.format("  #%-3d %-14s %s -> %s%s [%s]%n", s + 1, ps.kind(), ps.nodeList(), dtypes[o].shortName(),
                     Shapes.toString(shapes[o]), where));
