@@ -10,8 +10,17 @@ public interface FloatRows {
 
     enum Unary { NEG, ABS, RELU, SQRT, EXP, TANH, SIGMOID }
 
+    /** Comparisons with Java's float semantics: false for NaN, except NE which is true. */
+    enum Compare { EQ, NE, LT, LE, GT, GE }
+
     /** out[oo+i] = a[ao+i*as] op b[bo+i*bs]; strides are arbitrary (0 = broadcast). */
     void binary(Binary op, float[] a, int ao, int as, float[] b, int bo, int bs, float[] out, int oo, int n);
+
+    /** out[oo+i] = a[ao+i*as] op b[bo+i*bs]; strides are arbitrary (0 = broadcast). */
+    void compare(Compare op, float[] a, int ao, int as, float[] b, int bo, int bs, boolean[] out, int oo, int n);
+
+    /** out[oo+i] = c[co+i*cs] ? x[xo+i*xs] : y[yo+i*ys] (the where op); strides are arbitrary. */
+    void select(boolean[] c, int co, int cs, float[] x, int xo, int xs, float[] y, int yo, int ys, float[] out, int oo, int n);
 
     /** out[oo+i] = op(x[xo+i]) on contiguous rows. */
     void unary(Unary op, float[] x, int xo, float[] out, int oo, int n);

@@ -1,6 +1,7 @@
 package dev.kiln.backend.cpu.vector;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -34,6 +35,48 @@ final class PanamaFloatRows implements FloatRows {
             r.intoArray(out, oo + i);
         }
         if (i < n) SCALAR.binary(op, a, ao + i * as, as, b, bo + i * bs, bs, out, oo + i, n - i);
+    }
+
+    @Override
+    public void compare(Compare op, float[] a, int ao, int as, float[] b, int bo, int bs, boolean[] out, int oo, int n) {
+        if (!(as == 1 || as == 0) || !(bs == 1 || bs == 0)) {
+            SCALAR.compare(op, a, ao, as, b, bo, bs, out, oo, n);
+            return;
+        }
+        VectorOperators.Comparison c = switch (op) {
+            case EQ -> VectorOperators.EQ;
+            case NE -> VectorOperators.NE;
+            case LT -> VectorOperators.LT;
+            case LE -> VectorOperators.LE;
+            case GT -> VectorOperators.GT;
+            case GE -> VectorOperators.GE;
+        };
+        int L = S.length(), bound = S.loopBound(n), i = 0;
+        FloatVector av0 = as == 0 ? FloatVector.broadcast(S, a[ao]) : null;
+        FloatVector bv0 = bs == 0 ? FloatVector.broadcast(S, b[bo]) : null;
+        for (; i < bound; i += L) {
+            FloatVector av = av0 != null ? av0 : FloatVector.fromArray(S, a, ao + i);
+            FloatVector bv = bv0 != null ? bv0 : FloatVector.fromArray(S, b, bo + i);
+            av.compare(c, bv).intoArray(out, oo + i);
+        }
+        if (i < n) SCALAR.compare(op, a, ao + i * as, as, b, bo + i * bs, bs, out, oo + i, n - i);
+    }
+
+    @Override
+    public void select(boolean[] c, int co, int cs, float[] x, int xo, int xs, float[] y, int yo, int ys, float[] out, int oo, int n) {
+        if (cs != 1 || !(xs == 1 || xs == 0) || !(ys == 1 || ys == 0)) {
+            SCALAR.select(c, co, cs, x, xo, xs, y, yo, ys, out, oo, n);
+            return;
+        }
+        int L = S.length(), bound = S.loopBound(n), i = 0;
+        FloatVector xv0 = xs == 0 ? FloatVector.broadcast(S, x[xo]) : null;
+        FloatVector yv0 = ys == 0 ? FloatVector.broadcast(S, y[yo]) : null;
+        for (; i < bound; i += L) {
+            FloatVector xv = xv0 != null ? xv0 : FloatVector.fromArray(S, x, xo + i);
+            FloatVector yv = yv0 != null ? yv0 : FloatVector.fromArray(S, y, yo + i);
+            yv.blend(xv, VectorMask.fromArray(S, c, co + i)).intoArray(out, oo + i);
+        }
+        if (i < n) SCALAR.select(c, co + i, cs, x, xo + i * xs, xs, y, yo + i * ys, ys, out, oo + i, n - i);
     }
 
     @Override

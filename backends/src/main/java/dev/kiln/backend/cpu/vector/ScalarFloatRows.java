@@ -18,6 +18,23 @@ public final class ScalarFloatRows implements FloatRows {
     }
 
     @Override
+    public void compare(Compare op, float[] a, int ao, int as, float[] b, int bo, int bs, boolean[] out, int oo, int n) {
+        switch (op) {
+            case EQ -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i * as] == b[bo + i * bs]; }
+            case NE -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i * as] != b[bo + i * bs]; }
+            case LT -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i * as] < b[bo + i * bs]; }
+            case LE -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i * as] <= b[bo + i * bs]; }
+            case GT -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i * as] > b[bo + i * bs]; }
+            case GE -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i * as] >= b[bo + i * bs]; }
+        }
+    }
+
+    @Override
+    public void select(boolean[] c, int co, int cs, float[] x, int xo, int xs, float[] y, int yo, int ys, float[] out, int oo, int n) {
+        for (int i = 0; i < n; i++) out[oo + i] = c[co + i * cs] ? x[xo + i * xs] : y[yo + i * ys];
+    }
+
+    @Override
     public void unary(Unary op, float[] x, int xo, float[] out, int oo, int n) {
         switch (op) {
             case NEG -> { for (int i = 0; i < n; i++) out[oo + i] = -x[xo + i]; }

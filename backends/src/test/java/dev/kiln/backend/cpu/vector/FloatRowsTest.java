@@ -1,0 +1,76 @@
+package dev.kiln.backend.cpu.vector;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Vector API rows against the scalar twin on awkward lengths (vector tails, single
+ * elements, several blocks), with broadcast operands and NaN/signed-zero/infinity values.
+ */
+class FloatRowsTest {
+    static final int[] SIZES = {1, 7, 15, 16, 17, 31, 33, 255, 1000, 4097};
+    static final FloatRows SCALAR = new ScalarFloatRows();
+    static final FloatRows VECTOR = VectorSupport.vectorModuleUsable(new String[1]) ? new PanamaFloatRows() : SCALAR;
+
+    static float[] data(int n, long seed) {
+        Random r = new Random(seed);
+        float[] a = new float[n + 5];
+        float[] special = {Float.NaN, 0f, -0f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 1f};
+        for (int i = 0; i < a.length; i++) a[i] = r.nextInt(8) == 0 ? special[r.nextInt(special.length)] : (float) r.nextGaussian() * 4;
+        // repeat some values so EQ/LE/GE see ties
+        for (int i = 3; i < a.length; i += 5) a[i] = a[i - 3];
+        return a;
+    }
+
+    @Test
+    void compareMatchesScalar() {
+        for (int n : SIZES) {
+            float[] a = data(n, n), b = data(n, n + 1);
+            for (int i = 0; i < b.length; i += 2) b[i] = a[i];
+            for (FloatRows.Compare op : FloatRows.Compare.values()) {
+                for (int[] st : new int[][] {{1, 1}, {1, 0}, {0, 1}, {2, 1}}) {
+                    int len = st[0] == 2 ? n / 2 : n;
+                    boolean[] want = new boolean[len + 3], got = new boolean[len + 3];
+                    SCALAR.compare(op, a, 2, st[0], b, 1, st[1], want, 3, len);
+                    VECTOR.compare(op, a, 2, st[0], b, 1, st[1], got, 3, len);
+                    assertArrayEquals(want, got, op + " n=" + n + " strides " + st[0] + "," + st[1]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void compareFollowsJavaNaNRules() {
+        float[] a = {Float.NaN}, b = {Float.NaN};
+        boolean[] o = new boolean[1];
+        for (FloatRows rows : new FloatRows[] {SCALAR, VECTOR}) {
+            for (FloatRows.Compare op : FloatRows.Compare.values()) {
+                rows.compare(op, a, 0, 1, b, 0, 1, o, 0, 1);
+                assertEquals(op == FloatRows.Compare.NE, o[0], op + " on NaN");
+            }
+        }
+    }
+
+    @Test
+    void selectMatchesScalar() {
+        for (int n : SIZES) {
+            float[] x = data(n, 3L * n), y = data(n, 5L * n);
+            boolean[] c = new boolean[n + 4];
+            Random r = new Random(n);
+            for (int i = 0; i < c.length; i++) c[i] = r.nextBoolean();
+            for (int[] st : new int[][] {{1, 1, 1}, {1, 0, 1}, {1, 1, 0}, {0, 1, 1}}) {
+                float[] want = new float[n + 2], got = new float[n + 2];
+                SCALAR.select(c, 1, st[0], x, 2, st[1], y, 3, st[2], want, 2, n);
+                VECTOR.select(c, 1, st[0], x, 2, st[1], y, 3, st[2], got, 2, n);
+                assertArrayEquals(want, got, "select n=" + n);
+                for (int i = 0; i < n; i++) {
+                    float e = c[1 + i * st[0]] ? x[2 + i * st[1]] : y[3 + i * st[2]];
+                    assertEquals(Float.floatToRawIntBits(e), Float.floatToRawIntBits(got[2 + i]), "select bits n=" + n + " i=" + i);
+                }
+            }
+        }
+    }
+}
