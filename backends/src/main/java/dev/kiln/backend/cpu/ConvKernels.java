@@ -10,7 +10,8 @@ import java.util.Map;
 /**
  * conv2d, conv_transpose2d and conv2d_weight_grad as im2col/col2im + GEMM, one sample and
  * group at a time (the GEMM then writes straight into the NCHW output, no transpose). Each
- * batch chunk owns one column buffer, reused for all its samples and groups.
+ * batch chunk owns one fresh column buffer, reused for all its samples and groups: its padding
+ * cells stay zero, so {@link Im2Col#unfold} only copies image rows.
  */
 final class ConvKernels {
     private ConvKernels() {}

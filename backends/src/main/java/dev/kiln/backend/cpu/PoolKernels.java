@@ -33,12 +33,37 @@ final class PoolKernels {
                     int h0 = i * s[0] - p[0];
                     for (int j = 0; j < wo; j++) {
                         int w0 = j * s[1] - p[1];
-                        idx[o + i * wo + j] = argmax(xa, base, h, w, h0, w0, k, d);
+                        idx[o + i * wo + j] = xa instanceof float[] f ? argmax(f, base, h, w, h0, w0, k, d) : argmax(xa, base, h, w, h0, w0, k, d);
                     }
                 }
             }
         });
         return out;
+    }
+
+    /**
+     * The float32 twin of the generic argmax below: the in-bounds tap range is found once per
+     * window, and the update is written without a branch (selects) because with random data
+     * "is this tap the new max" is a coin flip the branch predictor loses half the time.
+     */
+    private static long argmax(float[] xa, int base, int h, int w, int h0, int w0, int[] k, int[] d) {
+        int dh = d[0], dw = d[1];
+        int kiLo = h0 >= 0 ? 0 : (-h0 + dh - 1) / dh, kiHi = Math.min(k[0], h0 >= h ? 0 : (h - 1 - h0) / dh + 1);
+        int kjLo = w0 >= 0 ? 0 : (-w0 + dw - 1) / dw, kjHi = Math.min(k[1], w0 >= w ? 0 : (w - 1 - w0) / dw + 1);
+        if (kiLo >= kiHi || kjLo >= kjHi) return -1;
+        int best = (h0 + kiLo * dh) * w + w0 + kjLo * dw;
+        float bestVal = xa[base + best];
+        for (int ki = kiLo; ki < kiHi; ki++) {
+            int row = (h0 + ki * dh) * w + w0;
+            for (int kj = kjLo; kj < kjHi; kj++) {
+                int at = row + kj * dw;
+                float v = xa[base + at];
+                boolean take = v > bestVal || v != v;
+                best = take ? at : best;
+                bestVal = take ? v : bestVal;
+            }
+        }
+        return best;
     }
 
     /** PyTorch's rule: take a value when it is greater than the best so far or NaN; padding never wins. */

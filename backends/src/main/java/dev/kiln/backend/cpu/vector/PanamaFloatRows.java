@@ -43,21 +43,22 @@ final class PanamaFloatRows implements FloatRows {
             SCALAR.compare(op, a, ao, as, b, bo, bs, out, oo, n);
             return;
         }
-        VectorOperators.Comparison c = switch (op) {
-            case EQ -> VectorOperators.EQ;
-            case NE -> VectorOperators.NE;
-            case LT -> VectorOperators.LT;
-            case LE -> VectorOperators.LE;
-            case GT -> VectorOperators.GT;
-            case GE -> VectorOperators.GE;
-        };
         int L = S.length(), bound = S.loopBound(n), i = 0;
         FloatVector av0 = as == 0 ? FloatVector.broadcast(S, a[ao]) : null;
         FloatVector bv0 = bs == 0 ? FloatVector.broadcast(S, b[bo]) : null;
         for (; i < bound; i += L) {
             FloatVector av = av0 != null ? av0 : FloatVector.fromArray(S, a, ao + i);
             FloatVector bv = bv0 != null ? bv0 : FloatVector.fromArray(S, b, bo + i);
-            av.compare(c, bv).intoArray(out, oo + i);
+            // the operator must be a constant at each call site, or C2 does not intrinsify compare
+            VectorMask<Float> m = switch (op) {
+                case EQ -> av.compare(VectorOperators.EQ, bv);
+                case NE -> av.compare(VectorOperators.NE, bv);
+                case LT -> av.compare(VectorOperators.LT, bv);
+                case LE -> av.compare(VectorOperators.LE, bv);
+                case GT -> av.compare(VectorOperators.GT, bv);
+                case GE -> av.compare(VectorOperators.GE, bv);
+            };
+            m.intoArray(out, oo + i);
         }
         if (i < n) SCALAR.compare(op, a, ao + i * as, as, b, bo + i * bs, bs, out, oo + i, n - i);
     }
