@@ -26,6 +26,10 @@ final class PoolKernels {
         Strided out = Strided.allocate(outT.dtype(), os);
         long[] idx = out.storage().i64();
         Object xa = x.storage().array();
+        if (xa instanceof float[] f) {
+            maxIndicesF32(f, x.offset(), planes, h, w, ho, wo, k, s, p, d, idx);
+            return out;
+        }
         BatchSplit.run(planes, (long) ho * wo * k[0] * k[1], (chunk, from, to) -> {
             for (int pl = from; pl < to; pl++) {
                 int base = x.offset() + pl * h * w, o = pl * ho * wo;
@@ -33,7 +37,7 @@ final class PoolKernels {
                     int h0 = i * s[0] - p[0];
                     for (int j = 0; j < wo; j++) {
                         int w0 = j * s[1] - p[1];
-                        idx[o + i * wo + j] = xa instanceof float[] f ? argmax(f, base, h, w, h0, w0, k, d) : argmax(xa, base, h, w, h0, w0, k, d);
+                        idx[o + i * wo + j] = argmax(xa, base, h, w, h0, w0, k, d);
                     }
                 }
             }
@@ -42,28 +46,51 @@ final class PoolKernels {
     }
 
     /**
-     * The float32 twin of the generic argmax below: the in-bounds tap range is found once per
-     * window, and the update is written without a branch (selects) because with random data
-     * "is this tap the new max" is a coin flip the branch predictor loses half the time.
+     * The float32 twin of the generic path: the in-bounds tap range of every window row and
+     * column is computed once per call (integer divisions per window cost more than the
+     * window's four compares), and the update is written without a branch (selects), because
+     * with random data "is this tap the new max" is a coin flip the branch predictor loses.
      */
-    private static long argmax(float[] xa, int base, int h, int w, int h0, int w0, int[] k, int[] d) {
+    private static void maxIndicesF32(float[] xa, int off, int planes, int h, int w, int ho, int wo,
+                                      int[] k, int[] s, int[] p, int[] d, long[] idx) {
+        int[] kiLo = new int[ho], kiHi = new int[ho], kjLo = new int[wo], kjHi = new int[wo];
+        tapRange(ho, s[0], p[0], d[0], k[0], h, kiLo, kiHi);
+        tapRange(wo, s[1], p[1], d[1], k[1], w, kjLo, kjHi);
         int dh = d[0], dw = d[1];
-        int kiLo = h0 >= 0 ? 0 : (-h0 + dh - 1) / dh, kiHi = Math.min(k[0], h0 >= h ? 0 : (h - 1 - h0) / dh + 1);
-        int kjLo = w0 >= 0 ? 0 : (-w0 + dw - 1) / dw, kjHi = Math.min(k[1], w0 >= w ? 0 : (w - 1 - w0) / dw + 1);
-        if (kiLo >= kiHi || kjLo >= kjHi) return -1;
-        int best = (h0 + kiLo * dh) * w + w0 + kjLo * dw;
-        float bestVal = xa[base + best];
-        for (int ki = kiLo; ki < kiHi; ki++) {
-            int row = (h0 + ki * dh) * w + w0;
-            for (int kj = kjLo; kj < kjHi; kj++) {
-                int at = row + kj * dw;
-                float v = xa[base + at];
-                boolean take = v > bestVal || v != v;
-                best = take ? at : best;
-                bestVal = take ? v : bestVal;
+        BatchSplit.run(planes, (long) ho * wo * k[0] * k[1], (chunk, from, to) -> {
+            for (int pl = from; pl < to; pl++) {
+                int base = off + pl * h * w, o = pl * ho * wo;
+                for (int i = 0; i < ho; i++) {
+                    int h0 = i * s[0] - p[0];
+                    for (int j = 0; j < wo; j++) {
+                        int w0 = j * s[1] - p[1];
+                        int best = -1;
+                        float bestVal = 0;
+                        for (int ki = kiLo[i]; ki < kiHi[i]; ki++) {
+                            int row = (h0 + ki * dh) * w + w0;
+                            for (int kj = kjLo[j]; kj < kjHi[j]; kj++) {
+                                int at = row + kj * dw;
+                                float v = xa[base + at];
+                                // PyTorch's rule as below: the first tap, a greater value, or NaN wins
+                                boolean take = best < 0 || v > bestVal || v != v;
+                                best = take ? at : best;
+                                bestVal = take ? v : bestVal;
+                            }
+                        }
+                        idx[o + i * wo + j] = best;
+                    }
+                }
             }
+        });
+    }
+
+    /** For each window position along one axis, the taps [lo, hi) that land inside [0, size). */
+    private static void tapRange(int count, int stride, int pad, int dil, int kernel, int size, int[] lo, int[] hi) {
+        for (int i = 0; i < count; i++) {
+            int start = i * stride - pad;
+            lo[i] = start >= 0 ? 0 : (-start + dil - 1) / dil;
+            hi[i] = Math.max(lo[i], Math.min(kernel, start >= size ? 0 : (size - 1 - start) / dil + 1));
         }
-        return best;
     }
 
     /** PyTorch's rule: take a value when it is greater than the best so far or NaN; padding never wins. */
