@@ -23,13 +23,14 @@ record Im2Col(int channels, int ih, int iw, int gh, int gw, int kh, int kw, int 
     }
 
     /**
-     * col[K x L] = patches of image (at imgOff). Only the cells a tap sees inside the image are
+     * col[K x L] = patches of image (at imgOff), the K rows {@code ld} apart from colOff (a
+     * batch of samples side by side shares one wide column matrix). Only the cells a tap sees inside the image are
      * written: the padding cells of {@code col} must already be zero, which holds for a fresh
      * buffer and stays true across calls with one geometry (they write the same cells). Not
      * re-zeroing them saves thousands of tiny fills per sample on padded convolutions.
      */
-    void unfold(Object img, int imgOff, Object col) {
-        int L = cols(), row = 0;
+    void unfold(Object img, int imgOff, Object col, int colOff, int ld) {
+        int row = 0;
         for (int c = 0; c < channels; c++) {
             int plane = imgOff + c * ih * iw;
             for (int ki = 0; ki < kh; ki++) {
@@ -38,7 +39,7 @@ record Im2Col(int channels, int ih, int iw, int gh, int gw, int kh, int kw, int 
                 for (int kj = 0; kj < kw; kj++, row++) {
                     int wBase = kj * dw - pw;
                     int owLo = lo(wBase, sw), owHi = Math.max(owLo, hi(wBase, sw, iw, gw));
-                    int r0 = row * L;
+                    int r0 = colOff + row * ld;
                     if (owHi <= owLo) continue;
                     for (int oh = ohLo; oh < ohHi; oh++) {
                         RowOps.copy(img, plane + (oh * sh + hBase) * iw + owLo * sw + wBase, sw, col, r0 + oh * gw + owLo, owHi - owLo);
@@ -48,9 +49,9 @@ record Im2Col(int channels, int ih, int iw, int gh, int gw, int kh, int kw, int 
         }
     }
 
-    /** image (at imgOff) += the patches in col[K x L], overlapping taps summed. */
-    void fold(Object col, Object img, int imgOff) {
-        int L = cols(), row = 0;
+    /** image (at imgOff) += the patches in col[K x L] (rows {@code ld} apart from colOff), overlapping taps summed. */
+    void fold(Object col, int colOff, int ld, Object img, int imgOff) {
+        int row = 0;
         for (int c = 0; c < channels; c++) {
             int plane = imgOff + c * ih * iw;
             for (int ki = 0; ki < kh; ki++) {
@@ -61,7 +62,7 @@ record Im2Col(int channels, int ih, int iw, int gh, int gw, int kh, int kw, int 
                     int owLo = lo(wBase, sw), owHi = hi(wBase, sw, iw, gw);
                     if (owHi <= owLo) continue;
                     for (int oh = ohLo; oh < ohHi; oh++) {
-                        RowOps.add(col, row * L + oh * gw + owLo, img, plane + (oh * sh + hBase) * iw + owLo * sw + wBase, sw, owHi - owLo);
+                        RowOps.add(col, colOff + row * ld + oh * gw + owLo, img, plane + (oh * sh + hBase) * iw + owLo * sw + wBase, sw, owHi - owLo);
                     }
                 }
             }

@@ -22,6 +22,15 @@ public interface FloatRows {
     /** out[oo+i] = c[co+i*cs] ? x[xo+i*xs] : y[yo+i*ys] (the where op); strides are arbitrary. */
     void select(boolean[] c, int co, int cs, float[] x, int xo, int xs, float[] y, int yo, int ys, float[] out, int oo, int n);
 
+    /**
+     * C[i][j] (+)= dot(row i of A, row j of B) for i < m, j < n over k elements: C = A Bᵀ
+     * with A [m x k] and B [n x k] both row-major (rows lda / ldb apart), C row-major (ldc).
+     * This is the shape of a convolution's weight gradient (gradient rows against im2col rows,
+     * both long and contiguous), where the packed GEMM would first transpose-pack B.
+     */
+    void dotRows(int m, int n, int k, float[] a, int ao, int lda, float[] b, int bo, int ldb,
+                 float[] c, int co, int ldc, boolean accumulate);
+
     /** out[oo+i] = op(x[xo+i]) on contiguous rows. */
     void unary(Unary op, float[] x, int xo, float[] out, int oo, int n);
 

@@ -81,6 +81,69 @@ final class PanamaFloatRows implements FloatRows {
     }
 
     @Override
+    public void dotRows(int m, int n, int k, float[] a, int ao, int lda, float[] b, int bo, int ldb,
+                        float[] c, int co, int ldc, boolean accumulate) {
+        int i = 0;
+        for (; i + 2 <= m; i += 2) {
+            int j = 0;
+            for (; j + 4 <= n; j += 4) dot2x4(k, a, ao + i * lda, lda, b, bo + j * ldb, ldb, c, co + i * ldc + j, ldc, accumulate);
+            if (j < n) SCALAR.dotRows(2, n - j, k, a, ao + i * lda, lda, b, bo + j * ldb, ldb, c, co + i * ldc + j, ldc, accumulate);
+        }
+        for (; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                float s = dot(k, a, ao + i * lda, b, bo + j * ldb);
+                int ci = co + i * ldc + j;
+                c[ci] = accumulate ? c[ci] + s : s;
+            }
+        }
+    }
+
+    /** A 2 x 4 block of dot products: 6 vector loads feed 8 FMAs, accumulators stay in registers. */
+    private static void dot2x4(int k, float[] a, int a0, int lda, float[] b, int b0, int ldb, float[] c, int c0, int ldc, boolean accumulate) {
+        int L = S.length(), bound = S.loopBound(k);
+        int a1 = a0 + lda, b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
+        FloatVector s00 = FloatVector.zero(S), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+        int p = 0;
+        for (; p < bound; p += L) {
+            FloatVector x0 = FloatVector.fromArray(S, a, a0 + p), x1 = FloatVector.fromArray(S, a, a1 + p);
+            FloatVector y = FloatVector.fromArray(S, b, b0 + p);
+            s00 = x0.fma(y, s00);
+            s10 = x1.fma(y, s10);
+            y = FloatVector.fromArray(S, b, b1 + p);
+            s01 = x0.fma(y, s01);
+            s11 = x1.fma(y, s11);
+            y = FloatVector.fromArray(S, b, b2 + p);
+            s02 = x0.fma(y, s02);
+            s12 = x1.fma(y, s12);
+            y = FloatVector.fromArray(S, b, b3 + p);
+            s03 = x0.fma(y, s03);
+            s13 = x1.fma(y, s13);
+        }
+        float[] r = {s00.reduceLanes(VectorOperators.ADD), s01.reduceLanes(VectorOperators.ADD), s02.reduceLanes(VectorOperators.ADD),
+                s03.reduceLanes(VectorOperators.ADD), s10.reduceLanes(VectorOperators.ADD), s11.reduceLanes(VectorOperators.ADD),
+                s12.reduceLanes(VectorOperators.ADD), s13.reduceLanes(VectorOperators.ADD)};
+        for (; p < k; p++) {
+            float x0 = a[a0 + p], x1 = a[a1 + p];
+            float y0 = b[b0 + p], y1 = b[b1 + p], y2 = b[b2 + p], y3 = b[b3 + p];
+            r[0] += x0 * y0; r[1] += x0 * y1; r[2] += x0 * y2; r[3] += x0 * y3;
+            r[4] += x1 * y0; r[5] += x1 * y1; r[6] += x1 * y2; r[7] += x1 * y3;
+        }
+        for (int q = 0; q < 8; q++) {
+            int ci = c0 + (q / 4) * ldc + q % 4;
+            c[ci] = accumulate ? c[ci] + r[q] : r[q];
+        }
+    }
+
+    private static float dot(int k, float[] a, int a0, float[] b, int b0) {
+        int L = S.length(), bound = S.loopBound(k), p = 0;
+        FloatVector s = FloatVector.zero(S);
+        for (; p < bound; p += L) s = FloatVector.fromArray(S, a, a0 + p).fma(FloatVector.fromArray(S, b, b0 + p), s);
+        float r = s.reduceLanes(VectorOperators.ADD);
+        for (; p < k; p++) r += a[a0 + p] * b[b0 + p];
+        return r;
+    }
+
+    @Override
     public void unary(Unary op, float[] x, int xo, float[] out, int oo, int n) {
         if (op == Unary.SIGMOID || op == Unary.EXP || op == Unary.TANH) {
             // the Vector API's transcendental lanes are slower than Math on JDKs without

@@ -35,6 +35,20 @@ public final class ScalarFloatRows implements FloatRows {
     }
 
     @Override
+    public void dotRows(int m, int n, int k, float[] a, int ao, int lda, float[] b, int bo, int ldb,
+                        float[] c, int co, int ldc, boolean accumulate) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                int ai = ao + i * lda, bi = bo + j * ldb;
+                float s = 0;
+                for (int p = 0; p < k; p++) s += a[ai + p] * b[bi + p];
+                int ci = co + i * ldc + j;
+                c[ci] = accumulate ? c[ci] + s : s;
+            }
+        }
+    }
+
+    @Override
     public void unary(Unary op, float[] x, int xo, float[] out, int oo, int n) {
         switch (op) {
             case NEG -> { for (int i = 0; i < n; i++) out[oo + i] = -x[xo + i]; }

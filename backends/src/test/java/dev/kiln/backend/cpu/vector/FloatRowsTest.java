@@ -73,4 +73,40 @@ class FloatRowsTest {
             }
         }
     }
+
+    @Test
+    void dotRowsMatchesDoubleReference() {
+        Random r = new Random(11);
+        int[][] mn = {{1, 1}, {2, 4}, {3, 5}, {6, 25}, {7, 9}, {16, 3}};
+        for (int k : SIZES) {
+            for (int[] d : mn) {
+                int m = d[0], n = d[1], lda = k + 3, ldb = k + 1, ldc = n + 2;
+                float[] a = new float[2 + m * lda], b = new float[1 + n * ldb];
+                for (int i = 0; i < a.length; i++) a[i] = (float) r.nextGaussian();
+                for (int i = 0; i < b.length; i++) b[i] = (float) r.nextGaussian();
+                for (boolean acc : new boolean[] {false, true}) {
+                    float[] cs = new float[1 + m * ldc], cv = new float[1 + m * ldc];
+                    for (int i = 0; i < cs.length; i++) cs[i] = cv[i] = i * 0.25f;
+                    SCALAR.dotRows(m, n, k, a, 2, lda, b, 1, ldb, cs, 1, ldc, acc);
+                    VECTOR.dotRows(m, n, k, a, 2, lda, b, 1, ldb, cv, 1, ldc, acc);
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < n; j++) {
+                            double want = acc ? (1 + i * ldc + j) * 0.25 : 0;
+                            double mag = Math.abs(want);
+                            for (int p = 0; p < k; p++) {
+                                double t = (double) a[2 + i * lda + p] * b[1 + j * ldb + p];
+                                want += t;
+                                mag += Math.abs(t);
+                            }
+                            double tol = 1e-6 * mag + 1e-6;
+                            int ci = 1 + i * ldc + j;
+                            assertEquals(want, cs[ci], tol, "scalar k=" + k + " m=" + m + " n=" + n);
+                            assertEquals(want, cv[ci], tol, "vector k=" + k + " m=" + m + " n=" + n);
+                        }
+                    }
+                    assertEquals(0f, cv[0], "write before C");
+                }
+            }
+        }
+    }
 }
