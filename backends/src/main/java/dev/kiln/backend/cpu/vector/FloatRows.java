@@ -31,6 +31,12 @@ public interface FloatRows {
     void dotRows(int m, int n, int k, float[] a, int ao, int lda, float[] b, int bo, int ldb,
                  float[] c, int co, int ldc, boolean accumulate);
 
+    /**
+     * One tap of a running window argmax (max pooling), for j < n: v = x[xo + map[j]]; where
+     * v > best[j] or v is NaN (PyTorch's rule), best[j] = v and idx[j] = cand + map[j].
+     */
+    void argmaxStep(float[] x, int xo, int[] map, float[] best, int[] idx, int cand, int n);
+
     /** out[oo+i] = op(x[xo+i]) on contiguous rows. */
     void unary(Unary op, float[] x, int xo, float[] out, int oo, int n);
 

@@ -1,6 +1,7 @@
 package dev.kiln.backend.cpu.vector;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -8,6 +9,9 @@ import jdk.incubator.vector.VectorSpecies;
 /** Vector API row loops; loaded only when jdk.incubator.vector is readable. */
 final class PanamaFloatRows implements FloatRows {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /** Int lanes of the same count as S, so a float compare mask selects indices lane for lane. */
+    static final VectorSpecies<Integer> IS = S.withLanes(int.class);
+
     private static final ScalarFloatRows SCALAR = new ScalarFloatRows();
 
     @Override
@@ -141,6 +145,27 @@ final class PanamaFloatRows implements FloatRows {
         float r = s.reduceLanes(VectorOperators.ADD);
         for (; p < k; p++) r += a[a0 + p] * b[b0 + p];
         return r;
+    }
+
+    @Override
+    public void argmaxStep(float[] x, int xo, int[] map, float[] best, int[] idx, int cand, int n) {
+        int L = S.length(), bound = S.loopBound(n), j = 0;
+        for (; j < bound; j += L) {
+            // window taps are strided in the image: gather them through the index map
+            FloatVector v = FloatVector.fromArray(S, x, xo, map, j);
+            FloatVector b = FloatVector.fromArray(S, best, j);
+            VectorMask<Float> take = v.compare(VectorOperators.GT, b).or(v.test(VectorOperators.IS_NAN));
+            b.blend(v, take).intoArray(best, j);
+            IntVector c = IntVector.fromArray(IS, map, j).add(cand);
+            IntVector.fromArray(IS, idx, j).blend(c, take.cast(IS)).intoArray(idx, j);
+        }
+        for (; j < n; j++) {
+            float v = x[xo + map[j]];
+            if (v > best[j] || v != v) {
+                best[j] = v;
+                idx[j] = cand + map[j];
+            }
+        }
     }
 
     @Override

@@ -49,6 +49,17 @@ public final class ScalarFloatRows implements FloatRows {
     }
 
     @Override
+    public void argmaxStep(float[] x, int xo, int[] map, float[] best, int[] idx, int cand, int n) {
+        for (int j = 0; j < n; j++) {
+            float v = x[xo + map[j]];
+            if (v > best[j] || v != v) {
+                best[j] = v;
+                idx[j] = cand + map[j];
+            }
+        }
+    }
+
+    @Override
     public void unary(Unary op, float[] x, int xo, float[] out, int oo, int n) {
         switch (op) {
             case NEG -> { for (int i = 0; i < n; i++) out[oo + i] = -x[xo + i]; }

@@ -109,4 +109,28 @@ class FloatRowsTest {
             }
         }
     }
+
+    @Test
+    void argmaxStepMatchesScalar() {
+        for (int n : SIZES) {
+            float[] x = data(3 * n + 8, 13L * n);
+            Random r = new Random(n);
+            int[] map = new int[n];
+            for (int j = 0; j < n; j++) map[j] = j * 3 - (j % 2) + 1; // strided, not monotone
+            float[] b0 = data(n, 17L * n);
+            int[] i0 = new int[n];
+            for (int j = 0; j < n; j++) i0[j] = r.nextInt(100);
+            float[] bs = b0.clone(), bv = b0.clone();
+            int[] is = i0.clone(), iv = i0.clone();
+            SCALAR.argmaxStep(x, 2, map, bs, is, 40, n);
+            VECTOR.argmaxStep(x, 2, map, bv, iv, 40, n);
+            assertArrayEquals(is, iv, "indices n=" + n);
+            for (int j = 0; j < n; j++) {
+                assertEquals(Float.floatToRawIntBits(bs[j]), Float.floatToRawIntBits(bv[j]), "best n=" + n + " j=" + j);
+                float v = x[2 + map[j]];
+                boolean take = v > b0[j] || v != v;
+                assertEquals(take ? 40 + map[j] : i0[j], is[j], "rule n=" + n + " j=" + j);
+            }
+        }
+    }
 }
