@@ -41,8 +41,19 @@ record Im2Col(int channels, int ih, int iw, int gh, int gw, int kh, int kw, int 
                     int owLo = lo(wBase, sw), owHi = Math.max(owLo, hi(wBase, sw, iw, gw));
                     int r0 = colOff + row * ld;
                     if (owHi <= owLo) continue;
+                    int len = owHi - owLo;
+                    if (img instanceof float[] src && sw == 1) {
+                        // the common case inlined: rows are short (10-28 floats), so per-row
+                        // dispatch and arraycopy call overhead would cost more than the copy
+                        float[] dst = (float[]) col;
+                        for (int oh = ohLo; oh < ohHi; oh++) {
+                            int si = plane + (oh * sh + hBase) * iw + owLo + wBase, di = r0 + oh * gw + owLo;
+                            for (int t = 0; t < len; t++) dst[di + t] = src[si + t];
+                        }
+                        continue;
+                    }
                     for (int oh = ohLo; oh < ohHi; oh++) {
-                        RowOps.copy(img, plane + (oh * sh + hBase) * iw + owLo * sw + wBase, sw, col, r0 + oh * gw + owLo, owHi - owLo);
+                        RowOps.copy(img, plane + (oh * sh + hBase) * iw + owLo * sw + wBase, sw, col, r0 + oh * gw + owLo, len);
                     }
                 }
             }

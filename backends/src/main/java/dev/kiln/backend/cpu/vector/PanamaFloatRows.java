@@ -91,7 +91,13 @@ final class PanamaFloatRows implements FloatRows {
         for (; i + 2 <= m; i += 2) {
             int j = 0;
             for (; j + 4 <= n; j += 4) dot2x4(k, a, ao + i * lda, lda, b, bo + j * ldb, ldb, c, co + i * ldc + j, ldc, accumulate);
-            if (j < n) SCALAR.dotRows(2, n - j, k, a, ao + i * lda, lda, b, bo + j * ldb, ldb, c, co + i * ldc + j, ldc, accumulate);
+            for (; j < n; j++) {
+                for (int r = i; r < i + 2; r++) {
+                    float s = dot(k, a, ao + r * lda, b, bo + j * ldb);
+                    int ci = co + r * ldc + j;
+                    c[ci] = accumulate ? c[ci] + s : s;
+                }
+            }
         }
         for (; i < m; i++) {
             for (int j = 0; j < n; j++) {
