@@ -72,8 +72,18 @@ record Im2Col(int channels, int ih, int iw, int gh, int gw, int kh, int kw, int 
                     int wBase = kj * dw - pw;
                     int owLo = lo(wBase, sw), owHi = hi(wBase, sw, iw, gw);
                     if (owHi <= owLo) continue;
+                    int len = owHi - owLo;
+                    if (col instanceof float[] src && sw == 1) {
+                        // inlined for the common case, as in unfold: the rows are short
+                        float[] dst = (float[]) img;
+                        for (int oh = ohLo; oh < ohHi; oh++) {
+                            int si = colOff + row * ld + oh * gw + owLo, di = plane + (oh * sh + hBase) * iw + owLo + wBase;
+                            for (int t = 0; t < len; t++) dst[di + t] += src[si + t];
+                        }
+                        continue;
+                    }
                     for (int oh = ohLo; oh < ohHi; oh++) {
-                        RowOps.add(col, colOff + row * ld + oh * gw + owLo, img, plane + (oh * sh + hBase) * iw + owLo * sw + wBase, sw, owHi - owLo);
+                        RowOps.add(col, colOff + row * ld + oh * gw + owLo, img, plane + (oh * sh + hBase) * iw + owLo * sw + wBase, sw, len);
                     }
                 }
             }
