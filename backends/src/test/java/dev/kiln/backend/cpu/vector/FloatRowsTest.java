@@ -133,4 +133,33 @@ class FloatRowsTest {
             }
         }
     }
+
+    /** Transcendental lanes may differ from the double-computed scalar twin by rounding: at most 2 ulp. */
+    @Test
+    void unaryMatchesScalar() {
+        for (int n : SIZES) {
+            float[] x = data(n, 19L * n);
+            for (int i = 0; i < x.length; i += 7) x[i] *= 30; // reach exp overflow / sigmoid tails
+            if (n > 4) {
+                x[1] = 100f;
+                x[2] = -100f;
+                x[3] = -87.5f;
+            }
+            for (FloatRows.Unary op : FloatRows.Unary.values()) {
+                float[] want = new float[n + 1], got = new float[n + 1];
+                SCALAR.unary(op, x, 2, want, 1, n);
+                VECTOR.unary(op, x, 2, got, 1, n);
+                for (int i = 1; i <= n; i++) {
+                    float w = want[i], g = got[i];
+                    if (Float.isNaN(w)) {
+                        assertEquals(true, Float.isNaN(g), op + " NaN at " + x[i + 1]);
+                        continue;
+                    }
+                    long ulps = Math.abs((long) Float.floatToIntBits(w) - Float.floatToIntBits(g));
+                    boolean tinyBoth = Math.abs(w) < 1e-37f && Math.abs(g) < 1e-37f && Math.abs(w - g) < 1e-40f;
+                    assertEquals(true, ulps <= 2 || tinyBoth, op + " n=" + n + " x=" + x[i + 1] + " want " + w + " got " + g);
+                }
+            }
+        }
+    }
 }
