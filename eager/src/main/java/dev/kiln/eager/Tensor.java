@@ -442,7 +442,8 @@ public final class Tensor {
     public Tensor add(double v) { return binary(Op.ADD, scalarOperand(v)); }
     public Tensor add(long v) { return binary(Op.ADD, scalarOperand(v)); }
     /** this + alpha * o. */
-    public Tensor add(Tensor o, double alpha) { return add(o.mul(alpha)); }
+    /** this + alpha * o; alpha 1 (SGD's undampened momentum) skips the multiply, which is exact. */
+    public Tensor add(Tensor o, double alpha) { return add(alpha == 1 ? o : o.mul(alpha)); }
     public Tensor sub(Tensor o) { return binary(Op.SUB, o); }
     public Tensor sub(double v) { return binary(Op.SUB, scalarOperand(v)); }
     public Tensor sub(long v) { return binary(Op.SUB, scalarOperand(v)); }
@@ -873,7 +874,7 @@ public final class Tensor {
     public Tensor add_(Tensor o) { return assign("add_", add(o)); }
     public Tensor add_(double v) { return assign("add_", add(v)); }
     /** this += alpha * o. */
-    public Tensor add_(Tensor o, double alpha) { return assign("add_", add(o.mul(alpha))); }
+    public Tensor add_(Tensor o, double alpha) { return assign("add_", add(o, alpha)); }
     public Tensor sub_(Tensor o) { return assign("sub_", sub(o)); }
     public Tensor sub_(double v) { return assign("sub_", sub(v)); }
     public Tensor mul_(Tensor o) { return assign("mul_", mul(o)); }
