@@ -77,7 +77,9 @@ final class ElementwiseKernels {
         k.put(Op.CLONE, (in, a, out) -> Copy.toContiguous(in[0], in[0].dtype()));
         k.put(Op.FULL_LIKE, (in, a, out) -> {
             Strided r = Strided.allocate(out.dtype(), out.concreteShape());
-            Copy.fill(r, a.getFloat("value"));
+            double v = a.getFloat("value");
+            // a new buffer is already all zero bits (zerosLike: gradients of gather, pad, ...)
+            if (Double.doubleToRawLongBits(v) != 0) Copy.fill(r, v);
             return r;
         });
 
