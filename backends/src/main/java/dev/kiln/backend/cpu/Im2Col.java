@@ -1,5 +1,6 @@
 package dev.kiln.backend.cpu;
 
+
 /**
  * Unfolds image patches into columns (im2col) and folds them back with accumulation
  * (col2im). Geometry: an image of {@code channels x ih x iw}, a grid of {@code gh x gw}
@@ -43,12 +44,11 @@ record Im2Col(int channels, int ih, int iw, int gh, int gw, int kh, int kw, int 
                     if (owHi <= owLo) continue;
                     int len = owHi - owLo;
                     if (img instanceof float[] src && sw == 1) {
-                        // the common case inlined: rows are short (10-28 floats), so per-row
-                        // dispatch and arraycopy call overhead would cost more than the copy
-                        float[] dst = (float[]) col;
+                        // the common case without per-row type dispatch; for these short rows
+                        // (10-28 floats) arraycopy measured 2-3x faster than a Java loop, which
+                        // never reaches its vectorized body
                         for (int oh = ohLo; oh < ohHi; oh++) {
-                            int si = plane + (oh * sh + hBase) * iw + owLo + wBase, di = r0 + oh * gw + owLo;
-                            for (int t = 0; t < len; t++) dst[di + t] = src[si + t];
+                            System.arraycopy(src, plane + (oh * sh + hBase) * iw + owLo + wBase, col, r0 + oh * gw + owLo, len);
                         }
                         continue;
                     }
@@ -74,7 +74,9 @@ record Im2Col(int channels, int ih, int iw, int gh, int gw, int kh, int kw, int 
                     if (owHi <= owLo) continue;
                     int len = owHi - owLo;
                     if (col instanceof float[] src && sw == 1) {
-                        // inlined for the common case, as in unfold: the rows are short
+                        // inlined for the common case. Masked vector adds measured slower here:
+                        // successive taps update overlapping image rows shifted by one, and a
+                        // masked store does not forward to the next overlapping load
                         float[] dst = (float[]) img;
                         for (int oh = ohLo; oh < ohHi; oh++) {
                             int si = colOff + row * ld + oh * gw + owLo, di = plane + (oh * sh + hBase) * iw + owLo + wBase;
