@@ -1,17 +1,19 @@
 package dev.kiln.benchmarks;
 
 import dev.kiln.Kiln;
+import dev.kiln.benchmarks.lenet.LeNet;
 import dev.kiln.benchmarks.mlp.CrossEntropy;
 import dev.kiln.benchmarks.mlp.Mlp;
 import dev.kiln.benchmarks.mlp.SgdMomentum;
 import dev.kiln.eager.Tensor;
 import dev.kiln.eager.autograd.Autograd;
+import dev.kiln.eager.optim.SGD;
 
 /**
  * Kiln's half of the side-by-side comparison: the workloads of ../shared/bench/torch_bench.py
  * with the same names, shapes, hyper-parameters, repetitions and warm-up, printed as the same
- * JSON lines. The LeNet workloads are absent until conv2d exists, and the traced variant until
- * the tracer can compile a graph; run-side-by-side.sh shows them as missing rather than faking them.
+ * JSON lines. The traced variants are absent until the tracer can compile a graph;
+ * run-side-by-side.sh shows them as missing rather than faking them.
  *
  * <p>The warm-up counts are PyTorch's, which is short for a JIT: on this protocol the small
  * workloads are still measured partly before C2 has compiled them (add16 reads ~2 µs on the first
@@ -21,8 +23,11 @@ import dev.kiln.eager.autograd.Autograd;
 public final class SideBySide {
     private SideBySide() {}
 
-    /** The CPU kernels are single-threaded in this build (torch_bench.py is run with 1 thread too). */
-    private static final int THREADS = 1;
+    /**
+     * The most threads Kiln's CPU kernels use: GEMM and batched kernels (convolution, pooling)
+     * split large work across the available processors.
+     */
+    private static final int THREADS = Runtime.getRuntime().availableProcessors();
 
     public static void main(String[] args) {
         boolean valid = args.length == 0 || args.length == 2 && args[0].equals("--rounds") && args[1].matches("[1-9][0-9]*");
@@ -65,6 +70,19 @@ public final class SideBySide {
             emit(print, JsonLine.of("mlp_infer_b64", Median.ms(() -> mlp.forward(xb), 500, 50), THREADS));
             Tensor x1 = Tensor.randn(1, 784);
             emit(print, JsonLine.of("mlp_infer_b1", Median.ms(() -> mlp.forward(x1), 2000, 100), THREADS));
+        }
+
+        LeNet net = new LeNet();
+        SGD opt2 = SGD.builder(net.parameters()).lr(0.01).momentum(0.9).build();
+        Tensor xi = Tensor.randn(64, 1, 28, 28);
+        emit(print, JsonLine.of("lenet_train_b64", Median.ms(() -> {
+            opt2.zeroGrad();
+            CrossEntropy.of(net.call(xi), yb).backward();
+            opt2.step();
+            return net;
+        }, 50, 10), THREADS));
+        try (var ng = Autograd.noGrad()) {
+            emit(print, JsonLine.of("lenet_infer_b64", Median.ms(() -> net.call(xi), 100, 10), THREADS));
         }
     }
 
