@@ -5,7 +5,6 @@ import dev.kiln.backend.cpu.CpuKernels;
 import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.op.Op;
 import dev.kiln.backend.op.OpDef;
-import dev.kiln.backend.shape.Dim;
 import dev.kiln.backend.shape.TensorType;
 import dev.kiln.eager.autograd.GradMode;
 import dev.kiln.eager.autograd.OpNode;
@@ -38,7 +37,7 @@ public final class Dispatcher {
         for (int i = 0; i < inputs.length; i++) {
             Tensor t = inputs[i];
             if (t == null) throw new IllegalArgumentException(op.opName() + ": input " + i + " is null");
-            types[i] = new TensorType(t.dtype(), Dim.of(t.shape()));
+            types[i] = t.type();
             data[i] = t.data();
             needsGrad |= t.requiresGrad();
         }

@@ -30,7 +30,7 @@ final class ElementwiseKernels {
     private record BinaryFns(DoubleBinaryOperator d, LongBinaryOperator l, FloatRows.Binary fast) {}
 
     /** Comparison: the result is d(a, b) != 0 on the promoted operands. */
-    private record CompareFns(DoubleBinaryOperator d, LongBinaryOperator l) {}
+    private record CompareFns(DoubleBinaryOperator d, LongBinaryOperator l, FloatRows.Compare fast) {}
 
     static void register(Map<Op, CpuKernel> k) {
         unary(k, Op.NEG, x -> -x, x -> -x, FloatRows.Unary.NEG);
@@ -77,7 +77,9 @@ final class ElementwiseKernels {
         k.put(Op.CLONE, (in, a, out) -> Copy.toContiguous(in[0], in[0].dtype()));
         k.put(Op.FULL_LIKE, (in, a, out) -> {
             Strided r = Strided.allocate(out.dtype(), out.concreteShape());
-            Copy.fill(r, a.getFloat("value"));
+            double v = a.getFloat("value");
+            // a new buffer is already all zero bits (zerosLike: gradients of gather, pad, ...)
+            if (Double.doubleToRawLongBits(v) != 0) Copy.fill(r, v);
             return r;
         });
 
@@ -89,12 +91,12 @@ final class ElementwiseKernels {
         binary(k, Op.MAXIMUM, MathFns::max, Math::max, FloatRows.Binary.MAX);
         binary(k, Op.MINIMUM, MathFns::min, Math::min, FloatRows.Binary.MIN);
 
-        compare(k, Op.EQ, (x, y) -> x == y ? 1 : 0, (x, y) -> x == y ? 1 : 0);
-        compare(k, Op.NE, (x, y) -> x != y ? 1 : 0, (x, y) -> x != y ? 1 : 0);
-        compare(k, Op.LT, (x, y) -> x < y ? 1 : 0, (x, y) -> x < y ? 1 : 0);
-        compare(k, Op.LE, (x, y) -> x <= y ? 1 : 0, (x, y) -> x <= y ? 1 : 0);
-        compare(k, Op.GT, (x, y) -> x > y ? 1 : 0, (x, y) -> x > y ? 1 : 0);
-        compare(k, Op.GE, (x, y) -> x >= y ? 1 : 0, (x, y) -> x >= y ? 1 : 0);
+        compare(k, Op.EQ, FloatRows.Compare.EQ, (x, y) -> x == y ? 1 : 0, (x, y) -> x == y ? 1 : 0);
+        compare(k, Op.NE, FloatRows.Compare.NE, (x, y) -> x != y ? 1 : 0, (x, y) -> x != y ? 1 : 0);
+        compare(k, Op.LT, FloatRows.Compare.LT, (x, y) -> x < y ? 1 : 0, (x, y) -> x < y ? 1 : 0);
+        compare(k, Op.LE, FloatRows.Compare.LE, (x, y) -> x <= y ? 1 : 0, (x, y) -> x <= y ? 1 : 0);
+        compare(k, Op.GT, FloatRows.Compare.GT, (x, y) -> x > y ? 1 : 0, (x, y) -> x > y ? 1 : 0);
+        compare(k, Op.GE, FloatRows.Compare.GE, (x, y) -> x >= y ? 1 : 0, (x, y) -> x >= y ? 1 : 0);
         logical(k, Op.LOGICAL_AND, 0);
         logical(k, Op.LOGICAL_OR, 1);
         logical(k, Op.LOGICAL_XOR, 2);
@@ -150,6 +152,12 @@ final class ElementwiseKernels {
         Strided y = b.dtype() == compute ? b : Copy.toContiguous(b, compute);
         int[] shape = outT.concreteShape();
         Strided out = Strided.allocate(compute, shape);
+        if (compute == DType.FLOAT32 && f.fast != null && sameDense(x, shape) && sameDense(y, shape)) {
+            // no broadcast and no strides: one row, no per-call stride tables or row-walk lambda
+            // (this is most of the cost of a small op such as a 16-element add)
+            ROWS.binary(f.fast, x.storage().f32(), x.offset(), 1, y.storage().f32(), y.offset(), 1, out.storage().f32(), 0, out.numel());
+            return out;
+        }
         int[][] strides = {Shapes.broadcastStrides(x.shape(), x.strides(), shape), Shapes.broadcastStrides(y.shape(), y.strides(), shape)};
         int[] offs = {x.offset(), y.offset()};
         switch (compute) {
@@ -180,14 +188,17 @@ final class ElementwiseKernels {
         return compute == outType ? out : Copy.toContiguous(out, outType);
     }
 
+    /** Contiguous (any offset) and exactly {@code shape}. */
+    private static boolean sameDense(Strided s, int[] shape) {
+        return java.util.Arrays.equals(s.shape(), shape) && s.isContiguous();
+    }
+
     // ---- comparisons and logical ops ------------------------------------------------------
 
-    private static void compare(Map<Op, CpuKernel> k, Op op, DoubleBinaryOperator d, LongBinaryOperator l) {
-        CompareFns fns = new CompareFns(d, l);
+    private static void compare(Map<Op, CpuKernel> k, Op op, FloatRows.Compare fast, DoubleBinaryOperator d, LongBinaryOperator l) {
+        CompareFns fns = new CompareFns(d, l, fast);
         k.put(op, (in, a, out) -> {
-            TensorType ta = new TensorType(in[0].dtype(), dev.kiln.backend.shape.Dim.of(in[0].shape()));
-            TensorType tb = new TensorType(in[1].dtype(), dev.kiln.backend.shape.Dim.of(in[1].shape()));
-            DType compute = ShapeRules.promote(ta, tb);
+            DType compute = ShapeRules.promote(in[0].dtype(), in[0].rank() == 0, in[1].dtype(), in[1].rank() == 0);
             if (compute == DType.BOOL) compute = DType.INT64;
             Strided x = in[0].dtype() == compute ? in[0] : Copy.toContiguous(in[0], compute);
             Strided y = in[1].dtype() == compute ? in[1] : Copy.toContiguous(in[1], compute);
@@ -202,8 +213,8 @@ final class ElementwiseKernels {
         int[] offs = {x.offset(), y.offset()};
         StridedLoop.forEachRow(shape, strides, offs, (oo, off, st, n) -> {
             switch (compute) {
-                case FLOAT32 -> { float[] xa = x.storage().f32(), ya = y.storage().f32();
-                    for (int i = 0; i < n; i++) o[oo + i] = f.d.applyAsDouble(xa[off[0] + i * st[0]], ya[off[1] + i * st[1]]) != 0; }
+                // float comparisons are exact, so the float rows agree with the double functions
+                case FLOAT32 -> ROWS.compare(f.fast, x.storage().f32(), off[0], st[0], y.storage().f32(), off[1], st[1], o, oo, n);
                 case FLOAT64 -> { double[] xa = x.storage().f64(), ya = y.storage().f64();
                     for (int i = 0; i < n; i++) o[oo + i] = f.d.applyAsDouble(xa[off[0] + i * st[0]], ya[off[1] + i * st[1]]) != 0; }
                 case INT64 -> { long[] xa = x.storage().i64(), ya = y.storage().i64();
@@ -244,7 +255,13 @@ final class ElementwiseKernels {
         boolean[] ca = c.storage().bool();
         int[][] strides = {Shapes.broadcastStrides(c.shape(), c.strides(), shape),
                 Shapes.broadcastStrides(x.shape(), x.strides(), shape), Shapes.broadcastStrides(y.shape(), y.strides(), shape)};
-        StridedLoop.forEachRow(shape, strides, new int[] {c.offset(), x.offset(), y.offset()}, (oo, off, st, n) -> {
+        int[] offs = {c.offset(), x.offset(), y.offset()};
+        if (t == DType.FLOAT32) {
+            float[] xf = (float[]) xa, yf = (float[]) ya, of = (float[]) oa;
+            StridedLoop.forEachRow(shape, strides, offs, (oo, off, st, n) -> ROWS.select(ca, off[0], st[0], xf, off[1], st[1], yf, off[2], st[2], of, oo, n));
+            return out;
+        }
+        StridedLoop.forEachRow(shape, strides, offs, (oo, off, st, n) -> {
             for (int i = 0; i < n; i++) {
                 if (ca[off[0] + i * st[0]]) System.arraycopy(xa, off[1] + i * st[1], oa, oo + i, 1);
                 else System.arraycopy(ya, off[2] + i * st[2], oa, oo + i, 1);

@@ -145,19 +145,26 @@ final class IndexKernels {
         Strided out = Strided.allocate(x.dtype(), is);
         Object src = x.storage().array(), dst = out.storage().array();
         int n = r == 0 ? 1 : x.shape()[d];
-        int[] pos = new int[r];
-        for (int o = 0; o < idx.length; o++) {
-            long v = idx[o];
-            if (v < -n || v >= n) throw new ShapeException("gather: index " + v + " is out of range for dim " + d + " of size " + n);
-            if (v < 0) v += n;
-            int si = x.offset();
-            for (int i = 0; i < r; i++) si += (i == d ? (int) v : pos[i]) * x.strides()[i];
-            System.arraycopy(src, si, dst, o, 1);
-            for (int i = r - 1; i >= 0; i--) {
-                if (++pos[i] < is[i]) break;
-                pos[i] = 0;
-            }
+        if (r == 0) {
+            if (idx[0] < -1 || idx[0] >= 1) throw new ShapeException("gather: index " + idx[0] + " is out of range for dim 0 of size 1");
+            System.arraycopy(src, x.offset(), dst, 0, 1);
+            return out;
         }
+        // row by row over the index's last dim: the offsets of the other dims are computed
+        // once per row instead of per element (max pooling gathers through here)
+        int[] xst = x.strides();
+        int last = r - 1, len = is[last], sd = xst[d], sl = d == last ? 0 : xst[last];
+        IndexRows.forEach(is, (o, pos) -> {
+            int base = x.offset();
+            for (int i = 0; i < last; i++) if (i != d) base += pos[i] * xst[i];
+            for (int j = 0; j < len; j++) {
+                long v = idx[o + j];
+                if (v < -n || v >= n) throw new ShapeException("gather: index " + v + " is out of range for dim " + d + " of size " + n);
+                int si = base + j * sl + (int) (v < 0 ? v + n : v) * sd;
+                if (src instanceof float[] f) ((float[]) dst)[o + j] = f[si];
+                else System.arraycopy(src, si, dst, o + j, 1);
+            }
+        });
         return out;
     }
 
@@ -173,31 +180,41 @@ final class IndexKernels {
             }
         }
         Strided out = Copy.toContiguous(self, self.dtype());
-        int[] os = out.strides();
+        int[] os = out.strides(), ss = src.strides();
         long[] idx = indexValues(index);
         int n = r == 0 ? 1 : self.shape()[d];
-        int[] pos = new int[r];
-        for (int o = 0; o < idx.length; o++) {
-            long v = idx[o];
-            if (v < -n || v >= n) throw new ShapeException("scatter_add: index " + v + " is out of range for dim " + d + " of size " + n);
-            if (v < 0) v += n;
-            int di = 0, si = src.offset();
-            for (int i = 0; i < r; i++) {
-                di += (i == d ? (int) v : pos[i]) * os[i];
-                si += pos[i] * src.strides()[i];
-            }
-            switch (out.dtype()) {
-                case FLOAT32 -> out.storage().f32()[di] += src.storage().f32()[si];
-                case FLOAT64 -> out.storage().f64()[di] += src.storage().f64()[si];
-                case INT64 -> out.storage().i64()[di] += src.storage().i64()[si];
-                case BOOL -> out.storage().bool()[di] |= src.storage().bool()[si];
-            }
-            for (int i = r - 1; i >= 0; i--) {
-                if (++pos[i] < is[i]) break;
-                pos[i] = 0;
-            }
+        if (r == 0) {
+            if (idx[0] < -1 || idx[0] >= 1) throw new ShapeException("scatter_add: index " + idx[0] + " is out of range for dim 0 of size 1");
+            addInto(out, 0, src, src.offset());
+            return out;
         }
+        // row by row over the index's last dim, as gather (max pooling's gradient scatters here)
+        int last = r - 1, len = is[last], od = os[d], ol = d == last ? 0 : os[last], sl = ss[last];
+        Object oa = out.storage().array(), sa = src.storage().array();
+        IndexRows.forEach(is, (o, pos) -> {
+            int obase = 0, sbase = src.offset();
+            for (int i = 0; i < last; i++) {
+                if (i != d) obase += pos[i] * os[i];
+                sbase += pos[i] * ss[i];
+            }
+            for (int j = 0; j < len; j++) {
+                long v = idx[o + j];
+                if (v < -n || v >= n) throw new ShapeException("scatter_add: index " + v + " is out of range for dim " + d + " of size " + n);
+                int di = obase + j * ol + (int) (v < 0 ? v + n : v) * od, si = sbase + j * sl;
+                if (oa instanceof float[] f) f[di] += ((float[]) sa)[si];
+                else addInto(out, di, src, si);
+            }
+        });
         return out;
+    }
+
+    private static void addInto(Strided out, int di, Strided src, int si) {
+        switch (out.dtype()) {
+            case FLOAT32 -> out.storage().f32()[di] += src.storage().f32()[si];
+            case FLOAT64 -> out.storage().f64()[di] += src.storage().f64()[si];
+            case INT64 -> out.storage().i64()[di] += src.storage().i64()[si];
+            case BOOL -> out.storage().bool()[di] |= src.storage().bool()[si];
+        }
     }
 
     private static Strided triangle(Strided x, int diagonal, boolean lower) {

@@ -4,6 +4,8 @@ import dev.kiln.backend.Strided;
 import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.op.Op;
 import dev.kiln.backend.shape.TensorType;
+import dev.kiln.backend.cpu.vector.FloatRows;
+import dev.kiln.backend.cpu.vector.VectorSupport;
 import java.util.Map;
 
 /**
@@ -13,6 +15,8 @@ import java.util.Map;
  */
 final class PoolKernels {
     private PoolKernels() {}
+
+    private static final FloatRows ROWS = VectorSupport.floatRows();
 
     static void register(Map<Op, CpuKernel> k) {
         k.put(Op.MAX_POOL2D_INDICES, PoolKernels::maxIndices);
@@ -26,6 +30,10 @@ final class PoolKernels {
         Strided out = Strided.allocate(outT.dtype(), os);
         long[] idx = out.storage().i64();
         Object xa = x.storage().array();
+        if (xa instanceof float[] f) {
+            maxIndicesF32(f, x.offset(), planes, h, w, ho, wo, k, s, p, d, idx);
+            return out;
+        }
         BatchSplit.run(planes, (long) ho * wo * k[0] * k[1], (chunk, from, to) -> {
             for (int pl = from; pl < to; pl++) {
                 int base = x.offset() + pl * h * w, o = pl * ho * wo;
@@ -39,6 +47,79 @@ final class PoolKernels {
             }
         });
         return out;
+    }
+
+    /**
+     * The float32 path. When every window lies inside the image (no padding reaches a window,
+     * the usual case), a plane is done tap by tap over all its windows at once: the first tap
+     * initializes, each further tap is one vectorized {@link FloatRows#argmaxStep} over the
+     * plane's windows (a gather and compare + blend: no branch to mispredict on random data,
+     * and whole planes rather than rows narrower than a vector). Otherwise each window is
+     * walked alone. The in-bounds tap ranges are computed once per call.
+     */
+    private static void maxIndicesF32(float[] xa, int off, int planes, int h, int w, int ho, int wo,
+                                      int[] k, int[] s, int[] p, int[] d, long[] idx) {
+        int[] kiLo = new int[ho], kiHi = new int[ho], kjLo = new int[wo], kjHi = new int[wo];
+        boolean inside = tapRange(ho, s[0], p[0], d[0], k[0], h, kiLo, kiHi) & tapRange(wo, s[1], p[1], d[1], k[1], w, kjLo, kjHi);
+        int dh = d[0], dw = d[1], windows = ho * wo;
+        int[] map = new int[windows];
+        for (int i = 0; i < ho; i++) for (int j = 0; j < wo; j++) map[i * wo + j] = (i * s[0] - p[0]) * w + j * s[1] - p[1];
+        BatchSplit.run(planes, (long) windows * k[0] * k[1], (chunk, from, to) -> {
+            float[] best = new float[windows];
+            int[] at = new int[windows];
+            for (int pl = from; pl < to; pl++) {
+                int base = off + pl * h * w, o = pl * windows;
+                if (inside) {
+                    for (int q = 0; q < windows; q++) {
+                        at[q] = map[q];
+                        best[q] = xa[base + map[q]];
+                    }
+                    for (int ki = 0; ki < k[0]; ki++) {
+                        for (int kj = ki == 0 ? 1 : 0; kj < k[1]; kj++) {
+                            int tap = ki * dh * w + kj * dw;
+                            ROWS.argmaxStep(xa, base + tap, map, best, at, tap, windows);
+                        }
+                    }
+                    for (int q = 0; q < windows; q++) idx[o + q] = at[q];
+                    continue;
+                }
+                for (int i = 0; i < ho; i++) {
+                    for (int j = 0; j < wo; j++) {
+                        idx[o + i * wo + j] = windowArgmax(xa, base, w, i * s[0] - p[0], j * s[1] - p[1], kiLo[i], kiHi[i], kjLo[j], kjHi[j], dh, dw);
+                    }
+                }
+            }
+        });
+    }
+
+    /** One window, PyTorch's rule as below: the first in-bounds tap, then a greater value or NaN wins; -1 if none. */
+    private static int windowArgmax(float[] xa, int base, int w, int h0, int w0, int kiLo, int kiHi, int kjLo, int kjHi, int dh, int dw) {
+        int best = -1;
+        float bestVal = 0;
+        for (int ki = kiLo; ki < kiHi; ki++) {
+            int row = (h0 + ki * dh) * w + w0;
+            for (int kj = kjLo; kj < kjHi; kj++) {
+                int at = row + kj * dw;
+                float v = xa[base + at];
+                if (best < 0 || v > bestVal || v != v) {
+                    best = at;
+                    bestVal = v;
+                }
+            }
+        }
+        return best;
+    }
+
+    /** For each window position along one axis, the taps [lo, hi) that land inside [0, size); true when all do. */
+    private static boolean tapRange(int count, int stride, int pad, int dil, int kernel, int size, int[] lo, int[] hi) {
+        boolean all = true;
+        for (int i = 0; i < count; i++) {
+            int start = i * stride - pad;
+            lo[i] = start >= 0 ? 0 : (-start + dil - 1) / dil;
+            hi[i] = Math.max(lo[i], Math.min(kernel, start >= size ? 0 : (size - 1 - start) / dil + 1));
+            all &= lo[i] == 0 && hi[i] == kernel;
+        }
+        return all;
     }
 
     /** PyTorch's rule: take a value when it is greater than the best so far or NaN; padding never wins. */

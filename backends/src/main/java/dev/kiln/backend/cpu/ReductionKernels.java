@@ -70,6 +70,10 @@ final class ReductionKernels {
         int[] dims = ShapeRules.reductionDims("reduce", x.rank(), a.getInts("dims"));
         DType outType = outT.dtype();
         DType compute = kind >= 4 ? DType.BOOL : outType;
+        if (kind == 0 && compute == DType.FLOAT32) {
+            Strided fast = ColumnSums.trySum(x, dims, outT.concreteShape());
+            if (fast != null) return fast;
+        }
         Rows rows = rowsOf(x, dims, compute);
         Strided out = Strided.allocate(outType, outT.concreteShape());
         int n = rows.length;

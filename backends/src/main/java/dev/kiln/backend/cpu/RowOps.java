@@ -33,12 +33,6 @@ final class RowOps {
         }
     }
 
-    static void zero(Object dst, int from, int to) {
-        if (from >= to) return;
-        if (dst instanceof float[] d) java.util.Arrays.fill(d, from, to, 0f);
-        else java.util.Arrays.fill((double[]) dst, from, to, 0.0);
-    }
-
     /** dst[d0 .. d0+n) = value src[i] */
     static void fill(Object dst, int d0, int n, Object src, int i) {
         if (dst instanceof float[] d) java.util.Arrays.fill(d, d0, d0 + n, ((float[]) src)[i]);

@@ -46,38 +46,40 @@ public record AttrSpec(String name, AttrType type, Object defaultValue, boolean 
     public boolean required() { return defaultValue == null && !optional; }
 
     /** Checks and normalizes a value; the message names op and attribute. */
+    private String where(String op) { return op + ": attribute '" + name + "'"; }
+
     Object check(String op, Object v) {
-        String where = op + ": attribute '" + name + "'";
+        // the message prefix is built only on failure: this runs for every attribute of every eager op
         switch (type) {
             case INT -> {
-                if (!(v instanceof Integer || v instanceof Long)) throw new IllegalArgumentException(where + " must be an integer, got " + describe(v));
+                if (!(v instanceof Integer || v instanceof Long)) throw new IllegalArgumentException(where(op) + " must be an integer, got " + describe(v));
                 long x = ((Number) v).longValue();
-                if (x < min || x > max) throw new IllegalArgumentException(where + " = " + x + " is out of range [" + min + ", " + max + "]");
-                if (x != (int) x) throw new IllegalArgumentException(where + " = " + x + " does not fit in an int");
+                if (x < min || x > max) throw new IllegalArgumentException(where(op) + " = " + x + " is out of range [" + min + ", " + max + "]");
+                if (x != (int) x) throw new IllegalArgumentException(where(op) + " = " + x + " does not fit in an int");
                 return (int) x;
             }
             case INTS -> {
-                if (!(v instanceof int[] a)) throw new IllegalArgumentException(where + " must be a list of integers, got " + describe(v));
+                if (!(v instanceof int[] a)) throw new IllegalArgumentException(where(op) + " must be a list of integers, got " + describe(v));
                 for (int x : a) {
-                    if (x < min || x > max) throw new IllegalArgumentException(where + " has element " + x + " out of range [" + min + ", " + max + "]");
+                    if (x < min || x > max) throw new IllegalArgumentException(where(op) + " has element " + x + " out of range [" + min + ", " + max + "]");
                 }
                 return a.clone();
             }
             case FLOAT -> {
-                if (!(v instanceof Number n)) throw new IllegalArgumentException(where + " must be a number, got " + describe(v));
+                if (!(v instanceof Number n)) throw new IllegalArgumentException(where(op) + " must be a number, got " + describe(v));
                 return n.doubleValue();
             }
             case BOOL -> {
-                if (!(v instanceof Boolean)) throw new IllegalArgumentException(where + " must be a boolean, got " + describe(v));
+                if (!(v instanceof Boolean)) throw new IllegalArgumentException(where(op) + " must be a boolean, got " + describe(v));
                 return v;
             }
             case STRING -> {
-                if (!(v instanceof String s)) throw new IllegalArgumentException(where + " must be a string, got " + describe(v));
-                if (choices != null && !choices.contains(s)) throw new IllegalArgumentException(where + " = '" + s + "' is not one of " + choices);
+                if (!(v instanceof String s)) throw new IllegalArgumentException(where(op) + " must be a string, got " + describe(v));
+                if (choices != null && !choices.contains(s)) throw new IllegalArgumentException(where(op) + " = '" + s + "' is not one of " + choices);
                 return s;
             }
             case DTYPE -> {
-                if (!(v instanceof DType)) throw new IllegalArgumentException(where + " must be a dtype, got " + describe(v));
+                if (!(v instanceof DType)) throw new IllegalArgumentException(where(op) + " must be a dtype, got " + describe(v));
                 return v;
             }
             default -> throw new AssertionError(type);

@@ -31,6 +31,11 @@ public final class Attrs {
         return new Attrs(Collections.unmodifiableMap(new TreeMap<>(m)));
     }
 
+    /** Takes ownership of a sorted map the caller built and will not touch again (no copy). */
+    static Attrs ofSorted(TreeMap<String, Object> m) {
+        return m.isEmpty() ? EMPTY : new Attrs(Collections.unmodifiableMap(m));
+    }
+
     public boolean has(String name) { return values.containsKey(name); }
 
     public Set<String> names() { return values.keySet(); }

@@ -2,9 +2,8 @@ package dev.kiln.backend.op;
 
 import dev.kiln.backend.shape.ShapeException;
 import dev.kiln.backend.shape.TensorType;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The single definition site of a primitive op: its name, arity, attribute schema, type rule
@@ -64,9 +63,12 @@ public final class OpDef {
             if (!given.names().isEmpty()) throw new IllegalArgumentException(name + ": unknown attribute(s) " + given.names() + " (this op takes none)");
             return Attrs.EMPTY;
         }
-        Map<String, Object> out = new HashMap<>();
+        // plain loops into one sorted map, no streams: this runs on every eager op with attributes
+        TreeMap<String, Object> out = new TreeMap<>();
         for (String n : given.names()) {
-            if (attrs.stream().noneMatch(s -> s.name().equals(n))) {
+            boolean known = false;
+            for (AttrSpec s : attrs) known |= s.name().equals(n);
+            if (!known) {
                 throw new IllegalArgumentException(name + ": unknown attribute '" + n + "' (expected " + attrs.stream().map(AttrSpec::name).toList() + ")");
             }
         }
@@ -79,7 +81,7 @@ public final class OpDef {
                 out.put(s.name(), s.check(name, v));
             }
         }
-        return Attrs.ofMap(out);
+        return Attrs.ofSorted(out);
     }
 
     /** Applies the type rule; {@code attrs} must already be checked. */

@@ -30,6 +30,13 @@ public final class ShapeRules {
         return category(zeroDim) > category(dimensioned) ? zeroDim : dimensioned;
     }
 
+    /** The two-operand case of {@link #promote(TensorType...)} for kernels that hold no TensorType. */
+    public static DType promote(DType a, boolean aZeroDim, DType b, boolean bZeroDim) {
+        if (aZeroDim == bZeroDim) return DType.promote(a, b);
+        DType zeroDim = aZeroDim ? a : b, dimensioned = aZeroDim ? b : a;
+        return category(zeroDim) > category(dimensioned) ? zeroDim : dimensioned;
+    }
+
     private static int category(DType t) { return t.isFloatingPoint() ? 2 : t.isIntegral() ? 1 : 0; }
 
     static DType toFloat(DType t) { return t.isFloatingPoint() ? t : DType.FLOAT32; }

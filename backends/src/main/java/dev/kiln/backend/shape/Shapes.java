@@ -67,6 +67,8 @@ public final class Shapes {
 
     /** NumPy broadcasting over symbolic dims: a symbol matches itself or 1. */
     public static Dim[] broadcast(String op, Dim[] a, Dim[] b) {
+        // the common case (same shapes) needs no per-dim walk; callers copy what they keep
+        if (Arrays.equals(a, b)) return a;
         int r = Math.max(a.length, b.length);
         Dim[] out = new Dim[r];
         Dim one = Dim.of(1);

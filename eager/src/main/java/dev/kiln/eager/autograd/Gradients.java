@@ -46,7 +46,8 @@ public final class Gradients {
             return one(g.mul(y).mul(y.rsub(1.0)));
         });
         // as PyTorch's threshold_backward: only outputs <= 0 block the gradient, so NaN passes it
-        r.put(Op.RELU, (c, g) -> one(Tensor.where(c.output().le(0.0), Tensor.zerosLike(g), g)));
+        // a 0-d zero broadcasts in where: no full-size zeros tensor to allocate and fill
+        r.put(Op.RELU, (c, g) -> one(Tensor.where(c.output().le(0.0), Tensor.scalar(0.0, g.dtype()), g)));
         r.put(Op.GELU, Gradients::gelu);
         r.put(Op.SILU, (c, g) -> {
             Tensor x = c.input(0), s = x.sigmoid();
@@ -87,7 +88,7 @@ public final class Gradients {
         r.put(Op.MAXIMUM, (c, g) -> minMax(c, g, true));
         r.put(Op.MINIMUM, (c, g) -> minMax(c, g, false));
         r.put(Op.WHERE, (c, g) -> {
-            Tensor cond = c.input(0), zero = Tensor.zerosLike(g);
+            Tensor cond = c.input(0), zero = Tensor.scalar(0.0, g.dtype());
             return new Tensor[] {null,
                     c.needsGrad(1) ? reduceTo(Tensor.where(cond, g, zero), c.input(1)) : null,
                     c.needsGrad(2) ? reduceTo(Tensor.where(cond, zero, g), c.input(2)) : null};
@@ -172,7 +173,7 @@ public final class Gradients {
             int[] xs = c.inputShape(0);
             if (xs.length == 0) return two(g.reshape(), null);
             int d = Shapes.normDim("index_select", c.attrs().getInt("dim"), xs.length);
-            Tensor idx = normalizeIndex(c.input(1).reshape(-1), xs[d]);
+            Tensor idx = c.input(1).reshape(-1);
             int[] view = new int[g.dim()];
             java.util.Arrays.fill(view, 1);
             view[d] = idx.numel();
@@ -182,15 +183,15 @@ public final class Gradients {
         r.put(Op.GATHER, (c, g) -> {
             Tensor x = c.input(0);
             int d = x.dim() == 0 ? 0 : Shapes.normDim("gather", c.attrs().getInt("dim"), x.dim());
-            Tensor idx = normalizeIndex(c.input(1), x.dim() == 0 ? 1 : x.shape()[d]);
-            return two(Tensor.zerosLike(x).scatterAdd(d, idx, g), null);
+            // gather and scatter_add both wrap negative indices, so the index needs no normalizing pass
+            return two(Tensor.zerosLike(x).scatterAdd(d, c.input(1), g), null);
         });
         r.put(Op.SCATTER_ADD, (c, g) -> {
             Tensor self = c.input(0), idx = c.input(1), src = c.input(2);
             int d = self.dim() == 0 ? 0 : Shapes.normDim("scatter_add", c.attrs().getInt("dim"), self.dim());
             Tensor gs = null;
             if (c.needsGrad(2)) {
-                gs = g.gather(d, normalizeIndex(idx, self.dim() == 0 ? 1 : self.shape()[d]));
+                gs = g.gather(d, idx);
                 int[] ss = src.shape(), is = idx.shape();
                 int[] pads = new int[2 * ss.length];
                 boolean any = false;
@@ -241,10 +242,6 @@ public final class Gradients {
     static Tensor reduceTo(Tensor g, GradContext c, int i) {
         Tensor r = g.sumToShape(c.inputShape(i));
         return c.inputDType(i).isFloatingPoint() ? r.to(c.inputDType(i)) : r;
-    }
-
-    private static Tensor normalizeIndex(Tensor idx, int n) {
-        return Tensor.where(idx.lt(0.0), idx.add((long) n), idx);
     }
 
     /** Gradient of a reduction over dims (keepdim or not) broadcast back to the input. */

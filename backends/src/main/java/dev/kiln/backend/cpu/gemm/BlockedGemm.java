@@ -86,22 +86,32 @@ abstract class BlockedGemm implements Gemm {
         float[] pa = s.floatA(kcMax * roundUp(Math.min(m, mcBlock), mr));
         float[] pb = s.floatB(kcMax * roundUp(Math.min(n, ncBlock), nr));
         float[] edge = s.floatEdge(mr * nr);
+        // With at most two row tiles, each B panel is streamed once or twice: packing it would
+        // cost as much as using it (convolutions with 6 or 16 output channels). Full-width
+        // panels of a row-major B are then read in place; only a ragged last panel is packed.
+        boolean direct = bCs == 1 && m <= 2 * mr;
         for (int jc = 0; jc < n; jc += ncBlock) {
             int nc = Math.min(ncBlock, n - jc);
+            int full = nc / nr * nr;
             for (int pc = 0; pc < k; pc += kcBlock) {
                 int kc = Math.min(kcBlock, k - pc);
                 // The first k block overwrites C (never reading it); later ones add to it.
                 boolean first = pc == 0 && !accumulate;
-                Pack.packB(b, bOff + pc * bRs + jc * bCs, bRs, bCs, kc, nc, nr, pb);
+                int bBase = bOff + pc * bRs + jc * bCs;
+                if (!direct) Pack.packB(b, bBase, bRs, bCs, kc, nc, nr, pb);
+                else if (full < nc) Pack.packB(b, bBase + full, bRs, bCs, kc, nc - full, nr, pb);
                 for (int ic = 0; ic < m; ic += mcBlock) {
                     int mc = Math.min(mcBlock, m - ic);
                     Pack.packA(a, aOff + ic * aRs + pc * aCs, aRs, aCs, mc, kc, mr, pa);
                     for (int jr = 0; jr < nc; jr += nr) {
                         int cols = Math.min(nr, nc - jr);
-                        int bi = (jr / nr) * kc * nr;
+                        boolean inPlace = direct && jr < full;
+                        float[] bp = inPlace ? b : pb;
+                        int bi = inPlace ? bBase + jr : direct ? 0 : (jr / nr) * kc * nr;
+                        int ldb = inPlace ? bRs : nr;
                         int cBase = cOff + ic * ldc + jc + jr;
                         for (int ir = 0; ir < mc; ir += mr) {
-                            kernel.tile(kc, pa, (ir / mr) * kc * mr, pb, bi,
+                            kernel.tile(kc, pa, (ir / mr) * kc * mr, bp, bi, ldb,
                                     c, cBase + ir * ldc, ldc, Math.min(mr, mc - ir), cols, first, edge);
                         }
                     }

@@ -20,7 +20,7 @@ final class ScalarFloatKernel implements FloatMicroKernel {
     }
 
     @Override
-    public void tile(int kc, float[] pa, int ai, float[] pb, int bi,
+    public void tile(int kc, float[] pa, int ai, float[] pb, int bi, int ldb,
                      float[] c, int ci, int ldc, int rows, int cols, boolean first, float[] edge) {
         float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f;
         float c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
@@ -33,7 +33,7 @@ final class ScalarFloatKernel implements FloatMicroKernel {
             float a2 = pa[ai + 2]; c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
             float a3 = pa[ai + 3]; c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
             ai += MR;
-            bi += NR;
+            bi += ldb;
         }
         if (rows == MR && cols == NR) {
             int o0 = ci, o1 = o0 + ldc, o2 = o1 + ldc, o3 = o2 + ldc;

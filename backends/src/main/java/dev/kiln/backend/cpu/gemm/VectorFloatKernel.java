@@ -29,7 +29,7 @@ final class VectorFloatKernel implements FloatMicroKernel {
     }
 
     @Override
-    public void tile(int kc, float[] pa, int ai, float[] pb, int bi,
+    public void tile(int kc, float[] pa, int ai, float[] pb, int bi, int ldb,
                      float[] c, int ci, int ldc, int rows, int cols, boolean first, float[] edge) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
@@ -52,7 +52,7 @@ final class VectorFloatKernel implements FloatMicroKernel {
             a = FloatVector.broadcast(S, pa[ai + 6]); c60 = a.fma(b0, c60); c61 = a.fma(b1, c61);
             a = FloatVector.broadcast(S, pa[ai + 7]); c70 = a.fma(b0, c70); c71 = a.fma(b1, c71);
             ai += MR;
-            bi += NR;
+            bi += ldb;
         }
         if (rows == MR && cols == NR) {
             store(c00, c, ci, first);

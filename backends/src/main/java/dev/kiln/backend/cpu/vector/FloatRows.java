@@ -10,8 +10,32 @@ public interface FloatRows {
 
     enum Unary { NEG, ABS, RELU, SQRT, EXP, TANH, SIGMOID }
 
+    /** Comparisons with Java's float semantics: false for NaN, except NE which is true. */
+    enum Compare { EQ, NE, LT, LE, GT, GE }
+
     /** out[oo+i] = a[ao+i*as] op b[bo+i*bs]; strides are arbitrary (0 = broadcast). */
     void binary(Binary op, float[] a, int ao, int as, float[] b, int bo, int bs, float[] out, int oo, int n);
+
+    /** out[oo+i] = a[ao+i*as] op b[bo+i*bs]; strides are arbitrary (0 = broadcast). */
+    void compare(Compare op, float[] a, int ao, int as, float[] b, int bo, int bs, boolean[] out, int oo, int n);
+
+    /** out[oo+i] = c[co+i*cs] ? x[xo+i*xs] : y[yo+i*ys] (the where op); strides are arbitrary. */
+    void select(boolean[] c, int co, int cs, float[] x, int xo, int xs, float[] y, int yo, int ys, float[] out, int oo, int n);
+
+    /**
+     * C[i][j] (+)= dot(row i of A, row j of B) for i < m, j < n over k elements: C = A Bᵀ
+     * with A [m x k] and B [n x k] both row-major (rows lda / ldb apart), C row-major (ldc).
+     * This is the shape of a convolution's weight gradient (gradient rows against im2col rows,
+     * both long and contiguous), where the packed GEMM would first transpose-pack B.
+     */
+    void dotRows(int m, int n, int k, float[] a, int ao, int lda, float[] b, int bo, int ldb,
+                 float[] c, int co, int ldc, boolean accumulate);
+
+    /**
+     * One tap of a running window argmax (max pooling), for j < n: v = x[xo + map[j]]; where
+     * v > best[j] or v is NaN (PyTorch's rule), best[j] = v and idx[j] = cand + map[j].
+     */
+    void argmaxStep(float[] x, int xo, int[] map, float[] best, int[] idx, int cand, int n);
 
     /** out[oo+i] = op(x[xo+i]) on contiguous rows. */
     void unary(Unary op, float[] x, int xo, float[] out, int oo, int n);

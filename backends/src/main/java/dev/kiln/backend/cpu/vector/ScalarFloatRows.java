@@ -18,6 +18,48 @@ public final class ScalarFloatRows implements FloatRows {
     }
 
     @Override
+    public void compare(Compare op, float[] a, int ao, int as, float[] b, int bo, int bs, boolean[] out, int oo, int n) {
+        switch (op) {
+            case EQ -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i * as] == b[bo + i * bs]; }
+            case NE -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i * as] != b[bo + i * bs]; }
+            case LT -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i * as] < b[bo + i * bs]; }
+            case LE -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i * as] <= b[bo + i * bs]; }
+            case GT -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i * as] > b[bo + i * bs]; }
+            case GE -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i * as] >= b[bo + i * bs]; }
+        }
+    }
+
+    @Override
+    public void select(boolean[] c, int co, int cs, float[] x, int xo, int xs, float[] y, int yo, int ys, float[] out, int oo, int n) {
+        for (int i = 0; i < n; i++) out[oo + i] = c[co + i * cs] ? x[xo + i * xs] : y[yo + i * ys];
+    }
+
+    @Override
+    public void dotRows(int m, int n, int k, float[] a, int ao, int lda, float[] b, int bo, int ldb,
+                        float[] c, int co, int ldc, boolean accumulate) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                int ai = ao + i * lda, bi = bo + j * ldb;
+                float s = 0;
+                for (int p = 0; p < k; p++) s += a[ai + p] * b[bi + p];
+                int ci = co + i * ldc + j;
+                c[ci] = accumulate ? c[ci] + s : s;
+            }
+        }
+    }
+
+    @Override
+    public void argmaxStep(float[] x, int xo, int[] map, float[] best, int[] idx, int cand, int n) {
+        for (int j = 0; j < n; j++) {
+            float v = x[xo + map[j]];
+            if (v > best[j] || v != v) {
+                best[j] = v;
+                idx[j] = cand + map[j];
+            }
+        }
+    }
+
+    @Override
     public void unary(Unary op, float[] x, int xo, float[] out, int oo, int n) {
         switch (op) {
             case NEG -> { for (int i = 0; i < n; i++) out[oo + i] = -x[xo + i]; }
