@@ -52,8 +52,9 @@ public final class TracedStep {
         for (Tensor t : inputs) in.add(t.data());
         List<Strided> out = compiled.run(in, current);
         for (int i = 0; i < state.size(); i++) {
+            // outputs leave the run in fresh buffers, so they can be fed back as they are
             Strided s = out.get(1 + i);
-            current.put(state.get(i), Copy.toContiguous(s, s.dtype()));
+            current.put(state.get(i), s.isContiguous() && s.offset() == 0 ? s : Copy.toContiguous(s, s.dtype()));
         }
         return Tensor.wrap(out.get(0));
     }
