@@ -57,7 +57,9 @@ final class ElementwiseKernels {
         unary(k, Op.ROUND, Math::rint, x -> x, null);
         k.put(Op.GELU, (in, a, out) -> {
             boolean tanh = a.getString("approximate").equals("tanh");
-            return unaryRun(in[0], out.dtype(), new UnaryFns(tanh ? MathFns::geluTanh : MathFns::gelu, null, null));
+            // float32 results use the Chebyshev erfc form (below half a float ulp); float64 keeps the exact series
+            DoubleUnaryOperator exact = out.dtype() == DType.FLOAT32 ? MathFns::geluFloat : MathFns::gelu;
+            return unaryRun(in[0], out.dtype(), new UnaryFns(tanh ? MathFns::geluTanh : exact, null, null));
         });
         k.put(Op.CLAMP, (in, a, out) -> {
             Double lo = a.getOptionalFloat("min"), hi = a.getOptionalFloat("max");

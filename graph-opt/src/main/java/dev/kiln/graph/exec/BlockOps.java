@@ -57,7 +57,8 @@ final class BlockOps {
                 }
             };
         }
-        if (op == Op.GELU && attrs.getString("approximate").equals("none") && !exactMath) return BlockOps::geluFast;
+        // float32 gelu is the same function in eager and fused code, so exact math changes nothing here
+        if (op == Op.GELU && attrs.getString("approximate").equals("none")) return BlockOps::geluFast;
         DoubleUnaryOperator f = switch (op) {
             case SIGN -> MathFns::sign;
             case LOG -> Math::log;
@@ -72,7 +73,7 @@ final class BlockOps {
             case FLOOR -> Math::floor;
             case CEIL -> Math::ceil;
             case ROUND -> Math::rint;
-            case GELU -> attrs.getString("approximate").equals("tanh") ? MathFns::geluTanh : MathFns::gelu;
+            case GELU -> MathFns::geluTanh; // "none" returned above
             case CLAMP -> clamp(attrs);
             // the loader already converted the input to float32: a cast to f32 is a copy here
             case CAST -> x -> x;
@@ -91,22 +92,10 @@ final class BlockOps {
         for (int i = 0; i < n; i++) o[oo + i] = (float) f.applyAsDouble(x[xo + i * xs]);
     }
 
-    private static final double INV_SQRT2 = 0.7071067811865476;
 
-    /**
-     * gelu(x) = x * Phi(x) with erfc from Numerical Recipes' Chebyshev fit (fractional error
-     * below 1.2e-7 everywhere, so the negative tail keeps its relative accuracy). The exact
-     * eager gelu sums an erf series per element; this is about 10x cheaper.
-     */
+    /** float32 gelu, the same function as the eager float32 kernel ({@link MathFns#geluFloat}). */
     static void geluFast(float[] x, int xo, int xs, float[] o, int oo, int n) {
-        for (int i = 0; i < n; i++) {
-            double v = x[xo + i * xs];
-            double z = Math.abs(v) * INV_SQRT2;
-            double t = 1.0 / (1.0 + 0.5 * z);
-            double erfc = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
-                    + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
-            o[oo + i] = (float) (v >= 0 ? v * (1.0 - 0.5 * erfc) : v * 0.5 * erfc);
-        }
+        for (int i = 0; i < n; i++) o[oo + i] = (float) MathFns.geluFloat(x[xo + i * xs]);
     }
 
     static Binary binary(Op op) {
