@@ -59,7 +59,7 @@ final class ElementwiseKernels {
             boolean tanh = a.getString("approximate").equals("tanh");
             // float32 results use the Chebyshev erfc form (below half a float ulp); float64 keeps the exact series
             DoubleUnaryOperator exact = out.dtype() == DType.FLOAT32 ? MathFns::geluFloat : MathFns::gelu;
-            return unaryRun(in[0], out.dtype(), new UnaryFns(tanh ? MathFns::geluTanh : exact, null, null));
+            return unaryRun(in[0], out.dtype(), new UnaryFns(tanh ? MathFns::geluTanh : exact, null, tanh ? null : FloatRows.Unary.GELU));
         });
         k.put(Op.CLAMP, (in, a, out) -> {
             Double lo = a.getOptionalFloat("min"), hi = a.getOptionalFloat("max");

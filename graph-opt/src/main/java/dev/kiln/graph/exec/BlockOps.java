@@ -95,6 +95,10 @@ final class BlockOps {
 
     /** float32 gelu, the same function as the eager float32 kernel ({@link MathFns#geluFloat}). */
     static void geluFast(float[] x, int xo, int xs, float[] o, int oo, int n) {
+        if (xs == 1) {
+            ROWS.unary(FloatRows.Unary.GELU, x, xo, o, oo, n);
+            return;
+        }
         for (int i = 0; i < n; i++) o[oo + i] = (float) MathFns.geluFloat(x[xo + i * xs]);
     }
 

@@ -1,9 +1,11 @@
 package dev.kiln.backend.cpu.vector;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Vector API row loops; loaded only when jdk.incubator.vector is readable. */
@@ -27,6 +29,9 @@ final class PanamaFloatRows implements FloatRows {
     }
     /** Int lanes of the same count as S, so a float compare mask selects indices lane for lane. */
     static final VectorSpecies<Integer> IS = S.withLanes(int.class);
+    /** Doubles for gelu's erfc (computed in double, as the scalar twin), and the floats that fill them. */
+    static final VectorSpecies<Double> DS = DoubleVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> HALF = VectorSpecies.of(float.class, VectorShape.forBitSize(DS.vectorBitSize() / 2));
 
     private static final ScalarFloatRows SCALAR = new ScalarFloatRows();
 
@@ -192,9 +197,13 @@ final class PanamaFloatRows implements FloatRows {
 
     @Override
     public void unary(Unary op, float[] x, int xo, float[] out, int oo, int n) {
-        boolean transcendental = op == Unary.SIGMOID || op == Unary.EXP || op == Unary.TANH;
+        boolean transcendental = op == Unary.SIGMOID || op == Unary.EXP || op == Unary.TANH || op == Unary.GELU;
         if (transcendental && !SVML) {
             SCALAR.unary(op, x, xo, out, oo, n);
+            return;
+        }
+        if (op == Unary.GELU) {
+            gelu(x, xo, out, oo, n);
             return;
         }
         int L = S.length();
@@ -217,6 +226,35 @@ final class PanamaFloatRows implements FloatRows {
             r.intoArray(out, oo + i);
         }
         if (i < n) SCALAR.unary(op, x, xo + i, out, oo + i, n - i);
+    }
+
+    /**
+     * gelu in double lanes with the same operation order as MathFns.geluFloat (separate
+     * multiplies and adds, no FMA), so results match the scalar twin up to the exp's last bit.
+     */
+    private static void gelu(float[] x, int xo, float[] out, int oo, int n) {
+        int L = DS.length();
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            DoubleVector v = (DoubleVector) FloatVector.fromArray(HALF, x, xo + i).convertShape(VectorOperators.F2D, DS, 0);
+            DoubleVector z = v.abs().mul(0.7071067811865476);
+            DoubleVector t = DoubleVector.broadcast(DS, 1.0).div(z.mul(0.5).add(1.0));
+            DoubleVector p = t.mul(0.17087277).add(-0.82215223);
+            p = t.mul(p).add(1.48851587);
+            p = t.mul(p).add(-1.13520398);
+            p = t.mul(p).add(0.27886807);
+            p = t.mul(p).add(-0.18628806);
+            p = t.mul(p).add(0.09678418);
+            p = t.mul(p).add(0.37409196);
+            p = t.mul(p).add(1.00002368);
+            DoubleVector arg = z.mul(z).neg().sub(1.26551223).add(t.mul(p));
+            DoubleVector erfc = t.mul(arg.lanewise(VectorOperators.EXP));
+            DoubleVector pos = v.mul(erfc.mul(-0.5).add(1.0));
+            DoubleVector neg = v.mul(0.5).mul(erfc);
+            DoubleVector r = neg.blend(pos, v.compare(VectorOperators.GE, 0.0));
+            ((FloatVector) r.convertShape(VectorOperators.D2F, HALF, 0)).intoArray(out, oo + i);
+        }
+        if (i < n) SCALAR.unary(Unary.GELU, x, xo + i, out, oo + i, n - i);
     }
 
     /**

@@ -69,6 +69,7 @@ public final class ScalarFloatRows implements FloatRows {
             case EXP -> { for (int i = 0; i < n; i++) out[oo + i] = (float) Math.exp(x[xo + i]); }
             case TANH -> { for (int i = 0; i < n; i++) out[oo + i] = (float) Math.tanh(x[xo + i]); }
             case SIGMOID -> { for (int i = 0; i < n; i++) out[oo + i] = (float) MathFns.sigmoid(x[xo + i]); }
+            case GELU -> { for (int i = 0; i < n; i++) out[oo + i] = (float) MathFns.geluFloat(x[xo + i]); }
         }
     }
 
