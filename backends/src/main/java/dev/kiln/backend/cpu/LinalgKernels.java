@@ -14,6 +14,9 @@ final class LinalgKernels {
     private LinalgKernels() {}
 
     private static final Gemm GEMM = GemmProvider.get();
+    private static final dev.kiln.backend.cpu.vector.FloatRows ROWS = dev.kiln.backend.cpu.vector.VectorSupport.floatRows();
+    /** Up to this many output rows, a product with a transposed row-major B runs as row dot products. */
+    private static final int SMALL_M = 4;
 
     static void register(Map<Op, CpuKernel> k) {
         k.put(Op.MATMUL, (in, a, out) -> matmul(in[0], in[1], out));
@@ -70,8 +73,18 @@ final class LinalgKernels {
         int m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
         int ars = a.strides()[0], acs = a.strides()[1], brs = b.strides()[0], bcs = b.strides()[1];
         switch (c.dtype()) {
-            case FLOAT32 -> GEMM.sgemm(m, n, k, a.storage().f32(), a.offset(), ars, acs, b.storage().f32(), b.offset(), brs, bcs,
-                    c.storage().f32(), cOff, n, accumulate);
+            case FLOAT32 -> {
+                if (m <= SMALL_M && acs == 1 && brs == 1 && k > 0) {
+                    // a few rows against a transposed row-major weight (x @ W.t() at batch 1): dot
+                    // products of contiguous rows; packing all of W for so few rows would cost more
+                    // than the multiply itself
+                    ROWS.dotRows(m, n, k, a.storage().f32(), a.offset(), ars, b.storage().f32(), b.offset(), bcs,
+                            c.storage().f32(), cOff, n, accumulate);
+                } else {
+                    GEMM.sgemm(m, n, k, a.storage().f32(), a.offset(), ars, acs, b.storage().f32(), b.offset(), brs, bcs,
+                            c.storage().f32(), cOff, n, accumulate);
+                }
+            }
             case FLOAT64 -> GEMM.dgemm(m, n, k, a.storage().f64(), a.offset(), ars, acs, b.storage().f64(), b.offset(), brs, bcs,
                     c.storage().f64(), cOff, n, accumulate);
             case INT64 -> {
