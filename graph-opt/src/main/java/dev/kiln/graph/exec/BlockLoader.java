@@ -48,7 +48,11 @@ final class BlockLoader {
             }
             case FLOAT64 -> { double[] s = x.storage().f64(); for (int i = 0; i < len; i++) dst[at + i] = (float) s[off + i * stride]; }
             case INT64 -> { long[] s = x.storage().i64(); for (int i = 0; i < len; i++) dst[at + i] = (float) s[off + i * stride]; }
-            case BOOL -> { boolean[] s = x.storage().bool(); for (int i = 0; i < len; i++) dst[at + i] = s[off + i * stride] ? 1f : 0f; }
+            case BOOL -> {
+                boolean[] s = x.storage().bool();
+                if (stride == 1) for (int i = 0; i < len; i++) dst[at + i] = s[off + i] ? 1f : 0f; // masks are dense: no index multiply
+                else for (int i = 0; i < len; i++) dst[at + i] = s[off + i * stride] ? 1f : 0f;
+            }
         }
     }
 

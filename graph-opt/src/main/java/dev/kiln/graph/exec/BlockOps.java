@@ -124,6 +124,18 @@ final class BlockOps {
 
     /** where(c, a, b) with c already loaded as 1/0 floats. */
     static void where(float[] c, int co, int cs, float[] a, int ao, int as, float[] b, int bo, int bs, float[] o, int oo, int n) {
-        for (int i = 0; i < n; i++) o[oo + i] = c[co + i * cs] != 0 ? a[ao + i * as] : b[bo + i * bs];
+        // unit-stride shapes of the relu/clamp backward (a dense mask against a tensor and a 0-d
+        // zero) get loops without index multiplies, which C2 compiles much tighter
+        if (cs == 1 && as == 1 && bs == 0) {
+            float bv = b[bo];
+            for (int i = 0; i < n; i++) o[oo + i] = c[co + i] != 0 ? a[ao + i] : bv;
+        } else if (cs == 1 && as == 0 && bs == 1) {
+            float av = a[ao];
+            for (int i = 0; i < n; i++) o[oo + i] = c[co + i] != 0 ? av : b[bo + i];
+        } else if (cs == 1 && as == 1 && bs == 1) {
+            for (int i = 0; i < n; i++) o[oo + i] = c[co + i] != 0 ? a[ao + i] : b[bo + i];
+        } else {
+            for (int i = 0; i < n; i++) o[oo + i] = c[co + i * cs] != 0 ? a[ao + i * as] : b[bo + i * bs];
+        }
     }
 }

@@ -75,6 +75,11 @@ final class FusionPlanner {
             }
         }
 
+        // a lone where (relu's and clamp's backward) runs faster as the eager kernel, whose
+        // vectorized select reads the bool mask directly, than as a fused loop that first widens
+        // the mask to floats; only a GEMM epilogue makes fusing it pay
+        groups.entrySet().removeIf(e -> e.getValue().size() == 1 && e.getValue().get(0).op() == Op.WHERE && !gemmOf.containsKey(e.getKey()));
+
         Map<Node, StepSpec> byRoot = new HashMap<>();
         for (var e : groups.entrySet()) {
             Node gm = gemmOf.get(e.getKey());
