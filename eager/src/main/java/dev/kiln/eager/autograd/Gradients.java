@@ -123,7 +123,7 @@ public final class Gradients {
             Tensor a = c.input(1), b = c.input(2);
             return new Tensor[] {c.needsGrad(0) ? reduceTo(g, c.input(0)) : null,
                     c.needsGrad(1) ? g.matmul(b.t()) : null,
-                    c.needsGrad(2) ? a.t().matmul(g) : null};
+                    c.needsGrad(2) ? weightGrad(a, g, b) : null};
         });
 
         // ---- views ----
@@ -231,6 +231,18 @@ public final class Gradients {
     private static Tensor[] one(Tensor g) { return new Tensor[] {g}; }
 
     private static Tensor[] two(Tensor a, Tensor b) { return new Tensor[] {a, b}; }
+
+    /**
+     * a^T @ g, the gradient of the right operand b of a @ b. When b is a transposed view of a
+     * row-major matrix (x @ W.t() in a linear layer), compute (g^T @ a)^T instead: the same
+     * product, laid out so that the gradient reaching W is contiguous and W's grad needs no
+     * transposing copy.
+     */
+    private static Tensor weightGrad(Tensor a, Tensor g, Tensor b) {
+        int[] st = b.strides();
+        boolean transposedRowMajor = b.dim() == 2 && st[0] == 1 && st[1] == b.shape(0) && b.shape(1) > 1;
+        return transposedRowMajor ? g.t().matmul(a).t() : a.t().matmul(g);
+    }
 
     /** Sums a broadcast gradient back to {@code input}'s shape and casts it to its dtype. */
     static Tensor reduceTo(Tensor g, Tensor input) {
