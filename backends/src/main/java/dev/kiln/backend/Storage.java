@@ -9,7 +9,7 @@ import dev.kiln.backend.shape.ShapeException;
  */
 public final class Storage {
     private final DType dtype;
-    private final Object data;
+    private Object data;
     private final int length;
     private int version;
 
@@ -54,6 +54,18 @@ public final class Storage {
     public Object array() { return data; }
 
     public int version() { return version; }
+
+    /**
+     * Takes over the array of {@code donor} (same dtype and length), which must not be used
+     * again: writing a whole buffer by swapping arrays instead of copying elements. Every tensor
+     * viewing this storage sees the new contents, exactly as after an element copy.
+     */
+    public void adopt(Storage donor) {
+        if (donor.dtype != dtype || donor.length != length) {
+            throw new IllegalArgumentException("adopt: " + donor.dtype + "[" + donor.length + "] into " + dtype + "[" + length + "]");
+        }
+        data = donor.data;
+    }
 
     public void bumpVersion() { version++; }
 

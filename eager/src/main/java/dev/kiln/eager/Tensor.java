@@ -883,6 +883,19 @@ public final class Tensor {
         data.storage().bumpVersion();
     }
 
+    /**
+     * Whether an in-place write may hand value's fresh buffer to this storage instead of copying
+     * it: only without grad mode or a tracer (then value is a temporary nobody else holds: no
+     * autograd node saved it), when both cover their whole storage densely from offset 0.
+     * Optimizer steps run exactly like this.
+     */
+    private boolean canAdopt(Tensor value) {
+        if (GradMode.isEnabled() || Dispatcher.observer() != null || value.dtype() != dtype()) return false;
+        Strided v = value.data;
+        return data.offset() == 0 && v.offset() == 0 && data.isContiguous() && v.isContiguous()
+                && data.storage().length() == data.numel() && v.storage().length() == v.numel() && v.storage() != data.storage();
+    }
+
     /** Writes {@code value} (computed out of place) into this tensor's storage. */
     private Tensor assign(String op, Tensor value) {
         checkInPlaceAllowed(op);
@@ -893,7 +906,8 @@ public final class Tensor {
         if (value.dtype() != dtype() && !(value.dtype().isFloatingPoint() ? dtype().isFloatingPoint() : true)) {
             throw new IllegalArgumentException(op + ": result type " + value.dtype() + " can't be cast to the desired output type " + dtype());
         }
-        dev.kiln.backend.cpu.Copy.copyInto(value.data, data);
+        if (canAdopt(value)) data.storage().adopt(value.data.storage());
+        else dev.kiln.backend.cpu.Copy.copyInto(value.data, data);
         bump();
         if (value.requiresGrad && GradMode.isEnabled()) {
             Tensor v = value.dtype() == dtype() ? value : value.to(dtype());
