@@ -51,8 +51,10 @@ final class MemoryPlan {
         Arrays.fill(inPlaceOf, -1);
         Arrays.fill(takesOverBufferOf, -1);
         Arrays.fill(takenOverAt, Integer.MAX_VALUE);
-        boolean[] planned = new boolean[values];
-        for (StepUse u : steps) planned[u.out()] = u.planned();
+        // only buffers a kernel step allocated during this run may be written over: graph inputs
+        // (the caller's tensors), parameters and constants (the graph's data) never
+        boolean[] kernelResult = new boolean[values];
+        for (StepUse u : steps) kernelResult[u.out()] = !u.planned() && !u.view();
         List<long[]> slots = new ArrayList<>(); // {elements, busyUntilStep}
         long freshPeak = 0;
         for (int i = 0; i < s; i++) {
@@ -70,7 +72,7 @@ final class MemoryPlan {
                 if (chosen < 0) {
                     // a dying kernel-allocated input of the same shape: write over it, no slot needed
                     for (int c : u.inPlaceCandidates()) {
-                        if (slotOf[c] < 0 && !planned[c] && root[c] == c && lastUse[c] == i && !rootEscapes[c] && onlyRead(u, c, root)) {
+                        if (kernelResult[c] && slotOf[c] < 0 && root[c] == c && lastUse[c] == i && !rootEscapes[c] && onlyRead(u, c, root)) {
                             takesOverBufferOf[o] = c;
                             takenOverAt[c] = i;
                             inPlaceOf[i] = c;
