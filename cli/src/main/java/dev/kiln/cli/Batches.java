@@ -5,8 +5,6 @@ import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.op.Op;
 import dev.kiln.backend.shape.TensorType;
 import dev.kiln.backend.cpu.CpuKernels;
-import dev.kiln.graph.Graph;
-import dev.kiln.graph.ReferenceInterpreter;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,7 +12,7 @@ import java.util.List;
 final class Batches {
     private Batches() {}
 
-    static Strided run(Graph g, List<Strided> inputs, int batch) {
+    static Strided run(Executor exec, List<Strided> inputs, int batch) {
         if (batch < 1) throw new CliErrors.UsageException("--batch-size must be at least 1, got " + batch);
         int rows = -1;
         for (Strided x : inputs) {
@@ -27,7 +25,7 @@ final class Batches {
             int end = Math.min(rows, start + batch);
             List<Strided> chunk = new ArrayList<>();
             for (Strided x : inputs) chunk.add(slice(x, start, end));
-            parts.add(ReferenceInterpreter.run(g, chunk).get(0));
+            parts.add(exec.run(chunk).get(0));
         }
         if (parts.size() == 1) return parts.get(0);
         int total = 0;

@@ -2,7 +2,7 @@ package dev.kiln.cli;
 
 import dev.kiln.backend.Strided;
 import dev.kiln.graph.Graph;
-import dev.kiln.graph.ReferenceInterpreter;
+import dev.kiln.graph.opt.OptLevel;
 import dev.kiln.serialization.KilnReader;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -34,6 +34,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "10", description = "untimed runs first, so the JIT has compiled the kernels (default ${DEFAULT-VALUE})")
     int warmup;
 
+    @Option(names = "--optimize", paramLabel = "LEVEL", defaultValue = "O2", description = "O0 (reference interpreter), O1 or O2 (compiled; default ${DEFAULT-VALUE})")
+    OptLevel optimize;
+
     @Spec
     CommandSpec spec;
 
@@ -44,19 +47,20 @@ final class BenchCommand implements Callable<Integer> {
         if (batchSize < 1) throw new CliErrors.UsageException("--batch-size must be at least 1, got " + batchSize);
         Graph g = KilnReader.load(model);
         List<Strided> in = inputs == null || inputs.isEmpty() ? Inputs.random(g, batchSize, 1) : Inputs.fromFiles(g, inputs);
-        for (int i = 0; i < warmup; i++) ReferenceInterpreter.run(g, in);
+        Executor exec = Executor.of(g, optimize);
+        for (int i = 0; i < warmup; i++) exec.run(in);
         long[] ns = new long[iterations];
         long t0 = System.nanoTime();
         for (int i = 0; i < iterations; i++) {
             long s = System.nanoTime();
-            ReferenceInterpreter.run(g, in);
+            exec.run(in);
             ns[i] = System.nanoTime() - s;
         }
         double total = (System.nanoTime() - t0) / 1e9;
         Arrays.sort(ns);
         int rows = in.isEmpty() || in.get(0).rank() == 0 ? 1 : in.get(0).shape()[0];
         PrintWriter out = spec.commandLine().getOut();
-        out.printf("model %s, %d iterations after %d warm-up, batch %d (reference interpreter)%n", g.name(), iterations, warmup, rows);
+        out.printf("model %s, %d iterations after %d warm-up, batch %d (%s)%n", g.name(), iterations, warmup, rows, exec.describe());
         out.printf("latency  p50 %.3f ms   p90 %.3f ms   p99 %.3f ms%n", pct(ns, 50), pct(ns, 90), pct(ns, 99));
         out.printf("throughput %.1f runs/s, %.1f rows/s%n", iterations / total, iterations * (double) rows / total);
         return 0;

@@ -2,7 +2,7 @@ package dev.kiln.cli;
 
 import dev.kiln.backend.Strided;
 import dev.kiln.graph.Graph;
-import dev.kiln.graph.ReferenceInterpreter;
+import dev.kiln.graph.opt.OptLevel;
 import dev.kiln.serialization.KilnReader;
 import dev.kiln.serialization.Npy;
 import java.nio.file.Path;
@@ -30,6 +30,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--batch-size", paramLabel = "N", description = "run in chunks of N rows along dim 0 (bounds memory), concatenating the outputs")
     Integer batchSize;
 
+    @Option(names = "--optimize", paramLabel = "LEVEL", defaultValue = "O2", description = "O0 (reference interpreter), O1 or O2 (compiled; default ${DEFAULT-VALUE})")
+    OptLevel optimize;
+
     @Spec
     CommandSpec spec;
 
@@ -37,7 +40,8 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Graph g = KilnReader.load(model);
         List<Strided> in = Inputs.fromFiles(g, inputs);
-        Strided out = batchSize == null ? ReferenceInterpreter.run(g, in).get(0) : Batches.run(g, in, batchSize);
+        Executor exec = Executor.of(g, optimize);
+        Strided out = batchSize == null ? exec.run(in).get(0) : Batches.run(exec, in, batchSize);
         Npy.write(output, out);
         spec.commandLine().getOut().println("wrote " + output + ": " + out.dtype() + java.util.Arrays.toString(out.shape()));
         return 0;

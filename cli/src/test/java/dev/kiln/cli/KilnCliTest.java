@@ -103,6 +103,10 @@ class KilnCliTest {
         Strided y2 = Npy.read(dir.resolve("y2.npy"));
         assertArrayEquals(new int[] {5, 2}, y2.shape());
         assertArrayEquals(expected.storage().f32(), y2.storage().f32(), 1e-6f);
+        r = kiln("run", model.toString(), "--input", "x=" + dir.resolve("x.npy"), "--output", dir.resolve("y0.npy").toString(), "--optimize", "O0");
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(expected.storage().f32(), Npy.read(dir.resolve("y0.npy")).storage().f32(), "O0 is the reference interpreter");
+        badInput(kiln("run", model.toString(), "--input", "x=" + dir.resolve("x.npy"), "--output", dir.resolve("y3.npy").toString(), "--optimize", "O9"), "O9");
     }
 
     @Test

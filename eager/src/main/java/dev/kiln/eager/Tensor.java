@@ -4,7 +4,6 @@ package dev.kiln.eager;
 import dev.kiln.backend.DType;
 import dev.kiln.backend.Storage;
 import dev.kiln.backend.Strided;
-import dev.kiln.backend.cpu.CpuKernels;
 import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.op.Op;
 import dev.kiln.backend.shape.Dim;
@@ -974,12 +973,4 @@ public final class Tensor {
 
     @Override
     public String toString() { return TensorFormatter.format(this); }
-
-    /** Runs the kernel of a primitive directly, bypassing autograd (used by tests). */
-    static Strided runKernel(Op op, Attrs attrs, Strided... in) {
-        TensorType[] types = new TensorType[in.length];
-        for (int i = 0; i < in.length; i++) types[i] = new TensorType(in[i].dtype(), Dim.of(in[i].shape()));
-        Attrs a = op.def().checkAttrs(attrs);
-        return CpuKernels.run(op, in, a, op.def().inferType(types, a));
-    }
 }

@@ -31,7 +31,6 @@ final class TraceRecorder implements OpObserver {
     /** Values that depend on a graph input (reads of these are data-dependent). */
     private final Map<Value, Boolean> dynamic = new java.util.HashMap<>();
     private final SymbolBindings bindings;
-    private final Map<String, Value> paramUpdates = new LinkedHashMap<>();
     private final Map<Value, Value> stateUpdates = new LinkedHashMap<>();
     private final Map<Tensor, Value> stateRoots = new IdentityHashMap<>();
     private int constants;
@@ -51,7 +50,6 @@ final class TraceRecorder implements OpObserver {
     /** Stops recording (reads after the traced function returned are not assumptions). */
     void stop() { active = false; }
 
-    Map<String, Value> paramUpdates() { return paramUpdates; }
 
     Value valueOf(Tensor t) {
         Value v = values.get(t);
@@ -148,8 +146,6 @@ final class TraceRecorder implements OpObserver {
         Value root = stateRoots.computeIfAbsent(target, t -> before);
         values.put(target, v);
         if (root.kind() == Value.Kind.PARAM || root.kind() == Value.Kind.CONST) stateUpdates.put(root, v);
-        String param = options.params.get(target);
-        if (param != null) paramUpdates.put(param, v);
     }
 
     /** Parameters and captured tensors written in place during the trace, with their final values. */

@@ -96,7 +96,6 @@ public final class Tracer {
             Dispatcher.setObserver(prev);
         }
         for (Tensor o : outs) b.output(rec.valueOf(o));
-        rec.paramUpdates().forEach((param, v) -> b.putMetadata("update:" + param, v.toString()));
         List<Value> state = new ArrayList<>();
         List<dev.kiln.backend.Strided> stateData = new ArrayList<>();
         if (stateAsOutputs) {

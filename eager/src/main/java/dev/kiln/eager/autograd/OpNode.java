@@ -4,7 +4,6 @@ import dev.kiln.backend.DType;
 import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.op.Op;
 import dev.kiln.eager.Tensor;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
@@ -151,6 +150,4 @@ public final class OpNode extends Node implements GradContext {
         inputs = null;
         output = null;
     }
-
-    List<Tensor> savedInputsForDebug() { return inputs == null ? List.of() : new ArrayList<>(Arrays.asList(inputs)); }
 }
