@@ -51,7 +51,7 @@ final class InspectCommand implements Callable<Integer> {
         }
         out.println("parameters:  " + g.params().size() + " tensors, " + count + " values, " + bytes + " bytes");
         out.println("constants:   " + g.constants().size());
-        out.println("FLOPs:       " + Flops.estimate(g) + " (matmul/addmm, per run)");
+        out.println("FLOPs:       " + Flops.estimate(g) + " (matmul, addmm, conv2d; per run)");
         Map<String, Integer> hist = new TreeMap<>();
         for (Node n : g.nodes()) hist.merge(n.op().opName(), 1, Integer::sum);
         out.println("ops:         " + g.nodes().size() + " nodes");

@@ -30,6 +30,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 final class Plan {
     final Graph graph;
     final Map<String, Long> symbols;
+    private final SymbolBindings symbolBindings;
     final int valueCount;
     final int[][] shapes;
     final DType[] dtypes;
@@ -48,6 +49,7 @@ final class Plan {
     Plan(Graph g, List<StepSpec> specs, SymbolBindings sym, CompileOptions opts) {
         graph = g;
         symbols = sym.values();
+        symbolBindings = sym;
         blockSize = opts.blockSize();
         index = new HashMap<>();
         List<int[]> shp = new ArrayList<>();
@@ -175,7 +177,7 @@ final class Plan {
             sb.append(String.format("  #%-3d %-14s %s -> %s%s [%s]%n", s + 1, ps.kind(), ps.nodeList(), dtypes[o].shortName(),
                     Shapes.toString(shapes[o]), where));
             for (Node n : ps.spec.nodes()) {
-                long f = Flops.estimate(n, this::shapeOf);
+                long f = symbolBindings.eval(dev.kiln.graph.FlopEstimate.of(n, graph::typeOf));
                 flops += f;
                 sb.append(String.format("        %%%-3d %-12s flops %-8s %s%n", n.id(), n.op().opName(), Flops.human(f), n.source() == null ? "" : n.source()));
             }
@@ -192,8 +194,6 @@ final class Plan {
         sb.append("estimated flops: ").append(Flops.human(flops)).append('\n');
         return sb.toString();
     }
-
-    int[] shapeOf(Value v) { return shapes[index.get(v)]; }
 
     String valueName(int v) {
         for (var e : index.entrySet()) if (e.getValue() == v) return e.getKey().toString();
