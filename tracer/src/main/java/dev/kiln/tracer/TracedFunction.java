@@ -4,7 +4,9 @@ import dev.kiln.backend.Strided;
 import dev.kiln.eager.Tensor;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.GraphException;
-import dev.kiln.graph.ReferenceInterpreter;
+import dev.kiln.graph.exec.CompileOptions;
+import dev.kiln.graph.exec.CompiledGraph;
+import dev.kiln.graph.opt.OptLevel;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -26,6 +28,8 @@ public final class TracedFunction {
     private final TraceOptions options;
     private final int budget;
     private final Map<String, Graph> cache = new LinkedHashMap<>();
+    /** The compiled plan of each cached graph (O2, parameters frozen: the graph holds a snapshot). */
+    private final Map<Graph, CompiledGraph> compiled = new java.util.IdentityHashMap<>();
     private final List<String> reasons = new ArrayList<>();
     private int traces;
 
@@ -46,15 +50,16 @@ public final class TracedFunction {
             return run(g, inputs);
         } catch (GraphException e) {
             if (!e.getMessage().contains("guard failed")) throw e;
-            cache.remove(sig);
+            compiled.remove(cache.remove(sig));
             return run(retrace(sig, inputs, e.getMessage()), inputs);
         }
     }
 
-    private static Tensor run(Graph g, Tensor[] inputs) {
+    private Tensor run(Graph g, Tensor[] inputs) {
         List<Strided> in = new ArrayList<>();
         for (Tensor t : inputs) in.add(t.data());
-        return Tensor.wrap(ReferenceInterpreter.run(g, in).get(0));
+        CompiledGraph c = compiled.computeIfAbsent(g, k -> CompiledGraph.compile(k, CompileOptions.of(OptLevel.O2)));
+        return Tensor.wrap(c.run(in).get(0));
     }
 
     private Graph retrace(String sig, Tensor[] inputs, String why) {
