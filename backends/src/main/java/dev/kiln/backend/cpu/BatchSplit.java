@@ -1,6 +1,6 @@
 package dev.kiln.backend.cpu;
 
-import java.util.stream.IntStream;
+import dev.kiln.backend.cpu.parallel.Parallel;
 
 /**
  * Splits a batch loop into a fixed number of chunks and runs them in parallel when the work is
@@ -23,8 +23,11 @@ final class BatchSplit {
 
     static void run(int n, long workPerItem, Chunk body) {
         int chunks = chunks(n);
-        IntStream range = IntStream.range(0, chunks);
-        if (chunks > 1 && workPerItem * n >= PARALLEL_WORK && Runtime.getRuntime().availableProcessors() > 1) range = range.parallel();
-        range.forEach(c -> body.run(c, (int) ((long) n * c / chunks), (int) ((long) n * (c + 1) / chunks)));
+        Parallel.Body part = c -> body.run(c, (int) ((long) n * c / chunks), (int) ((long) n * (c + 1) / chunks));
+        if (chunks > 1 && workPerItem * n >= PARALLEL_WORK) {
+            Parallel.run(chunks, part);
+        } else {
+            for (int c = 0; c < chunks; c++) part.run(c);
+        }
     }
 }

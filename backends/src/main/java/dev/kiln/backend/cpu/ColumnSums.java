@@ -33,6 +33,7 @@ final class ColumnSums {
         while (b < r && !red[b]) b++;
         for (int i = b; i < r; i++) if (!red[i]) return null;
         if (a == 0) return null; // nothing reduced in front: the generic path reads plain rows already
+        if (b == a) return null; // nothing kept: a full reduction is one contiguous row sum there
         int[] sh = x.shape();
         long outer = 1, mid = 1, inner = 1;
         for (int i = 0; i < a; i++) outer *= sh[i];

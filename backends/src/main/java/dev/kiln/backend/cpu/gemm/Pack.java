@@ -42,6 +42,10 @@ final class Pack {
     }
 
     static void packB(float[] b, int off, int rs, int cs, int kc, int cols, int nr, float[] dst) {
+        if (rs == 1 && cs != 1) {
+            packColumnMajorB(b, off, cs, kc, cols, nr, dst);
+            return;
+        }
         int d = 0;
         for (int j = 0; j < cols; j += nr) {
             int valid = Math.min(nr, cols - j);
@@ -61,6 +65,10 @@ final class Pack {
     }
 
     static void packB(double[] b, int off, int rs, int cs, int kc, int cols, int nr, double[] dst) {
+        if (rs == 1 && cs != 1) {
+            packColumnMajorB(b, off, cs, kc, cols, nr, dst);
+            return;
+        }
         int d = 0;
         for (int j = 0; j < cols; j += nr) {
             int valid = Math.min(nr, cols - j);
@@ -75,6 +83,48 @@ final class Pack {
                 for (int c = valid; c < nr; c++) dst[d + c] = 0d;
                 d += nr;
             }
+        }
+    }
+
+    /**
+     * B stored column-major (a transposed row-major matrix, as in {@code x.matmul(w.t())}): each
+     * column is contiguous along k, so read it in order and scatter with stride nr. Reading
+     * row-wise instead would touch a new cache line per element.
+     */
+    private static void packColumnMajorB(float[] b, int off, int cs, int kc, int cols, int nr, float[] dst) {
+        int d = 0;
+        for (int j = 0; j < cols; j += nr) {
+            int valid = Math.min(nr, cols - j);
+            for (int c = 0; c < valid; c++) {
+                int src = off + (j + c) * cs;
+                int o = d + c;
+                for (int p = 0; p < kc; p++, o += nr) dst[o] = b[src + p];
+            }
+            for (int c = valid; c < nr; c++) {
+                for (int p = 0, o = d + c; p < kc; p++, o += nr) dst[o] = 0f;
+            }
+            d += kc * nr;
+        }
+    }
+
+    /**
+     * B stored column-major (a transposed row-major matrix, as in {@code x.matmul(w.t())}): each
+     * column is contiguous along k, so read it in order and scatter with stride nr. Reading
+     * row-wise instead would touch a new cache line per element.
+     */
+    private static void packColumnMajorB(double[] b, int off, int cs, int kc, int cols, int nr, double[] dst) {
+        int d = 0;
+        for (int j = 0; j < cols; j += nr) {
+            int valid = Math.min(nr, cols - j);
+            for (int c = 0; c < valid; c++) {
+                int src = off + (j + c) * cs;
+                int o = d + c;
+                for (int p = 0; p < kc; p++, o += nr) dst[o] = b[src + p];
+            }
+            for (int c = valid; c < nr; c++) {
+                for (int p = 0, o = d + c; p < kc; p++, o += nr) dst[o] = 0d;
+            }
+            d += kc * nr;
         }
     }
 }

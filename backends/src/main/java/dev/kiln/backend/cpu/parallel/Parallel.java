@@ -1,0 +1,178 @@
+package dev.kiln.backend.cpu.parallel;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import java.util.logging.Logger;
+
+/**
+ * Kiln's CPU thread pool: runs the parts of one kernel call on the caller plus {@code threads - 1}
+ * workers that spin for a short while after each job before they park.
+ *
+ * <p>Why not a ForkJoinPool: a training step is a chain of kernels of 10-500 µs each. Waking a
+ * parked pool thread costs ~50 µs on the shared VMs, and a ForkJoinPool's external {@code join}
+ * runs a not-yet-started task on the caller, so small products ran serially plus the hand-off.
+ * Workers that spin through the gap between two kernels pick the next job up within a
+ * microsecond, which is what OpenMP runtimes do (their spin-wait policy) and what makes 2 threads
+ * pay from ~1 MFLOP instead of ~10.
+ *
+ * <p>Callers split only over outputs, with boundaries that do not depend on the thread count, so
+ * results are identical for any {@code kiln.threads}. One job runs at a time: a call made while
+ * another runs (from a worker, from inside a part, or from a second user thread) runs its parts
+ * on its own thread, in order.
+ */
+public final class Parallel {
+    private static final Logger LOG = Logger.getLogger("dev.kiln.backend");
+
+    /** How long an idle worker spins before it parks: longer than the gap between two kernels. */
+    static final long SPIN_NANOS = 200_000L;
+
+    /** One kernel's parts; each index in [0, parts) is run exactly once. */
+    @FunctionalInterface
+    public interface Body {
+        void run(int part);
+    }
+
+    private static final int THREADS = configuredThreads();
+    private static final AtomicBoolean BUSY = new AtomicBoolean();
+    private static final Worker[] WORKERS = startWorkers(THREADS - 1);
+
+    /** The job the workers serve; replaced, never mutated, per call, and cleared after it. */
+    private static volatile Job current;
+    /** Numbers the jobs, so a worker can tell a new one from the one it just served. */
+    private static long generation;
+
+    private Parallel() {}
+
+    /** The most threads one kernel call may use: {@code -Dkiln.threads}, else every processor. */
+    public static int threads() {
+        return THREADS;
+    }
+
+    /**
+     * Runs {@code body} for every part in [0, parts), spreading the parts over the pool when it is
+     * free, and returns once all of them have finished. The first exception a part throws is
+     * rethrown here (after the other parts finished).
+     */
+    public static void run(int parts, Body body) {
+        if (parts <= 0) return;
+        if (parts == 1 || WORKERS.length == 0 || Thread.currentThread() instanceof Worker
+                || !BUSY.compareAndSet(false, true)) {
+            for (int p = 0; p < parts; p++) body.run(p);
+            return;
+        }
+        try {
+            Job job = new Job(++generation, parts, body);
+            current = job;
+            for (Worker w : WORKERS) {
+                if (w.parked) LockSupport.unpark(w);
+            }
+            job.work();
+            job.awaitDone();
+            current = null;
+            Throwable t = job.failure.get();
+            if (t instanceof RuntimeException re) throw re;
+            if (t instanceof Error e) throw e;
+            if (t != null) throw new IllegalStateException(t);
+        } finally {
+            BUSY.set(false);
+        }
+    }
+
+    private static final class Job {
+        final long id;
+        final int parts;
+        final Body body;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger done = new AtomicInteger();
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        Job(long id, int parts, Body body) {
+            this.id = id;
+            this.parts = parts;
+            this.body = body;
+        }
+
+        /** Claims and runs parts until none is left. */
+        void work() {
+            int p;
+            while ((p = next.getAndIncrement()) < parts) {
+                try {
+                    body.run(p);
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                } finally {
+                    done.incrementAndGet();
+                }
+            }
+        }
+
+        void awaitDone() {
+            int spins = 0;
+            while (done.get() < parts) {
+                if (++spins < 1 << 20) Thread.onSpinWait();
+                else Thread.yield();
+            }
+        }
+    }
+
+    private static final class Worker extends Thread {
+        volatile boolean parked;
+
+        Worker(int index) {
+            super("kiln-cpu-" + index);
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            // The id of the last job served, not the job: holding it would keep its arrays alive.
+            long last = 0;
+            while (true) {
+                Job job = current;
+                if (job != null && job.id != last) {
+                    last = job.id;
+                    job.work();
+                    continue;
+                }
+                long spinUntil = System.nanoTime() + SPIN_NANOS;
+                while ((job = current) == null || job.id == last) {
+                    if (System.nanoTime() < spinUntil) {
+                        Thread.onSpinWait();
+                        continue;
+                    }
+                    parked = true;
+                    // Re-check after announcing: a publisher that saw parked == false did not unpark.
+                    job = current;
+                    if (job == null || job.id == last) LockSupport.park(this);
+                    parked = false;
+                    spinUntil = System.nanoTime() + SPIN_NANOS;
+                }
+            }
+        }
+    }
+
+    private static Worker[] startWorkers(int n) {
+        Worker[] workers = new Worker[Math.max(0, n)];
+        for (int i = 0; i < workers.length; i++) {
+            workers[i] = new Worker(i + 1);
+            workers[i].start();
+        }
+        return workers;
+    }
+
+    private static int configuredThreads() {
+        int fallback = Runtime.getRuntime().availableProcessors();
+        String v = System.getProperty("kiln.threads");
+        if (v == null || v.isBlank()) return fallback;
+        try {
+            int t = Integer.parseInt(v.trim());
+            if (t >= 1) return t;
+        } catch (NumberFormatException ignored) {
+            // Fall through to the warning below.
+        }
+        LOG.warning(() -> "Ignoring kiln.threads=" + v + " (want an integer >= 1)");
+        return fallback;
+    }
+}
