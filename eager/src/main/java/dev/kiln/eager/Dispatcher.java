@@ -57,4 +57,28 @@ public final class Dispatcher {
         if (obs != null) obs.onOp(op, checked, inputs, r);
         return r;
     }
+
+    /**
+     * The in-place form of {@link #apply}: writes op's result straight into {@code dest}'s
+     * storage when nothing needs to see it happen separately: no autograd record (grad mode off,
+     * or no input requires grad), no observer (tracer), every tensor on the CPU, and a kernel
+     * that can write there (see {@link CpuKernels#runInto}). Returns false, having done nothing,
+     * otherwise; the caller then computes out of place and copies. The caller checks in-place
+     * rules and bumps the version.
+     */
+    static boolean applyInto(Op op, Attrs attrs, Tensor dest, Tensor... inputs) {
+        if (OBSERVER.get() != null || !dest.device().isCpu()) return false;
+        OpDef def = op.def();
+        Attrs checked = attrs.names().isEmpty() && def.attrSpecs().isEmpty() ? Attrs.EMPTY : def.checkAttrs(attrs);
+        boolean grad = GradMode.isEnabled();
+        TensorType[] types = new TensorType[inputs.length];
+        Strided[] data = new Strided[inputs.length];
+        for (int i = 0; i < inputs.length; i++) {
+            Tensor t = inputs[i];
+            if (t == null || (grad && t.requiresGrad()) || !t.device().isCpu()) return false;
+            types[i] = t.type();
+            data[i] = t.data();
+        }
+        return CpuKernels.runInto(op, data, checked, def.inferType(types, checked), dest.data());
+    }
 }

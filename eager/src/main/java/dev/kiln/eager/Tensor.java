@@ -924,20 +924,35 @@ public final class Tensor {
         return this;
     }
 
-    public Tensor add_(Tensor o) { return assign("add_", add(o)); }
-    public Tensor add_(double v) { return assign("add_", add(v)); }
+    /**
+     * this = op(this, operand) in place: written straight into this tensor's buffer when no
+     * autograd node or tracer needs the step (optimizer updates, code under noGrad), else
+     * computed out of place and copied in, with the same checks and errors either way.
+     */
+    private Tensor inPlace(String name, Op op, Tensor operand) {
+        checkInPlaceAllowed(name);
+        Tensor[] in = operand == null ? new Tensor[] {this} : new Tensor[] {this, operand};
+        if (Dispatcher.applyInto(op, Attrs.EMPTY, this, in)) {
+            bump();
+            return this;
+        }
+        return assign(name, Dispatcher.apply(op, Attrs.EMPTY, in));
+    }
+
+    public Tensor add_(Tensor o) { return inPlace("add_", Op.ADD, o); }
+    public Tensor add_(double v) { return inPlace("add_", Op.ADD, scalarOperand(v)); }
     /** this += alpha * o. */
-    public Tensor add_(Tensor o, double alpha) { return assign("add_", add(o, alpha)); }
-    public Tensor sub_(Tensor o) { return assign("sub_", sub(o)); }
-    public Tensor sub_(double v) { return assign("sub_", sub(v)); }
-    public Tensor mul_(Tensor o) { return assign("mul_", mul(o)); }
-    public Tensor mul_(double v) { return assign("mul_", mul(v)); }
-    public Tensor div_(Tensor o) { return assign("div_", div(o)); }
-    public Tensor div_(double v) { return assign("div_", div(v)); }
+    public Tensor add_(Tensor o, double alpha) { return inPlace("add_", Op.ADD, alpha == 1 ? o : o.mul(alpha)); }
+    public Tensor sub_(Tensor o) { return inPlace("sub_", Op.SUB, o); }
+    public Tensor sub_(double v) { return inPlace("sub_", Op.SUB, scalarOperand(v)); }
+    public Tensor mul_(Tensor o) { return inPlace("mul_", Op.MUL, o); }
+    public Tensor mul_(double v) { return inPlace("mul_", Op.MUL, scalarOperand(v)); }
+    public Tensor div_(Tensor o) { return inPlace("div_", Op.DIV, o); }
+    public Tensor div_(double v) { return inPlace("div_", Op.DIV, scalarOperand(v)); }
     public Tensor clamp_(Double min, Double max) { return assign("clamp_", clamp(min, max)); }
-    public Tensor neg_() { return assign("neg_", neg()); }
-    public Tensor relu_() { return assign("relu_", relu()); }
-    public Tensor sqrt_() { return assign("sqrt_", sqrt()); }
+    public Tensor neg_() { return inPlace("neg_", Op.NEG, null); }
+    public Tensor relu_() { return inPlace("relu_", Op.RELU, null); }
+    public Tensor sqrt_() { return inPlace("sqrt_", Op.SQRT, null); }
     public Tensor exp_() { return assign("exp_", exp()); }
 
     /** Copies src (broadcast) into this tensor. */

@@ -33,4 +33,22 @@ public final class CpuKernels {
         if (k == null) throw new IllegalStateException(op.opName() + ": no CPU kernel is registered");
         return k.run(inputs, attrs, out);
     }
+
+    /**
+     * Runs op writing its result into {@code dest} (the storage of an in-place op's target) when
+     * op has such a kernel and the buffer can take it: dest contiguous, of out's dtype and shape,
+     * and every input either disjoint from dest's storage or exactly dest. Returns false, having
+     * written nothing, otherwise; the caller then computes out of place and copies.
+     */
+    public static boolean runInto(Op op, Strided[] inputs, Attrs attrs, TensorType out, Strided dest) {
+        IntoKernel k = ElementwiseKernels.INTO.get(op);
+        if (k == null || !dest.isContiguous() || dest.dtype() != out.dtype()
+                || !java.util.Arrays.equals(dest.shape(), out.concreteShape())) return false;
+        for (Strided in : inputs) {
+            boolean shared = in.storage() == dest.storage();
+            if (shared && !(in.offset() == dest.offset() && java.util.Arrays.equals(in.shape(), dest.shape())
+                    && java.util.Arrays.equals(in.strides(), dest.strides()))) return false;
+        }
+        return k.run(inputs, attrs, out, dest);
+    }
 }

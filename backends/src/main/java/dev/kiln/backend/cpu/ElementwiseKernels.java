@@ -32,6 +32,9 @@ final class ElementwiseKernels {
     /** Comparison: the result is d(a, b) != 0 on the promoted operands. */
     private record CompareFns(DoubleBinaryOperator d, LongBinaryOperator l, FloatRows.Compare fast) {}
 
+    /** Kernels that can also write into a caller's buffer; see {@link CpuKernels#runInto}. */
+    static final Map<Op, IntoKernel> INTO = new java.util.EnumMap<>(Op.class);
+
     static void register(Map<Op, CpuKernel> k) {
         unary(k, Op.NEG, x -> -x, x -> -x, FloatRows.Unary.NEG);
         unary(k, Op.ABS, Math::abs, Math::abs, FloatRows.Unary.ABS);
@@ -59,7 +62,7 @@ final class ElementwiseKernels {
             boolean tanh = a.getString("approximate").equals("tanh");
             // float32 results use the Chebyshev erfc form (below half a float ulp); float64 keeps the exact series
             DoubleUnaryOperator exact = out.dtype() == DType.FLOAT32 ? MathFns::geluFloat : MathFns::gelu;
-            return unaryRun(in[0], out.dtype(), new UnaryFns(tanh ? MathFns::geluTanh : exact, null, tanh ? null : FloatRows.Unary.GELU));
+            return unaryRun(in[0], out.dtype(), new UnaryFns(tanh ? MathFns::geluTanh : exact, null, tanh ? null : FloatRows.Unary.GELU), null);
         });
         k.put(Op.CLAMP, (in, a, out) -> {
             Double lo = a.getOptionalFloat("min"), hi = a.getOptionalFloat("max");
@@ -67,7 +70,7 @@ final class ElementwiseKernels {
             long ll = lo == null ? Long.MIN_VALUE : (long) Math.ceil(l), hl = hi == null ? Long.MAX_VALUE : (long) Math.floor(h);
             // torch.clamp: min applied first, then max (so min > max gives max everywhere)
             return unaryRun(in[0], out.dtype(), new UnaryFns(x -> x != x ? x : Math.min(Math.max(x, l), h),
-                    x -> Math.min(Math.max(x, ll), hl), null));
+                    x -> Math.min(Math.max(x, ll), hl), null), null);
         });
         k.put(Op.LOGICAL_NOT, (in, a, out) -> {
             Strided x = Copy.toContiguous(in[0], DType.BOOL);
@@ -109,29 +112,36 @@ final class ElementwiseKernels {
 
     private static void unary(Map<Op, CpuKernel> k, Op op, DoubleUnaryOperator d, LongUnaryOperator l, FloatRows.Unary fast) {
         UnaryFns fns = new UnaryFns(d, l, fast);
-        k.put(op, (in, a, out) -> unaryRun(in[0], out.dtype(), fns));
+        k.put(op, (in, a, out) -> unaryRun(in[0], out.dtype(), fns, null));
+        INTO.put(op, (in, a, out, dest) -> unaryRun(in[0], out.dtype(), fns, dest) != null);
     }
 
-    private static Strided unaryRun(Strided x, DType outType, UnaryFns f) {
+    /**
+     * dest: null for a fresh result, else a contiguous buffer of the result's type and shape
+     * that receives it (an in-place op); it may be the input itself. Returns null when dest
+     * cannot take this result (the caller computes out of place).
+     */
+    private static Strided unaryRun(Strided x, DType outType, UnaryFns f, Strided dest) {
         // integer math only for integer results; everything else in floating point
         DType compute = outType == DType.INT64 && f.l != null ? DType.INT64 : outType;
+        if (dest != null && (compute != outType || dest.dtype() != outType)) return null;
         Strided src = Copy.denseOf(x, compute);
         int n = src.numel();
-        Strided out = Strided.allocate(outType, x.shape());
-        int so = src.offset();
+        Strided out = dest != null ? dest : Strided.allocate(outType, x.shape());
+        int so = src.offset(), oo = out.offset();
         switch (compute) {
             case FLOAT32 -> {
                 float[] s = src.storage().f32(), o = out.storage().f32();
-                if (f.fast != null) ROWS.unary(f.fast, s, so, o, 0, n);
-                else for (int i = 0; i < n; i++) o[i] = (float) f.d.applyAsDouble(s[so + i]);
+                if (f.fast != null) ElementSplit.run(n, (from, to) -> ROWS.unary(f.fast, s, so + from, o, oo + from, to - from));
+                else for (int i = 0; i < n; i++) o[oo + i] = (float) f.d.applyAsDouble(s[so + i]);
             }
             case FLOAT64 -> {
                 double[] s = src.storage().f64(), o = out.storage().f64();
-                for (int i = 0; i < n; i++) o[i] = f.d.applyAsDouble(s[so + i]);
+                for (int i = 0; i < n; i++) o[oo + i] = f.d.applyAsDouble(s[so + i]);
             }
             case INT64 -> {
                 long[] s = src.storage().i64(), o = out.storage().i64();
-                for (int i = 0; i < n; i++) o[i] = f.l.applyAsLong(s[so + i]);
+                for (int i = 0; i < n; i++) o[oo + i] = f.l.applyAsLong(s[so + i]);
             }
             default -> throw new IllegalStateException("unary op on " + compute);
         }
@@ -142,22 +152,28 @@ final class ElementwiseKernels {
 
     private static void binary(Map<Op, CpuKernel> k, Op op, DoubleBinaryOperator d, LongBinaryOperator l, FloatRows.Binary fast) {
         BinaryFns fns = new BinaryFns(d, l, fast);
-        k.put(op, (in, a, out) -> binaryRun(in[0], in[1], out, fns));
+        k.put(op, (in, a, out) -> binaryRun(in[0], in[1], out, fns, null));
+        INTO.put(op, (in, a, out, dest) -> binaryRun(in[0], in[1], out, fns, dest) != null);
     }
 
-    private static Strided binaryRun(Strided a, Strided b, TensorType outT, BinaryFns f) {
+    /** dest as for {@link #unaryRun}: null, or the contiguous buffer an in-place op writes. */
+    private static Strided binaryRun(Strided a, Strided b, TensorType outT, BinaryFns f, Strided dest) {
         DType outType = outT.dtype();
         // bool arithmetic (add = or, mul = and) runs on 0/1 integers and converts back
         DType compute = outType == DType.BOOL ? DType.INT64 : outType;
         if (compute == DType.INT64 && f.l == null) compute = DType.FLOAT32;
+        if (dest != null && (compute != outType || dest.dtype() != outType)) return null;
         Strided x = a.dtype() == compute ? a : Copy.toContiguous(a, compute);
         Strided y = b.dtype() == compute ? b : Copy.toContiguous(b, compute);
         int[] shape = outT.concreteShape();
-        Strided out = Strided.allocate(compute, shape);
+        Strided out = dest != null ? dest : Strided.allocate(compute, shape);
+        int base = out.offset();
         if (compute == DType.FLOAT32 && f.fast != null && sameDense(x, shape) && sameDense(y, shape)) {
             // no broadcast and no strides: one row, no per-call stride tables or row-walk lambda
             // (this is most of the cost of a small op such as a 16-element add)
-            ROWS.binary(f.fast, x.storage().f32(), x.offset(), 1, y.storage().f32(), y.offset(), 1, out.storage().f32(), 0, out.numel());
+            float[] xa = x.storage().f32(), ya = y.storage().f32(), o = out.storage().f32();
+            int xo = x.offset(), yo = y.offset();
+            ElementSplit.run(out.numel(), (from, to) -> ROWS.binary(f.fast, xa, xo + from, 1, ya, yo + from, 1, o, base + from, to - from));
             return out;
         }
         int[][] strides = {Shapes.broadcastStrides(x.shape(), x.strides(), shape), Shapes.broadcastStrides(y.shape(), y.strides(), shape)};
@@ -167,22 +183,22 @@ final class ElementwiseKernels {
                 float[] xa = x.storage().f32(), ya = y.storage().f32(), o = out.storage().f32();
                 StridedLoop.forEachRow(shape, strides, offs, (oo, off, st, n) -> {
                     if (f.fast != null) {
-                        ROWS.binary(f.fast, xa, off[0], st[0], ya, off[1], st[1], o, oo, n);
+                        ROWS.binary(f.fast, xa, off[0], st[0], ya, off[1], st[1], o, base + oo, n);
                     } else {
-                        for (int i = 0; i < n; i++) o[oo + i] = (float) f.d.applyAsDouble(xa[off[0] + i * st[0]], ya[off[1] + i * st[1]]);
+                        for (int i = 0; i < n; i++) o[base + oo + i] = (float) f.d.applyAsDouble(xa[off[0] + i * st[0]], ya[off[1] + i * st[1]]);
                     }
                 });
             }
             case FLOAT64 -> {
                 double[] xa = x.storage().f64(), ya = y.storage().f64(), o = out.storage().f64();
                 StridedLoop.forEachRow(shape, strides, offs, (oo, off, st, n) -> {
-                    for (int i = 0; i < n; i++) o[oo + i] = f.d.applyAsDouble(xa[off[0] + i * st[0]], ya[off[1] + i * st[1]]);
+                    for (int i = 0; i < n; i++) o[base + oo + i] = f.d.applyAsDouble(xa[off[0] + i * st[0]], ya[off[1] + i * st[1]]);
                 });
             }
             case INT64 -> {
                 long[] xa = x.storage().i64(), ya = y.storage().i64(), o = out.storage().i64();
                 StridedLoop.forEachRow(shape, strides, offs, (oo, off, st, n) -> {
-                    for (int i = 0; i < n; i++) o[oo + i] = f.l.applyAsLong(xa[off[0] + i * st[0]], ya[off[1] + i * st[1]]);
+                    for (int i = 0; i < n; i++) o[base + oo + i] = f.l.applyAsLong(xa[off[0] + i * st[0]], ya[off[1] + i * st[1]]);
                 });
             }
             default -> throw new IllegalStateException(String.valueOf(compute));

@@ -3,6 +3,7 @@ package dev.kiln.graph.exec;
 import dev.kiln.backend.DType;
 import dev.kiln.backend.Storage;
 import dev.kiln.backend.Strided;
+import dev.kiln.backend.cpu.parallel.Parallel;
 
 /**
  * The mutable state of one run: the value table, the slot buffers (with a ready-made view per
@@ -12,8 +13,19 @@ import dev.kiln.backend.Strided;
 final class Arena {
     final Strided[] env;
     final Strided[] slotViews;
-    final float[][] scratch;
-    final float[][] extScratch;
+    /** Scratch blocks per part of a fused loop split over {@link Parallel}: part p uses blocks[p]. */
+    final Blocks[] blocks;
+
+    /** One thread's registers (scratch) and loaded external operands (ext) of a fused loop. */
+    static final class Blocks {
+        final float[][] scratch;
+        final float[][] ext;
+
+        Blocks(Plan p) {
+            scratch = new float[p.maxScratch][p.blockSize];
+            ext = new float[p.maxExternals][p.blockSize];
+        }
+    }
 
     Arena(Plan p) {
         env = new Strided[p.valueCount];
@@ -24,7 +36,7 @@ final class Arena {
             int s = p.memory.slotOf[v];
             if (s >= 0) slotViews[v] = Strided.contiguous(slots[s], p.shapes[v]);
         }
-        scratch = new float[p.maxScratch][p.blockSize];
-        extScratch = new float[p.maxExternals][p.blockSize];
+        blocks = new Blocks[Parallel.threads()];
+        for (int i = 0; i < blocks.length; i++) blocks[i] = new Blocks(p);
     }
 }

@@ -3,6 +3,7 @@ package dev.kiln.graph.exec;
 import dev.kiln.backend.DType;
 import dev.kiln.backend.Strided;
 import dev.kiln.backend.cpu.gemm.Gemm;
+import dev.kiln.backend.cpu.parallel.Parallel;
 import dev.kiln.backend.cpu.gemm.GemmProvider;
 import dev.kiln.backend.op.Op;
 import dev.kiln.backend.shape.Shapes;
@@ -20,6 +21,8 @@ final class FusedStep extends PlanStep {
     private static final Gemm GEMM = GemmProvider.get();
     /** GEMM output chunk (elements) finished by the epilogue while it is still in cache. */
     private static final int GEMM_CHUNK_ELEMENTS = 64 * 1024;
+    /** Below this a fused loop stays on the caller (as ElementSplit's two-range minimum). */
+    private static final int PARALLEL_MIN_ELEMENTS = 2 * 64 * 1024;
 
     private final Plan plan;
     private final FusedProgram program;
@@ -82,10 +85,18 @@ final class FusedStep extends PlanStep {
                 int r = Math.min(rows, m - r0);
                 GEMM.sgemm(r, n, k, a.storage().f32(), a.offset() + r0 * a.strides()[0], a.strides()[0], a.strides()[1],
                         b.storage().f32(), b.offset(), b.strides()[0], b.strides()[1], oa, r0 * n, n, false);
-                blocks(ops, oa, r0 * n, (r0 + r) * n, arena);
+                blocks(ops, oa, r0 * n, (r0 + r) * n, arena.blocks[0]);
             }
+        } else if (numel >= PARALLEL_MIN_ELEMENTS && arena.blocks.length > 1) {
+            // one contiguous range per thread, each with its own scratch blocks; every element is
+            // computed by the same instructions wherever the cut falls, so the split changes no bit
+            int parts = arena.blocks.length, bs = plan.blockSize, nBlocks = (numel + bs - 1) / bs;
+            Parallel.run(parts, q -> {
+                int lo = (int) ((long) nBlocks * q / parts) * bs, hi = Math.min(numel, (int) ((long) nBlocks * (q + 1) / parts) * bs);
+                if (lo < hi) blocks(ops, oa, lo, hi, arena.blocks[q]);
+            });
         } else {
-            blocks(ops, oa, 0, numel, arena);
+            blocks(ops, oa, 0, numel, arena.blocks[0]);
         }
         env[out] = o;
     }
@@ -111,8 +122,8 @@ final class FusedStep extends PlanStep {
                     off[k] = v.offset();
                     stride[k] = 0;
                 } else {
-                    arr[k] = arena.extScratch[k];
-                    off[k] = -1; // loaded per block
+                    arr[k] = null; // loaded per block into the running thread's Blocks.ext[k]
+                    off[k] = -1;
                     stride[k] = 1;
                     bstrides[k] = Shapes.broadcastStrides(v.shape(), v.strides(), shape);
                 }
@@ -120,13 +131,13 @@ final class FusedStep extends PlanStep {
         }
     }
 
-    private void blocks(Operands ops, float[] oa, int from, int to, Arena arena) {
+    private void blocks(Operands ops, float[] oa, int from, int to, Arena.Blocks mine) {
         int bs = plan.blockSize;
         float[][] sa = new float[3][];
         int[] so = new int[3], ss = new int[3];
         for (int p = from; p < to; p += bs) {
             int n = Math.min(bs, to - p);
-            for (int k = 0; k < ext.length; k++) if (ops.off[k] < 0) BlockLoader.load(ops.x[k], ops.bstrides[k], shape, p, n, ops.arr[k]);
+            for (int k = 0; k < ext.length; k++) if (ops.off[k] < 0) BlockLoader.load(ops.x[k], ops.bstrides[k], shape, p, n, mine.ext[k]);
             for (FusedProgram.Instr in : program.instrs()) {
                 int[] src = in.srcs();
                 for (int j = 0; j < src.length; j++) {
@@ -134,15 +145,15 @@ final class FusedStep extends PlanStep {
                     if (r == FusedProgram.OUT) {
                         sa[j] = oa; so[j] = p; ss[j] = 1;
                     } else if (r >= 0) {
-                        sa[j] = arena.scratch[r]; so[j] = 0; ss[j] = 1;
+                        sa[j] = mine.scratch[r]; so[j] = 0; ss[j] = 1;
                     } else {
                         int k = FusedProgram.extIndex(r);
-                        sa[j] = ops.arr[k];
+                        sa[j] = ops.off[k] < 0 ? mine.ext[k] : ops.arr[k];
                         ss[j] = ops.stride[k];
                         so[j] = ops.off[k] < 0 ? 0 : ops.off[k] + (ss[j] == 1 ? p : 0);
                     }
                 }
-                float[] d = in.dst() == FusedProgram.OUT ? oa : arena.scratch[in.dst()];
+                float[] d = in.dst() == FusedProgram.OUT ? oa : mine.scratch[in.dst()];
                 int dOff = in.dst() == FusedProgram.OUT ? p : 0;
                 if (in.unary() != null) in.unary().apply(sa[0], so[0], ss[0], d, dOff, n);
                 else if (in.binary() != null) in.binary().apply(sa[0], so[0], ss[0], sa[1], so[1], ss[1], d, dOff, n);

@@ -114,7 +114,8 @@ final class Plan {
     /** Peak bytes of intermediates: the arena (slots and scratch) plus kernel-allocated intermediates at their busiest step. */
     long peakBytes() { return memory.arenaBytes() + scratchBytes() + memory.freshPeakBytes; }
 
-    long scratchBytes() { return (long) (maxScratch + maxExternals) * blockSize * 4; }
+    /** The fused loops' scratch blocks: one set per thread of the CPU pool. */
+    long scratchBytes() { return (long) (maxScratch + maxExternals) * blockSize * 4 * dev.kiln.backend.cpu.parallel.Parallel.threads(); }
 
     List<Strided> run(List<Strided> inputs) { return run(inputs, Map.of()); }
 

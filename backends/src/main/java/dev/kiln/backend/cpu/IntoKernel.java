@@ -1,0 +1,17 @@
+package dev.kiln.backend.cpu;
+
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.op.Attrs;
+import dev.kiln.backend.shape.TensorType;
+
+/**
+ * The variant of an elementwise {@link CpuKernel} that writes its result into a buffer the
+ * caller owns (an in-place op such as {@code add_}), instead of allocating one. {@code dest} is
+ * contiguous, of type and shape {@code out}, and either shares no memory with an input or is
+ * exactly that input (same offset, strides and shape). Returns false, having written nothing,
+ * when this call cannot be served that way; the caller then computes out of place.
+ */
+@FunctionalInterface
+interface IntoKernel {
+    boolean run(Strided[] inputs, Attrs attrs, TensorType out, Strided dest);
+}
