@@ -11,6 +11,9 @@ package dev.kiln.backend.cpu.gemm;
 final class Pack {
     private Pack() {}
 
+    /** k-steps per pass when packing a column-major B (see packColumnMajorB). */
+    static final int TRANSPOSE_K = 64;
+
     static void packA(float[] a, int off, int rs, int cs, int rows, int kc, int mr, float[] dst) {
         int d = 0;
         for (int i = 0; i < rows; i += mr) {
@@ -95,10 +98,14 @@ final class Pack {
         int d = 0;
         for (int j = 0; j < cols; j += nr) {
             int valid = Math.min(nr, cols - j);
-            for (int c = 0; c < valid; c++) {
-                int src = off + (j + c) * cs;
-                int o = d + c;
-                for (int p = 0; p < kc; p++, o += nr) dst[o] = b[src + p];
+            // k in steps of TRANSPOSE_K: the panel rows being written (TRANSPOSE_K x nr) stay in L1
+            // while every column of the panel contributes its next run
+            for (int p0 = 0; p0 < kc; p0 += TRANSPOSE_K) {
+                int p1 = Math.min(kc, p0 + TRANSPOSE_K);
+                for (int c = 0; c < valid; c++) {
+                    int src = off + (j + c) * cs;
+                    for (int p = p0, o = d + p0 * nr + c; p < p1; p++, o += nr) dst[o] = b[src + p];
+                }
             }
             for (int c = valid; c < nr; c++) {
                 for (int p = 0, o = d + c; p < kc; p++, o += nr) dst[o] = 0f;
@@ -116,10 +123,14 @@ final class Pack {
         int d = 0;
         for (int j = 0; j < cols; j += nr) {
             int valid = Math.min(nr, cols - j);
-            for (int c = 0; c < valid; c++) {
-                int src = off + (j + c) * cs;
-                int o = d + c;
-                for (int p = 0; p < kc; p++, o += nr) dst[o] = b[src + p];
+            // k in steps of TRANSPOSE_K: the panel rows being written (TRANSPOSE_K x nr) stay in L1
+            // while every column of the panel contributes its next run
+            for (int p0 = 0; p0 < kc; p0 += TRANSPOSE_K) {
+                int p1 = Math.min(kc, p0 + TRANSPOSE_K);
+                for (int c = 0; c < valid; c++) {
+                    int src = off + (j + c) * cs;
+                    for (int p = p0, o = d + p0 * nr + c; p < p1; p++, o += nr) dst[o] = b[src + p];
+                }
             }
             for (int c = valid; c < nr; c++) {
                 for (int p = 0, o = d + c; p < kc; p++, o += nr) dst[o] = 0d;

@@ -31,14 +31,19 @@ final class VectorFloatKernel implements FloatMicroKernel {
     @Override
     public void tile(int kc, float[] pa, int ai, float[] pb, int bi, int ldb,
                      float[] c, int ci, int ldc, int rows, int cols, boolean first, float[] edge) {
-        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
-        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
-        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
-        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
-        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
-        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
-        FloatVector c60 = FloatVector.zero(S), c61 = FloatVector.zero(S);
-        FloatVector c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
+        boolean full = rows == MR && cols == NR;
+        if (full && !first) {
+            // A separate method, not a branch per store: with a conditional add at each of the 16
+            // stores C2 stopped inlining the vector calls (NodeCountInliningCutoff) and ran the
+            // Vector API's boxed fallback on every second k block; merging preloaded and zero
+            // accumulators in one method made C2 box them at the merge instead.
+            tileAccumulate(kc, pa, ai, pb, bi, ldb, c, ci, ldc);
+            return;
+        }
+
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        FloatVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+
         for (int p = 0; p < kc; p++) {
             FloatVector b0 = FloatVector.fromArray(S, pb, bi);
             FloatVector b1 = FloatVector.fromArray(S, pb, bi + L);
@@ -54,33 +59,19 @@ final class VectorFloatKernel implements FloatMicroKernel {
             ai += MR;
             bi += ldb;
         }
-        if (rows == MR && cols == NR) {
-            store(c00, c, ci, first);
-            store(c01, c, ci + L, first);
-            ci += ldc;
-            store(c10, c, ci, first);
-            store(c11, c, ci + L, first);
-            ci += ldc;
-            store(c20, c, ci, first);
-            store(c21, c, ci + L, first);
-            ci += ldc;
-            store(c30, c, ci, first);
-            store(c31, c, ci + L, first);
-            ci += ldc;
-            store(c40, c, ci, first);
-            store(c41, c, ci + L, first);
-            ci += ldc;
-            store(c50, c, ci, first);
-            store(c51, c, ci + L, first);
-            ci += ldc;
-            store(c60, c, ci, first);
-            store(c61, c, ci + L, first);
-            ci += ldc;
-            store(c70, c, ci, first);
-            store(c71, c, ci + L, first);
+
+        if (full) {
+            c00.intoArray(c, ci); c01.intoArray(c, ci + L);
+            c10.intoArray(c, ci + 1 * ldc); c11.intoArray(c, ci + 1 * ldc + L);
+            c20.intoArray(c, ci + 2 * ldc); c21.intoArray(c, ci + 2 * ldc + L);
+            c30.intoArray(c, ci + 3 * ldc); c31.intoArray(c, ci + 3 * ldc + L);
+            c40.intoArray(c, ci + 4 * ldc); c41.intoArray(c, ci + 4 * ldc + L);
+            c50.intoArray(c, ci + 5 * ldc); c51.intoArray(c, ci + 5 * ldc + L);
+            c60.intoArray(c, ci + 6 * ldc); c61.intoArray(c, ci + 6 * ldc + L);
+            c70.intoArray(c, ci + 7 * ldc); c71.intoArray(c, ci + 7 * ldc + L);
             return;
         }
-        c00.intoArray(edge, 0);
+        c00.intoArray(edge, 0 * L);
         c01.intoArray(edge, 1 * L);
         c10.intoArray(edge, 2 * L);
         c11.intoArray(edge, 3 * L);
@@ -103,7 +94,43 @@ final class VectorFloatKernel implements FloatMicroKernel {
         }
     }
 
-    private static void store(FloatVector acc, float[] c, int i, boolean first) {
-        (first ? acc : acc.add(FloatVector.fromArray(S, c, i))).intoArray(c, i);
+    /** A full tile added to C (a later k block, or an accumulating call). */
+    private static void tileAccumulate(int kc, float[] pa, int ai, float[] pb, int bi, int ldb, float[] c, int ci, int ldc) {
+
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        FloatVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+
+        for (int p = 0; p < kc; p++) {
+            FloatVector b0 = FloatVector.fromArray(S, pb, bi);
+            FloatVector b1 = FloatVector.fromArray(S, pb, bi + L);
+            FloatVector a;
+            a = FloatVector.broadcast(S, pa[ai]); c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(S, pa[ai + 1]); c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(S, pa[ai + 2]); c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(S, pa[ai + 3]); c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(S, pa[ai + 4]); c40 = a.fma(b0, c40); c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(S, pa[ai + 5]); c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
+            a = FloatVector.broadcast(S, pa[ai + 6]); c60 = a.fma(b0, c60); c61 = a.fma(b1, c61);
+            a = FloatVector.broadcast(S, pa[ai + 7]); c70 = a.fma(b0, c70); c71 = a.fma(b1, c71);
+            ai += MR;
+            bi += ldb;
+        }
+
+        c00.add(FloatVector.fromArray(S, c, ci)).intoArray(c, ci);
+        c01.add(FloatVector.fromArray(S, c, ci + L)).intoArray(c, ci + L);
+        c10.add(FloatVector.fromArray(S, c, ci + 1 * ldc)).intoArray(c, ci + 1 * ldc);
+        c11.add(FloatVector.fromArray(S, c, ci + 1 * ldc + L)).intoArray(c, ci + 1 * ldc + L);
+        c20.add(FloatVector.fromArray(S, c, ci + 2 * ldc)).intoArray(c, ci + 2 * ldc);
+        c21.add(FloatVector.fromArray(S, c, ci + 2 * ldc + L)).intoArray(c, ci + 2 * ldc + L);
+        c30.add(FloatVector.fromArray(S, c, ci + 3 * ldc)).intoArray(c, ci + 3 * ldc);
+        c31.add(FloatVector.fromArray(S, c, ci + 3 * ldc + L)).intoArray(c, ci + 3 * ldc + L);
+        c40.add(FloatVector.fromArray(S, c, ci + 4 * ldc)).intoArray(c, ci + 4 * ldc);
+        c41.add(FloatVector.fromArray(S, c, ci + 4 * ldc + L)).intoArray(c, ci + 4 * ldc + L);
+        c50.add(FloatVector.fromArray(S, c, ci + 5 * ldc)).intoArray(c, ci + 5 * ldc);
+        c51.add(FloatVector.fromArray(S, c, ci + 5 * ldc + L)).intoArray(c, ci + 5 * ldc + L);
+        c60.add(FloatVector.fromArray(S, c, ci + 6 * ldc)).intoArray(c, ci + 6 * ldc);
+        c61.add(FloatVector.fromArray(S, c, ci + 6 * ldc + L)).intoArray(c, ci + 6 * ldc + L);
+        c70.add(FloatVector.fromArray(S, c, ci + 7 * ldc)).intoArray(c, ci + 7 * ldc);
+        c71.add(FloatVector.fromArray(S, c, ci + 7 * ldc + L)).intoArray(c, ci + 7 * ldc + L);
     }
 }

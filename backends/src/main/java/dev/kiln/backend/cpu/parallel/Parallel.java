@@ -26,7 +26,7 @@ public final class Parallel {
     private static final Logger LOG = Logger.getLogger("dev.kiln.backend");
 
     /** How long an idle worker spins before it parks: longer than the gap between two kernels. */
-    static final long SPIN_NANOS = 200_000L;
+    static final long SPIN_NANOS = Long.getLong("kiln.spinMicros", 200L) * 1000L;
 
     /** One kernel's parts; each index in [0, parts) is run exactly once. */
     @FunctionalInterface

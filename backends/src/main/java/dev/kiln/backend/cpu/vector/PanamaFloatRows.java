@@ -37,24 +37,30 @@ final class PanamaFloatRows implements FloatRows {
             SCALAR.binary(op, a, ao, as, b, bo, bs, out, oo, n);
             return;
         }
-        int L = S.length();
-        int i = 0;
-        int bound = S.loopBound(n);
-        FloatVector av0 = as == 0 ? FloatVector.broadcast(S, a[ao]) : null;
-        FloatVector bv0 = bs == 0 ? FloatVector.broadcast(S, b[bo]) : null;
-        for (; i < bound; i += L) {
-            FloatVector av = av0 != null ? av0 : FloatVector.fromArray(S, a, ao + i);
-            FloatVector bv = bv0 != null ? bv0 : FloatVector.fromArray(S, b, bo + i);
-            FloatVector r = switch (op) {
-                case ADD -> av.add(bv);
-                case SUB -> av.sub(bv);
-                case MUL -> av.mul(bv);
-                case DIV -> av.div(bv);
-                default -> throw new AssertionError(op);
-            };
-            r.intoArray(out, oo + i);
+        int L = S.length(), bound = S.loopBound(n), i = 0;
+        // One loop per operand layout, with the broadcast made inside it: a "vector or null"
+        // local merged into the loop body (the old form) is a phi C2 cannot scalarize, so every
+        // iteration allocated a FloatVector (JFR: ~5 GB/s of allocation in a training loop).
+        if (as == 1 && bs == 1) {
+            for (; i < bound; i += L) apply(op, FloatVector.fromArray(S, a, ao + i), FloatVector.fromArray(S, b, bo + i)).intoArray(out, oo + i);
+        } else if (as == 0 && bs == 1) {
+            float x = a[ao];
+            for (; i < bound; i += L) apply(op, FloatVector.broadcast(S, x), FloatVector.fromArray(S, b, bo + i)).intoArray(out, oo + i);
+        } else if (as == 1) {
+            float y = b[bo];
+            for (; i < bound; i += L) apply(op, FloatVector.fromArray(S, a, ao + i), FloatVector.broadcast(S, y)).intoArray(out, oo + i);
         }
         if (i < n) SCALAR.binary(op, a, ao + i * as, as, b, bo + i * bs, bs, out, oo + i, n - i);
+    }
+
+    private static FloatVector apply(Binary op, FloatVector av, FloatVector bv) {
+        return switch (op) {
+            case ADD -> av.add(bv);
+            case SUB -> av.sub(bv);
+            case MUL -> av.mul(bv);
+            case DIV -> av.div(bv);
+            default -> throw new AssertionError(op);
+        };
     }
 
     @Override
@@ -64,23 +70,29 @@ final class PanamaFloatRows implements FloatRows {
             return;
         }
         int L = S.length(), bound = S.loopBound(n), i = 0;
-        FloatVector av0 = as == 0 ? FloatVector.broadcast(S, a[ao]) : null;
-        FloatVector bv0 = bs == 0 ? FloatVector.broadcast(S, b[bo]) : null;
-        for (; i < bound; i += L) {
-            FloatVector av = av0 != null ? av0 : FloatVector.fromArray(S, a, ao + i);
-            FloatVector bv = bv0 != null ? bv0 : FloatVector.fromArray(S, b, bo + i);
-            // the operator must be a constant at each call site, or C2 does not intrinsify compare
-            VectorMask<Float> m = switch (op) {
-                case EQ -> av.compare(VectorOperators.EQ, bv);
-                case NE -> av.compare(VectorOperators.NE, bv);
-                case LT -> av.compare(VectorOperators.LT, bv);
-                case LE -> av.compare(VectorOperators.LE, bv);
-                case GT -> av.compare(VectorOperators.GT, bv);
-                case GE -> av.compare(VectorOperators.GE, bv);
-            };
-            m.intoArray(out, oo + i);
+        // one loop per operand layout, as in binary()
+        if (as == 1 && bs == 1) {
+            for (; i < bound; i += L) compare(op, FloatVector.fromArray(S, a, ao + i), FloatVector.fromArray(S, b, bo + i)).intoArray(out, oo + i);
+        } else if (as == 0 && bs == 1) {
+            float x = a[ao];
+            for (; i < bound; i += L) compare(op, FloatVector.broadcast(S, x), FloatVector.fromArray(S, b, bo + i)).intoArray(out, oo + i);
+        } else if (as == 1) {
+            float y = b[bo];
+            for (; i < bound; i += L) compare(op, FloatVector.fromArray(S, a, ao + i), FloatVector.broadcast(S, y)).intoArray(out, oo + i);
         }
         if (i < n) SCALAR.compare(op, a, ao + i * as, as, b, bo + i * bs, bs, out, oo + i, n - i);
+    }
+
+    private static VectorMask<Float> compare(Compare op, FloatVector av, FloatVector bv) {
+        // the operator must be a constant at each call site, or C2 does not intrinsify compare
+        return switch (op) {
+            case EQ -> av.compare(VectorOperators.EQ, bv);
+            case NE -> av.compare(VectorOperators.NE, bv);
+            case LT -> av.compare(VectorOperators.LT, bv);
+            case LE -> av.compare(VectorOperators.LE, bv);
+            case GT -> av.compare(VectorOperators.GT, bv);
+            case GE -> av.compare(VectorOperators.GE, bv);
+        };
     }
 
     @Override
@@ -90,12 +102,15 @@ final class PanamaFloatRows implements FloatRows {
             return;
         }
         int L = S.length(), bound = S.loopBound(n), i = 0;
-        FloatVector xv0 = xs == 0 ? FloatVector.broadcast(S, x[xo]) : null;
-        FloatVector yv0 = ys == 0 ? FloatVector.broadcast(S, y[yo]) : null;
-        for (; i < bound; i += L) {
-            FloatVector xv = xv0 != null ? xv0 : FloatVector.fromArray(S, x, xo + i);
-            FloatVector yv = yv0 != null ? yv0 : FloatVector.fromArray(S, y, yo + i);
-            yv.blend(xv, VectorMask.fromArray(S, c, co + i)).intoArray(out, oo + i);
+        // one loop per operand layout, as in binary()
+        if (xs == 1 && ys == 1) {
+            for (; i < bound; i += L) FloatVector.fromArray(S, y, yo + i).blend(FloatVector.fromArray(S, x, xo + i), VectorMask.fromArray(S, c, co + i)).intoArray(out, oo + i);
+        } else if (xs == 0 && ys == 1) {
+            float xc = x[xo];
+            for (; i < bound; i += L) FloatVector.fromArray(S, y, yo + i).blend(FloatVector.broadcast(S, xc), VectorMask.fromArray(S, c, co + i)).intoArray(out, oo + i);
+        } else if (xs == 1) {
+            float yc = y[yo];
+            for (; i < bound; i += L) FloatVector.broadcast(S, yc).blend(FloatVector.fromArray(S, x, xo + i), VectorMask.fromArray(S, c, co + i)).intoArray(out, oo + i);
         }
         if (i < n) SCALAR.select(c, co + i, cs, x, xo + i * xs, xs, y, yo + i * ys, ys, out, oo + i, n - i);
     }
