@@ -1,5 +1,9 @@
 package dev.kiln.backend.cpu.gemm;
 
+import dev.kiln.backend.cpu.parallel.Parallel;
+import dev.kiln.backend.cpu.vector.FloatRows;
+import dev.kiln.backend.cpu.vector.VectorSupport;
+
 /**
  * The GotoBLAS/BLIS loop nest shared by every kernel family: B is packed per (KC x NC) block into
  * NR-column panels, A per (MC x KC) block into MR-row panels, and a register-tiled micro-kernel
@@ -11,6 +15,7 @@ package dev.kiln.backend.cpu.gemm;
  */
 abstract class BlockedGemm implements Gemm {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    private static final FloatRows DOTS = VectorSupport.floatRows();
 
     private final FloatMicroKernel fk;
     private final DoubleMicroKernel dk;
@@ -48,6 +53,10 @@ abstract class BlockedGemm implements Gemm {
                             float[] c, int cOff, int ldc, boolean accumulate) {
         GemmArgs.checkShape(m, n, k, ldc);
         if (GemmArgs.trivial(m, n, k, c, cOff, ldc, accumulate)) return;
+        if (m <= DOT_MAX_ROWS && aCs == 1 && bRs == 1) {
+            dotProducts(m, n, k, a, aOff, aRs, b, bOff, bCs, c, cOff, ldc, accumulate);
+            return;
+        }
         int mr = fk.mr(), nr = fk.nr();
         int parts = GemmParallel.parts(threads, m, n, k, mr, nr);
         if (parts == 1) {
@@ -74,6 +83,33 @@ abstract class BlockedGemm implements Gemm {
         GemmParallel.run(parts, m, n, mr, nr, (i0, i1, j0, j1) -> dgemmSerial(i1 - i0, j1 - j0, k,
                 a, aOff + i0 * aRs, aRs, aCs, b, bOff + j0 * bCs, bRs, bCs,
                 c, cOff + i0 * ldc + j0, ldc, accumulate));
+    }
+
+    /**
+     * At most this many rows of C with A's rows and B's columns both contiguous along k (a
+     * linear layer at batch 1-4: x @ W^T) are computed as dot products of those rows. The
+     * packed path would fill an 8-row tile with 1-4 real rows and copy all of W into panels on
+     * every call; here W is read once, in place.
+     */
+    static final int DOT_MAX_ROWS = 4;
+    static final long DOT_PARALLEL_B_ELEMENTS = 1 << 16;
+
+    private void dotProducts(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                             float[] c, int cOff, int ldc, boolean accumulate) {
+        // bound by reading B (each element used m <= 4 times): split once B is past ~256 KiB,
+        // where a second core's cache bandwidth pays for the hand-off
+        int parts = threads <= 1 || (long) n * k < DOT_PARALLEL_B_ELEMENTS ? 1 : Math.min(threads, GemmParallel.ceilDiv(n, 16));
+        if (parts <= 1) {
+            DOTS.dotRows(m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
+            return;
+        }
+        // columns split at multiples of 4 (dotRows' block width): every C element is the same
+        // dot product, computed the same way, whatever the split
+        int blocks = GemmParallel.ceilDiv(n, 4);
+        Parallel.run(parts, q -> {
+            int j0 = Math.min(n, (int) ((long) blocks * q / parts) * 4), j1 = Math.min(n, (int) ((long) blocks * (q + 1) / parts) * 4);
+            if (j0 < j1) DOTS.dotRows(m, j1 - j0, k, a, aOff, lda, b, bOff + j0 * ldb, ldb, c, cOff + j0, ldc, accumulate);
+        });
     }
 
     private void sgemmSerial(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,

@@ -131,7 +131,9 @@ final class PanamaFloatRows implements FloatRows {
             }
         }
         for (; i < m; i++) {
-            for (int j = 0; j < n; j++) {
+            int j = 0;
+            for (; j + 4 <= n; j += 4) dot1x4(k, a, ao + i * lda, b, bo + j * ldb, ldb, c, co + i * ldc + j, accumulate);
+            for (; j < n; j++) {
                 float s = dot(k, a, ao + i * lda, b, bo + j * ldb);
                 int ci = co + i * ldc + j;
                 c[ci] = accumulate ? c[ci] + s : s;
@@ -173,6 +175,38 @@ final class PanamaFloatRows implements FloatRows {
             int ci = c0 + (q / 4) * ldc + q % 4;
             c[ci] = accumulate ? c[ci] + r[q] : r[q];
         }
+    }
+
+    /**
+     * One row against four: four independent accumulators, so the FMA latency is hidden (a
+     * lone dot product waits ~4 cycles per step; a linear layer at batch 1 is all such rows).
+     * Each result is summed exactly as {@link #dot} sums it.
+     */
+    private static void dot1x4(int k, float[] a, int a0, float[] b, int b0, int ldb, float[] c, int c0, boolean accumulate) {
+        int L = S.length(), bound = S.loopBound(k);
+        int b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        int p = 0;
+        for (; p < bound; p += L) {
+            FloatVector x = FloatVector.fromArray(S, a, a0 + p);
+            s0 = x.fma(FloatVector.fromArray(S, b, b0 + p), s0);
+            s1 = x.fma(FloatVector.fromArray(S, b, b1 + p), s1);
+            s2 = x.fma(FloatVector.fromArray(S, b, b2 + p), s2);
+            s3 = x.fma(FloatVector.fromArray(S, b, b3 + p), s3);
+        }
+        float r0 = s0.reduceLanes(VectorOperators.ADD), r1 = s1.reduceLanes(VectorOperators.ADD);
+        float r2 = s2.reduceLanes(VectorOperators.ADD), r3 = s3.reduceLanes(VectorOperators.ADD);
+        for (; p < k; p++) {
+            float x = a[a0 + p];
+            r0 += x * b[b0 + p];
+            r1 += x * b[b1 + p];
+            r2 += x * b[b2 + p];
+            r3 += x * b[b3 + p];
+        }
+        c[c0] = accumulate ? c[c0] + r0 : r0;
+        c[c0 + 1] = accumulate ? c[c0 + 1] + r1 : r1;
+        c[c0 + 2] = accumulate ? c[c0 + 2] + r2 : r2;
+        c[c0 + 3] = accumulate ? c[c0 + 3] + r3 : r3;
     }
 
     private static float dot(int k, float[] a, int a0, float[] b, int b0) {
