@@ -23,14 +23,22 @@ public final class AccumulateGrad extends Node {
 
     @Override
     protected Tensor[] apply(Tensor grad) {
-        Tensor cur = leaf.grad();
-        // a first grad is a private copy, as PyTorch's clone: the incoming tensor may be shared
-        // with another leaf (add sends one gradient to both inputs) or be the user's seed, and
-        // in-place work on one .grad must not show in the other. clone() records CloneBackward
-        // when create_graph is on, and accumulation is out of place, so such a grad stays
-        // differentiable.
-        leaf.setGrad(cur == null ? grad.clone() : cur.add(grad));
-        for (var h : postHooks) h.accept(leaf);
+        accumulate(grad, false);
         return new Tensor[0];
+    }
+
+    /**
+     * A first grad is a private copy, as PyTorch's clone: the incoming tensor may be shared with
+     * another leaf (add sends one gradient to both inputs) or be the user's seed, and in-place
+     * work on one .grad must not show in the other. clone() records CloneBackward when
+     * create_graph is on, and accumulation is out of place, so such a grad stays
+     * differentiable. When the engine knows nothing else holds the tensor ({@code owned}: a
+     * built-in rule's fresh result, no hooks, no create_graph), it becomes the grad as it is,
+     * as PyTorch steals a gradient nobody else references: no copy per step of every weight.
+     */
+    void accumulate(Tensor grad, boolean owned) {
+        Tensor cur = leaf.grad();
+        leaf.setGrad(cur != null ? cur.add(grad) : owned ? grad : grad.clone());
+        for (var h : postHooks) h.accept(leaf);
     }
 }

@@ -6,6 +6,8 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.Collections;
 
 /**
  * The backward engine: iterative (no recursion, so 100k-node chains are fine), topological by
@@ -38,6 +40,10 @@ final class Engine {
         Tensor[] captured = capture == null ? null : new Tensor[capture.length];
         if (capture != null) for (int i = 0; i < capture.length; i++) captureIndex.put(capture[i], i);
 
+        // Gradients nothing else references: computed by a built-in rule into storage of their
+        // own (not the incoming gradient or a view of it, not shared with a sibling output), or
+        // sums made here. A leaf may keep such a gradient as its .grad instead of a copy.
+        Set<Tensor> owned = Collections.newSetFromMap(new IdentityHashMap<>());
         PriorityQueue<Node> ready = new PriorityQueue<>((a, b) -> Long.compare(b.sequence, a.sequence));
         for (Node n : rootNodes) {
             if (deps.getOrDefault(n, 0) == 0 && !ready.contains(n)) ready.add(n);
@@ -61,7 +67,13 @@ final class Engine {
                     if (ci != null) captured[ci] = captured[ci] == null ? g : captured[ci].add(g);
                     boolean skip = capture != null && node instanceof AccumulateGrad;
                     if (!skip) {
-                        outs = node.apply(g);
+                        if (node instanceof AccumulateGrad acc) {
+                            acc.accumulate(g, !createGraph && node.preHooks.isEmpty() && owned.remove(g));
+                            outs = new Tensor[0];
+                        } else {
+                            outs = node.apply(g);
+                            if (!createGraph && node instanceof OpNode) markOwned(g, outs, owned);
+                        }
                         if (GradMode.isAnomalyEnabled()) checkFinite(node, outs);
                     }
                 }
@@ -69,7 +81,17 @@ final class Engine {
                 for (int i = 0; i < next.size(); i++) {
                     Node child = next.get(i);
                     if (child == null) continue;
-                    if (outs != null && outs[i] != null) buffers.merge(child, outs[i], Tensor::add);
+                    if (outs != null && outs[i] != null) {
+                        Tensor prev = buffers.get(child);
+                        if (prev == null) {
+                            buffers.put(child, outs[i]);
+                        } else {
+                            Tensor sum = prev.add(outs[i]);
+                            buffers.put(child, sum);
+                            owned.remove(prev);
+                            if (!createGraph) owned.add(sum);
+                        }
+                    }
                     int left = deps.merge(child, -1, Integer::sum);
                     if (left == 0) ready.add(child);
                 }
@@ -77,6 +99,18 @@ final class Engine {
             }
         }
         return captured;
+    }
+
+    private static void markOwned(Tensor in, Tensor[] outs, Set<Tensor> owned) {
+        for (int i = 0; i < outs.length; i++) {
+            Tensor o = outs[i];
+            if (o == null || o.data().storage() == in.data().storage()) continue;
+            boolean shared = false;
+            for (int j = 0; j < outs.length && !shared; j++) {
+                shared = j != i && outs[j] != null && outs[j].data().storage() == o.data().storage();
+            }
+            if (!shared) owned.add(o);
+        }
     }
 
     private static void countDependencies(Node[] roots, Map<Node, Integer> deps) {

@@ -38,6 +38,17 @@ public interface FloatRows {
      */
     void argmaxStep(float[] x, int xo, int[] map, float[] best, int[] idx, int cand, int n);
 
+    /**
+     * Max pooling's rule on pairs of neighbours, for q < n: a = x[xo+2q], b = x[xo+2q+1];
+     * second[q] = 1 when b > a or b is NaN (PyTorch's rule: a later greater value or NaN
+     * wins), else 0, and best[q] is the winner. The horizontal half of a 2x2, stride-2 pool.
+     * The flags are ints so callers index with them without a branch.
+     */
+    void pairMax(float[] x, int xo, float[] best, int bo, int[] second, int so, int n);
+
+    /** second[so+i] = 1 when b[bo+i] > a[ao+i] or b[bo+i] is NaN, else 0: the same rule between two rows. */
+    void takesSecond(float[] a, int ao, float[] b, int bo, int[] second, int so, int n);
+
     /** out[oo+i] = op(x[xo+i]) on contiguous rows. */
     void unary(Unary op, float[] x, int xo, float[] out, int oo, int n);
 

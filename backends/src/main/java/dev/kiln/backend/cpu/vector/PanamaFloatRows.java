@@ -4,6 +4,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Vector API row loops; loaded only when jdk.incubator.vector is readable. */
@@ -236,6 +237,53 @@ final class PanamaFloatRows implements FloatRows {
                 best[j] = v;
                 idx[j] = cand + map[j];
             }
+        }
+    }
+
+    /** Lane sources picking the even / odd elements of two consecutive vectors (negative: the second). */
+    private static final VectorShuffle<Float> EVENS = pairShuffle(0), ODDS = pairShuffle(1);
+    private static final IntVector ONES = IntVector.broadcast(IS, 1), ZEROS = IntVector.zero(IS);
+
+    private static VectorShuffle<Float> pairShuffle(int parity) {
+        int L = S.length();
+        int[] src = new int[L];
+        for (int q = 0; q < L; q++) {
+            int at = 2 * q + parity;
+            src[q] = at < L ? at : at - 2 * L; // exceptional index: lane at - L of the second vector
+        }
+        return VectorShuffle.fromArray(S, src, 0);
+    }
+
+    @Override
+    public void pairMax(float[] x, int xo, float[] best, int bo, int[] second, int so, int n) {
+        int L = S.length(), q = 0;
+        // two vectors in, one out: deinterleaved with two-source rearranges instead of the
+        // gathers the general tap loop uses (AMD's vector gathers run ~1 element per cycle)
+        for (; q + L <= n; q += L) {
+            FloatVector lo = FloatVector.fromArray(S, x, xo + 2 * q), hi = FloatVector.fromArray(S, x, xo + 2 * q + L);
+            FloatVector a = lo.rearrange(EVENS, hi), b = lo.rearrange(ODDS, hi);
+            VectorMask<Float> t = b.compare(VectorOperators.GT, a).or(b.test(VectorOperators.IS_NAN));
+            a.blend(b, t).intoArray(best, bo + q);
+            ONES.blend(ZEROS, t.not().cast(IS)).intoArray(second, so + q);
+        }
+        if (q < n) SCALAR.pairMax(x, xo + 2 * q, best, bo + q, second, so + q, n - q);
+    }
+
+    @Override
+    public void takesSecond(float[] a, int ao, float[] b, int bo, int[] second, int so, int n) {
+        int L = S.length(), bound = S.loopBound(n), i = 0;
+        for (; i < bound; i += L) {
+            FloatVector y = FloatVector.fromArray(S, b, bo + i);
+            VectorMask<Float> t = y.compare(VectorOperators.GT, FloatVector.fromArray(S, a, ao + i)).or(y.test(VectorOperators.IS_NAN));
+            ONES.blend(ZEROS, t.not().cast(IS)).intoArray(second, so + i);
+        }
+        if (i < n) {
+            // a masked tail, not the scalar twin: pooled rows are often shorter than a vector
+            // (14 or 5 wide in LeNet), and the scalar compare branches on random data
+            VectorMask<Float> in = S.indexInRange(i, n);
+            FloatVector y = FloatVector.fromArray(S, b, bo + i, in);
+            VectorMask<Float> t = y.compare(VectorOperators.GT, FloatVector.fromArray(S, a, ao + i, in)).or(y.test(VectorOperators.IS_NAN));
+            ONES.blend(ZEROS, t.not().cast(IS)).intoArray(second, so + i, in.cast(IS));
         }
     }
 

@@ -60,6 +60,24 @@ public final class ScalarFloatRows implements FloatRows {
     }
 
     @Override
+    public void pairMax(float[] x, int xo, float[] best, int bo, int[] second, int so, int n) {
+        for (int q = 0; q < n; q++) {
+            float a = x[xo + 2 * q], b = x[xo + 2 * q + 1];
+            boolean t = b > a || b != b;
+            second[so + q] = t ? 1 : 0;
+            best[bo + q] = t ? b : a;
+        }
+    }
+
+    @Override
+    public void takesSecond(float[] a, int ao, float[] b, int bo, int[] second, int so, int n) {
+        for (int i = 0; i < n; i++) {
+            float y = b[bo + i];
+            second[so + i] = y > a[ao + i] || y != y ? 1 : 0;
+        }
+    }
+
+    @Override
     public void unary(Unary op, float[] x, int xo, float[] out, int oo, int n) {
         switch (op) {
             case NEG -> { for (int i = 0; i < n; i++) out[oo + i] = -x[xo + i]; }

@@ -1,0 +1,70 @@
+package dev.kiln.eager.autograd;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+import dev.kiln.eager.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A leaf keeps a gradient as its .grad without copying only when nothing else can see that
+ * tensor; every case below would show a changed value if a shared gradient were kept.
+ */
+class GradOwnershipTest {
+    @Test
+    void leavesThatReceiveOneSharedGradientGetSeparateGrads() {
+        Tensor a = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor b = Tensor.of(new float[] {3, 4}, 2).requiresGrad(true);
+        a.add(b).backward(Tensor.of(new float[] {5, 6}, 2)); // add hands one gradient to both
+        try (var ng = Autograd.noGrad()) {
+            a.grad().mul_(10.0);
+        }
+        assertArrayEquals(new float[] {50, 60}, a.grad().toFloatArray());
+        assertArrayEquals(new float[] {5, 6}, b.grad().toFloatArray());
+    }
+
+    @Test
+    void theUsersSeedIsNeverTheGrad() {
+        Tensor a = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor seed = Tensor.of(new float[] {7, 8}, 2);
+        a.mul(1.0).backward(seed); // mul's rule makes a new tensor; a plain view chain would pass the seed through
+        Tensor b = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true);
+        b.reshape(2, 1).backward(Tensor.of(new float[] {7, 8}, 2, 1)); // reshape's gradient is a view of the seed
+        try (var ng = Autograd.noGrad()) {
+            b.grad().add_(1.0);
+            a.grad().add_(1.0);
+        }
+        assertArrayEquals(new float[] {7, 8}, seed.toFloatArray());
+        assertArrayEquals(new float[] {8, 9}, b.grad().toFloatArray());
+    }
+
+    @Test
+    void aGradientAHookSawIsCopied() {
+        Tensor w = Tensor.of(new float[] {1, 2, 3, 4}, 2, 2).requiresGrad(true);
+        Tensor x = Tensor.of(new float[] {1, 1, 1, 1}, 2, 2);
+        List<Tensor> seen = new ArrayList<>();
+        w.registerHook(g -> {
+            seen.add(g);
+            return null;
+        });
+        x.matmul(w).sum().backward();
+        try (var ng = Autograd.noGrad()) {
+            w.grad().mul_(0.0);
+        }
+        assertArrayEquals(new float[] {2, 2, 2, 2}, seen.get(0).toFloatArray());
+    }
+
+    @Test
+    void keptGradientsStillAccumulateAndStayCorrect() {
+        Tensor w = Tensor.of(new float[] {1, 2, 3, 4}, 2, 2).requiresGrad(true);
+        Tensor x = Tensor.of(new float[] {1, 2, 3, 4}, 2, 2);
+        x.matmul(w).sum().backward();
+        Tensor first = w.grad();
+        float[] once = first.toFloatArray();
+        x.matmul(w).sum().backward();
+        assertArrayEquals(new float[] {4, 4, 6, 6}, once);
+        assertArrayEquals(new float[] {8, 8, 12, 12}, w.grad().toFloatArray());
+        assertArrayEquals(new float[] {4, 4, 6, 6}, first.toFloatArray(), "accumulation is out of place");
+    }
+}
