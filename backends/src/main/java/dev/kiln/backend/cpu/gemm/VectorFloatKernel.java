@@ -90,6 +90,18 @@ final class VectorFloatKernel implements FloatMicroKernel {
         for (int r = 0; r < rows; r++) {
             int t = r * NR;
             int o = ci + r * ldc;
+            if (cols == NR) {
+                // a short tile of full rows (a conv with 6 output channels has only these):
+                // whole vectors, each branch ending in its own store so no vector value merges
+                if (first) {
+                    FloatVector.fromArray(S, edge, t).intoArray(c, o);
+                    FloatVector.fromArray(S, edge, t + L).intoArray(c, o + L);
+                } else {
+                    FloatVector.fromArray(S, edge, t).add(FloatVector.fromArray(S, c, o)).intoArray(c, o);
+                    FloatVector.fromArray(S, edge, t + L).add(FloatVector.fromArray(S, c, o + L)).intoArray(c, o + L);
+                }
+                continue;
+            }
             for (int j = 0; j < cols; j++) c[o + j] = first ? edge[t + j] : c[o + j] + edge[t + j];
         }
     }
