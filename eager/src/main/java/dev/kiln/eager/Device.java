@@ -30,12 +30,30 @@ public final class Device {
      * for an index past the device count.
      */
     public static Device cuda(int index) {
-        Availability a = DeviceProviders.availability("cuda");
-        if (!a.isAvailable()) throw new IllegalStateException("CUDA is not available: " + a.reason());
-        if (index < 0 || index >= a.deviceCount()) {
-            throw new IllegalArgumentException("cuda:" + index + " does not exist: " + a.deviceCount() + " CUDA device(s) found");
-        }
+        requireExists("cuda", index);
         return new Device("cuda", index);
+    }
+
+    /** The availability check of {@link #cuda} for any kind, with the same messages. */
+    private static void requireExists(String kind, int index) {
+        Availability a = DeviceProviders.availability(kind);
+        String label = kind.toUpperCase(java.util.Locale.ROOT);
+        if (!a.isAvailable()) throw new IllegalStateException(label + " is not available: " + a.reason());
+        if (index < 0 || index >= a.deviceCount()) {
+            throw new IllegalArgumentException(kind + ":" + index + " does not exist: " + a.deviceCount() + " " + label + " device(s) found");
+        }
+    }
+
+    /**
+     * Fails unless ops can run on this device in this JVM, with the messages of {@link #cuda}
+     * ({@code IllegalStateException: CUDA is not available: <reason>}); returns this. Moves
+     * ({@code Tensor.to}, {@code Module.to}) call it before they change or copy anything.
+     */
+    public Device checkAvailable() {
+        if (isCpu()) return this;
+        requireExists(kind, index);
+        executor(); // the provider's own refusal, if it has one, also comes before any work
+        return this;
     }
 
     /** A device by name ("cpu", "cuda", "cuda:1"), as in PyTorch. */

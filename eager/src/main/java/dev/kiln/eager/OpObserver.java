@@ -12,4 +12,11 @@ public interface OpObserver {
 
     /** A traced value read into Java ({@code item()}, {@code toFloatArray()}, a comparison). */
     default void onRead(Tensor t, String what) {}
+
+    /**
+     * {@code result = source.to(device)} moved a tensor to another device. The copy itself was
+     * reported just before as a {@code clone} op (whose output is {@code result}); this says
+     * that its device changed, which no op records (graphs carry no devices).
+     */
+    default void onDeviceMove(Tensor source, Tensor result) {}
 }

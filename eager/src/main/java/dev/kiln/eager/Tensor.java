@@ -334,8 +334,10 @@ public final class Tensor {
     /** A tensor sharing storage but cut from the graph. */
     public Tensor detach() {
         // shares storage (and so the version counter) but is no autograd view: writing it in
-        // place is allowed, as p.detach().sub_(...) is in PyTorch
-        return new Tensor(data);
+        // place is allowed, as p.detach().sub_(...) is in PyTorch; it stays on this tensor's device
+        Tensor t = new Tensor(data);
+        t.device = device;
+        return t;
     }
 
     /** Cuts this tensor from the graph in place, making it a leaf. */
@@ -425,20 +427,62 @@ public final class Tensor {
     void setDevice(Device d) { this.device = d; }
 
     /**
-     * A copy whose ops run on device d (this tensor when it is already there). The copy is a
-     * new leaf, like a tensor created on that device: it keeps requiresGrad but does not pass
-     * gradients back across devices (docs/cuda.md).
+     * A copy whose ops run on device d (this tensor when it is already there), as PyTorch's
+     * {@code x.to(device)}: with grad mode on and this tensor requiring grad, the copy is a
+     * non-leaf whose gradFn ({@code ToDeviceBackward}) sends its gradient back to this tensor's
+     * device, so gradients flow across the move; otherwise the copy does not require grad. An
+     * unusable device fails before any copy ({@link Device#checkAvailable}). The copy goes
+     * through the dispatcher as a {@code clone}; the device change is reported to the observer
+     * (the tracer) with {@link OpObserver#onDeviceMove}, since graphs carry no devices.
      */
     public Tensor to(Device d) {
         if (d.equals(device)) return this;
+        d.checkAvailable();
         Tensor r;
         try (var ignored = Autograd.noGrad()) {
             r = Dispatcher.apply(Op.CLONE, Attrs.EMPTY, this);
         }
-        if (!d.isCpu()) d.executor(); // fail now, naming the device, if it cannot run ops
         r.setDevice(d);
-        if (requiresGrad && isLeaf()) r.requiresGrad(true);
+        if (requiresGrad && GradMode.isEnabled()) dev.kiln.eager.autograd.ToDeviceBackward.record(this, r);
+        OpObserver o = Dispatcher.observer();
+        if (o != null) o.onDeviceMove(this, r);
         return r;
+    }
+
+    /**
+     * Internal (for {@code Module.to(Device)}; user code wants {@link #to(Device)}): moves this
+     * leaf to device d in place, as PyTorch's {@code module.to()} swaps {@code param.data}. The
+     * same Tensor object stays where it is registered (modules, optimizers, user fields), keeping
+     * requiresGrad, hooks and its grad accumulator; its gradient moves with it. Kiln's data is
+     * host-resident (a device keeps mirrors of it), so the storage is not copied: ops on this
+     * tensor now run on d, and tensors sharing the storage (views, detach()) keep their own
+     * device but see later writes, where PyTorch would have left them the old copy. The version
+     * is bumped, so a graph recorded before the move refuses to run backward through it. A
+     * no-op when the tensor is already on d.
+     *
+     * @throws IllegalStateException for a non-leaf (its gradFn would keep sending gradients from
+     *     the old device), or, before anything changes, when d cannot be used here
+     */
+    public Tensor moveTo_(Device d) {
+        if (d.equals(device)) {
+            if (grad != null && grad.gradFn == null) grad.moveTo_(d);
+            return this;
+        }
+        d.checkAvailable();
+        if (gradFn != null) {
+            throw new IllegalStateException("moveTo_(" + d + "): this tensor is the output of " + gradFn.name() + ", not a leaf; "
+                    + "only leaves (parameters, buffers) move in place; use to(device), which records the move, or detach() first");
+        }
+        if (grad != null && grad.gradFn == null) {
+            grad.moveTo_(d);
+        } else if (grad != null) {
+            try (var ignored = Autograd.noGrad()) {
+                grad = grad.to(d); // a create_graph gradient: moved as a copy, without its history
+            }
+        }
+        device = d;
+        bump();
+        return this;
     }
 
     public Tensor clone() { return unary(Op.CLONE); }

@@ -157,6 +157,20 @@ final class TraceRecorder implements OpObserver {
         throw new IllegalStateException("no state tensor for " + root);
     }
 
+    /**
+     * A device move: the copy was recorded as a clone already (so the result is a graph value);
+     * graphs have no devices, so the move itself is written in the ledger: the graph runs all
+     * of it wherever it is executed.
+     */
+    @Override
+    public void onDeviceMove(Tensor source, Tensor result) {
+        if (!active) return;
+        Value v = values.get(result);
+        String what = v != null ? v + " " : "";
+        builder.addAssumption(new Assumption("device", "to(" + result.device() + ") of " + what + result.typeString() + " from "
+                + source.device() + " is recorded as a copy; the graph runs on the device that executes it", SourceLines.caller()));
+    }
+
     @Override
     public void onRead(Tensor t, String what) {
         if (!active) return;

@@ -1,6 +1,7 @@
 package dev.kiln.eager.nn;
 
 import dev.kiln.backend.shape.Shapes;
+import dev.kiln.eager.Device;
 import dev.kiln.eager.HookHandle;
 import dev.kiln.eager.Tensor;
 import dev.kiln.eager.autograd.Autograd;
@@ -241,6 +242,35 @@ public abstract class Module {
         for (Tensor p : parameters()) p.setGrad(null);
     }
 
+    /**
+     * Moves every parameter and buffer of this module tree (and each parameter's gradient) to
+     * device d in place, as PyTorch's {@code module.to(device)}: the same Tensor objects stay
+     * registered, so fields such as {@code linear.weight} and an optimizer built before or after
+     * keep working; requiresGrad is kept. Optimizer state made before the move (momentum
+     * buffers, Adam moments) stays where it was, as in PyTorch: move the model before the first
+     * step. A no-op for tensors already on d. Fails before anything changes when d cannot be used
+     * here ({@code IllegalStateException: CUDA is not available: ...}, as {@code Device.cuda(0)})
+     * or when a registered tensor is not a leaf. Returns this.
+     */
+    public Module to(Device d) {
+        d.checkAvailable();
+        Map<String, Tensor> params = namedParameters(), buffers = namedBuffers();
+        params.forEach((name, t) -> requireLeaf(d, "parameter", name, t));
+        buffers.forEach((name, t) -> requireLeaf(d, "buffer", name, t));
+        Set<Tensor> tensors = Collections.newSetFromMap(new IdentityHashMap<>()); // shared or tied tensors move once
+        tensors.addAll(params.values());
+        tensors.addAll(buffers.values());
+        for (Tensor t : tensors) t.moveTo_(d);
+        return this;
+    }
+
+    private void requireLeaf(Device d, String what, String name, Tensor t) {
+        if (!t.isLeaf()) {
+            throw new IllegalStateException(describe() + ".to(" + d + "): " + what + " " + name + " is the output of "
+                    + t.gradFn().name() + ", not a leaf, and cannot be moved in place; nothing was moved");
+        }
+    }
+
     /** Calls fn on every submodule (children first) and then on this module, as PyTorch's apply. */
     public Module apply(Consumer<Module> fn) {
         for (Module c : children()) c.apply(fn);
@@ -299,7 +329,7 @@ public abstract class Module {
         try (var ng = Autograd.noGrad()) {
             for (var e : own.entrySet()) {
                 Tensor v = state.get(e.getKey());
-                if (v != null) e.getValue().copy_(v);
+                if (v != null) e.getValue().copy_(v.to(e.getValue().device())); // a CPU state dict loads into a moved module
             }
         }
         return report;
