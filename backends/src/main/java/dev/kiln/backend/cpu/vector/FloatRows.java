@@ -49,6 +49,12 @@ public interface FloatRows {
     /** second[so+i] = 1 when b[bo+i] > a[ao+i] or b[bo+i] is NaN, else 0: the same rule between two rows. */
     void takesSecond(float[] a, int ao, float[] b, int bo, int[] second, int so, int n);
 
+    /**
+     * Copies {@code rows} runs of {@code len} floats, the r-th from src[so + r*srcStride] to
+     * dst[dO + r*dstStride]: im2col's shifted image rows, typically 5-28 floats long.
+     */
+    void copyRows(float[] src, int so, int srcStride, float[] dst, int dO, int dstStride, int rows, int len);
+
     /** out[oo+i] = op(x[xo+i]) on contiguous rows. */
     void unary(Unary op, float[] x, int xo, float[] out, int oo, int n);
 

@@ -254,6 +254,23 @@ final class PanamaFloatRows implements FloatRows {
         return VectorShuffle.fromArray(S, src, 0);
     }
 
+    /**
+     * Short runs as one masked vector load and store each: an arraycopy call costs ~15 ns
+     * whatever its length, and a plain loop over 10 floats never reaches C2's vectorized body.
+     * (A masked access whose masked-off lanes pass the array's end takes the API's checked
+     * path: correct, only slower, and only at an array's end.)
+     */
+    @Override
+    public void copyRows(float[] src, int so, int srcStride, float[] dst, int dO, int dstStride, int rows, int len) {
+        int L = S.length();
+        if (len > L) {
+            for (int r = 0; r < rows; r++) System.arraycopy(src, so + r * srcStride, dst, dO + r * dstStride, len);
+            return;
+        }
+        VectorMask<Float> m = S.indexInRange(0, len);
+        for (int r = 0; r < rows; r++) FloatVector.fromArray(S, src, so + r * srcStride, m).intoArray(dst, dO + r * dstStride, m);
+    }
+
     @Override
     public void pairMax(float[] x, int xo, float[] best, int bo, int[] second, int so, int n) {
         int L = S.length(), q = 0;

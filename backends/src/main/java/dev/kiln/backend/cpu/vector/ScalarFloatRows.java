@@ -60,6 +60,11 @@ public final class ScalarFloatRows implements FloatRows {
     }
 
     @Override
+    public void copyRows(float[] src, int so, int srcStride, float[] dst, int dO, int dstStride, int rows, int len) {
+        for (int r = 0; r < rows; r++) System.arraycopy(src, so + r * srcStride, dst, dO + r * dstStride, len);
+    }
+
+    @Override
     public void pairMax(float[] x, int xo, float[] best, int bo, int[] second, int so, int n) {
         for (int q = 0; q < n; q++) {
             float a = x[xo + 2 * q], b = x[xo + 2 * q + 1];
