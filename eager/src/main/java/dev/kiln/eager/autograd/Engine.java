@@ -41,8 +41,9 @@ final class Engine {
         if (capture != null) for (int i = 0; i < capture.length; i++) captureIndex.put(capture[i], i);
 
         // Gradients nothing else references: computed by a built-in rule into storage of their
-        // own (not the incoming gradient or a view of it, not shared with a sibling output), or
-        // sums made here. A leaf may keep such a gradient as its .grad instead of a copy.
+        // own (not shared with a sibling output, and not the incoming gradient or a view of it
+        // unless that one was owned: a transpose of a fresh product is still private), or sums
+        // made here. A leaf may keep such a gradient as its .grad instead of a copy.
         Set<Tensor> owned = Collections.newSetFromMap(new IdentityHashMap<>());
         PriorityQueue<Node> ready = new PriorityQueue<>((a, b) -> Long.compare(b.sequence, a.sequence));
         for (Node n : rootNodes) {
@@ -71,8 +72,11 @@ final class Engine {
                             acc.accumulate(g, !createGraph && node.preHooks.isEmpty() && owned.remove(g));
                             outs = new Tensor[0];
                         } else {
+                            // g is only this node's now (removed from the buffers) unless a hook or
+                            // the capture saw it: then views of it that the rule returns are owned too
+                            boolean gOwned = owned.remove(g) && node.preHooks.isEmpty() && ci == null;
                             outs = node.apply(g);
-                            if (!createGraph && node instanceof OpNode) markOwned(g, outs, owned);
+                            if (!createGraph && node instanceof OpNode) markOwned(g, gOwned, outs, owned);
                         }
                         if (GradMode.isAnomalyEnabled()) checkFinite(node, outs);
                     }
@@ -101,10 +105,10 @@ final class Engine {
         return captured;
     }
 
-    private static void markOwned(Tensor in, Tensor[] outs, Set<Tensor> owned) {
+    private static void markOwned(Tensor in, boolean inOwned, Tensor[] outs, Set<Tensor> owned) {
         for (int i = 0; i < outs.length; i++) {
             Tensor o = outs[i];
-            if (o == null || o.data().storage() == in.data().storage()) continue;
+            if (o == null || (!inOwned && o.data().storage() == in.data().storage())) continue;
             boolean shared = false;
             for (int j = 0; j < outs.length && !shared; j++) {
                 shared = j != i && outs[j] != null && outs[j].data().storage() == o.data().storage();

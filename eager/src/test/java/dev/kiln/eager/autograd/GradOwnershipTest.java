@@ -67,4 +67,25 @@ class GradOwnershipTest {
         assertArrayEquals(new float[] {8, 8, 12, 12}, w.grad().toFloatArray());
         assertArrayEquals(new float[] {4, 4, 6, 6}, first.toFloatArray(), "accumulation is out of place");
     }
+
+    @Test
+    void aViewOfAGradientAHookSawIsCopiedButAViewOfAFreshOneIsKept() {
+        Tensor w = Tensor.of(new float[] {1, 2, 3, 4}, 2, 2).requiresGrad(true);
+        Tensor c = Tensor.of(new float[] {1, 2, 3, 4}, 2, 2);
+        Tensor v = w.t();
+        List<Tensor> seen = new ArrayList<>();
+        v.registerHook(g -> {
+            seen.add(g);
+            return null;
+        });
+        v.mul(c).sum().backward(); // v's gradient is c; w's is its transpose, a view of what the hook holds
+        try (var ng = Autograd.noGrad()) {
+            w.grad().mul_(0.0);
+        }
+        assertArrayEquals(new float[] {1, 2, 3, 4}, seen.get(0).toFloatArray());
+
+        Tensor u = Tensor.of(new float[] {1, 2, 3, 4}, 2, 2).requiresGrad(true);
+        u.t().mul(c).sum().backward(); // no hook: the transposed product is u's alone
+        assertArrayEquals(new float[] {1, 3, 2, 4}, u.grad().toFloatArray());
+    }
 }

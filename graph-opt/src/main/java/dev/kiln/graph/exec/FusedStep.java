@@ -80,14 +80,32 @@ final class FusedStep extends PlanStep {
         if (gemmA >= 0) {
             Strided a = env[gemmA], b = env[gemmB];
             int m = shape[0], n = shape[1], k = a.shape()[1];
-            int rows = program.instrs().isEmpty() || n == 0 ? m : Math.max(1, Math.min(m, GEMM_CHUNK_ELEMENTS / n));
-            for (int r0 = 0; r0 < m; r0 += rows) {
-                int r = Math.min(rows, m - r0);
-                GEMM.sgemm(r, n, k, a.storage().f32(), a.offset() + r0 * a.strides()[0], a.strides()[0], a.strides()[1],
-                        b.storage().f32(), b.offset(), b.strides()[0], b.strides()[1], oa, r0 * n, n, false);
-                blocks(ops, oa, r0 * n, (r0 + r) * n, arena.blocks[0]);
+            // Row chunks let the epilogue read a chunk while it is still in cache, but every
+            // chunk packs all of B again: only chunk when a chunk has >= 4x as many elements
+            // as B (weight gradients of a batch-64 MLP packed B four times over before).
+            int rows = program.instrs().isEmpty() || n == 0 ? m
+                    : Math.max(1, Math.min(m, Math.max(GEMM_CHUNK_ELEMENTS / n, 4 * k)));
+            if (rows >= m) {
+                GEMM.sgemm(m, n, k, a.storage().f32(), a.offset(), a.strides()[0], a.strides()[1],
+                        b.storage().f32(), b.offset(), b.strides()[0], b.strides()[1], oa, 0, n, false);
+                if (!program.instrs().isEmpty()) elementwise(ops, oa, arena);
+            } else {
+                for (int r0 = 0; r0 < m; r0 += rows) {
+                    int r = Math.min(rows, m - r0);
+                    GEMM.sgemm(r, n, k, a.storage().f32(), a.offset() + r0 * a.strides()[0], a.strides()[0], a.strides()[1],
+                            b.storage().f32(), b.offset(), b.strides()[0], b.strides()[1], oa, r0 * n, n, false);
+                    blocks(ops, oa, r0 * n, (r0 + r) * n, arena.blocks[0]);
+                }
             }
-        } else if (numel >= PARALLEL_MIN_ELEMENTS && arena.blocks.length > 1) {
+        } else {
+            elementwise(ops, oa, arena);
+        }
+        env[out] = o;
+    }
+
+    /** The group's program over the whole output, split over the CPU pool when it is long. */
+    private void elementwise(Operands ops, float[] oa, Arena arena) {
+        if (numel >= PARALLEL_MIN_ELEMENTS && arena.blocks.length > 1) {
             // one contiguous range per thread, each with its own scratch blocks; every element is
             // computed by the same instructions wherever the cut falls, so the split changes no bit
             int parts = arena.blocks.length, bs = plan.blockSize, nBlocks = (numel + bs - 1) / bs;
@@ -98,7 +116,6 @@ final class FusedStep extends PlanStep {
         } else {
             blocks(ops, oa, 0, numel, arena.blocks[0]);
         }
-        env[out] = o;
     }
 
     /** Where each external input is read from during this run. */
