@@ -263,12 +263,17 @@ final class PanamaFloatRows implements FloatRows {
     @Override
     public void copyRows(float[] src, int so, int srcStride, float[] dst, int dO, int dstStride, int rows, int len) {
         int L = S.length();
-        if (len > L) {
+        if (len > 4 * L) {
             for (int r = 0; r < rows; r++) System.arraycopy(src, so + r * srcStride, dst, dO + r * dstStride, len);
             return;
         }
-        VectorMask<Float> m = S.indexInRange(0, len);
-        for (int r = 0; r < rows; r++) FloatVector.fromArray(S, src, so + r * srcStride, m).intoArray(dst, dO + r * dstStride, m);
+        int full = (len - 1) / L * L; // whole vectors before the (masked, non-empty) last one
+        VectorMask<Float> m = S.indexInRange(full, len);
+        for (int r = 0; r < rows; r++) {
+            int a = so + r * srcStride, b = dO + r * dstStride;
+            for (int i = 0; i < full; i += L) FloatVector.fromArray(S, src, a + i).intoArray(dst, b + i);
+            FloatVector.fromArray(S, src, a + full, m).intoArray(dst, b + full, m);
+        }
     }
 
     @Override
