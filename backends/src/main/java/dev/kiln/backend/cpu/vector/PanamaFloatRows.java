@@ -120,6 +120,17 @@ final class PanamaFloatRows implements FloatRows {
     public void dotRows(int m, int n, int k, float[] a, int ao, int lda, float[] b, int bo, int ldb,
                         float[] c, int co, int ldc, boolean accumulate) {
         int i = 0;
+        for (; i + 4 <= m; i += 4) {
+            int j = 0;
+            for (; j + 4 <= n; j += 4) dot4x4(k, a, ao + i * lda, lda, b, bo + j * ldb, ldb, c, co + i * ldc + j, ldc, accumulate);
+            for (; j < n; j++) {
+                for (int r = i; r < i + 4; r++) {
+                    float s = dot(k, a, ao + r * lda, b, bo + j * ldb);
+                    int ci = co + r * ldc + j;
+                    c[ci] = accumulate ? c[ci] + s : s;
+                }
+            }
+        }
         for (; i + 2 <= m; i += 2) {
             int j = 0;
             for (; j + 4 <= n; j += 4) dot2x4(k, a, ao + i * lda, lda, b, bo + j * ldb, ldb, c, co + i * ldc + j, ldc, accumulate);
@@ -139,6 +150,48 @@ final class PanamaFloatRows implements FloatRows {
                 int ci = co + i * ldc + j;
                 c[ci] = accumulate ? c[ci] + s : s;
             }
+        }
+    }
+
+    /**
+     * A 4 x 4 block of dot products: 8 vector loads feed 16 FMAs, so the FMA ports, not the
+     * loads, set the pace (a linear layer's x @ W^T at batch 64 runs faster this way than
+     * through the packed GEMM, whose packing of W^T is a transpose). Each result is summed as
+     * {@link #dot} sums it.
+     */
+    private static void dot4x4(int k, float[] a, int a0, int lda, float[] b, int b0, int ldb, float[] c, int c0, int ldc, boolean accumulate) {
+        int L = S.length(), bound = S.loopBound(k);
+        int a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
+        FloatVector s00 = FloatVector.zero(S), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+        FloatVector s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+        int p = 0;
+        for (; p < bound; p += L) {
+            FloatVector y0 = FloatVector.fromArray(S, b, b0 + p), y1 = FloatVector.fromArray(S, b, b1 + p);
+            FloatVector y2 = FloatVector.fromArray(S, b, b2 + p), y3 = FloatVector.fromArray(S, b, b3 + p);
+            FloatVector x = FloatVector.fromArray(S, a, a0 + p);
+            s00 = x.fma(y0, s00); s01 = x.fma(y1, s01); s02 = x.fma(y2, s02); s03 = x.fma(y3, s03);
+            x = FloatVector.fromArray(S, a, a1 + p);
+            s10 = x.fma(y0, s10); s11 = x.fma(y1, s11); s12 = x.fma(y2, s12); s13 = x.fma(y3, s13);
+            x = FloatVector.fromArray(S, a, a2 + p);
+            s20 = x.fma(y0, s20); s21 = x.fma(y1, s21); s22 = x.fma(y2, s22); s23 = x.fma(y3, s23);
+            x = FloatVector.fromArray(S, a, a3 + p);
+            s30 = x.fma(y0, s30); s31 = x.fma(y1, s31); s32 = x.fma(y2, s32); s33 = x.fma(y3, s33);
+        }
+        float[] r = {s00.reduceLanes(VectorOperators.ADD), s01.reduceLanes(VectorOperators.ADD), s02.reduceLanes(VectorOperators.ADD), s03.reduceLanes(VectorOperators.ADD),
+                s10.reduceLanes(VectorOperators.ADD), s11.reduceLanes(VectorOperators.ADD), s12.reduceLanes(VectorOperators.ADD), s13.reduceLanes(VectorOperators.ADD),
+                s20.reduceLanes(VectorOperators.ADD), s21.reduceLanes(VectorOperators.ADD), s22.reduceLanes(VectorOperators.ADD), s23.reduceLanes(VectorOperators.ADD),
+                s30.reduceLanes(VectorOperators.ADD), s31.reduceLanes(VectorOperators.ADD), s32.reduceLanes(VectorOperators.ADD), s33.reduceLanes(VectorOperators.ADD)};
+        for (; p < k; p++) {
+            float y0 = b[b0 + p], y1 = b[b1 + p], y2 = b[b2 + p], y3 = b[b3 + p];
+            float x0 = a[a0 + p], x1 = a[a1 + p], x2 = a[a2 + p], x3 = a[a3 + p];
+            r[0] += x0 * y0; r[1] += x0 * y1; r[2] += x0 * y2; r[3] += x0 * y3;
+            r[4] += x1 * y0; r[5] += x1 * y1; r[6] += x1 * y2; r[7] += x1 * y3;
+            r[8] += x2 * y0; r[9] += x2 * y1; r[10] += x2 * y2; r[11] += x2 * y3;
+            r[12] += x3 * y0; r[13] += x3 * y1; r[14] += x3 * y2; r[15] += x3 * y3;
+        }
+        for (int q = 0; q < 16; q++) {
+            int ci = c0 + (q / 4) * ldc + q % 4;
+            c[ci] = accumulate ? c[ci] + r[q] : r[q];
         }
     }
 
