@@ -10,8 +10,12 @@ import dev.kiln.backend.cpu.parallel.Parallel;
 final class BatchSplit {
     private BatchSplit() {}
 
-    /** Below this many multiply-adds a batch runs on the calling thread. */
-    static final long PARALLEL_WORK = 1L << 20;
+    /**
+     * Below this much work (multiply-adds, or elements read for pooling) a batch runs on the
+     * calling thread. With the pool's spinning workers a hand-off costs about a microsecond, so
+     * LeNet's pools (300k and 100k elements) split too; behind a ForkJoinPool it was 2^20.
+     */
+    static final long PARALLEL_WORK = 1L << 16;
     private static final int MAX_CHUNKS = 8;
 
     @FunctionalInterface
