@@ -53,6 +53,10 @@ final class Engine {
             while (!ready.isEmpty()) {
                 Node node = ready.poll();
                 Tensor g = buffers.remove(node);
+                // Ownership is settled here, before any hook can see g: a hook may keep it (or
+                // return another tensor), and the capture keeps it, so then it is not private.
+                boolean gOwned = g != null && owned.remove(g) && !createGraph && node.preHooks.isEmpty()
+                        && !captureIndex.containsKey(node);
                 Tensor[] outs = null;
                 if (g != null) {
                     for (var h : node.preHooks) {
@@ -69,12 +73,10 @@ final class Engine {
                     boolean skip = capture != null && node instanceof AccumulateGrad;
                     if (!skip) {
                         if (node instanceof AccumulateGrad acc) {
-                            acc.accumulate(g, !createGraph && node.preHooks.isEmpty() && owned.remove(g));
+                            acc.accumulate(g, gOwned);
                             outs = new Tensor[0];
                         } else {
-                            // g is only this node's now (removed from the buffers) unless a hook or
-                            // the capture saw it: then views of it that the rule returns are owned too
-                            boolean gOwned = owned.remove(g) && node.preHooks.isEmpty() && ci == null;
+                            // an owned g is only this node's now, so views of it the rule returns are owned too
                             outs = node.apply(g);
                             if (!createGraph && node instanceof OpNode) markOwned(g, gOwned, outs, owned);
                         }
@@ -93,6 +95,7 @@ final class Engine {
                             Tensor sum = prev.add(outs[i]);
                             buffers.put(child, sum);
                             owned.remove(prev);
+                            owned.remove(outs[i]);
                             if (!createGraph) owned.add(sum);
                         }
                     }

@@ -1,6 +1,7 @@
 package dev.kiln.eager.autograd;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 
 import dev.kiln.eager.Tensor;
 import java.util.ArrayList;
@@ -87,5 +88,56 @@ class GradOwnershipTest {
         Tensor u = Tensor.of(new float[] {1, 2, 3, 4}, 2, 2).requiresGrad(true);
         u.t().mul(c).sum().backward(); // no hook: the transposed product is u's alone
         assertArrayEquals(new float[] {1, 3, 2, 4}, u.grad().toFloatArray());
+    }
+
+    /** A custom Function whose backward hands back a tensor the user holds (gradient routing). */
+    static final class Inject extends Function {
+        final List<Tensor> holder;
+
+        Inject(List<Tensor> holder) { this.holder = holder; }
+
+        @Override
+        protected Tensor forward(FunctionCtx ctx, Tensor... in) { return in[0].mul(1.0); }
+
+        @Override
+        protected Tensor[] backward(FunctionCtx ctx, Tensor g) { return new Tensor[] {holder.get(0)}; }
+    }
+
+    @Test
+    void aGradientALeafHookKeptIsNotAnotherLeafsGrad() {
+        Tensor w1 = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor w2 = Tensor.of(new float[] {3, 4}, 2).requiresGrad(true);
+        List<Tensor> seen = new ArrayList<>();
+        Tensor injected = new Inject(seen).apply(w2); // older than w1's accumulator, so its backward runs after the hook
+        w1.registerHook(g -> {
+            seen.add(g);
+            return null;
+        });
+        injected.sum().add(w1.mul(3.0).sum()).backward();
+        assertArrayEquals(new float[] {3, 3}, w2.grad().toFloatArray());
+        try (var ng = Autograd.noGrad()) {
+            w2.grad().mul_(0.0);
+        }
+        assertArrayEquals(new float[] {3, 3}, seen.get(0).toFloatArray(), "w2.grad shares storage with the hook's tensor");
+    }
+
+    @Test
+    void aGradientANonLeafHookReplacedIsNotKeptByALeaf() {
+        Tensor w1 = Tensor.of(new float[] {1, 2}, 2).requiresGrad(true);
+        Tensor w2 = Tensor.of(new float[] {3, 4}, 2).requiresGrad(true);
+        List<Tensor> seen = new ArrayList<>();
+        Tensor injected = new Inject(seen).apply(w2);
+        Tensor v = w1.mul(3.0);
+        v.registerHook(g -> {
+            seen.add(g);
+            return g.mul(2.0);
+        });
+        injected.sum().add(v.mul(v).sum()).backward();
+        float[] before = seen.get(0).toFloatArray();
+        try (var ng = Autograd.noGrad()) {
+            w2.grad().add_(100.0);
+        }
+        assertArrayEquals(before, seen.get(0).toFloatArray(), "w2.grad shares storage with the hook's tensor");
+        assertNotSame(seen.get(0), w2.grad());
     }
 }

@@ -110,7 +110,7 @@ final class FusedStep extends PlanStep {
             // computed by the same instructions wherever the cut falls, so the split changes no bit
             int parts = arena.blocks.length, bs = plan.blockSize, nBlocks = (numel + bs - 1) / bs;
             Parallel.run(parts, q -> {
-                int lo = (int) ((long) nBlocks * q / parts) * bs, hi = Math.min(numel, (int) ((long) nBlocks * (q + 1) / parts) * bs);
+                int lo = (int) Math.min(numel, (long) nBlocks * q / parts * bs), hi = (int) Math.min(numel, (long) nBlocks * (q + 1) / parts * bs);
                 if (lo < hi) blocks(ops, oa, lo, hi, arena.blocks[q]);
             });
         } else {

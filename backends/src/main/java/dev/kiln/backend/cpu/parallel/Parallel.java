@@ -59,7 +59,16 @@ public final class Parallel {
         if (parts <= 0) return;
         if (parts == 1 || WORKERS.length == 0 || Thread.currentThread() instanceof Worker
                 || !BUSY.compareAndSet(false, true)) {
-            for (int p = 0; p < parts; p++) body.run(p);
+            // on this thread alone, with the same contract: every part runs, then the first failure
+            RuntimeException first = null;
+            for (int p = 0; p < parts; p++) {
+                try {
+                    body.run(p);
+                } catch (RuntimeException e) {
+                    if (first == null) first = e;
+                }
+            }
+            if (first != null) throw first;
             return;
         }
         try {
@@ -145,7 +154,10 @@ public final class Parallel {
                     parked = true;
                     // Re-check after announcing: a publisher that saw parked == false did not unpark.
                     job = current;
-                    if (job == null || job.id == last) LockSupport.park(this);
+                    if (job == null || job.id == last) {
+                        job = null; // a parked worker must not keep a finished job's arrays reachable
+                        LockSupport.park(this);
+                    }
                     parked = false;
                     spinUntil = System.nanoTime() + SPIN_NANOS;
                 }

@@ -90,4 +90,31 @@ class ParallelTest {
         for (Thread t : ts) t.join(60_000);
         if (failure.get() != null) throw new AssertionError(failure.get());
     }
+
+    @Test
+    void aNestedCallStillRunsEveryPartBeforeRethrowing() {
+        AtomicIntegerArray seen = new AtomicIntegerArray(6);
+        Parallel.run(2, outer -> {
+            if (outer != 0) return;
+            assertThrows(IllegalArgumentException.class, () -> Parallel.run(6, p -> {
+                seen.incrementAndGet(p);
+                if (p == 3) throw new IllegalArgumentException("part 3 failed");
+            }));
+        });
+        for (int p = 0; p < 6; p++) assertEquals(1, seen.get(p), "nested part " + p);
+    }
+
+    @Test
+    void plainWritesAreVisibleAfterRunAlsoAfterTheWorkersParked() throws Exception {
+        for (int round = 0; round < 3000; round++) {
+            int parts = 2 + round % 7;
+            int[] out = new int[parts * 16];
+            int tag = round;
+            Parallel.run(parts, p -> {
+                for (int i = 0; i < 16; i++) out[p * 16 + i] = tag + p + i;
+            });
+            for (int p = 0; p < parts; p++) for (int i = 0; i < 16; i++) assertEquals(tag + p + i, out[p * 16 + i], "round " + round);
+            if (round % 500 == 0) Thread.sleep(2); // past the spin window: the next job must wake parked workers
+        }
+    }
 }
