@@ -18,7 +18,9 @@ import java.util.Map;
  * A functionalized training step: graph outputs are (loss, new state...), and each run feeds
  * the new state back in place of the parameters and optimizer state it updates. The graph is
  * compiled at O2 with parameters left unfrozen (they are the state), so elementwise chains of
- * the backward pass and the update fuse and GEMM epilogues apply.
+ * the backward pass and the update fuse and GEMM epilogues apply, and with the state donated, so
+ * an update may be written over the value it replaces. {@link #parameter} is therefore a live
+ * view: like a PyTorch parameter, it shows each later step's update.
  */
 public final class TracedStep {
     private final Graph graph;
@@ -28,9 +30,14 @@ public final class TracedStep {
 
     TracedStep(Graph graph, List<Value> state, List<Strided> initial) {
         this.graph = graph;
-        this.compiled = CompiledGraph.compile(graph, CompileOptions.of(OptLevel.O2).withFreezeParams(false));
+        java.util.Set<String> names = new java.util.LinkedHashSet<>();
+        for (Value v : state) names.add(v.name());
+        // the state is donated: each run may write the new parameters and optimizer state over
+        // the old ones (in place, as an eager optimizer step does) instead of allocating them
+        this.compiled = CompiledGraph.compile(graph, CompileOptions.of(OptLevel.O2).withFreezeParams(false).withDonatedParams(names));
         this.state = List.copyOf(state);
-        for (int i = 0; i < state.size(); i++) current.put(state.get(i), initial.get(i));
+        // copies: the step owns its state, so the tensors it was traced from are never written
+        for (int i = 0; i < state.size(); i++) current.put(state.get(i), Copy.toContiguous(initial.get(i), initial.get(i).dtype()));
     }
 
     private static Strided find(List<NamedTensor> list, String name) {
@@ -59,7 +66,7 @@ public final class TracedStep {
         return Tensor.wrap(out.get(0));
     }
 
-    /** The current value of a parameter, by its graph name. */
+    /** The current value of a parameter, by its graph name: a view that later runs update in place. */
     public synchronized Tensor parameter(String name) {
         Strided s = current.get(Value.param(name));
         if (s == null) s = find(graph.params(), name);

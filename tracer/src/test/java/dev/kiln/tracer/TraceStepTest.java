@@ -1,5 +1,7 @@
 package dev.kiln.tracer;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kiln.Kiln;
@@ -113,5 +115,33 @@ class TraceStepTest {
     @Test
     void adamStepGraphMatchesEager() {
         check(p -> Adam.builder(p).lr(0.01).build());
+    }
+
+    @Test
+    void runsUpdateTheStepsOwnStateInPlaceAndNeverTheTracedTensors() {
+        Mlp traced = new Mlp(3);
+        Optimizer to = SGD.builder(traced.list()).lr(0.1).momentum(0.9).build();
+        Kiln.manualSeed(4);
+        Tensor[] batch = {Tensor.randn(6, 8), Tensor.randint(0, 4, 6)};
+        Function<Tensor[], Tensor> step = in -> {
+            to.zeroGrad();
+            Tensor l = traced.loss(in[0], in[1]);
+            l.backward();
+            to.step();
+            return l;
+        };
+        TracedStep ts = Tracer.traceStep(step, batch, TraceOptions.builder().params(traced.params).build());
+        Map<String, float[]> module = new LinkedHashMap<>();
+        for (var e : traced.params.entrySet()) module.put(e.getKey(), e.getValue().detach().toFloatArray());
+        Tensor live = ts.parameter("fc1.weight");
+        float[] before = live.toFloatArray();
+        ts.run(batch);
+        ts.run(batch);
+        for (var e : traced.params.entrySet()) {
+            assertArrayEquals(module.get(e.getKey()), e.getValue().detach().toFloatArray(), e.getKey() + " of the traced module changed");
+        }
+        // the state is donated: the update lands in the buffer parameter() handed out, as a PyTorch parameter would
+        assertArrayEquals(ts.parameter("fc1.weight").toFloatArray(), live.toFloatArray());
+        assertFalse(java.util.Arrays.equals(before, live.toFloatArray()), "the step changed fc1.weight");
     }
 }

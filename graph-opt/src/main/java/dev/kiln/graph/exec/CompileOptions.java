@@ -8,24 +8,40 @@ import dev.kiln.graph.opt.PassManager;
  * (none at O0) and, at O2, elementwise/GEMM-epilogue fusion and buffer reuse in the plan.
  * {@code exactMath} makes fused gelu use the same double-precision erf as the eager kernel
  * (bit-identical results); by default fused gelu uses a float-accurate erfc approximation
- * (relative error below 1.2e-7) that is many times faster.
+ * (relative error below 1.2e-7) that is many times faster. {@code donatedParams}: see
+ * {@link #withDonatedParams}.
  */
-public record CompileOptions(OptLevel level, boolean freezeParams, boolean verify, boolean exactMath, int blockSize) {
+public record CompileOptions(OptLevel level, boolean freezeParams, boolean verify, boolean exactMath, int blockSize,
+                             java.util.Set<String> donatedParams) {
 
     public CompileOptions {
         if (blockSize < 64) throw new IllegalArgumentException("blockSize must be at least 64, got " + blockSize);
+        donatedParams = java.util.Set.copyOf(donatedParams);
+        if (freezeParams && !donatedParams.isEmpty()) {
+            throw new IllegalArgumentException("donated parameters must not be frozen: " + donatedParams);
+        }
     }
 
     /** Level defaults: parameters frozen (inference), no per-pass verification, fast math, 2048-element blocks. */
-    public static CompileOptions of(OptLevel level) { return new CompileOptions(level, true, false, false, 2048); }
+    public static CompileOptions of(OptLevel level) { return new CompileOptions(level, true, false, false, 2048, java.util.Set.of()); }
 
-    public CompileOptions withVerify(boolean v) { return new CompileOptions(level, freezeParams, v, exactMath, blockSize); }
+    public CompileOptions withVerify(boolean v) { return new CompileOptions(level, freezeParams, v, exactMath, blockSize, donatedParams); }
 
-    public CompileOptions withExactMath(boolean e) { return new CompileOptions(level, freezeParams, verify, e, blockSize); }
+    public CompileOptions withExactMath(boolean e) { return new CompileOptions(level, freezeParams, verify, e, blockSize, donatedParams); }
 
-    public CompileOptions withFreezeParams(boolean f) { return new CompileOptions(level, f, verify, exactMath, blockSize); }
+    public CompileOptions withFreezeParams(boolean f) { return new CompileOptions(level, f, verify, exactMath, blockSize, donatedParams); }
 
-    public CompileOptions withBlockSize(int b) { return new CompileOptions(level, freezeParams, verify, exactMath, b); }
+    public CompileOptions withBlockSize(int b) { return new CompileOptions(level, freezeParams, verify, exactMath, b, donatedParams); }
+
+    /**
+     * Parameters whose buffers a run may overwrite once it no longer needs them, like JAX's
+     * donated arguments: the caller passes them as overrides and hands their old values over (a
+     * training step's parameters and optimizer state, replaced by the step's outputs). The last
+     * step that reads one may then write its output there instead of into a fresh buffer. A
+     * donated parameter the caller does not override is copied first, so the graph's own data
+     * is never written.
+     */
+    public CompileOptions withDonatedParams(java.util.Set<String> names) { return new CompileOptions(level, freezeParams, verify, exactMath, blockSize, names); }
 
     boolean fuse() { return level == OptLevel.O2; }
 

@@ -32,6 +32,11 @@ public final class CompiledGraph {
     }
 
     public static CompiledGraph compile(Graph g, CompileOptions options) {
+        for (String name : options.donatedParams()) {
+            if (g.params().stream().noneMatch(p -> p.name().equals(name))) {
+                throw new dev.kiln.graph.GraphException(g.name() + ": donated parameter " + name + " is not a parameter of the graph");
+            }
+        }
         return new CompiledGraph(g, options.passManager().run(g), options);
     }
 

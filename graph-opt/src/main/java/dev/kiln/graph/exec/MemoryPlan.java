@@ -9,7 +9,8 @@ import java.util.List;
  * the last step that reads it or any view of it. Values the plan writes itself (fused and GEMM
  * steps) get arena slots, reused once their occupant is dead; an elementwise step may write
  * over an input that dies at that step (in place). Kernel calls allocate their own results,
- * and graph outputs (and what they view) are allocated fresh per run, since they leave the run.
+ * and graph outputs (and what they view) are allocated fresh per run, since they leave the run,
+ * except that an output may take over a donated parameter that dies where it is computed.
  */
 final class MemoryPlan {
     /** Slot of each value index, -1 when not in the arena. */
@@ -29,7 +30,7 @@ final class MemoryPlan {
     /** Per step: value defined, values read, whether it is a view of input 0, whether the plan writes it, in-place candidates. */
     record StepUse(int out, int[] reads, boolean view, boolean planned, int[] inPlaceCandidates, long bytes) {}
 
-    MemoryPlan(int values, List<StepUse> steps, boolean[] escapes, boolean enabled) {
+    MemoryPlan(int values, List<StepUse> steps, boolean[] escapes, boolean[] donated, boolean enabled) {
         int s = steps.size();
         int[] root = new int[values];
         for (int v = 0; v < values; v++) root[v] = v;
@@ -60,6 +61,18 @@ final class MemoryPlan {
         for (int i = 0; i < s; i++) {
             StepUse u = steps.get(i);
             int o = u.out();
+            if (enabled && u.planned() && rootEscapes[o] && root[o] == o) {
+                // an output may be written over a donated parameter that dies here (a training
+                // step's update over the old parameter): the caller gets that buffer back
+                for (int c : u.inPlaceCandidates()) {
+                    if (donated[c] && root[c] == c && lastUse[c] == i && !rootEscapes[c] && takenOverAt[c] == Integer.MAX_VALUE && onlyRead(u, c, root)) {
+                        takesOverBufferOf[o] = c;
+                        takenOverAt[c] = i;
+                        inPlaceOf[i] = c;
+                        break;
+                    }
+                }
+            }
             if (enabled && u.planned() && !rootEscapes[o]) {
                 int chosen = -1;
                 for (int c : u.inPlaceCandidates()) {

@@ -41,6 +41,9 @@ final class Plan {
     final int maxExternals;
     final long sumIntermediateBytes;
     private final Map<Value, Integer> index;
+    /** Value by index, and the indices of the donated parameters (CompileOptions.withDonatedParams). */
+    private final Value[] valueAt;
+    private final int[] donatedValues;
     private final int[] outputs;
     private final List<List<Guard>> guardsAfterStep;
     private final List<Guard> guardsBefore;
@@ -82,7 +85,18 @@ final class Plan {
         steps = List.copyOf(st);
         maxScratch = scratch;
         maxExternals = ext;
-        memory = new MemoryPlan(valueCount, uses, escapes, opts.planMemory());
+        boolean[] donated = new boolean[valueCount];
+        List<Integer> donatedList = new ArrayList<>();
+        for (String name : opts.donatedParams()) {
+            Integer v = index.get(Value.param(name));
+            if (v == null) throw new GraphException(g.name() + ": donated parameter " + name + " is not a parameter of the graph");
+            donated[v] = true;
+            donatedList.add(v);
+        }
+        donatedValues = donatedList.stream().mapToInt(Integer::intValue).toArray();
+        valueAt = new Value[valueCount];
+        for (Map.Entry<Value, Integer> e : index.entrySet()) valueAt[e.getValue()] = e.getKey();
+        memory = new MemoryPlan(valueCount, uses, escapes, donated, opts.planMemory());
 
         long sum = 0;
         for (Node n : g.nodes()) {
@@ -107,6 +121,22 @@ final class Plan {
         index.put(v, index.size());
         shp.add(concrete.concreteShape());
         dts.add(concrete.dtype());
+    }
+
+
+    /**
+     * A donated parameter's buffer may be written over during the run, so it must be one the
+     * caller handed over: not the graph's own data (not overridden), and not a buffer the run
+     * also reads as an input or as another donated parameter. Any other case runs on a copy.
+     */
+    private void protectUndonatedBuffers(Strided[] env, int inputCount, Map<Value, Strided> overrides) {
+        if (donatedValues.length == 0) return;
+        java.util.Set<dev.kiln.backend.Storage> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (int i = 0; i < inputCount; i++) seen.add(env[i].storage());
+        for (int v : donatedValues) {
+            boolean handedOver = overrides.containsKey(valueAt[v]) && seen.add(env[v].storage());
+            if (!handedOver) env[v] = dev.kiln.backend.cpu.Copy.toContiguous(env[v], env[v].dtype());
+        }
     }
 
     long bytes(int value) { return Shapes.numel(shapes[value]) * dtypes[value].itemSize(); }
@@ -141,6 +171,7 @@ final class Plan {
                 }
                 env[slot] = o.getValue();
             }
+            protectUndonatedBuffers(env, inputs.size(), overrides);
             for (Guard gd : guardsBefore) ReferenceInterpreter.checkGuard(graph, gd, gd.value() == null ? null : env[index.get(gd.value())]);
             for (int s = 0; s < steps.size(); s++) {
                 PlanStep ps = steps.get(s);
