@@ -27,6 +27,8 @@ public final class Parallel {
 
     /** How long an idle worker spins before it parks: longer than the gap between two kernels. */
     static final long SPIN_NANOS = Long.getLong("kiln.spinMicros", 200L) * 1000L;
+    /** How long the caller spins for late workers before it starts yielding its core. */
+    static final long HOT_SPIN_NANOS = 20_000L;
 
     /** One kernel's parts; each index in [0, parts) is run exactly once. */
     @FunctionalInterface
@@ -118,9 +120,10 @@ public final class Parallel {
         }
 
         void awaitDone() {
-            int spins = 0;
+            long start = System.nanoTime();
             while (done.get() < parts) {
-                if (++spins < 1 << 20) Thread.onSpinWait();
+                // a worker behind by more than a few microseconds has probably lost its core
+                if (System.nanoTime() - start < HOT_SPIN_NANOS) Thread.onSpinWait();
                 else Thread.yield();
             }
         }
@@ -145,9 +148,12 @@ public final class Parallel {
                     job.work();
                     continue;
                 }
-                long spinUntil = System.nanoTime() + SPIN_NANOS;
+                long idleSince = System.nanoTime();
                 while ((job = current) == null || job.id == last) {
-                    if (System.nanoTime() < spinUntil) {
+                    long idle = System.nanoTime() - idleSince;
+                    if (idle < SPIN_NANOS) {
+                        // (yielding here after the first microseconds, to leave the core to JIT
+                        // and GC threads, measured no faster on the demo's first epoch)
                         Thread.onSpinWait();
                         continue;
                     }
@@ -159,7 +165,7 @@ public final class Parallel {
                         LockSupport.park(this);
                     }
                     parked = false;
-                    spinUntil = System.nanoTime() + SPIN_NANOS;
+                    idleSince = System.nanoTime();
                 }
             }
         }
