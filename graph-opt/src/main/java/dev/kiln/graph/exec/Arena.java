@@ -13,6 +13,14 @@ import dev.kiln.backend.cpu.parallel.Parallel;
 final class Arena {
     final Strided[] env;
     final Strided[] slotViews;
+    /** A GEMM product that cannot land in its output yet (see FusedStep): grown on demand, reused. */
+    private float[] product = new float[0];
+
+    float[] product(int numel) {
+        if (product.length < numel) product = new float[numel];
+        return product;
+    }
+
     /** Scratch blocks per part of a fused loop split over {@link Parallel}: part p uses blocks[p]. */
     final Blocks[] blocks;
 

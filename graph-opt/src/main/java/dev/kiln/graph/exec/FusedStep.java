@@ -56,11 +56,20 @@ final class FusedStep extends PlanStep {
         return v != null && v.dtype() == DType.FLOAT32 && v.offset() == 0 && v.isContiguous() && v.storage().length() == numel;
     }
 
+    /** Elements of arena product scratch this step needs: its GEMM product, when the output takes over an epilogue input. */
+    long productElements() {
+        return gemmA >= 0 && !program.instrs().isEmpty() && plan.memory.takesOverBufferOf[out] >= 0 ? numel : 0;
+    }
+
     @Override
     MemoryPlan.StepUse use() {
-        // a GEMM must not write over its operands; an elementwise group may write over a dense input of its own shape
-        int[] candidates = gemmA >= 0 ? new int[0] : Arrays.stream(ext)
-                .filter(v -> Arrays.equals(plan.shapes[v], shape) && plan.dtypes[v] == DType.FLOAT32).toArray();
+        // An elementwise group may write over a dense input of its own shape. A GEMM must not
+        // write over its operands, and its product lands in the output buffer before the
+        // epilogue reads its inputs, so a GEMM step may only take over a donated parameter of the
+        // epilogue (a momentum buffer): run() then puts the product in arena scratch first.
+        int[] candidates = Arrays.stream(ext)
+                .filter(v -> Arrays.equals(plan.shapes[v], shape) && plan.dtypes[v] == DType.FLOAT32)
+                .filter(v -> gemmA < 0 || (plan.donated[v] && v != gemmA && v != gemmB)).toArray();
         return new MemoryPlan.StepUse(out, reads, false, true, candidates, plan.bytes(out));
     }
 
@@ -80,41 +89,49 @@ final class FusedStep extends PlanStep {
         if (gemmA >= 0) {
             Strided a = env[gemmA], b = env[gemmB];
             int m = shape[0], n = shape[1], k = a.shape()[1];
+            // over a donated epilogue input the product goes to scratch: the epilogue still reads that input
+            boolean overInput = o.storage() != null && victim >= 0 && env[victim] != null && o.storage() == env[victim].storage()
+                    && !program.instrs().isEmpty();
             // Row chunks let the epilogue read a chunk while it is still in cache, but every
             // chunk packs all of B again: only chunk when a chunk has >= 4x as many elements
             // as B (weight gradients of a batch-64 MLP packed B four times over before).
-            int rows = program.instrs().isEmpty() || n == 0 ? m
+            int rows = program.instrs().isEmpty() || n == 0 || overInput ? m
                     : Math.max(1, Math.min(m, Math.max(GEMM_CHUNK_ELEMENTS / n, 4 * k)));
             if (rows >= m) {
+                float[] product = overInput ? arena.product(numel) : oa;
                 GEMM.sgemm(m, n, k, a.storage().f32(), a.offset(), a.strides()[0], a.strides()[1],
-                        b.storage().f32(), b.offset(), b.strides()[0], b.strides()[1], oa, 0, n, false);
-                if (!program.instrs().isEmpty()) elementwise(ops, oa, arena);
+                        b.storage().f32(), b.offset(), b.strides()[0], b.strides()[1], product, 0, n, false);
+                if (!program.instrs().isEmpty()) elementwise(ops, product, oa, arena);
             } else {
                 for (int r0 = 0; r0 < m; r0 += rows) {
                     int r = Math.min(rows, m - r0);
                     GEMM.sgemm(r, n, k, a.storage().f32(), a.offset() + r0 * a.strides()[0], a.strides()[0], a.strides()[1],
                             b.storage().f32(), b.offset(), b.strides()[0], b.strides()[1], oa, r0 * n, n, false);
-                    blocks(ops, oa, r0 * n, (r0 + r) * n, arena.blocks[0]);
+                    blocks(ops, oa, oa, r0 * n, (r0 + r) * n, arena.blocks[0]);
                 }
             }
         } else {
-            elementwise(ops, oa, arena);
+            elementwise(ops, oa, oa, arena);
         }
         env[out] = o;
     }
 
-    /** The group's program over the whole output, split over the CPU pool when it is long. */
-    private void elementwise(Operands ops, float[] oa, Arena arena) {
+    /**
+     * The group's program over the whole output, split over the CPU pool when it is long.
+     * {@code product} holds the GEMM result the program reads as OUT (the output buffer itself
+     * unless the output takes over an epilogue input); the last instruction writes {@code oa}.
+     */
+    private void elementwise(Operands ops, float[] product, float[] oa, Arena arena) {
         if (numel >= PARALLEL_MIN_ELEMENTS && arena.blocks.length > 1) {
             // one contiguous range per thread, each with its own scratch blocks; every element is
             // computed by the same instructions wherever the cut falls, so the split changes no bit
             int parts = arena.blocks.length, bs = plan.blockSize, nBlocks = (numel + bs - 1) / bs;
             Parallel.run(parts, q -> {
                 int lo = (int) Math.min(numel, (long) nBlocks * q / parts * bs), hi = (int) Math.min(numel, (long) nBlocks * (q + 1) / parts * bs);
-                if (lo < hi) blocks(ops, oa, lo, hi, arena.blocks[q]);
+                if (lo < hi) blocks(ops, product, oa, lo, hi, arena.blocks[q]);
             });
         } else {
-            blocks(ops, oa, 0, numel, arena.blocks[0]);
+            blocks(ops, product, oa, 0, numel, arena.blocks[0]);
         }
     }
 
@@ -148,19 +165,21 @@ final class FusedStep extends PlanStep {
         }
     }
 
-    private void blocks(Operands ops, float[] oa, int from, int to, Arena.Blocks mine) {
+    private void blocks(Operands ops, float[] product, float[] oa, int from, int to, Arena.Blocks mine) {
         int bs = plan.blockSize;
+        int lastInstr = program.instrs().size() - 1;
         float[][] sa = new float[3][];
         int[] so = new int[3], ss = new int[3];
         for (int p = from; p < to; p += bs) {
             int n = Math.min(bs, to - p);
             for (int k = 0; k < ext.length; k++) if (ops.off[k] < 0) BlockLoader.load(ops.x[k], ops.bstrides[k], shape, p, n, mine.ext[k]);
-            for (FusedProgram.Instr in : program.instrs()) {
+            for (int ii = 0; ii <= lastInstr; ii++) {
+                FusedProgram.Instr in = program.instrs().get(ii);
                 int[] src = in.srcs();
                 for (int j = 0; j < src.length; j++) {
                     int r = src[j];
                     if (r == FusedProgram.OUT) {
-                        sa[j] = oa; so[j] = p; ss[j] = 1;
+                        sa[j] = product; so[j] = p; ss[j] = 1;
                     } else if (r >= 0) {
                         sa[j] = mine.scratch[r]; so[j] = 0; ss[j] = 1;
                     } else {
@@ -170,7 +189,8 @@ final class FusedStep extends PlanStep {
                         so[j] = ops.off[k] < 0 ? 0 : ops.off[k] + (ss[j] == 1 ? p : 0);
                     }
                 }
-                float[] d = in.dst() == FusedProgram.OUT ? oa : mine.scratch[in.dst()];
+                // OUT before the last instruction is the product being finished (an addmm's bias)
+                float[] d = in.dst() == FusedProgram.OUT ? (ii == lastInstr ? oa : product) : mine.scratch[in.dst()];
                 int dOff = in.dst() == FusedProgram.OUT ? p : 0;
                 if (in.unary() != null) in.unary().apply(sa[0], so[0], ss[0], d, dOff, n);
                 else if (in.binary() != null) in.binary().apply(sa[0], so[0], ss[0], sa[1], so[1], ss[1], d, dOff, n);

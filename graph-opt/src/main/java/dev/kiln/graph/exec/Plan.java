@@ -44,6 +44,8 @@ final class Plan {
     /** Value by index, and the indices of the donated parameters (CompileOptions.withDonatedParams). */
     private final Value[] valueAt;
     private final int[] donatedValues;
+    /** Per value index: a donated parameter (its buffer may receive the output that replaces it). */
+    final boolean[] donated;
     private final int[] outputs;
     private final List<List<Guard>> guardsAfterStep;
     private final List<Guard> guardsBefore;
@@ -70,6 +72,17 @@ final class Plan {
         for (Value v : escaping) escapes[index.get(v)] = true;
         outputs = g.outputs().stream().mapToInt(index::get).toArray();
 
+        donated = new boolean[valueCount];
+        List<Integer> donatedList = new ArrayList<>();
+        for (String name : opts.donatedParams()) {
+            Integer v = index.get(Value.param(name));
+            if (v == null) throw new GraphException(g.name() + ": donated parameter " + name + " is not a parameter of the graph");
+            donated[v] = true;
+            donatedList.add(v);
+        }
+        donatedValues = donatedList.stream().mapToInt(Integer::intValue).toArray();
+        valueAt = new Value[valueCount];
+        for (Map.Entry<Value, Integer> e : index.entrySet()) valueAt[e.getValue()] = e.getKey();
         List<PlanStep> st = new ArrayList<>();
         List<MemoryPlan.StepUse> uses = new ArrayList<>();
         int scratch = 0, ext = 0;
@@ -85,17 +98,6 @@ final class Plan {
         steps = List.copyOf(st);
         maxScratch = scratch;
         maxExternals = ext;
-        boolean[] donated = new boolean[valueCount];
-        List<Integer> donatedList = new ArrayList<>();
-        for (String name : opts.donatedParams()) {
-            Integer v = index.get(Value.param(name));
-            if (v == null) throw new GraphException(g.name() + ": donated parameter " + name + " is not a parameter of the graph");
-            donated[v] = true;
-            donatedList.add(v);
-        }
-        donatedValues = donatedList.stream().mapToInt(Integer::intValue).toArray();
-        valueAt = new Value[valueCount];
-        for (Map.Entry<Value, Integer> e : index.entrySet()) valueAt[e.getValue()] = e.getKey();
         memory = new MemoryPlan(valueCount, uses, escapes, donated, opts.planMemory());
 
         long sum = 0;
@@ -145,7 +147,11 @@ final class Plan {
     long peakBytes() { return memory.arenaBytes() + scratchBytes() + memory.freshPeakBytes; }
 
     /** The fused loops' scratch blocks: one set per thread of the CPU pool. */
-    long scratchBytes() { return (long) (maxScratch + maxExternals) * blockSize * 4 * dev.kiln.backend.cpu.parallel.Parallel.threads(); }
+    long scratchBytes() {
+        long product = 0;
+        for (PlanStep ps : steps) if (ps instanceof FusedStep f) product = Math.max(product, f.productElements());
+        return ((long) (maxScratch + maxExternals) * blockSize * dev.kiln.backend.cpu.parallel.Parallel.threads() + product) * 4;
+    }
 
     List<Strided> run(List<Strided> inputs) { return run(inputs, Map.of()); }
 

@@ -80,4 +80,49 @@ class DonatedParamsTest {
         assertThrows(RuntimeException.class, () -> CompiledGraph.compile(g,
                 CompileOptions.of(OptLevel.O2).withFreezeParams(false).withDonatedParams(Set.of("nope"))));
     }
+
+    @Test
+    void aGemmEpilogueWritesOverTheDonatedBufferItReads() {
+        // new_buf = 0.5 * buf + x @ w: a momentum update fused into the weight-gradient product
+        GraphBuilder b = Graph.builder("momentum");
+        Value x = b.addInput("x", TensorType.of(DType.FLOAT32, 2, 4));
+        Strided wData = Strided.allocate(DType.FLOAT32, new int[] {4, 3});
+        float[] w = wData.storage().f32();
+        for (int i = 0; i < w.length; i++) w[i] = i % 5 - 2;
+        Value wp = b.addParam("w", TensorType.of(DType.FLOAT32, 4, 3), wData);
+        Value buf = b.addParam("buf", T, filled(P));
+        Value scaled = b.add(Op.MUL, Attrs.EMPTY, null, buf, b.addConstant("half", TensorType.of(DType.FLOAT32), filledScalar(0.5f)));
+        Graph g = b.output(b.add(Op.ADD, Attrs.EMPTY, null, scaled, b.add(Op.MATMUL, Attrs.EMPTY, null, x, wp))).build();
+        CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2).withFreezeParams(false).withDonatedParams(Set.of("buf")));
+        Strided in = Strided.allocate(DType.FLOAT32, new int[] {2, 4});
+        float[] xs = in.storage().f32();
+        for (int i = 0; i < xs.length; i++) xs[i] = 1 + i;
+        float[] want = new float[6];
+        for (int i = 0; i < 2; i++) {
+            for (int j = 0; j < 3; j++) {
+                float dot = 0;
+                for (int k = 0; k < 4; k++) dot += xs[i * 4 + k] * w[k * 3 + j];
+                want[i * 3 + j] = 0.5f * P[i * 3 + j] + dot;
+            }
+        }
+        float[] xBefore = xs.clone(), wBefore = w.clone();
+        Strided state = filled(P);
+        for (int round = 0; round < 2; round++) {
+            Strided out = c.run(List.of(in), Map.of(Value.param("buf"), state)).get(0);
+            assertArrayEquals(want, out.storage().f32(), 1e-5f, "round " + round);
+            assertSame(state.storage(), out.storage(), "the update lands in the donated buffer");
+            state = out; // fed back, as TracedStep does: the next round's expected value is 0.5 * this + product
+            float[] prev = out.storage().f32().clone();
+            for (int i = 0; i < 2; i++) {
+                for (int j = 0; j < 3; j++) {
+                    float dot = 0;
+                    for (int k = 0; k < 4; k++) dot += xs[i * 4 + k] * w[k * 3 + j];
+                    want[i * 3 + j] = 0.5f * prev[i * 3 + j] + dot;
+                }
+            }
+        }
+        assertArrayEquals(xBefore, xs, "the input");
+        assertArrayEquals(wBefore, w, "the undonated parameter");
+        org.junit.jupiter.api.Assertions.assertTrue(c.explain(Map.of()).contains("in place over buf"), c.explain(Map.of()));
+    }
 }
