@@ -28,7 +28,7 @@ public final class Parallel {
     /** How long an idle worker spins before it parks: longer than the gap between two kernels. */
     static final long SPIN_NANOS = Long.getLong("kiln.spinMicros", 200L) * 1000L;
     /** How long the caller spins for late workers before it starts yielding its core. */
-    static final long HOT_SPIN_NANOS = 20_000L;
+    static final long HOT_SPIN_NANOS = Long.getLong("kiln.callerSpinMicros", 20L) * 1000L;
 
     /** One kernel's parts; each index in [0, parts) is run exactly once. */
     @FunctionalInterface
