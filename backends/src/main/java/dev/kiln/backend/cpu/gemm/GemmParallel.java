@@ -13,10 +13,11 @@ final class GemmParallel {
     private GemmParallel() {}
 
     /**
-     * Below this many flops (2*m*n*k) a fork/join hand-off costs more than it saves. Measured with
-     * square sgemm on a 2-core EPYC VM: waking a parked pool worker costs ~50 us, so 2 threads
-     * lose at 128^3 (4.2e6 flops: 65 us vs 47 us), break even near 160^3 (8e6) and win from
-     * 192^3 (1.4e7: 101 us vs 147 us).
+     * Below this many flops (2*m*n*k) a product stays on the caller ({@code -Dkiln.gemmMinParallel}
+     * overrides it). Measured on a 2-core EPYC VM with {@link Parallel}'s spinning workers (a
+     * hand-off of about a microsecond): 2 threads win from ~1e6 flops (96^3: 17 us against 30 us,
+     * 64x128x256: 48 us against 62 us). Behind a ForkJoinPool, whose parked workers took ~50 us
+     * to wake, the break-even was near 8e6.
      */
     static final long MIN_PARALLEL_FLOPS = Long.getLong("kiln.gemmMinParallel", 1_000_000L);
 
