@@ -21,6 +21,11 @@ import java.util.logging.Logger;
  * results are identical for any {@code kiln.threads}. One job runs at a time: a call made while
  * another runs (from a worker, from inside a part, or from a second user thread) runs its parts
  * on its own thread, in order.
+ *
+ * <p>System properties: {@code kiln.threads} (pool size, default every processor),
+ * {@code kiln.spinMicros} (a worker's spin before parking, default 200) and
+ * {@code kiln.callerSpinMicros} (the caller's spin for late workers before it yields, default
+ * 20000).
  */
 public final class Parallel {
     private static final Logger LOG = Logger.getLogger("dev.kiln.backend");
