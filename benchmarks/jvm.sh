@@ -17,11 +17,6 @@ KILN_JVM_ARGS=(--add-modules jdk.incubator.vector)
 if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
   KILN_JVM_ARGS+=(-XX:UseAVX=3)
 fi
-# The same young generation as bin/kiln (1/12 of RAM, at most 2 GiB): see the comment there.
-MEM_KB=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo 2>/dev/null || echo 0)
-YOUNG_MB=$(( MEM_KB / 1024 / 12 ))
-if [ "$YOUNG_MB" -gt 2048 ]; then YOUNG_MB=2048; fi
-if [ "$YOUNG_MB" -ge 256 ]; then KILN_JVM_ARGS+=("-Xmn${YOUNG_MB}m"); fi
 
 # Rebuild when any main source or pom of the modules the jar packs is newer than the jar.
 kiln_build_if_needed() {
