@@ -97,9 +97,10 @@ abstract class BlockedGemm implements Gemm {
      * result's horizontal sum and B fits in L2 (it is streamed once per 4 rows). Measured on one
      * thread: 64x256x784 (an MLP's first layer) 0.26 ms against 0.35 through the packed path,
      * whose packing of W^T is a transpose; on two, 64x120x400 (LeNet's first linear layer) 0.046
-     * against 0.079 ms and 64x128x256 0.035 against 0.042; at k = 120 the dot form was 2x slower.
+     * against 0.079 ms and 64x128x256 0.035 against 0.042; at k = 120 the dot form was 2x slower,
+     * and from 256 rows the packed path is as fast or faster (256x512x512: 0.88 against 0.96 ms).
      */
-    static final int DOT_LONG_MAX_ROWS = 256;
+    static final int DOT_LONG_MAX_ROWS = 128;
     static final int DOT_LONG_MIN_K = 256;
     static final long DOT_LONG_MAX_B = 1L << 18;
     static final long DOT_PARALLEL_B_ELEMENTS = 1 << 16;
