@@ -28,9 +28,14 @@ public final class Dispatcher {
 
     public static OpObserver observer() { return OBSERVER.get(); }
 
+    /** The op's attributes validated against its schema (defaults filled in). */
+    private static Attrs checked(OpDef def, Attrs attrs) {
+        return attrs.names().isEmpty() && def.attrSpecs().isEmpty() ? Attrs.EMPTY : def.checkAttrs(attrs);
+    }
+
     public static Tensor apply(Op op, Attrs attrs, Tensor... inputs) {
         OpDef def = op.def();
-        Attrs checked = attrs.names().isEmpty() && def.attrSpecs().isEmpty() ? Attrs.EMPTY : def.checkAttrs(attrs);
+        Attrs checked = checked(def, attrs);
         TensorType[] types = new TensorType[inputs.length];
         Strided[] data = new Strided[inputs.length];
         boolean needsGrad = false;
@@ -69,7 +74,7 @@ public final class Dispatcher {
     static boolean applyInto(Op op, Attrs attrs, Tensor dest, Tensor... inputs) {
         if (OBSERVER.get() != null || !dest.device().isCpu()) return false;
         OpDef def = op.def();
-        Attrs checked = attrs.names().isEmpty() && def.attrSpecs().isEmpty() ? Attrs.EMPTY : def.checkAttrs(attrs);
+        Attrs checked = checked(def, attrs);
         boolean grad = GradMode.isEnabled();
         TensorType[] types = new TensorType[inputs.length];
         Strided[] data = new Strided[inputs.length];

@@ -18,20 +18,15 @@ final class BatchSplit {
     static final long PARALLEL_WORK = 1L << 16;
     private static final int MAX_CHUNKS = 8;
 
-    @FunctionalInterface
-    interface Chunk {
-        void run(int chunk, int from, int to);
-    }
-
     static int chunks(int n) { return Math.max(1, Math.min(n, MAX_CHUNKS)); }
 
-    static void run(int n, long workPerItem, Chunk body) {
-        int chunks = chunks(n);
-        Parallel.Body part = c -> body.run(c, (int) ((long) n * c / chunks), (int) ((long) n * (c + 1) / chunks));
-        if (chunks > 1 && workPerItem * n >= PARALLEL_WORK) {
-            Parallel.run(chunks, part);
-        } else {
-            for (int c = 0; c < chunks; c++) part.run(c);
+    /** body(chunk, from, to) over chunks(n) ranges of [0, n); an empty batch still runs chunk 0 (callers reduce per-chunk partials). */
+    static void run(int n, long workPerItem, Parallel.Range body) {
+        if (n == 0) {
+            body.run(0, 0, 0);
+            return;
         }
+        int chunks = chunks(n);
+        Parallel.forRanges(chunks, n, 1, chunks > 1 && workPerItem * n >= PARALLEL_WORK, body);
     }
 }

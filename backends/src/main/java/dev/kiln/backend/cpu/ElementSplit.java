@@ -26,6 +26,6 @@ final class ElementSplit {
             body.run(0, n);
             return;
         }
-        Parallel.run(parts, p -> body.run(p * RANGE, (int) Math.min(n, (long) (p + 1) * RANGE)));
+        Parallel.forRanges(parts, n, RANGE, true, (q, from, to) -> body.run(from, to));
     }
 }

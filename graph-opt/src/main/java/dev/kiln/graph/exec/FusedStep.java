@@ -125,11 +125,8 @@ final class FusedStep extends PlanStep {
         if (numel >= PARALLEL_MIN_ELEMENTS && arena.blocks.length > 1) {
             // one contiguous range per thread, each with its own scratch blocks; every element is
             // computed by the same instructions wherever the cut falls, so the split changes no bit
-            int parts = arena.blocks.length, bs = plan.blockSize, nBlocks = (numel + bs - 1) / bs;
-            Parallel.run(parts, q -> {
-                int lo = (int) Math.min(numel, (long) nBlocks * q / parts * bs), hi = (int) Math.min(numel, (long) nBlocks * (q + 1) / parts * bs);
-                if (lo < hi) blocks(ops, product, oa, lo, hi, arena.blocks[q]);
-            });
+            Parallel.forRanges(arena.blocks.length, numel, plan.blockSize, true,
+                    (q, lo, hi) -> blocks(ops, product, oa, lo, hi, arena.blocks[q]));
         } else {
             blocks(ops, product, oa, 0, numel, arena.blocks[0]);
         }

@@ -118,11 +118,8 @@ abstract class BlockedGemm implements Gemm {
         }
         // columns split at multiples of 4 (dotRows' block width): every C element is the same
         // dot product, computed the same way, whatever the split
-        int blocks = GemmParallel.ceilDiv(n, 4);
-        Parallel.run(parts, q -> {
-            int j0 = Math.min(n, (int) ((long) blocks * q / parts) * 4), j1 = Math.min(n, (int) ((long) blocks * (q + 1) / parts) * 4);
-            if (j0 < j1) DOTS.dotRows(m, j1 - j0, k, a, aOff, lda, b, bOff + j0 * ldb, ldb, c, cOff + j0, ldc, accumulate);
-        });
+        Parallel.forRanges(parts, n, 4, true,
+                (q, j0, j1) -> DOTS.dotRows(m, j1 - j0, k, a, aOff, lda, b, bOff + j0 * ldb, ldb, c, cOff + j0, ldc, accumulate));
     }
 
     private void sgemmSerial(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,

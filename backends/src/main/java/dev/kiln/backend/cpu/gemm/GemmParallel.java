@@ -43,13 +43,7 @@ final class GemmParallel {
      */
     static void run(int parts, int m, int n, int mr, int nr, Region body) {
         boolean splitN = ceilDiv(n, nr) >= ceilDiv(m, mr);
-        int tiles = splitN ? ceilDiv(n, nr) : ceilDiv(m, mr);
-        int grain = splitN ? nr : mr;
-        int extent = splitN ? n : m;
-        Parallel.run(parts, p -> {
-            int lo = Math.min(extent, (int) ((long) tiles * p / parts) * grain);
-            int hi = Math.min(extent, (int) ((long) tiles * (p + 1) / parts) * grain);
-            if (lo >= hi) return;
+        Parallel.forRanges(parts, splitN ? n : m, splitN ? nr : mr, true, (q, lo, hi) -> {
             if (splitN) body.run(0, m, lo, hi);
             else body.run(lo, hi, 0, n);
         });

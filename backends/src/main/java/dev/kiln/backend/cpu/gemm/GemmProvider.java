@@ -1,5 +1,7 @@
 package dev.kiln.backend.cpu.gemm;
 
+import dev.kiln.backend.cpu.parallel.Parallel;
+
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -31,7 +33,8 @@ public final class GemmProvider {
     }
 
     private static Gemm choose() {
-        int threads = threads();
+        // one reading of kiln.threads for the whole backend: the pool's size is the GEMM's budget
+        int threads = Parallel.threads();
         if (!Boolean.parseBoolean(System.getProperty("kiln.vector", "true"))) {
             return scalar(threads, "Vector API disabled by -Dkiln.vector=false");
         }
@@ -54,19 +57,5 @@ public final class GemmProvider {
     private static Gemm scalar(int threads, String why) {
         LOG.info(() -> why + "; using scalar kernels");
         return new ScalarGemm(threads);
-    }
-
-    private static int threads() {
-        int fallback = Runtime.getRuntime().availableProcessors();
-        String v = System.getProperty("kiln.threads");
-        if (v == null || v.isBlank()) return fallback;
-        try {
-            int t = Integer.parseInt(v.trim());
-            if (t >= 1) return t;
-        } catch (NumberFormatException ignored) {
-            // Fall through to the warning below.
-        }
-        LOG.warning(() -> "Ignoring kiln.threads=" + v + " (want an integer >= 1)");
-        return fallback;
     }
 }

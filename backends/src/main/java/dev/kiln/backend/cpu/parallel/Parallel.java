@@ -41,6 +41,33 @@ public final class Parallel {
         void run(int part);
     }
 
+    /** One part of a {@link #forRanges} split: elements [from, to) of the extent. */
+    @FunctionalInterface
+    public interface Range {
+        void run(int part, int from, int to);
+    }
+
+    /**
+     * Cuts [0, extent) into {@code parts} contiguous ranges whose bounds fall on multiples of
+     * {@code grain} (the last ends at extent), spreading the ceil(extent / grain) units evenly,
+     * and runs each non-empty range: on the pool when {@code parallel}, else in order on this
+     * thread. The bounds depend only on the arguments, never on the thread count, which is what
+     * keeps every kernel's results independent of {@code kiln.threads}.
+     */
+    public static void forRanges(int parts, int extent, int grain, boolean parallel, Range body) {
+        long units = (extent + (long) grain - 1) / grain;
+        Body part = q -> {
+            int from = (int) Math.min(extent, units * q / parts * grain);
+            int to = (int) Math.min(extent, units * (q + 1) / parts * grain);
+            if (from < to) body.run(q, from, to);
+        };
+        if (parallel) {
+            run(parts, part);
+        } else {
+            for (int q = 0; q < parts; q++) part.run(q);
+        }
+    }
+
     private static final int THREADS = configuredThreads();
     private static final AtomicBoolean BUSY = new AtomicBoolean();
     private static final Worker[] WORKERS = startWorkers(THREADS - 1);
