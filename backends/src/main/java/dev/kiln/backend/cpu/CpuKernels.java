@@ -41,7 +41,7 @@ public final class CpuKernels {
      * written nothing, otherwise; the caller then computes out of place and copies.
      */
     public static boolean runInto(Op op, Strided[] inputs, Attrs attrs, TensorType out, Strided dest) {
-        IntoKernel k = ElementwiseKernels.INTO.get(op);
+        IntoKernel k = ElementwiseKernels.into(op);
         if (k == null || !dest.isContiguous() || dest.dtype() != out.dtype()
                 || !java.util.Arrays.equals(dest.shape(), out.concreteShape())) return false;
         for (Strided in : inputs) {

@@ -33,7 +33,10 @@ final class ElementwiseKernels {
     private record CompareFns(DoubleBinaryOperator d, LongBinaryOperator l, FloatRows.Compare fast) {}
 
     /** Kernels that can also write into a caller's buffer; see {@link CpuKernels#runInto}. */
-    static final Map<Op, IntoKernel> INTO = new java.util.EnumMap<>(Op.class);
+    private static final Map<Op, IntoKernel> INTO = new java.util.EnumMap<>(Op.class);
+
+    /** op's write-into kernel, registered beside its CpuKernel by the same helper; null if none. */
+    static IntoKernel into(Op op) { return INTO.get(op); }
 
     static void register(Map<Op, CpuKernel> k) {
         unary(k, Op.NEG, x -> -x, x -> -x, FloatRows.Unary.NEG);
