@@ -68,10 +68,6 @@ final class Pack {
     }
 
     static void packB(double[] b, int off, int rs, int cs, int kc, int cols, int nr, double[] dst) {
-        if (rs == 1 && cs != 1) {
-            packColumnMajorB(b, off, cs, kc, cols, nr, dst);
-            return;
-        }
         int d = 0;
         for (int j = 0; j < cols; j += nr) {
             int valid = Math.min(nr, cols - j);
@@ -90,7 +86,8 @@ final class Pack {
     }
 
     /**
-     * B stored column-major (a transposed row-major matrix, as in {@code x.matmul(w.t())}): each
+     * B stored column-major (a transposed row-major matrix, as in {@code x.matmul(w.t())}), float
+     * only (float64 GEMMs serve gradient checks, where the generic loop is fast enough): each
      * column is contiguous along k, so read it in order and scatter with stride nr. Reading
      * row-wise instead would touch a new cache line per element.
      */
@@ -109,31 +106,6 @@ final class Pack {
             }
             for (int c = valid; c < nr; c++) {
                 for (int p = 0, o = d + c; p < kc; p++, o += nr) dst[o] = 0f;
-            }
-            d += kc * nr;
-        }
-    }
-
-    /**
-     * B stored column-major (a transposed row-major matrix, as in {@code x.matmul(w.t())}): each
-     * column is contiguous along k, so read it in order and scatter with stride nr. Reading
-     * row-wise instead would touch a new cache line per element.
-     */
-    private static void packColumnMajorB(double[] b, int off, int cs, int kc, int cols, int nr, double[] dst) {
-        int d = 0;
-        for (int j = 0; j < cols; j += nr) {
-            int valid = Math.min(nr, cols - j);
-            // k in steps of TRANSPOSE_K: the panel rows being written (TRANSPOSE_K x nr) stay in L1
-            // while every column of the panel contributes its next run
-            for (int p0 = 0; p0 < kc; p0 += TRANSPOSE_K) {
-                int p1 = Math.min(kc, p0 + TRANSPOSE_K);
-                for (int c = 0; c < valid; c++) {
-                    int src = off + (j + c) * cs;
-                    for (int p = p0, o = d + p0 * nr + c; p < p1; p++, o += nr) dst[o] = b[src + p];
-                }
-            }
-            for (int c = valid; c < nr; c++) {
-                for (int p = 0, o = d + c; p < kc; p++, o += nr) dst[o] = 0d;
             }
             d += kc * nr;
         }
