@@ -23,7 +23,12 @@ public final class AccumulateGrad extends Node {
 
     @Override
     protected Tensor[] apply(Tensor grad) {
-        accumulate(grad, false);
+        return run(grad, false);
+    }
+
+    @Override
+    Tensor[] run(Tensor grad, boolean owned) {
+        accumulate(grad, owned);
         return new Tensor[0];
     }
 
@@ -36,7 +41,7 @@ public final class AccumulateGrad extends Node {
      * built-in rule's fresh result, no hooks, no create_graph), it becomes the grad as it is,
      * as PyTorch steals a gradient nobody else references: no copy per step of every weight.
      */
-    void accumulate(Tensor grad, boolean owned) {
+    private void accumulate(Tensor grad, boolean owned) {
         Tensor cur = leaf.grad();
         leaf.setGrad(cur != null ? cur.add(grad) : owned ? grad : grad.clone());
         for (var h : postHooks) h.accept(leaf);

@@ -72,14 +72,9 @@ final class Engine {
                     if (ci != null) captured[ci] = captured[ci] == null ? g : captured[ci].add(g);
                     boolean skip = capture != null && node instanceof AccumulateGrad;
                     if (!skip) {
-                        if (node instanceof AccumulateGrad acc) {
-                            acc.accumulate(g, gOwned);
-                            outs = new Tensor[0];
-                        } else {
-                            // an owned g is only this node's now, so views of it the rule returns are owned too
-                            outs = node.apply(g);
-                            if (!createGraph && node instanceof OpNode) markOwned(g, gOwned, outs, owned);
-                        }
+                        outs = node.run(g, gOwned);
+                        // an owned g is only this node's now, so views of it a built-in rule returns are owned too
+                        if (!createGraph && node instanceof OpNode) markOwned(g, gOwned, outs, owned);
                         if (GradMode.isAnomalyEnabled()) checkFinite(node, outs);
                     }
                 }

@@ -30,6 +30,14 @@ public abstract class Node {
     /** Computes input gradients from the output gradient; entries may be null. */
     protected abstract Tensor[] apply(Tensor gradOutput);
 
+    /**
+     * The engine's entry: {@code owned} says no one else holds gradOutput (see Engine), which a
+     * node that stores its gradient (AccumulateGrad) may use to keep it without a copy.
+     */
+    Tensor[] run(Tensor gradOutput, boolean owned) {
+        return apply(gradOutput);
+    }
+
     /** Drops saved tensors after a backward without retainGraph. */
     protected void release() {}
 
