@@ -90,8 +90,7 @@ final class FusedStep extends PlanStep {
             Strided a = env[gemmA], b = env[gemmB];
             int m = shape[0], n = shape[1], k = a.shape()[1];
             // over a donated epilogue input the product goes to scratch: the epilogue still reads that input
-            boolean overInput = o.storage() != null && victim >= 0 && env[victim] != null && o.storage() == env[victim].storage()
-                    && !program.instrs().isEmpty();
+            boolean overInput = victim >= 0 && o.storage() == env[victim].storage() && !program.instrs().isEmpty();
             // Row chunks let the epilogue read a chunk while it is still in cache, but every
             // chunk packs all of B again: only chunk when a chunk has >= 4x as many elements
             // as B (weight gradients of a batch-64 MLP packed B four times over before).
