@@ -79,6 +79,15 @@ public final class Device {
 
     public boolean isCpu() { return this == CPU; }
 
+    /**
+     * Waits until the work queued on this device has finished, like
+     * {@code torch.cuda.synchronize()}; on the CPU, where ops finish before they return, it
+     * returns at once. Time device work with it around the timed region.
+     */
+    public void synchronize() {
+        if (!isCpu()) executor().synchronize();
+    }
+
     /** The executor that runs ops on this (non-CPU) device. */
     DeviceExecutor executor() {
         DeviceProvider p = DeviceProviders.find(kind);

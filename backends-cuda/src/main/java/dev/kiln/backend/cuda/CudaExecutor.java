@@ -47,6 +47,9 @@ final class CudaExecutor implements DeviceExecutor {
     public boolean supports(Op op) { return SUPPORTED.contains(op); }
 
     @Override
+    public void synchronize() { gpu.synchronize(); }
+
+    @Override
     public Strided run(Op op, Strided[] in, Attrs attrs, TensorType type) {
         if (!SUPPORTED.contains(op)) throw unsupported(op, "the CUDA backend has no kernel for this op yet (docs/cuda.md lists coverage)");
         int[] shape = type.concreteShape();

@@ -24,4 +24,10 @@ public interface DeviceExecutor {
      * there is no kernel for it.
      */
     Strided run(Op op, Strided[] inputs, Attrs attrs, TensorType out);
+
+    /**
+     * Waits until every op queued on the device has finished ({@code torch.cuda.synchronize()}).
+     * Executors that finish each op before {@link #run} returns need not override it.
+     */
+    default void synchronize() {}
 }

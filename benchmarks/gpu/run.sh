@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Run on the GPU machine, from the repository root, with .gpu/ carried (benchmarks/gpu/prepare.sh
+# builds it here). Writes seven files to $OUT (the device tool brings back at most 8): probe.txt,
+# tests.txt, TEST-junit-jupiter.xml, kiln.jsonl, kiln.stderr, torch.jsonl, table.txt. Usage: bash benchmarks/gpu/run.sh [tests|bench|all]
+set -uo pipefail
+WHAT="${1:-all}"
+OUT="${OUT:-/tmp/kiln-gpu}"
+mkdir -p "$OUT"
+G="$PWD/.gpu"
+export PATH="/usr/local/cuda/bin:$PATH"
+
+{
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv
+  nvcc --version | tail -2
+  ls -d /usr/local/cuda* 2>/dev/null
+} > "$OUT/probe.txt" 2>&1
+
+tar xzf "$G/jrt.tgz" -C /tmp
+JAVA=/tmp/jrt/bin/java
+
+# JCuda 12.6 needs libnvrtc.so.12; a CUDA 13-only machine gets the forwarding shim (nvrtc12-shim.c).
+NVRTC13="$(find /usr/local/cuda*/ /usr/lib /opt -name 'libnvrtc.so.13' 2>/dev/null | head -1)"
+NVRTC12="$(find /usr/local/cuda*/ /usr/lib /opt -name 'libnvrtc.so.12' 2>/dev/null | head -1)"
+if [ -n "$NVRTC12" ]; then
+  export LD_LIBRARY_PATH="$(dirname "$NVRTC12"):${LD_LIBRARY_PATH:-}"
+  echo "NVRTC 12: $NVRTC12" >> "$OUT/probe.txt"
+elif [ -n "$NVRTC13" ]; then
+  mkdir -p /tmp/nvrtc12-shim
+  gcc -O2 -shared -fPIC -o /tmp/nvrtc12-shim/libnvrtc.so.12 -Wl,-soname,libnvrtc.so.12 \
+      -Wl,--version-script=benchmarks/gpu/nvrtc12-shim.map benchmarks/gpu/nvrtc12-shim.c -ldl >> "$OUT/probe.txt" 2>&1
+  export LD_LIBRARY_PATH="/tmp/nvrtc12-shim:$(dirname "$NVRTC13"):${LD_LIBRARY_PATH:-}"
+  echo "NVRTC 13 through the shim: $NVRTC13" >> "$OUT/probe.txt"
+else
+  echo "no libnvrtc found" >> "$OUT/probe.txt"
+fi
+JVM=(--add-modules jdk.incubator.vector -Xss4m -Xmx16g)
+
+if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
+  # from the module's folder, as Surefire runs them (a test reads ../docs/cuda.md)
+  (cd backends-cuda && "$JAVA" "${JVM[@]}" -jar "$G/junit-console.jar" execute \
+      --class-path "$G/cuda-tests.jar:$G/benchmarks.jar" --scan-class-path "$G/cuda-tests.jar" --include-engine junit-jupiter \
+      --details=tree --disable-banner --disable-ansi-colors --reports-dir /tmp/kiln-junit) > "$OUT/tests.txt" 2>&1
+  echo "tests exit $?" >> "$OUT/tests.txt"
+  cp /tmp/kiln-junit/TEST-junit-jupiter.xml "$OUT/" 2>/dev/null
+  tail -n 40 "$OUT/tests.txt"
+fi
+
+if [ "$WHAT" = bench ] || [ "$WHAT" = all ]; then
+  "$JAVA" "${JVM[@]}" -cp "$G/benchmarks.jar" dev.kiln.benchmarks.CudaSideBySide > "$OUT/kiln.jsonl" 2> "$OUT/kiln.stderr"
+  echo "kiln exit $?" >> "$OUT/kiln.stderr"
+  PYTHONUNBUFFERED=1 python3 benchmarks/gpu/torch_cuda_bench.py > "$OUT/torch.jsonl" 2>> "$OUT/kiln.stderr"
+  python3 - "$OUT/kiln.jsonl" "$OUT/torch.jsonl" > "$OUT/table.txt" <<'PY'
+import json, sys
+def rows(p):
+    try: return {r["workload"]: r for r in map(json.loads, filter(str.strip, open(p)))}
+    except Exception as e: return {}
+k, t = rows(sys.argv[1]), rows(sys.argv[2])
+print(f"{'workload':24} {'kiln_ms':>10} {'torch_ms':>10} {'kiln/torch':>10}")
+for w in list(k) + [w for w in t if w not in k]:
+    km, tm = k.get(w, {}).get("ms"), t.get(w, {}).get("ms")
+    r = f"{km / tm:.2f}" if km and tm else "-"
+    print(f"{w:24} {km if km else '-':>10} {tm if tm else '-':>10} {r:>10}")
+PY
+  cat "$OUT/table.txt"; tail -n 5 "$OUT/kiln.stderr"
+fi
+cat "$OUT/probe.txt"

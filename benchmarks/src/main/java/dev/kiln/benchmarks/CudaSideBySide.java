@@ -1,0 +1,55 @@
+package dev.kiln.benchmarks;
+
+import dev.kiln.Kiln;
+import dev.kiln.eager.Device;
+import dev.kiln.eager.Tensor;
+import dev.kiln.eager.autograd.Autograd;
+import dev.kiln.examples.LeNet;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * Kiln's half of the GPU comparison (benchmarks/gpu/run.sh, peer benchmarks/gpu/torch_cuda_bench.py):
+ * SGEMM and LeNet-5 training and inference on cuda:0, as JSON lines with the names the peer prints.
+ * Every timed call ends with {@link Device#synchronize()}, as the peer calls torch.cuda.synchronize(),
+ * so a row is the time until the GPU has finished, not until the launches were queued.
+ */
+public final class CudaSideBySide {
+    private CudaSideBySide() {}
+
+    public static void main(String[] args) {
+        if (!Kiln.cudaAvailable()) {
+            System.err.println("CudaSideBySide: " + Kiln.cudaUnavailableReason());
+            System.exit(3);
+        }
+        Device gpu = Device.cuda(0);
+        Report report = new Report(true);
+        Kiln.manualSeed(0);
+        for (int n : new int[] {1024, 4096}) {
+            Tensor a = Tensor.randn(n, n).to(gpu), b = Tensor.randn(n, n).to(gpu);
+            double ms = Median.ms(synced(gpu, () -> a.matmul(b)), 20, 5);
+            report.msWithGflops("sgemm" + n + "_cuda", ms, 2.0 * n * n * n / ms / 1e6);
+        }
+        for (int batch : new int[] {64, 256}) {
+            LeNet net = new LeNet();
+            net.to(gpu);
+            Tensor x = Tensor.randn(batch, 1, 28, 28).to(gpu);
+            Tensor y = Tensor.randint(0, 10, batch).to(gpu);
+            Tensor[] xy = {x, y};
+            Function<Tensor[], Tensor> step = TrainStep.of(net, TrainStep.sgd(net));
+            report.ms("lenet_train_b" + batch + "_cuda", Median.ms(synced(gpu, () -> step.apply(xy)), 200, 20));
+            net.eval();
+            try (var ng = Autograd.noGrad()) {
+                report.ms("lenet_infer_b" + batch + "_cuda", Median.ms(synced(gpu, () -> net.call(x)), 200, 20));
+            }
+        }
+    }
+
+    private static Supplier<Object> synced(Device d, Supplier<?> work) {
+        return () -> {
+            Object r = work.get();
+            d.synchronize();
+            return r;
+        };
+    }
+}
