@@ -3,13 +3,27 @@ package dev.kiln.backend;
 import dev.kiln.backend.shape.ShapeException;
 
 /**
- * A flat, typed buffer on the CPU that tensors view with (shape, strides, offset). The
- * version counter is bumped by every in-place write so that autograd can detect saved
- * tensors that were modified after being saved.
+ * A flat, typed buffer that tensors view with (shape, strides, offset). The version counter is
+ * bumped by every in-place write so that autograd can detect saved tensors that were modified
+ * after being saved.
+ *
+ * <p>The contents live in a host array, or, for results computed on a GPU, only on the device
+ * until the host asks for them: such a storage is created by {@link #onDevice} with its
+ * {@link Residence}, and the first host access (any accessor below) copies the contents into a
+ * new host array. A chain of device ops therefore never copies to the host. A device that
+ * overwrites a storage's contents calls {@link #hostIsStale}; the next host access copies again.
  */
 public final class Storage {
+    /** Where the contents live when the host array is missing or stale: a device's copy. */
+    public interface Residence {
+        /** Fills {@code hostArray} (a new array of s's dtype and length) with s's contents. */
+        void copyToHost(Storage s, Object hostArray);
+    }
+
     private final DType dtype;
-    private Object data;
+    /** The host array; null while only {@link #residence} holds the contents. */
+    private volatile Object data;
+    private Residence residence;
     private final int length;
     private int version;
 
@@ -20,15 +34,55 @@ public final class Storage {
     }
 
     public static Storage allocate(DType dtype, long n) {
+        return new Storage(dtype, newArray(dtype, checkedLength(dtype, n)), (int) n);
+    }
+
+    /** A storage whose contents are held by {@code residence} and copied to the host on first host access. */
+    public static Storage onDevice(DType dtype, long n, Residence residence) {
+        Storage s = new Storage(dtype, null, checkedLength(dtype, n));
+        s.residence = java.util.Objects.requireNonNull(residence, "residence");
+        return s;
+    }
+
+    private static int checkedLength(DType dtype, long n) {
         if (n < 0 || n > Integer.MAX_VALUE - 16) throw new ShapeException("cannot allocate " + n + " elements of " + dtype);
-        int len = (int) n;
-        Object data = switch (dtype) {
+        return (int) n;
+    }
+
+    private static Object newArray(DType dtype, int len) {
+        return switch (dtype) {
             case FLOAT32 -> new float[len];
             case FLOAT64 -> new double[len];
             case INT64 -> new long[len];
             case BOOL -> new boolean[len];
         };
-        return new Storage(dtype, data, len);
+    }
+
+    /** The host array, copied from the device first when only the device holds the contents. */
+    private Object host() {
+        Object d = data;
+        return d != null ? d : copyFromDevice();
+    }
+
+    private synchronized Object copyFromDevice() {
+        if (data == null) {
+            Object a = newArray(dtype, length);
+            residence.copyToHost(this, a);
+            data = a;
+        }
+        return data;
+    }
+
+    /** Whether the host array holds the current contents (false: the next host access copies them from the device). */
+    public boolean isOnHost() { return data != null; }
+
+    /**
+     * The device {@code r} has written new contents: drops the host array, so the next host
+     * access copies them back from {@code r}. The caller bumps the version as for any write.
+     */
+    public synchronized void hostIsStale(Residence r) {
+        residence = java.util.Objects.requireNonNull(r, "residence");
+        data = null;
     }
 
     public static Storage wrap(float[] a) { return new Storage(DType.FLOAT32, a, a.length); }
@@ -43,15 +97,15 @@ public final class Storage {
 
     public int length() { return length; }
 
-    public float[] f32() { return (float[]) data; }
+    public float[] f32() { return (float[]) host(); }
 
-    public double[] f64() { return (double[]) data; }
+    public double[] f64() { return (double[]) host(); }
 
-    public long[] i64() { return (long[]) data; }
+    public long[] i64() { return (long[]) host(); }
 
-    public boolean[] bool() { return (boolean[]) data; }
+    public boolean[] bool() { return (boolean[]) host(); }
 
-    public Object array() { return data; }
+    public Object array() { return host(); }
 
     public int version() { return version; }
 
@@ -64,36 +118,39 @@ public final class Storage {
         if (donor.dtype != dtype || donor.length != length) {
             throw new IllegalArgumentException("adopt: " + donor.dtype + "[" + donor.length + "] into " + dtype + "[" + length + "]");
         }
-        data = donor.data;
+        data = donor.host();
     }
 
     public void bumpVersion() { version++; }
 
     /** Element i converted to double (bool as 0/1). Slow path: for printing and tests. */
     public double getDouble(int i) {
+        Object a = host();
         return switch (dtype) {
-            case FLOAT32 -> ((float[]) data)[i];
-            case FLOAT64 -> ((double[]) data)[i];
-            case INT64 -> ((long[]) data)[i];
-            case BOOL -> ((boolean[]) data)[i] ? 1 : 0;
+            case FLOAT32 -> ((float[]) a)[i];
+            case FLOAT64 -> ((double[]) a)[i];
+            case INT64 -> ((long[]) a)[i];
+            case BOOL -> ((boolean[]) a)[i] ? 1 : 0;
         };
     }
 
     public long getLong(int i) {
+        Object a = host();
         return switch (dtype) {
-            case FLOAT32 -> (long) ((float[]) data)[i];
-            case FLOAT64 -> (long) ((double[]) data)[i];
-            case INT64 -> ((long[]) data)[i];
-            case BOOL -> ((boolean[]) data)[i] ? 1 : 0;
+            case FLOAT32 -> (long) ((float[]) a)[i];
+            case FLOAT64 -> (long) ((double[]) a)[i];
+            case INT64 -> ((long[]) a)[i];
+            case BOOL -> ((boolean[]) a)[i] ? 1 : 0;
         };
     }
 
     public void setDouble(int i, double v) {
+        Object a = host();
         switch (dtype) {
-            case FLOAT32 -> ((float[]) data)[i] = (float) v;
-            case FLOAT64 -> ((double[]) data)[i] = v;
-            case INT64 -> ((long[]) data)[i] = (long) v;
-            case BOOL -> ((boolean[]) data)[i] = v != 0;
+            case FLOAT32 -> ((float[]) a)[i] = (float) v;
+            case FLOAT64 -> ((double[]) a)[i] = v;
+            case INT64 -> ((long[]) a)[i] = (long) v;
+            case BOOL -> ((boolean[]) a)[i] = v != 0;
         }
     }
 }

@@ -453,10 +453,11 @@ public final class Tensor {
      * Internal (for {@code Module.to(Device)}; user code wants {@link #to(Device)}): moves this
      * leaf to device d in place, as PyTorch's {@code module.to()} swaps {@code param.data}. The
      * same Tensor object stays where it is registered (modules, optimizers, user fields), keeping
-     * requiresGrad, hooks and its grad accumulator; its gradient moves with it. Kiln's data is
-     * host-resident (a device keeps mirrors of it), so the storage is not copied: ops on this
-     * tensor now run on d, and tensors sharing the storage (views, detach()) keep their own
-     * device but see later writes, where PyTorch would have left them the old copy. The version
+     * requiresGrad, hooks and its grad accumulator; its gradient moves with it. The storage is not
+     * copied here (a Storage copies its contents between host and device on first use where they
+     * are needed): ops on this tensor now run on d, and tensors sharing the storage (views,
+     * detach()) keep their own device but see later writes, where PyTorch would have left them
+     * the old copy. The version
      * is bumped, so a graph recorded before the move refuses to run backward through it. A
      * no-op when the tensor is already on d.
      *
@@ -949,9 +950,12 @@ public final class Tensor {
         if (value.dtype() != dtype() && !(value.dtype().isFloatingPoint() ? dtype().isFloatingPoint() : true)) {
             throw new IllegalArgumentException(op + ": result type " + value.dtype() + " can't be cast to the desired output type " + dtype());
         }
-        if (canAdopt(value)) data.storage().adopt(value.data.storage());
-        else dev.kiln.backend.cpu.Copy.copyInto(value.data, data);
-        bump();
+        // on a device, the device writes its own copy (and bumps the version); else the host array
+        if (device.isCpu() || !device.executor().writeInto(value.data, data)) {
+            if (canAdopt(value)) data.storage().adopt(value.data.storage());
+            else dev.kiln.backend.cpu.Copy.copyInto(value.data, data);
+            bump();
+        }
         if (value.requiresGrad && GradMode.isEnabled()) {
             Tensor v = value.dtype() == dtype() ? value : value.to(dtype());
             NodeHooks.moveRetained(gradFn, v.gradFn, this); // retainGrad follows the tensor to its new node

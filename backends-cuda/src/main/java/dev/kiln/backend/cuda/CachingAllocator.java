@@ -13,7 +13,9 @@ import java.util.TreeMap;
  * <p>Sizes round up to 512 bytes below 1 MiB and to 2 MiB above (PyTorch's choice): few
  * distinct buckets, bounded waste. A request is served only from its exact bucket, so a small
  * tensor never pins a large block. When the device is full, every cached block is released
- * and the request retried once before {@link CudaOutOfMemoryException} is thrown.
+ * and the request retried; if that fails too, the reclaimer (set by the executor) returns the
+ * blocks of tensors the JVM has collected, and the request is retried once more before
+ * {@link CudaOutOfMemoryException} is thrown.
  *
  * <p>Thread-safe (one lock): eager may run on several threads.
  */
@@ -27,7 +29,13 @@ public final class CachingAllocator {
     private final Map<Long, Long> live = new HashMap<>();
     private long requests, cacheHits, deviceAllocations, deviceFrees, bytesInUse, bytesCached, peak;
 
+    /** Frees blocks whose tensors are garbage; run when the device is full (see DeviceMirrors.reclaim). */
+    private volatile Runnable reclaimer = () -> {};
+
     public CachingAllocator(DeviceMemory memory) { this.memory = memory; }
+
+    /** Sets what runs when the device is full and the cache is empty, before the last retry. */
+    public void onOutOfMemory(Runnable reclaimer) { this.reclaimer = java.util.Objects.requireNonNull(reclaimer); }
 
     /** The bucket a request of bytes is served from. */
     public static long bucketSize(long bytes) {
@@ -58,20 +66,27 @@ public final class CachingAllocator {
 
     private long allocateFromDevice(long size) {
         try {
-            long a = memory.allocate(size);
-            deviceAllocations++;
-            return a;
+            return deviceAllocate(size);
         } catch (CudaOutOfMemoryException full) {
-            if (bytesCached == 0) throw oom(size, full);
             emptyCacheLocked();
             try {
-                long a = memory.allocate(size);
-                deviceAllocations++;
-                return a;
+                return deviceAllocate(size);
             } catch (CudaOutOfMemoryException stillFull) {
-                throw oom(size, stillFull);
+                reclaimer.run(); // frees through free(), re-entering this lock on the same thread
+                emptyCacheLocked();
+                try {
+                    return deviceAllocate(size);
+                } catch (CudaOutOfMemoryException exhausted) {
+                    throw oom(size, exhausted);
+                }
             }
         }
+    }
+
+    private long deviceAllocate(long size) {
+        long a = memory.allocate(size);
+        deviceAllocations++;
+        return a;
     }
 
     private CudaOutOfMemoryException oom(long size, CudaOutOfMemoryException cause) {

@@ -72,18 +72,26 @@ public final class CudaBackend {
     }
 
     /** Copies a device block back into a host storage of the same length and type. */
-    public void download(DeviceBlock b, Storage s) {
-        long bytes = (long) s.length() * deviceItemSize(s.dtype());
+    public void download(DeviceBlock b, Storage s) { download(b, s.dtype(), s.array(), s.length()); }
+
+    /** Copies the first {@code length} elements of type t in a device block into a host array of that type. */
+    public void download(DeviceBlock b, dev.kiln.backend.DType t, Object hostArray, int length) {
+        long bytes = (long) length * deviceItemSize(t);
         if (bytes > b.requested()) throw new IllegalArgumentException("download of " + bytes + " bytes from a " + b.requested() + "-byte block");
         context.makeCurrent();
         if (bytes == 0) return;
-        if (s.dtype() == dev.kiln.backend.DType.BOOL) {
-            byte[] tmp = new byte[s.length()];
+        if (t == dev.kiln.backend.DType.BOOL) {
+            byte[] tmp = new byte[length];
             CudaErrors.check(cuMemcpyDtoH(Pointer.to(tmp), DevicePointers.at(b.address()), bytes), "cuMemcpyDtoH");
-            boolean[] dst = s.bool();
+            boolean[] dst = (boolean[]) hostArray;
             for (int i = 0; i < tmp.length; i++) dst[i] = tmp[i] != 0;
         } else {
-            CudaErrors.check(cuMemcpyDtoH(hostPointer(s), DevicePointers.at(b.address()), bytes), "cuMemcpyDtoH");
+            Pointer p = switch (t) {
+                case FLOAT32 -> Pointer.to((float[]) hostArray);
+                case FLOAT64 -> Pointer.to((double[]) hostArray);
+                default -> Pointer.to((long[]) hostArray);
+            };
+            CudaErrors.check(cuMemcpyDtoH(p, DevicePointers.at(b.address()), bytes), "cuMemcpyDtoH");
         }
     }
 

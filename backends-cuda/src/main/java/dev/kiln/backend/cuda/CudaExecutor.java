@@ -15,16 +15,17 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Runs primitive ops with the CUDA kernels. Inputs are read from their device mirrors
- * ({@link DeviceMirrors}); each result is computed into a fresh device block, downloaded into a
- * new host storage (so host readers see it) and kept as that storage's mirror, so the next op
- * reads it without an upload. Ops outside {@link #SUPPORTED} fail with an error naming the op.
+ * Runs primitive ops with the CUDA kernels. Inputs are read from their device copies
+ * ({@link DeviceMirrors}); each result is computed into a fresh device block and returned as a
+ * storage that lives only on the device until the host reads it, so a chain of ops copies
+ * nothing to the host and launches queue up without waiting for the GPU. Ops outside
+ * {@link #SUPPORTED} fail with an error naming the op.
  */
 final class CudaExecutor implements DeviceExecutor {
     static final Set<Op> SUPPORTED = EnumSet.of(Op.NEG, Op.ABS, Op.SIGN, Op.EXP, Op.LOG, Op.LOG1P, Op.EXPM1, Op.SQRT, Op.RSQRT,
             Op.RECIPROCAL, Op.SIN, Op.COS, Op.TANH, Op.SIGMOID, Op.RELU, Op.GELU, Op.SILU, Op.ERF, Op.FLOOR, Op.CEIL, Op.ROUND,
             Op.CLAMP, Op.CAST, Op.CLONE, Op.FULL_LIKE, Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.POW, Op.MAXIMUM, Op.MINIMUM, Op.EQ, Op.NE,
-            Op.LT, Op.LE, Op.GT, Op.GE, Op.LOGICAL_AND, Op.LOGICAL_OR, Op.LOGICAL_XOR, Op.WHERE, Op.SUM, Op.PROD, Op.AMAX, Op.AMIN,
+            Op.LT, Op.LE, Op.GT, Op.GE, Op.LOGICAL_AND, Op.LOGICAL_OR, Op.LOGICAL_XOR, Op.LOGICAL_NOT, Op.WHERE, Op.SUM, Op.PROD, Op.AMAX, Op.AMIN,
             Op.SOFTMAX, Op.LOG_SOFTMAX, Op.MATMUL, Op.ADDMM, Op.CONV2D, Op.CONV_TRANSPOSE2D, Op.CONV2D_WEIGHT_GRAD,
             Op.MAX_POOL2D_INDICES, Op.INDEX_SELECT, Op.GATHER, Op.SCATTER_ADD);
 
@@ -37,6 +38,7 @@ final class CudaExecutor implements DeviceExecutor {
     CudaExecutor(CudaBackend gpu) {
         this.gpu = gpu;
         this.mirrors = new DeviceMirrors(gpu);
+        gpu.allocator().onOutOfMemory(mirrors::reclaim);
         this.name = "cuda:" + gpu.info().index();
     }
 
@@ -53,19 +55,35 @@ final class CudaExecutor implements DeviceExecutor {
     public Strided run(Op op, Strided[] in, Attrs attrs, TensorType type) {
         if (!SUPPORTED.contains(op)) throw unsupported(op, "the CUDA backend has no kernel for this op yet (docs/cuda.md lists coverage)");
         int[] shape = type.concreteShape();
-        Strided out = Strided.allocate(type.dtype(), shape);
+        int n = Shapes.numelInt(shape);
+        mirrors.freeDead();
+        DeviceBlock result = gpu.allocate((long) n * CudaBackend.deviceItemSize(type.dtype()));
+        Storage storage = Storage.onDevice(type.dtype(), n, mirrors);
+        Strided out = Strided.contiguous(storage, shape);
         try (OpScope s = new OpScope()) {
-            DeviceBlock result = gpu.allocate((long) out.numel() * CudaBackend.deviceItemSize(out.dtype()));
-            try {
-                dispatch(op, in, attrs, out, result.address(), s);
-                gpu.download(result, out.storage());
-            } catch (RuntimeException e) {
-                gpu.free(result);
-                throw e;
-            }
-            mirrors.adopt(out.storage(), result);
+            dispatch(op, in, attrs, out, result.address(), s);
+        } catch (RuntimeException e) {
+            gpu.free(result);
+            throw e;
         }
+        mirrors.holds(storage, result);
         return out;
+    }
+
+    @Override
+    public boolean writeInto(Strided value, Strided dest) {
+        Storage target = dest.storage();
+        boolean wholeStorage = dest.offset() == 0 && dest.isContiguous() && dest.numel() == target.length();
+        if (!wholeStorage || !java.util.Arrays.equals(value.shape(), dest.shape())) return false;
+        DeviceBlock block = gpu.allocate((long) target.length() * CudaBackend.deviceItemSize(target.dtype()));
+        try {
+            cast(value, dest.shape(), target.dtype(), block.address());
+        } catch (RuntimeException e) {
+            gpu.free(block);
+            throw e;
+        }
+        mirrors.overwritten(target, block);
+        return true;
     }
 
     /** Temporary device blocks of one op, returned to the allocator when it ends. */
@@ -105,10 +123,14 @@ final class CudaExecutor implements DeviceExecutor {
                         KernelLayouts.shape(out.shape()), x.ptr(), x.strides(), x.offset(), y.ptr(), y.strides(), y.offset(), new Ptr(dst));
             }
             case WHERE -> {
-                requireFloat(op, t);
                 View c = view(in[0], out.shape(), DType.BOOL, s), x = view(in[1], out.shape(), t, s), y = view(in[2], out.shape(), t, s);
                 launch1(CudaKernelSources.ELEMENTWISE, "kiln_where_" + suffix(t), n, n, KernelLayouts.shape(out.shape()),
                         c.ptr(), c.strides(), c.offset(), x.ptr(), x.strides(), x.offset(), y.ptr(), y.strides(), y.offset(), new Ptr(dst));
+            }
+            case LOGICAL_NOT -> {
+                View x = view(in[0], out.shape(), in[0].dtype(), s);
+                launch1(CudaKernelSources.ELEMENTWISE, "kiln_logical_not_" + suffix(in[0].dtype()), n, n, KernelLayouts.shape(out.shape()),
+                        x.ptr(), x.strides(), x.offset(), new Ptr(dst));
             }
             case SUM, PROD, AMAX, AMIN -> reduce(op, in[0], a, out, dst, s);
             case SOFTMAX, LOG_SOFTMAX -> softmax(op, in[0], a, out, dst, s);

@@ -27,6 +27,14 @@ __device__ void ew_where(int n, const KShape& sh, const kiln_bool* c, const KStr
     }
 }
 
+// where selects whole elements, so it serves every dtype (nllLoss picks i64 class indices with it)
+#define KILN_WHERE_KERNEL(T, NAME)                                                                               \
+    extern "C" __global__ void kiln_where_##NAME(int n, KShape sh, const kiln_bool* c, KStrides sc, int oc,      \
+                                                 const T* a, KStrides sa, int oa, const T* b, KStrides sb,       \
+                                                 int ob, T* out) {                                               \
+        ew_where<T>(n, sh, c, sc, oc, a, sa, oa, b, sb, ob, out);                                                \
+    }
+
 #define KILN_FLOAT_KERNELS(T, NAME)                                                                              \
     extern "C" __global__ void kiln_unary_##NAME(int op, T lo, T hi, int n, KShape sh, const T* x, KStrides sx,  \
                                                  int ox, T* out) {                                               \
@@ -36,11 +44,7 @@ __device__ void ew_where(int n, const KShape& sh, const kiln_bool* c, const KStr
                                                   const T* b, KStrides sb, int ob, T* out) {                     \
         ew_binary<T>(op, n, sh, a, sa, oa, b, sb, ob, out);                                                      \
     }                                                                                                            \
-    extern "C" __global__ void kiln_where_##NAME(int n, KShape sh, const kiln_bool* c, KStrides sc, int oc,      \
-                                                 const T* a, KStrides sa, int oa, const T* b, KStrides sb,       \
-                                                 int ob, T* out) {                                               \
-        ew_where<T>(n, sh, c, sc, oc, a, sa, oa, b, sb, ob, out);                                                \
-    }
+    KILN_WHERE_KERNEL(T, NAME)
 
 #define KILN_COMPARE_KERNEL(T, NAME)                                                                             \
     extern "C" __global__ void kiln_compare_##NAME(int op, int n, KShape sh, const T* a, KStrides sa, int oa,    \
@@ -54,6 +58,20 @@ KILN_COMPARE_KERNEL(float, f32)
 KILN_COMPARE_KERNEL(double, f64)
 KILN_COMPARE_KERNEL(kiln_i64, i64)
 KILN_COMPARE_KERNEL(kiln_bool, bool)
+KILN_WHERE_KERNEL(kiln_i64, i64)
+KILN_WHERE_KERNEL(kiln_bool, bool)
+
+// logical_not of any dtype: true where the element is zero (false), as the CPU kernel.
+#define KILN_LOGICAL_NOT_KERNEL(T, NAME)                                                                         \
+    extern "C" __global__ void kiln_logical_not_##NAME(int n, KShape sh, const T* x, KStrides sx, int ox,        \
+                                                       kiln_bool* out) {                                         \
+        KILN_GRID_STRIDE(i, n) out[i] = x[kiln_offset(i, sh, sx, ox)] == (T) 0;                                  \
+    }
+
+KILN_LOGICAL_NOT_KERNEL(float, f32)
+KILN_LOGICAL_NOT_KERNEL(double, f64)
+KILN_LOGICAL_NOT_KERNEL(kiln_i64, i64)
+KILN_LOGICAL_NOT_KERNEL(kiln_bool, bool)
 
 // Strided copy with conversion: serves cast, clone and "make contiguous". Float to integer
 // truncates toward zero and anything to bool tests for nonzero, as the CPU cast does.

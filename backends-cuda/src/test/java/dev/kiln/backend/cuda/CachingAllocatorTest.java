@@ -109,6 +109,28 @@ class CachingAllocatorTest {
     }
 
     @Test
+    void whenTheCacheIsEmptyTheReclaimerFreesGarbageBeforeTheLastRetry() {
+        FakeMemory mem = new FakeMemory(8 << 20);
+        CachingAllocator a = new CachingAllocator(mem);
+        DeviceBlock[] garbage = {a.allocate(6 << 20)}; // a collected tensor's block, not yet returned
+        int[] calls = {0};
+        a.onOutOfMemory(() -> {
+            calls[0]++;
+            if (garbage[0] != null) a.free(garbage[0]); // what DeviceMirrors.reclaim does for each dead storage
+            garbage[0] = null;
+        });
+        DeviceBlock b = a.allocate(4 << 20);
+        assertEquals(1, calls[0]);
+        assertEquals(4 << 20, a.stats().bytesInUse());
+        a.free(b);
+        // nothing left to reclaim: the error still comes, after one more reclaimer call
+        DeviceBlock held = a.allocate(6 << 20);
+        assertThrows(CudaOutOfMemoryException.class, () -> a.allocate(4 << 20));
+        assertEquals(2, calls[0]);
+        a.free(held);
+    }
+
+    @Test
     void doubleFreeIsAnError() {
         CachingAllocator a = new CachingAllocator(new FakeMemory(1 << 20));
         DeviceBlock b = a.allocate(10);

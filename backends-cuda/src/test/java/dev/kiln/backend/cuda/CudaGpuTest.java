@@ -92,6 +92,80 @@ class CudaGpuTest {
     }
 
     @Test
+    void resultsStayOnTheDeviceUntilTheHostReadsThem() {
+        Tensor x = Tensor.randn(64, 48), w = Tensor.randn(48, 32);
+        Tensor expected = x.matmul(w).relu().add(1.0).sum(new int[] {1}, false);
+        Tensor y = x.to(gpu).matmul(w.to(gpu)).relu().add(1.0).sum(new int[] {1}, false);
+        org.junit.jupiter.api.Assertions.assertFalse(y.data().storage().isOnHost(), "no op copied its result to the host");
+        gpu.synchronize();
+        double[] e = expected.toDoubleArray(), a = y.toDoubleArray();
+        for (int i = 0; i < e.length; i++) assertEquals(e[i], a[i], 1e-4 * (1 + Math.abs(e[i])), "element " + i);
+        assertTrue(y.data().storage().isOnHost());
+    }
+
+    @Test
+    void inPlaceUpdatesAreWrittenOnTheDevice() {
+        Tensor p = Tensor.randn(1000), q = Tensor.randn(1000);
+        Tensor pd = p.to(gpu), qd = q.to(gpu);
+        try (var ng = dev.kiln.eager.autograd.Autograd.noGrad()) {
+            p.mul_(0.5).add_(q, -0.1);
+            pd.mul_(0.5).add_(qd, -0.1);
+        }
+        org.junit.jupiter.api.Assertions.assertFalse(pd.data().storage().isOnHost(), "the update ran on the device");
+        assertArrayEquals(p.toFloatArray(), pd.toFloatArray(), 1e-6f);
+        // a host read, then another device write: the host copy must not be reused
+        try (var ng = dev.kiln.eager.autograd.Autograd.noGrad()) {
+            p.add_(1.0);
+            pd.add_(1.0);
+        }
+        assertArrayEquals(p.toFloatArray(), pd.toFloatArray(), 1e-6f);
+    }
+
+    @Test
+    void lenetTrainsWithSgdMomentumLikeTheCpu() {
+        float[][] cpu = lenetTrain(Device.cpu()), cuda = lenetTrain(gpu);
+        for (int p = 0; p < cpu.length; p++) {
+            for (int i = 0; i < cpu[p].length; i++) {
+                assertEquals(cpu[p][i], cuda[p][i], 1e-3 * (1 + Math.abs(cpu[p][i])), "parameter " + p + " element " + i);
+            }
+        }
+    }
+
+    /** LeNet-5 as in kiln-examples (which this module does not depend on). */
+    static final class LeNet extends dev.kiln.eager.nn.Module {
+        private final dev.kiln.eager.nn.Conv2d c1 = registerModule("c1", new dev.kiln.eager.nn.Conv2d(1, 6, 5, 1, 2));
+        private final dev.kiln.eager.nn.Conv2d c2 = registerModule("c2", new dev.kiln.eager.nn.Conv2d(6, 16, 5));
+        private final dev.kiln.eager.nn.Linear f1 = registerModule("f1", new dev.kiln.eager.nn.Linear(400, 120));
+        private final dev.kiln.eager.nn.Linear f2 = registerModule("f2", new dev.kiln.eager.nn.Linear(120, 84));
+        private final dev.kiln.eager.nn.Linear f3 = registerModule("f3", new dev.kiln.eager.nn.Linear(84, 10));
+
+        @Override
+        public Tensor forward(Tensor x) {
+            x = F.maxPool2d(c1.call(x).relu(), 2);
+            x = F.maxPool2d(c2.call(x).relu(), 2);
+            return f3.call(f2.call(f1.call(x.flatten(1)).relu()).relu());
+        }
+    }
+
+    /** Three SGD-with-momentum steps of LeNet on device d; returns the parameters. */
+    private static float[][] lenetTrain(Device d) {
+        Kiln.manualSeed(4);
+        LeNet net = new LeNet();
+        net.to(d);
+        var opt = dev.kiln.eager.optim.SGD.builder(net.parameters()).lr(0.05).momentum(0.9).build();
+        Tensor x = Tensor.randn(32, 1, 28, 28).to(d), y = Tensor.randint(0, 10, 32).to(d);
+        for (int step = 0; step < 3; step++) {
+            opt.zeroGrad();
+            F.crossEntropy(net.call(x), y).backward();
+            opt.step();
+        }
+        java.util.List<Tensor> ps = net.parameters();
+        float[][] out = new float[ps.size()][];
+        for (int i = 0; i < out.length; i++) out[i] = ps.get(i).toFloatArray();
+        return out;
+    }
+
+    @Test
     void lenetTrainingStepMatchesCpu() {
         float[][] cpu = lenetStep(Device.cpu()), cuda = lenetStep(gpu);
         for (int p = 0; p < cpu.length; p++) {

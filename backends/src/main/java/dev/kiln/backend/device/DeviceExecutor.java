@@ -6,11 +6,12 @@ import dev.kiln.backend.op.Op;
 import dev.kiln.backend.shape.TensorType;
 
 /**
- * Runs primitive ops on one device. The contract mirrors {@code CpuKernels.run}: inputs are
- * host views, the result is a host view of the op's type. An executor keeps device-resident
- * copies of the storages it has seen (keyed by storage and its version), so a chain of ops
- * re-uploads nothing it already holds; results are written through to host storage so every
- * host-side reader (printing, item(), the tracer) keeps working unchanged.
+ * Runs primitive ops on one device. The contract mirrors {@code CpuKernels.run}: inputs and the
+ * result are views of {@link dev.kiln.backend.Storage}s. An executor keeps device copies of the
+ * storages it has seen (keyed by storage and its version), so a chain of ops re-uploads nothing
+ * it already holds, and may return results that live only on the device
+ * ({@link dev.kiln.backend.Storage#onDevice}): host readers (printing, item(), the tracer) get
+ * them copied on first access.
  */
 public interface DeviceExecutor {
     /** The device name, e.g. {@code cuda:0}. */
@@ -24,6 +25,14 @@ public interface DeviceExecutor {
      * there is no kernel for it.
      */
     Strided run(Op op, Strided[] inputs, Attrs attrs, TensorType out);
+
+    /**
+     * Writes {@code value} (any layout and dtype, dest's shape) into {@code dest}
+     * on the device and bumps dest's storage version, as an in-place op's final copy. Returns
+     * false, having done nothing, when it cannot (the caller then copies on the host); an
+     * executor whose results live on the host need not override it.
+     */
+    default boolean writeInto(Strided value, Strided dest) { return false; }
 
     /**
      * Waits until every op queued on the device has finished ({@code torch.cuda.synchronize()}).
