@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Run on the GPU machine, from the repository root, with .gpu/ carried (benchmarks/gpu/prepare.sh
 # builds it here). Writes seven files to $OUT (the device tool brings back at most 8): probe.txt,
-# tests.txt, TEST-junit-jupiter.xml, kiln.jsonl, kiln.stderr, torch.jsonl, table.txt. Usage: bash benchmarks/gpu/run.sh [tests|bench|all]
+# tests.txt, TEST-junit-jupiter.xml, kiln.jsonl, kiln.stderr, torch.jsonl, table.txt.
+# Usage: bash benchmarks/gpu/run.sh [tests|bench|all|profile]   (profile: one round of Kiln's rows
+# with -Dkiln.cuda.profile=true, the per-op table in profile.txt)
 set -uo pipefail
 WHAT="${1:-all}"
 OUT="${OUT:-/tmp/kiln-gpu}"
@@ -62,5 +64,9 @@ for w in list(k) + [w for w in t if w not in k]:
     print(f"{w:24} {km if km else '-':>10} {tm if tm else '-':>10} {r:>10}")
 PY
   cat "$OUT/table.txt"; tail -n 5 "$OUT/kiln.stderr"
+fi
+if [ "$WHAT" = profile ]; then
+  "$JAVA" "${JVM[@]}" -Dkiln.cuda.profile=true -cp "$G/benchmarks.jar" dev.kiln.benchmarks.CudaSideBySide --rounds 1 > "$OUT/kiln-profiled.jsonl" 2> "$OUT/profile.txt"
+  cat "$OUT/kiln-profiled.jsonl"; grep -A25 'kiln.cuda.profile' "$OUT/profile.txt"
 fi
 cat "$OUT/probe.txt"

@@ -53,6 +53,16 @@ final class CudaExecutor implements DeviceExecutor {
 
     @Override
     public Strided run(Op op, Strided[] in, Attrs attrs, TensorType type) {
+        if (!CudaOpProfile.ENABLED) return runOp(op, in, attrs, type);
+        gpu.synchronize();
+        long start = System.nanoTime();
+        Strided r = runOp(op, in, attrs, type);
+        gpu.synchronize();
+        CudaOpProfile.add(op.opName(), System.nanoTime() - start);
+        return r;
+    }
+
+    private Strided runOp(Op op, Strided[] in, Attrs attrs, TensorType type) {
         if (!SUPPORTED.contains(op)) throw unsupported(op, "the CUDA backend has no kernel for this op yet (docs/cuda.md lists coverage)");
         int[] shape = type.concreteShape();
         int n = Shapes.numelInt(shape);
