@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run on the GPU machine, from the repository root, with .gpu/ carried (benchmarks/gpu/prepare.sh
-# builds it here). Writes seven files to $OUT (the device tool brings back at most 8): probe.txt,
-# tests.txt, TEST-junit-jupiter.xml, kiln.jsonl, kiln.stderr, torch.jsonl, table.txt.
+# builds it here). Writes at most eight files to $OUT (all the device tool brings back): probe.txt,
+# tests.txt, kiln.jsonl, kiln.stderr, torch.jsonl, table.txt, and for profile kiln-profiled.jsonl, profile.txt.
 # Usage: bash benchmarks/gpu/run.sh [tests|bench|all|profile]   (profile: one round of Kiln's rows
 # with -Dkiln.cuda.profile=true, the per-op table in profile.txt)
 set -uo pipefail
@@ -43,7 +43,6 @@ if [ "$WHAT" = tests ] || [ "$WHAT" = all ]; then
       --class-path "$G/cuda-tests.jar:$G/benchmarks.jar" --scan-class-path "$G/cuda-tests.jar" --include-engine junit-jupiter \
       --details=tree --disable-banner --disable-ansi-colors --reports-dir /tmp/kiln-junit) > "$OUT/tests.txt" 2>&1
   echo "tests exit $?" >> "$OUT/tests.txt"
-  cp /tmp/kiln-junit/TEST-junit-jupiter.xml "$OUT/" 2>/dev/null
   tail -n 40 "$OUT/tests.txt"
 fi
 

@@ -221,9 +221,12 @@ final class CudaExecutor implements DeviceExecutor {
         int[] as = a.strides(), bs = b.strides();
         long item = CudaBackend.deviceItemSize(t);
         Ptr pa = new Ptr(a.ptr().address() + a.offset() * item), pb = new Ptr(b.ptr().address() + b.offset() * item);
-        String kernel = t == DType.FLOAT32 ? "kiln_sgemm" : "kiln_dgemm";
-        gpu.launch(gpu.kernel(CudaKernelSources.GEMM, kernel), (n + 63) / 64, (m + 63) / 64, batch, BLOCK, m, n, k, pa, as[0], as[1], bsa,
-                pb, bs[0], bs[1], bsb, new Ptr(c), n, bsc, accumulate);
+        // 128x128 tiles once both sides fill them; the 64x64 kernel keeps small and f64 products
+        boolean large = t == DType.FLOAT32 && m >= 128 && n >= 128;
+        String kernel = large ? "kiln_sgemm_128" : t == DType.FLOAT32 ? "kiln_sgemm" : "kiln_dgemm";
+        int tile = large ? 128 : 64;
+        gpu.launch(gpu.kernel(CudaKernelSources.GEMM, kernel), (n + tile - 1) / tile, (m + tile - 1) / tile, batch, BLOCK, m, n, k, pa, as[0],
+                as[1], bsa, pb, bs[0], bs[1], bsb, new Ptr(c), n, bsc, accumulate);
     }
 
     /** A 2-D view [rows, cols] at address with the given element strides. */

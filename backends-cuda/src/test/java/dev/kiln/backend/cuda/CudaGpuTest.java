@@ -78,6 +78,13 @@ class CudaGpuTest {
         same(in -> in[0].matmul(in[1].t()), 1e-4, Tensor.randn(33, 64), Tensor.randn(17, 64));
         same(in -> in[0].matmul(in[1]), 1e-4, Tensor.randn(3, 20, 30), Tensor.randn(3, 30, 10));
         same(in -> F.linear(in[0], in[1], in[2]), 1e-4, Tensor.randn(10, 84), Tensor.randn(20, 84), Tensor.randn(20));
+        // the 128x128 kernel: ragged edges, each operand transposed, batched, accumulating (addmm)
+        same(in -> in[0].matmul(in[1]), 1e-4, Tensor.randn(300, 203), Tensor.randn(203, 261));
+        same(in -> in[0].t().matmul(in[1]), 1e-4, Tensor.randn(77, 130), Tensor.randn(77, 129));
+        same(in -> in[0].matmul(in[1].t()), 1e-4, Tensor.randn(257, 64), Tensor.randn(140, 64));
+        same(in -> in[0].t().matmul(in[1].t()), 1e-4, Tensor.randn(33, 200), Tensor.randn(150, 33));
+        same(in -> in[0].matmul(in[1]), 1e-4, Tensor.randn(2, 130, 9), Tensor.randn(2, 9, 131));
+        same(in -> F.linear(in[0], in[1], in[2]), 1e-4, Tensor.randn(256, 400), Tensor.randn(128, 400), Tensor.randn(128));
     }
 
     @Test

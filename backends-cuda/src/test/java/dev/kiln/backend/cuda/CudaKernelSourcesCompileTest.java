@@ -29,7 +29,7 @@ class CudaKernelSourcesCompileTest {
                     "kiln_cast_f32_bool", "kiln_cast_bool_bool", "kiln_fill_f32", "kiln_fill_f64", "kiln_fill_i64", "kiln_fill_bool"),
             CudaKernelSources.REDUCE, List.of("kiln_reduce_f32", "kiln_reduce_f64"),
             CudaKernelSources.SOFTMAX, List.of("kiln_softmax_f32", "kiln_softmax_f64"),
-            CudaKernelSources.GEMM, List.of("kiln_sgemm", "kiln_dgemm"),
+            CudaKernelSources.GEMM, List.of("kiln_sgemm", "kiln_dgemm", "kiln_sgemm_128"),
             CudaKernelSources.IM2COL, List.of("kiln_im2col_f32", "kiln_im2col_f64", "kiln_col2im_f32", "kiln_col2im_f64"),
             CudaKernelSources.POOL, List.of("kiln_maxpool_indices_f32", "kiln_maxpool_indices_f64"),
             CudaKernelSources.GATHER, List.of("kiln_index_select_f32", "kiln_index_select_f64", "kiln_gather_f32", "kiln_gather_f64",

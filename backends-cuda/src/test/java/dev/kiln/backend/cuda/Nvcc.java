@@ -44,7 +44,7 @@ final class Nvcc {
         return new Result(p.exitValue(), out, Files.exists(ptx) ? Files.readString(ptx) : "");
     }
 
-    private static final Pattern KERNEL = Pattern.compile("extern \"C\" __global__ void (\\w+)\\(");
+    private static final Pattern KERNEL = Pattern.compile("extern \"C\" __global__ void (?:__launch_bounds__\\([^)]*\\) )?(\\w+)\\(");
 
     /** Kernel names declared without macros (macro-made names are checked by count instead). */
     static List<String> plainKernelNames(String source) {
