@@ -5,6 +5,8 @@ import dev.kiln.eager.Device;
 import dev.kiln.eager.Tensor;
 import dev.kiln.eager.autograd.Autograd;
 import dev.kiln.examples.LeNet;
+import dev.kiln.tracer.TraceOptions;
+import dev.kiln.tracer.TracedFunction;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -48,6 +50,10 @@ public final class CudaSideBySide {
             try (var ng = Autograd.noGrad()) {
                 report.ms("lenet_infer_b" + batch + "_cuda", Median.ms(synced(gpu, () -> net.call(x)), 200, 20));
             }
+            // traced and compiled for the GPU: fused groups as generated kernels (Kiln-only row)
+            TracedFunction traced = new TracedFunction(in -> net.call(in[0]),
+                    TraceOptions.builder().name("lenet").dynamic(0, 0, "N").params(net.namedParameters()).build());
+            report.ms("lenet_infer_b" + batch + "_traced_cuda", Median.ms(synced(gpu, () -> traced.call(x)), 200, 20));
         }
     }
 

@@ -88,8 +88,11 @@ public final class Device {
         if (!isCpu()) executor().synchronize();
     }
 
-    /** The executor that runs ops on this (non-CPU) device. */
-    DeviceExecutor executor() {
+    /**
+     * The executor that runs ops on this (non-CPU) device: for the compiled executor
+     * ({@code CompileOptions.withDevice}); tensor code never needs it.
+     */
+    public DeviceExecutor executor() {
         DeviceProvider p = DeviceProviders.find(kind);
         if (p == null) throw new IllegalStateException(this + ": " + DeviceProviders.availability(kind).reason());
         return p.executor(index);

@@ -48,6 +48,13 @@ public final class Tensor {
     /** Wraps backend data (no copy). */
     public static Tensor wrap(Strided data) { return new Tensor(data); }
 
+    /** A tensor on device d over data that d computed (a compiled graph's output on a GPU). */
+    public static Tensor wrap(Strided data, Device d) {
+        Tensor t = new Tensor(data);
+        t.setDevice(d);
+        return t;
+    }
+
     // =====================================================================================
     // creation
     // =====================================================================================

@@ -1,6 +1,7 @@
 package dev.kiln.tracer;
 
 import dev.kiln.backend.Strided;
+import dev.kiln.eager.Device;
 import dev.kiln.eager.Tensor;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.GraphException;
@@ -28,8 +29,11 @@ public final class TracedFunction {
     private final TraceOptions options;
     private final int budget;
     private final Map<String, Graph> cache = new LinkedHashMap<>();
-    /** The compiled plan of each cached graph (O2, parameters frozen: the graph holds a snapshot). */
-    private final Map<Graph, CompiledGraph> compiled = new java.util.IdentityHashMap<>();
+    /**
+     * The compiled plan of each cached graph per device its inputs were on (O2, parameters
+     * frozen: the graph holds a snapshot; on a GPU each fused group is one generated kernel).
+     */
+    private final Map<Graph, Map<Device, CompiledGraph>> compiled = new java.util.IdentityHashMap<>();
     private final List<String> reasons = new ArrayList<>();
     private int traces;
 
@@ -58,8 +62,25 @@ public final class TracedFunction {
     private Tensor run(Graph g, Tensor[] inputs) {
         List<Strided> in = new ArrayList<>();
         for (Tensor t : inputs) in.add(t.data());
-        CompiledGraph c = compiled.computeIfAbsent(g, k -> CompiledGraph.compile(k, CompileOptions.of(OptLevel.O2)));
-        return Tensor.wrap(c.run(in).get(0));
+        Device d = deviceOf(inputs);
+        CompiledGraph c = compiled.computeIfAbsent(g, k -> new java.util.HashMap<>()).computeIfAbsent(d, k -> {
+            CompileOptions o = CompileOptions.of(OptLevel.O2);
+            return CompiledGraph.compile(g, d.isCpu() ? o : o.withDevice(d.executor()));
+        });
+        return Tensor.wrap(c.run(in).get(0), d);
+    }
+
+    /** Where the graph runs: the device of the inputs that are not on the CPU, as eager's ops decide. */
+    private Device deviceOf(Tensor[] inputs) {
+        Device d = Device.cpu();
+        for (Tensor t : inputs) {
+            if (t.device().isCpu()) continue;
+            if (!d.isCpu() && !d.equals(t.device())) {
+                throw new IllegalArgumentException(options.name + ": inputs are on different devices: " + d + " and " + t.device());
+            }
+            d = t.device();
+        }
+        return d;
     }
 
     private Graph retrace(String sig, Tensor[] inputs, String why) {

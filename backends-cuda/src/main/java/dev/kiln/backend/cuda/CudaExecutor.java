@@ -5,6 +5,7 @@ import dev.kiln.backend.Storage;
 import dev.kiln.backend.Strided;
 import dev.kiln.backend.cuda.KernelArgs.Ptr;
 import dev.kiln.backend.device.DeviceExecutor;
+import dev.kiln.backend.device.ElementwiseChain;
 import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.op.Op;
 import dev.kiln.backend.shape.Shapes;
@@ -78,6 +79,50 @@ final class CudaExecutor implements DeviceExecutor {
         }
         mirrors.holds(storage, result);
         return out;
+    }
+
+    private static final java.util.concurrent.atomic.AtomicLong FUSED_LAUNCHES = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Generated fused kernels launched so far in this JVM (tests check that compiled graphs use them). */
+    static long fusedLaunches() { return FUSED_LAUNCHES.get(); }
+
+    /** Generated kernels by chain (a compiled plan builds its chains once and reuses them). */
+    private final java.util.Map<ElementwiseChain, jcuda.driver.CUfunction> fusedKernels = new java.util.concurrent.ConcurrentHashMap<>();
+
+    @Override
+    public Strided runFused(ElementwiseChain chain, Strided[] inputs, int[] shape) {
+        boolean generated = chain.dtype().isFloatingPoint() && chain.steps().stream().allMatch(st -> FusedKernelGenerator.isFusible(st.op()));
+        if (!generated) return DeviceExecutor.super.runFused(chain, inputs, shape); // one op at a time (where, comparisons)
+        long start = CudaOpProfile.ENABLED ? syncedNanos() : 0;
+        jcuda.driver.CUfunction f = fusedKernels.computeIfAbsent(chain,
+                c -> gpu.function(FusedKernelGenerator.source(c), FusedKernelGenerator.kernelName(c) + ".cu", FusedKernelGenerator.kernelName(c)));
+        int n = Shapes.numelInt(shape);
+        mirrors.freeDead();
+        DeviceBlock result = gpu.allocate((long) n * CudaBackend.deviceItemSize(chain.dtype()));
+        Storage storage = Storage.onDevice(chain.dtype(), n, mirrors);
+        try (OpScope s = new OpScope()) {
+            List<Object> args = new ArrayList<>(List.of(n, KernelLayouts.shape(shape)));
+            for (Strided x : inputs) {
+                View v = view(x, shape, chain.dtype(), s);
+                args.add(v.ptr());
+                args.add(v.strides());
+                args.add(v.offset());
+            }
+            args.add(new Ptr(result.address()));
+            gpu.launch(f, CudaBackend.blocksFor(n, BLOCK), 1, 1, BLOCK, args.toArray());
+            FUSED_LAUNCHES.incrementAndGet();
+        } catch (RuntimeException e) {
+            gpu.free(result);
+            throw e;
+        }
+        mirrors.holds(storage, result);
+        if (CudaOpProfile.ENABLED) CudaOpProfile.add("fused(" + chain.steps().size() + " ops)", syncedNanos() - start);
+        return Strided.contiguous(storage, shape);
+    }
+
+    private long syncedNanos() {
+        gpu.synchronize();
+        return System.nanoTime();
     }
 
     @Override

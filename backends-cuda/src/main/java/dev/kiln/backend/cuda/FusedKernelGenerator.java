@@ -1,32 +1,18 @@
 package dev.kiln.backend.cuda;
 
 import dev.kiln.backend.DType;
-import dev.kiln.backend.op.Attrs;
+import dev.kiln.backend.device.ElementwiseChain;
+import dev.kiln.backend.device.ElementwiseChain.Step;
 import dev.kiln.backend.op.Op;
-import java.util.List;
 
 /**
- * Generates one CUDA kernel for a chain of elementwise ops, the GPU counterpart of the
+ * Generates one CUDA kernel for an {@link ElementwiseChain}, the GPU counterpart of the
  * compiled executor's fused CPU loops: every intermediate lives in a register, so a chain of
  * k ops reads its inputs and writes its output once instead of k times. Inputs are strided
  * broadcasting views (as in elementwise.cu); the output is contiguous.
- *
- * <p>A {@link Step}'s sources name earlier steps ({@code >= 0}) or the kernel's inputs
- * ({@code input(k) = -1 - k}); the last step is the output.
  */
 public final class FusedKernelGenerator {
     private FusedKernelGenerator() {}
-
-    public record Step(Op op, Attrs attrs, int... srcs) {
-        public Step(Op op, int... srcs) { this(op, Attrs.EMPTY, srcs); }
-    }
-
-    /** A fused group: kernel name suffix, element type, number of inputs, steps. */
-    public record Spec(String name, DType dtype, int inputs, List<Step> steps) {
-        public Spec {
-            steps = List.copyOf(steps);
-        }
-    }
 
     private static final java.util.Set<Op> FUSIBLE = java.util.EnumSet.of(Op.NEG, Op.ABS, Op.SIGN, Op.EXP, Op.LOG, Op.LOG1P,
             Op.EXPM1, Op.SQRT, Op.RSQRT, Op.RECIPROCAL, Op.SIN, Op.COS, Op.TANH, Op.SIGMOID, Op.RELU, Op.GELU, Op.SILU, Op.ERF,
@@ -35,17 +21,14 @@ public final class FusedKernelGenerator {
     /** Whether op can be a step: float in, float out, elementwise (comparisons give bool). */
     public static boolean isFusible(Op op) { return FUSIBLE.contains(op); }
 
-    /** The source reference for kernel input k. */
-    public static int input(int k) { return -1 - k; }
-
     /** The {@code extern "C"} name of the generated kernel. */
-    public static String kernelName(Spec spec) { return "kiln_fused_" + spec.name().replaceAll("[^A-Za-z0-9_]", "_"); }
+    public static String kernelName(ElementwiseChain spec) { return "kiln_fused_" + spec.name().replaceAll("[^A-Za-z0-9_]", "_"); }
 
     /** The complete compilable source: the shared prelude and the generated kernel. */
-    public static String source(Spec spec) { return CudaKernelSources.withPrelude(body(spec), kernelName(spec) + ".cu"); }
+    public static String source(ElementwiseChain spec) { return CudaKernelSources.withPrelude(body(spec), kernelName(spec) + ".cu"); }
 
     /** The generated kernel alone; it uses the prelude's math functions. */
-    public static String body(Spec spec) {
+    public static String body(ElementwiseChain spec) {
         String t = cType(spec.dtype());
         if (spec.steps().isEmpty()) throw new IllegalArgumentException("fused kernel " + spec.name() + ": no steps");
         StringBuilder sb = new StringBuilder();
@@ -68,7 +51,7 @@ public final class FusedKernelGenerator {
         return sb.toString();
     }
 
-    private static String ref(Spec spec, int step, int src) {
+    private static String ref(ElementwiseChain spec, int step, int src) {
         if (src >= 0) {
             if (src >= step) throw new IllegalArgumentException("fused kernel " + spec.name() + ": step " + step + " reads step " + src + ", which is not earlier");
             return "t" + src;

@@ -173,6 +173,22 @@ class CudaGpuTest {
     }
 
     @Test
+    void tracedFunctionsRunTheirFusedGroupsAsGeneratedKernels() {
+        java.util.function.Function<Tensor[], Tensor> fn = in -> in[0].matmul(in[1]).add(in[2]).gelu().mul(0.5).relu().sum(new int[] {1}, false);
+        Tensor x = Tensor.randn(64, 96), w = Tensor.randn(96, 48), b = Tensor.randn(48);
+        Tensor expected = fn.apply(new Tensor[] {x, w, b});
+        var traced = new dev.kiln.tracer.TracedFunction(fn, dev.kiln.tracer.TraceOptions.builder().name("mlp_head").build());
+        long before = CudaExecutor.fusedLaunches();
+        Tensor actual = traced.call(x.to(gpu), w.to(gpu), b.to(gpu));
+        assertEquals(gpu, actual.device());
+        assertTrue(CudaExecutor.fusedLaunches() > before, "the add+gelu+mul+relu group ran as one generated kernel");
+        double[] e = expected.toDoubleArray(), a = actual.toDoubleArray();
+        for (int i = 0; i < e.length; i++) assertEquals(e[i], a[i], 1e-4 * (1 + Math.abs(e[i])), "element " + i);
+        // the same function on CPU tensors still runs the CPU plan
+        assertEquals(Device.cpu(), traced.call(x, w, b).device());
+    }
+
+    @Test
     void lenetTrainingStepMatchesCpu() {
         float[][] cpu = lenetStep(Device.cpu()), cuda = lenetStep(gpu);
         for (int p = 0; p < cpu.length; p++) {

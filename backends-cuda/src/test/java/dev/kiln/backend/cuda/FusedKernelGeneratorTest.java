@@ -1,13 +1,13 @@
 package dev.kiln.backend.cuda;
 
-import static dev.kiln.backend.cuda.FusedKernelGenerator.input;
+import static dev.kiln.backend.device.ElementwiseChain.input;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kiln.backend.DType;
-import dev.kiln.backend.cuda.FusedKernelGenerator.Spec;
-import dev.kiln.backend.cuda.FusedKernelGenerator.Step;
+import dev.kiln.backend.device.ElementwiseChain;
+import dev.kiln.backend.device.ElementwiseChain.Step;
 import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.op.Op;
 import java.nio.file.Path;
@@ -22,8 +22,8 @@ class FusedKernelGeneratorTest {
     Path dir;
 
     /** The chain the compiled executor fuses after a linear layer: (x * w + b).gelu().clamp(max=6). */
-    static Spec epilogue(DType t) {
-        return new Spec("epilogue_" + t.shortName(), t, 3, List.of(
+    static ElementwiseChain epilogue(DType t) {
+        return new ElementwiseChain("epilogue_" + t.shortName(), t, 3, List.of(
                 new Step(Op.MUL, input(0), input(1)),
                 new Step(Op.ADD, 0, input(2)),
                 new Step(Op.GELU, Attrs.of("approximate", "none"), 1),
@@ -31,8 +31,8 @@ class FusedKernelGeneratorTest {
     }
 
     /** One spec per fusible op, so each op's C expression is compiled at least once. */
-    static List<Spec> everyOp(DType t) {
-        List<Spec> specs = new ArrayList<>();
+    static List<ElementwiseChain> everyOp(DType t) {
+        List<ElementwiseChain> specs = new ArrayList<>();
         for (Op op : Op.values()) {
             switch (op.def().kind()) {
                 case UNARY -> {
@@ -40,11 +40,11 @@ class FusedKernelGeneratorTest {
                     Attrs a = op == Op.GELU ? Attrs.of("approximate", "tanh")
                             : op == Op.CLAMP ? Attrs.of("min", -1.5, "max", 2.5)
                             : op == Op.CAST ? Attrs.of("dtype", t) : Attrs.EMPTY;
-                    specs.add(new Spec(op.opName() + "_" + t.shortName(), t, 1, List.of(new Step(op, a, input(0)))));
+                    specs.add(new ElementwiseChain(op.opName() + "_" + t.shortName(), t, 1, List.of(new Step(op, a, input(0)))));
                 }
                 case BINARY -> {
                     if (!FusedKernelGenerator.isFusible(op)) continue; // comparisons give bool
-                    specs.add(new Spec(op.opName() + "_" + t.shortName(), t, 2, List.of(new Step(op, input(0), input(1)))));
+                    specs.add(new ElementwiseChain(op.opName() + "_" + t.shortName(), t, 2, List.of(new Step(op, input(0), input(1)))));
                 }
                 default -> { }
             }
@@ -67,15 +67,15 @@ class FusedKernelGeneratorTest {
 
     @Test
     void rejectsWhatIsNotAnElementwiseChain() {
-        Spec notElementwise = new Spec("bad", DType.FLOAT32, 1, List.of(new Step(Op.SUM, Attrs.EMPTY, input(0))));
+        ElementwiseChain notElementwise = new ElementwiseChain("bad", DType.FLOAT32, 1, List.of(new Step(Op.SUM, Attrs.EMPTY, input(0))));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> FusedKernelGenerator.body(notElementwise)).getMessage().contains("sum"));
-        Spec forward = new Spec("fwd", DType.FLOAT32, 1, List.of(new Step(Op.EXP, 1), new Step(Op.NEG, 0)));
+        ElementwiseChain forward = new ElementwiseChain("fwd", DType.FLOAT32, 1, List.of(new Step(Op.EXP, 1), new Step(Op.NEG, 0)));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> FusedKernelGenerator.body(forward)).getMessage().contains("not earlier"));
-        Spec missingInput = new Spec("in", DType.FLOAT32, 1, List.of(new Step(Op.ADD, input(0), input(1))));
+        ElementwiseChain missingInput = new ElementwiseChain("in", DType.FLOAT32, 1, List.of(new Step(Op.ADD, input(0), input(1))));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> FusedKernelGenerator.body(missingInput)).getMessage().contains("input 1 of 1"));
-        Spec ints = new Spec("i", DType.INT64, 1, List.of(new Step(Op.NEG, input(0))));
+        ElementwiseChain ints = new ElementwiseChain("i", DType.INT64, 1, List.of(new Step(Op.NEG, input(0))));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> FusedKernelGenerator.body(ints)).getMessage().contains("i64"));
-        Spec arity = new Spec("a", DType.FLOAT32, 1, List.of(new Step(Op.ADD, input(0))));
+        ElementwiseChain arity = new ElementwiseChain("a", DType.FLOAT32, 1, List.of(new Step(Op.ADD, input(0))));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> FusedKernelGenerator.body(arity)).getMessage().contains("add takes 2"));
     }
 
@@ -85,14 +85,14 @@ class FusedKernelGeneratorTest {
         Assumptions.assumeTrue(nvcc != null, "nvcc is not on PATH (nor in /usr/local/cuda/bin): generated kernels not compiled");
         // all specs in one translation unit: one nvcc run instead of ~60 (this is a 2-core machine)
         for (DType t : List.of(DType.FLOAT32, DType.FLOAT64)) {
-            List<Spec> specs = new ArrayList<>(everyOp(t));
+            List<ElementwiseChain> specs = new ArrayList<>(everyOp(t));
             specs.add(epilogue(t));
             StringBuilder all = new StringBuilder();
-            for (Spec s : specs) all.append(FusedKernelGenerator.body(s)).append('\n');
+            for (ElementwiseChain s : specs) all.append(FusedKernelGenerator.body(s)).append('\n');
             String name = "fused_" + t.shortName() + ".cu";
             Nvcc.Result r = Nvcc.compile(nvcc, dir, name, CudaKernelSources.withPrelude(all.toString(), name));
             assertEquals(0, r.exitCode(), () -> "nvcc -ptx of generated kernels failed:\n" + r.output());
-            for (Spec s : specs) {
+            for (ElementwiseChain s : specs) {
                 assertTrue(r.ptx().contains(".entry " + FusedKernelGenerator.kernelName(s) + "("), "missing " + FusedKernelGenerator.kernelName(s));
             }
             assertTrue(specs.size() > 25, "every fusible op should be covered, got " + specs.size());
@@ -103,7 +103,7 @@ class FusedKernelGeneratorTest {
     void theStandaloneSourceOfOneSpecCompiles() throws Exception {
         Path nvcc = Nvcc.find();
         Assumptions.assumeTrue(nvcc != null, "nvcc is not on PATH (nor in /usr/local/cuda/bin)");
-        Spec s = epilogue(DType.FLOAT64);
+        ElementwiseChain s = epilogue(DType.FLOAT64);
         Nvcc.Result r = Nvcc.compile(nvcc, dir, "one.cu", FusedKernelGenerator.source(s));
         assertEquals(0, r.exitCode(), r::output);
         assertEquals(1, Nvcc.entryCount(r.ptx()), "the prelude defines no kernels, the spec exactly one");

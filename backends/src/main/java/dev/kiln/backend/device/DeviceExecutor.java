@@ -27,6 +27,26 @@ public interface DeviceExecutor {
     Strided run(Op op, Strided[] inputs, Attrs attrs, TensorType out);
 
     /**
+     * Computes an elementwise chain over {@code inputs} (strided, broadcast to {@code shape}) in
+     * one pass where the device can (CUDA generates one kernel per chain). This default runs the
+     * steps one op at a time through {@link #run}, so every executor can run compiled graphs.
+     */
+    default Strided runFused(ElementwiseChain chain, Strided[] inputs, int[] shape) {
+        TensorType type = TensorType.of(chain.dtype(), shape);
+        Strided[] results = new Strided[chain.steps().size()];
+        for (int i = 0; i < results.length; i++) {
+            ElementwiseChain.Step s = chain.steps().get(i);
+            Strided[] in = new Strided[s.srcs().length];
+            for (int j = 0; j < in.length; j++) {
+                int src = s.srcs()[j];
+                in[j] = src >= 0 ? results[src] : inputs[-1 - src];
+            }
+            results[i] = run(s.op(), in, s.attrs(), type);
+        }
+        return results[results.length - 1];
+    }
+
+    /**
      * Writes {@code value} (any layout and dtype, dest's shape) into {@code dest}
      * on the device and bumps dest's storage version, as an in-place op's final copy. Returns
      * false, having done nothing, when it cannot (the caller then copies on the host); an

@@ -1,5 +1,6 @@
 package dev.kiln.graph.exec;
 
+import dev.kiln.backend.device.DeviceExecutor;
 import dev.kiln.graph.opt.OptLevel;
 import dev.kiln.graph.opt.PassManager;
 
@@ -9,10 +10,10 @@ import dev.kiln.graph.opt.PassManager;
  * {@code exactMath} makes fused gelu use the same double-precision erf as the eager kernel
  * (bit-identical results); by default fused gelu uses a float-accurate erfc approximation
  * (relative error below 1.2e-7) that is many times faster. {@code donatedParams}: see
- * {@link #withDonatedParams}.
+ * {@link #withDonatedParams}. {@code device}: null runs on the CPU; see {@link #withDevice}.
  */
 public record CompileOptions(OptLevel level, boolean freezeParams, boolean verify, boolean exactMath, int blockSize,
-                             java.util.Set<String> donatedParams) {
+                             java.util.Set<String> donatedParams, DeviceExecutor device) {
 
     public CompileOptions {
         if (blockSize < 64) throw new IllegalArgumentException("blockSize must be at least 64, got " + blockSize);
@@ -23,15 +24,15 @@ public record CompileOptions(OptLevel level, boolean freezeParams, boolean verif
     }
 
     /** Level defaults: parameters frozen (inference), no per-pass verification, fast math, 2048-element blocks. */
-    public static CompileOptions of(OptLevel level) { return new CompileOptions(level, true, false, false, 2048, java.util.Set.of()); }
+    public static CompileOptions of(OptLevel level) { return new CompileOptions(level, true, false, false, 2048, java.util.Set.of(), null); }
 
-    public CompileOptions withVerify(boolean v) { return new CompileOptions(level, freezeParams, v, exactMath, blockSize, donatedParams); }
+    public CompileOptions withVerify(boolean v) { return new CompileOptions(level, freezeParams, v, exactMath, blockSize, donatedParams, device); }
 
-    public CompileOptions withExactMath(boolean e) { return new CompileOptions(level, freezeParams, verify, e, blockSize, donatedParams); }
+    public CompileOptions withExactMath(boolean e) { return new CompileOptions(level, freezeParams, verify, e, blockSize, donatedParams, device); }
 
-    public CompileOptions withFreezeParams(boolean f) { return new CompileOptions(level, f, verify, exactMath, blockSize, donatedParams); }
+    public CompileOptions withFreezeParams(boolean f) { return new CompileOptions(level, f, verify, exactMath, blockSize, donatedParams, device); }
 
-    public CompileOptions withBlockSize(int b) { return new CompileOptions(level, freezeParams, verify, exactMath, b, donatedParams); }
+    public CompileOptions withBlockSize(int b) { return new CompileOptions(level, freezeParams, verify, exactMath, b, donatedParams, device); }
 
     /**
      * Parameters whose buffers a run may overwrite once it no longer needs them, like JAX's
@@ -41,7 +42,16 @@ public record CompileOptions(OptLevel level, boolean freezeParams, boolean verif
      * donated parameter the caller does not override is copied first, so the graph's own data
      * is never written.
      */
-    public CompileOptions withDonatedParams(java.util.Set<String> names) { return new CompileOptions(level, freezeParams, verify, exactMath, blockSize, names); }
+    public CompileOptions withDonatedParams(java.util.Set<String> names) { return new CompileOptions(level, freezeParams, verify, exactMath, blockSize, names, device); }
+
+    /**
+     * Runs the graph's ops on a device (a GPU) instead of the CPU: each fused elementwise group
+     * becomes one {@link DeviceExecutor#runFused} call (one generated kernel on CUDA), every other
+     * node one {@link DeviceExecutor#run}. The CPU plan's arena, scratch and donation do not
+     * apply there: device memory comes from the executor's caching allocator. Inputs, parameters
+     * and constants are copied to the device on first use and kept there while unchanged.
+     */
+    public CompileOptions withDevice(DeviceExecutor d) { return new CompileOptions(level, freezeParams, verify, exactMath, blockSize, donatedParams, d); }
 
     boolean fuse() { return level == OptLevel.O2; }
 

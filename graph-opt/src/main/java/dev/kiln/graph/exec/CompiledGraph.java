@@ -11,7 +11,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A graph compiled for the CPU: optimized by the passes of its level, grouped into steps once,
- * and planned (buffers, scratch, guards) per binding of its symbolic dims. Plans are cached by
+ * and planned (buffers, scratch, guards) per binding of its symbolic dims; or, with
+ * {@link CompileOptions#withDevice}, for a device ({@link DevicePlan}). Plans are cached by
  * binding; the first run with a new batch size plans it (once, even under contention), later
  * runs reuse it. Immutable and safe to share between threads.
  */
@@ -22,6 +23,8 @@ public final class CompiledGraph {
     private final CompileOptions options;
     private final List<StepSpec> specs;
     private final Map<Map<String, Long>, Plan> plans = new ConcurrentHashMap<>();
+    /** The device plan when compiled with {@link CompileOptions#withDevice}, else null. */
+    private final DevicePlan devicePlan;
 
     private CompiledGraph(Graph source, OptimizationResult opt, CompileOptions options) {
         this.source = source;
@@ -29,6 +32,7 @@ public final class CompiledGraph {
         this.report = opt.report();
         this.options = options;
         this.specs = List.copyOf(FusionPlanner.plan(graph, options.fuse(), options.exactMath()));
+        this.devicePlan = options.device() == null ? null : new DevicePlan(graph, specs, options.device());
     }
 
     public static CompiledGraph compile(Graph g, CompileOptions options) {
@@ -43,7 +47,7 @@ public final class CompiledGraph {
     /** Runs the plan for these inputs' symbol values; errors name the node and its source line. */
     public List<Strided> run(List<Strided> inputs) {
         SymbolBindings sym = SymbolBindings.bind(graph, inputs);
-        return plan(sym).run(inputs);
+        return devicePlan != null ? devicePlan.run(inputs, Map.of(), sym) : plan(sym).run(inputs);
     }
 
     /**
@@ -56,15 +60,21 @@ public final class CompiledGraph {
                     + "compile with CompileOptions.withFreezeParams(false) to feed parameter values per run");
         }
         SymbolBindings sym = SymbolBindings.bind(graph, inputs);
-        return plan(sym).run(inputs, overrides);
+        return devicePlan != null ? devicePlan.run(inputs, overrides, sym) : plan(sym).run(inputs, overrides);
     }
 
     private Plan plan(SymbolBindings sym) {
+        if (devicePlan != null) {
+            throw new IllegalStateException(graph.name() + ": compiled for " + options.device().deviceName()
+                    + ", whose memory comes from the device's caching allocator: buffer plans and their byte counts are CPU-only");
+        }
         return plans.computeIfAbsent(sym.values(), k -> new Plan(graph, specs, sym, options));
     }
 
     /** The plan for one binding of the symbols (empty for static graphs), as text. */
-    public String explain(Map<String, Long> symbols) { return plan(SymbolBindings.of(symbols)).explain(); }
+    public String explain(Map<String, Long> symbols) {
+        return devicePlan != null ? devicePlan.explain() : plan(SymbolBindings.of(symbols)).explain();
+    }
 
     /** Peak bytes of intermediates of the plan for these symbol values. */
     public long peakBytes(Map<String, Long> symbols) { return plan(SymbolBindings.of(symbols)).peakBytes(); }

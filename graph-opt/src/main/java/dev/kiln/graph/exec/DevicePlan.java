@@ -1,0 +1,150 @@
+package dev.kiln.graph.exec;
+
+import dev.kiln.backend.DType;
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.cpu.CpuKernels;
+import dev.kiln.backend.device.DeviceExecutor;
+import dev.kiln.backend.device.ElementwiseChain;
+import dev.kiln.graph.Graph;
+import dev.kiln.graph.GraphException;
+import dev.kiln.graph.GraphInput;
+import dev.kiln.graph.Guard;
+import dev.kiln.graph.NamedTensor;
+import dev.kiln.graph.Node;
+import dev.kiln.graph.ReferenceInterpreter;
+import dev.kiln.graph.SymbolBindings;
+import dev.kiln.graph.Value;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * A compiled graph's steps run on a device ({@link CompileOptions#withDevice}): the same fusion
+ * groups as the CPU plan, each fused elementwise group one {@link DeviceExecutor#runFused} call,
+ * a GEMM that the CPU plan finishes in place one {@link DeviceExecutor#run} followed by its
+ * group, every other node one {@code run}, and view ops rewritten on the host as in eager. It
+ * does not depend on symbol values (device memory comes from the executor's allocator), so one
+ * instance serves every batch size and thread. Guards are checked where the CPU plan checks them.
+ */
+final class DevicePlan {
+    /** One step: a node run alone ({@code chain == null}), or a fused group with its optional GEMM. */
+    private record Step(List<Node> nodes, Node single, Node gemm, ElementwiseChain chain, List<Value> externals, Value out) {
+        String describe() { return nodes.stream().map(Node::describe).collect(Collectors.joining(" + ")); }
+    }
+
+    private final Graph graph;
+    private final DeviceExecutor device;
+    private final List<Step> steps;
+    private final List<Guard> guardsBefore = new ArrayList<>();
+    private final Map<Value, List<Guard>> guardsOf = new HashMap<>();
+
+    DevicePlan(Graph g, List<StepSpec> specs, DeviceExecutor device) {
+        this.graph = g;
+        this.device = device;
+        List<Step> st = new ArrayList<>();
+        for (StepSpec s : specs) {
+            if (s instanceof StepSpec.Fused f) st.add(fused(f));
+            else st.add(new Step(s.nodes(), s.root(), null, null, List.of(), s.root().output()));
+        }
+        steps = List.copyOf(st);
+        for (Guard gd : g.guards()) {
+            if (gd.value() == null || gd.value().kind() != Value.Kind.NODE) guardsBefore.add(gd);
+            else guardsOf.computeIfAbsent(gd.value(), k -> new ArrayList<>()).add(gd);
+        }
+    }
+
+    /** The group's nodes as a chain over the values it reads from outside (the GEMM's result among them). */
+    private Step fused(StepSpec.Fused f) {
+        if (f.elementwise().isEmpty()) return new Step(f.nodes(), f.gemm(), null, null, List.of(), f.gemm().output());
+        Map<Value, Integer> refs = new HashMap<>();
+        List<Value> externals = new ArrayList<>();
+        List<ElementwiseChain.Step> chain = new ArrayList<>();
+        for (Node n : f.elementwise()) {
+            int[] srcs = new int[n.inputs().size()];
+            for (int j = 0; j < srcs.length; j++) {
+                Value v = n.inputs().get(j);
+                Integer r = refs.get(v);
+                if (r == null) {
+                    externals.add(v);
+                    r = ElementwiseChain.input(externals.size() - 1);
+                    refs.put(v, r);
+                }
+                srcs[j] = r;
+            }
+            refs.put(n.output(), chain.size());
+            chain.add(new ElementwiseChain.Step(n.op(), n.attrs(), srcs));
+        }
+        Node root = f.root();
+        String name = graph.name() + "_" + root.id();
+        ElementwiseChain c = new ElementwiseChain(name, root.type().dtype(), externals.size(), chain);
+        return new Step(f.nodes(), null, f.gemm(), c, List.copyOf(externals), root.output());
+    }
+
+    List<Strided> run(List<Strided> inputs, Map<Value, Strided> overrides, SymbolBindings sym) {
+        Map<Value, Strided> env = new HashMap<>();
+        List<GraphInput> in = graph.inputs();
+        for (int i = 0; i < in.size(); i++) env.put(Value.input(in.get(i).name()), inputs.get(i));
+        for (NamedTensor p : graph.params()) {
+            if (p.data() == null) throw new GraphException(graph.name() + ": parameter " + p.name() + " has no data");
+            env.put(Value.param(p.name()), p.data());
+        }
+        for (NamedTensor c : graph.constants()) env.put(Value.constant(c.name()), c.data());
+        for (Map.Entry<Value, Strided> o : overrides.entrySet()) {
+            Strided old = o.getKey().kind() == Value.Kind.PARAM ? env.get(o.getKey()) : null;
+            if (old == null) throw new GraphException(graph.name() + ": override for " + o.getKey() + ", which is not a parameter of the graph");
+            if (!Arrays.equals(o.getValue().shape(), old.shape()) || o.getValue().dtype() != old.dtype()) {
+                throw new GraphException(graph.name() + ": override for " + o.getKey() + " must be " + old.dtype().shortName()
+                        + Arrays.toString(old.shape()) + ", got " + o.getValue().dtype().shortName() + Arrays.toString(o.getValue().shape()));
+            }
+            env.put(o.getKey(), o.getValue());
+        }
+        for (Guard gd : guardsBefore) ReferenceInterpreter.checkGuard(graph, gd, gd.value() == null ? null : env.get(gd.value()));
+        for (Step s : steps) {
+            try {
+                if (s.chain() == null) {
+                    env.put(s.out(), node(s.single(), env, sym));
+                } else {
+                    if (s.gemm() != null) env.put(s.gemm().output(), node(s.gemm(), env, sym));
+                    Strided[] ext = new Strided[s.externals().size()];
+                    for (int k = 0; k < ext.length; k++) ext[k] = env.get(s.externals().get(k));
+                    env.put(s.out(), device.runFused(s.chain(), ext, sym.concrete(graph.typeOf(s.out())).concreteShape()));
+                }
+            } catch (GraphException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new GraphException(graph.name() + ": " + s.describe() + " failed on " + device.deviceName() + ": " + e.getMessage(), e);
+            }
+            for (Node n : s.nodes()) {
+                for (Guard gd : guardsOf.getOrDefault(n.output(), List.of())) ReferenceInterpreter.checkGuard(graph, gd, env.get(n.output()));
+            }
+        }
+        List<Strided> out = new ArrayList<>();
+        for (Value v : graph.outputs()) out.add(env.get(v));
+        return out;
+    }
+
+    private Strided node(Node n, Map<Value, Strided> env, SymbolBindings sym) {
+        Strided[] in = new Strided[n.inputs().size()];
+        for (int j = 0; j < in.length; j++) in[j] = env.get(n.inputs().get(j));
+        var type = sym.concrete(n.type());
+        // view ops only rewrite (shape, strides, offset): the same code on every device, as in eager
+        return n.op().def().isView() ? CpuKernels.run(n.op(), in, n.attrs(), type) : device.run(n.op(), in, n.attrs(), type);
+    }
+
+    String explain() {
+        long fused = steps.stream().filter(s -> s.chain() != null).count();
+        StringBuilder sb = new StringBuilder("plan " + graph.name() + " on " + device.deviceName() + ": " + steps.size() + " steps (" + fused
+                + " fused)\n");
+        for (int i = 0; i < steps.size(); i++) {
+            Step s = steps.get(i);
+            String kind = s.chain() == null ? "kernel" : s.gemm() != null ? "gemm+fused" : "fused";
+            DType t = graph.typeOf(s.out()).dtype();
+            sb.append(String.format("  #%-3d %-11s %s -> %s%n", i + 1, kind,
+                    s.nodes().stream().map(n -> "%" + n.id() + " " + n.op().opName()).collect(Collectors.joining(", ")), t.shortName()));
+        }
+        return sb.toString();
+    }
+}
