@@ -24,7 +24,7 @@ cp "$jar_path" "$G/junit-console.jar"
 if [ ! -f "$G/jrt.tgz" ]; then
   JLINK=/usr/lib/jvm/java-17-openjdk-amd64/bin/jlink
   rm -rf "$G/jrt"
-  "$JLINK" --add-modules java.base,java.logging,java.sql,java.management,java.naming,java.xml,jdk.unsupported,jdk.zipfs,jdk.incubator.vector \
+  "$JLINK" --add-modules java.base,java.logging,java.sql,java.management,java.naming,java.xml,jdk.unsupported,jdk.zipfs,jdk.jfr,jdk.incubator.vector \
     --strip-debug --no-header-files --no-man-pages --compress=2 --output "$G/jrt"
   tar czf "$G/jrt.tgz" -C "$G" jrt
   rm -rf "$G/jrt"

@@ -68,4 +68,27 @@ if [ "$WHAT" = profile ]; then
   "$JAVA" "${JVM[@]}" -Dkiln.cuda.profile=true -cp "$G/benchmarks.jar" dev.kiln.benchmarks.CudaSideBySide --rounds 1 > "$OUT/kiln-profiled.jsonl" 2> "$OUT/profile.txt"
   cat "$OUT/kiln-profiled.jsonl"; grep -A25 'kiln.cuda.profile' "$OUT/profile.txt"
 fi
+if [ "$WHAT" = jfr ]; then
+  # where the host's time goes in the eager GPU rows: execution samples, top frames and first Kiln frames
+  "$JAVA" "${JVM[@]}" -XX:StartFlightRecording=filename=/tmp/kiln.jfr,settings=profile -cp "$G/benchmarks.jar" \
+      dev.kiln.benchmarks.CudaSideBySide --rounds 2 > "$OUT/kiln-jfr.jsonl" 2>/dev/null
+  # Java-code samples, and samples of threads inside native code (JCuda's JNI and the driver)
+  /tmp/jrt/bin/jfr print --events jdk.ExecutionSample,jdk.NativeMethodSample --stack-depth 12 /tmp/kiln.jfr > /tmp/samples.txt
+  for kind in jdk.ExecutionSample jdk.NativeMethodSample; do python3 - /tmp/samples.txt $kind <<'PY'; done > "$OUT/jfr-top.txt"
+import re, sys, collections
+top, kiln, total = collections.Counter(), collections.Counter(), 0
+print("#####", sys.argv[2])
+for ev in open(sys.argv[1]).read().split(sys.argv[2] + " {")[1:]:
+    frames = re.findall(r"^\s+([\w.$<>]+)\(", ev, re.M)
+    if not frames: continue
+    total += 1
+    top[frames[0]] += 1
+    k = next((f for f in frames if f.startswith("dev.kiln") and "benchmarks" not in f), None)
+    if k: kiln[k] += 1
+print("samples", total)
+print("== top frames"); [print(f"{c:6d} {f}") for f, c in top.most_common(40)]
+print("== first Kiln frame"); [print(f"{c:6d} {f}") for f, c in kiln.most_common(40)]
+PY
+  grep -v '^ *[1-4] ' "$OUT/jfr-top.txt" | head -90
+fi
 cat "$OUT/probe.txt"

@@ -29,6 +29,8 @@ public final class CudaSideBySide {
         // the JIT has compiled the eager path by then
         int rounds = args.length == 2 && args[0].equals("--rounds") ? Integer.parseInt(args[1]) : 2;
         for (int r = 1; r <= rounds; r++) run(gpu, new Report(r == rounds));
+        var allocator = dev.kiln.backend.cuda.CudaBackend.device(gpu.index()).allocator();
+        System.err.println("CudaSideBySide: " + allocator.stats() + ", reclaims " + allocator.reclaims());
     }
 
     private static void run(Device gpu, Report report) {

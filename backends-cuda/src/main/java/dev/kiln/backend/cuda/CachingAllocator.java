@@ -32,7 +32,26 @@ public final class CachingAllocator {
     /** Frees blocks whose tensors are garbage; run when the device is full (see DeviceMirrors.reclaim). */
     private volatile Runnable reclaimer = () -> {};
 
-    public CachingAllocator(DeviceMemory memory) { this.memory = memory; }
+    /**
+     * Reserved bytes (in use plus cached) above which a cache miss first runs the reclaimer.
+     * Java frees a dead tensor's block only after a garbage collection, and device results put
+     * almost nothing on the heap, so without this a long eager loop would take fresh device
+     * memory for every op (each cuMemAlloc a synchronizing driver call) until the device is full.
+     * After each reclaim the limit becomes twice what is still in use, so a model whose live
+     * tensors really need more memory is not collected over and over.
+     */
+    private final long initialReclaimBytes;
+    private long reclaimBytes;
+    private long reclaims;
+
+    public CachingAllocator(DeviceMemory memory) { this(memory, Long.getLong("kiln.cuda.reclaimBytes", 4L << 30)); }
+
+    /** With the reserved-bytes threshold for reclaiming garbage before taking more device memory (default 4 GiB). */
+    public CachingAllocator(DeviceMemory memory, long reclaimBytes) {
+        this.memory = memory;
+        this.initialReclaimBytes = reclaimBytes;
+        this.reclaimBytes = reclaimBytes;
+    }
 
     /** Sets what runs when the device is full and the cache is empty, before the last retry. */
     public void onOutOfMemory(Runnable reclaimer) { this.reclaimer = java.util.Objects.requireNonNull(reclaimer); }
@@ -48,21 +67,38 @@ public final class CachingAllocator {
     public synchronized DeviceBlock allocate(long bytes) {
         long size = bucketSize(bytes);
         requests++;
-        ArrayDeque<Long> list = free.get(size);
-        long address;
-        if (list != null && !list.isEmpty()) {
-            address = list.pop();
-            if (list.isEmpty()) free.remove(size);
-            bytesCached -= size;
-            cacheHits++;
-        } else {
-            address = allocateFromDevice(size);
+        Long cached = takeCached(size);
+        if (cached == null && bytesInUse + bytesCached + size > reclaimBytes) {
+            reclaim();
+            cached = takeCached(size);
         }
+        long address = cached != null ? cached : allocateFromDevice(size);
         live.put(address, size);
         bytesInUse += size;
         peak = Math.max(peak, bytesInUse);
         return new DeviceBlock(address, size, bytes);
     }
+
+    /** A cached block of exactly this bucket, or null. */
+    private Long takeCached(long size) {
+        ArrayDeque<Long> list = free.get(size);
+        if (list == null || list.isEmpty()) return null;
+        long address = list.pop();
+        if (list.isEmpty()) free.remove(size);
+        bytesCached -= size;
+        cacheHits++;
+        return address;
+    }
+
+    /** Returns garbage's blocks to the cache and sets the next threshold from what is still in use. */
+    private void reclaim() {
+        reclaimer.run(); // frees through free(), re-entering this lock on the same thread
+        reclaims++;
+        reclaimBytes = Math.max(initialReclaimBytes, 2 * bytesInUse);
+    }
+
+    /** How many times a cache miss over the threshold ran the reclaimer. */
+    public synchronized long reclaims() { return reclaims; }
 
     private long allocateFromDevice(long size) {
         try {
@@ -72,7 +108,7 @@ public final class CachingAllocator {
             try {
                 return deviceAllocate(size);
             } catch (CudaOutOfMemoryException stillFull) {
-                reclaimer.run(); // frees through free(), re-entering this lock on the same thread
+                reclaim();
                 emptyCacheLocked();
                 try {
                     return deviceAllocate(size);

@@ -22,8 +22,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Blocks of storages that were garbage collected return to the caching allocator when the
  * next op runs here (a reference queue drained by the thread that owns the CUDA work, not a
  * cleaner thread). Java collects garbage when the host heap fills, and device results use
- * almost no heap, so when the device itself is full the allocator calls {@link #reclaim}, which
- * asks for a collection and waits for the blocks it frees.
+ * almost no heap, so once the allocator holds more than its threshold (or the device is full)
+ * it calls {@link #reclaim}, which asks for a collection and waits for the blocks it frees.
  */
 final class DeviceMirrors implements Storage.Residence {
     /** One storage's device copy; phantom-reachable from the storage so it is enqueued when the storage dies. */
@@ -124,13 +124,16 @@ final class DeviceMirrors implements Storage.Residence {
     }
 
     /**
-     * Called by the allocator when the device is full: collects garbage, then frees the blocks
-     * of every storage found dead, waiting briefly for the collector to report them.
+     * Called by the allocator when the device is full or its reclaim threshold is reached:
+     * collects garbage, then frees the blocks of every storage found dead, waiting briefly for
+     * the collector to report them.
      */
     void reclaim() {
         System.gc();
         try {
-            for (Reference<? extends Storage> r; (r = dead.remove(50)) != null; ) release((Mirror) r);
+            // the collector hands dead references over shortly after System.gc() returns: wait for
+            // the first one briefly, then take the rest as they come
+            for (Reference<? extends Storage> r = dead.remove(100); r != null; r = dead.remove(2)) release((Mirror) r);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

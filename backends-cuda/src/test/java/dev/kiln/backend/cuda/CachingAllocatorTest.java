@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -128,6 +130,26 @@ class CachingAllocatorTest {
         assertThrows(CudaOutOfMemoryException.class, () -> a.allocate(4 << 20));
         assertEquals(2, calls[0]);
         a.free(held);
+    }
+
+    @Test
+    void pastTheThresholdACacheMissReclaimsGarbageBeforeTakingDeviceMemory() {
+        FakeMemory mem = new FakeMemory(1L << 30);
+        CachingAllocator a = new CachingAllocator(mem, 2 << 20);
+        List<DeviceBlock> garbage = new ArrayList<>();
+        a.onOutOfMemory(() -> {
+            for (DeviceBlock b : garbage) a.free(b);
+            garbage.clear();
+        });
+        for (int i = 0; i < 3; i++) garbage.add(a.allocate(512 << 10)); // 1.5 MiB of dead tensors, below the threshold
+        assertEquals(0, a.reclaims());
+        DeviceBlock live = a.allocate(600 << 10); // would reserve 2.1 MiB: reclaim first
+        assertEquals(1, a.reclaims());
+        assertEquals(600 << 10, a.stats().bytesInUse());
+        DeviceBlock again = a.allocate(512 << 10); // served from the reclaimed blocks, no device call
+        assertEquals(4, mem.allocs, "three 512 KiB blocks and one 600 KiB block are all the device gave");
+        a.free(again);
+        a.free(live);
     }
 
     @Test
