@@ -33,7 +33,9 @@ public final class CachingAllocator {
     private volatile Runnable reclaimer = () -> {};
 
     /**
-     * Reserved bytes (in use plus cached) above which a cache miss first runs the reclaimer.
+     * Bytes in use (by live tensors and by dead ones not yet collected) above which a cache miss
+     * first runs the reclaimer. Cached blocks do not count: a reclaim returns garbage to the
+     * cache, so counting them would make every later miss reclaim again.
      * Java frees a dead tensor's block only after a garbage collection, and device results put
      * almost nothing on the heap, so without this a long eager loop would take fresh device
      * memory for every op (each cuMemAlloc a synchronizing driver call) until the device is full.
@@ -46,7 +48,7 @@ public final class CachingAllocator {
 
     public CachingAllocator(DeviceMemory memory) { this(memory, Long.getLong("kiln.cuda.reclaimBytes", 4L << 30)); }
 
-    /** With the reserved-bytes threshold for reclaiming garbage before taking more device memory (default 4 GiB). */
+    /** With the in-use threshold for reclaiming garbage before taking more device memory (default 4 GiB). */
     public CachingAllocator(DeviceMemory memory, long reclaimBytes) {
         this.memory = memory;
         this.initialReclaimBytes = reclaimBytes;
@@ -68,7 +70,7 @@ public final class CachingAllocator {
         long size = bucketSize(bytes);
         requests++;
         Long cached = takeCached(size);
-        if (cached == null && bytesInUse + bytesCached + size > reclaimBytes) {
+        if (cached == null && bytesInUse + size > reclaimBytes) {
             reclaim();
             cached = takeCached(size);
         }

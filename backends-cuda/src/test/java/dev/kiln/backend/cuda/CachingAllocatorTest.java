@@ -148,6 +148,10 @@ class CachingAllocatorTest {
         assertEquals(600 << 10, a.stats().bytesInUse());
         DeviceBlock again = a.allocate(512 << 10); // served from the reclaimed blocks, no device call
         assertEquals(4, mem.allocs, "three 512 KiB blocks and one 600 KiB block are all the device gave");
+        // the reclaimed blocks sit in the cache; a miss of another size does not reclaim again
+        DeviceBlock other = a.allocate(100 << 10);
+        assertEquals(1, a.reclaims(), "cached blocks are not garbage");
+        a.free(other);
         a.free(again);
         a.free(live);
     }
