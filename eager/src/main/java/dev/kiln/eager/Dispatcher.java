@@ -2,6 +2,7 @@ package dev.kiln.eager;
 
 import dev.kiln.backend.Strided;
 import dev.kiln.backend.cpu.CpuKernels;
+import dev.kiln.backend.device.CpuFallback;
 import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.op.Op;
 import dev.kiln.backend.op.OpDef;
@@ -49,7 +50,8 @@ public final class Dispatcher {
         Device device = DeviceRule.common(op.opName(), inputs);
         TensorType out = def.inferType(types, checked);
         // view ops only rewrite (shape, strides, offset) of host-visible data: same code on every device
-        Strided result = device.isCpu() || def.isView() ? CpuKernels.run(op, data, checked, out) : device.executor().run(op, data, checked, out);
+        Strided result = device.isCpu() || def.isView() ? CpuKernels.run(op, data, checked, out)
+                : CpuFallback.run(device.executor(), op, data, checked, out);
         Tensor r = new Tensor(result);
         if (!device.isCpu()) r.setDevice(device);
         if (def.isView()) r.setViewBase(inputs[0]);

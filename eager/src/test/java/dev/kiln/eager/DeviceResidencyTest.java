@@ -104,6 +104,25 @@ class DeviceResidencyTest {
         assertArrayEquals(b.grad().toFloatArray(), bd.grad().toFloatArray(), 1e-6f);
     }
 
+    @Test
+    void anOpWithoutADeviceKernelRunsOnTheCpuAndStaysOnTheDevice() {
+        Tensor x = Tensor.of(new float[] {1, 2, 3, 4}, 2, 2);
+        Tensor y = x.to(FAKE).mul(2.0).cumsum(1);
+        assertEquals(FAKE, y.device());
+        assertArrayEquals(new float[] {2, 6, 6, 14}, y.toFloatArray());
+        assertArrayEquals(new float[] {3, 7, 7, 15}, y.add(1.0).toFloatArray(), "the next device op reads the CPU result");
+        String old = System.getProperty("kiln.device.cpuFallback");
+        System.setProperty("kiln.device.cpuFallback", "false");
+        try {
+            UnsupportedOperationException e = org.junit.jupiter.api.Assertions.assertThrows(UnsupportedOperationException.class,
+                    () -> x.to(FAKE).cumsum(0));
+            assertEquals("cumsum on fake:0: no kernel for this op", e.getMessage());
+        } finally {
+            if (old == null) System.clearProperty("kiln.device.cpuFallback");
+            else System.setProperty("kiln.device.cpuFallback", old);
+        }
+    }
+
     private static Sequential model() {
         Kiln.manualSeed(21);
         return new Sequential(new Linear(4, 6), new ReLU(), new Linear(6, 3));

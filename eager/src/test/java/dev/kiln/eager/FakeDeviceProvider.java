@@ -58,11 +58,13 @@ public final class FakeDeviceProvider implements DeviceProvider {
         @Override
         public String deviceName() { return "fake:0"; }
 
+        /** Like CUDA, fake:0 lacks some kernels: cumsum, so the CPU fallback is tested. */
         @Override
-        public boolean supports(Op op) { return true; }
+        public boolean supports(Op op) { return op != Op.CUMSUM; }
 
         @Override
         public Strided run(Op op, Strided[] inputs, Attrs attrs, TensorType out) {
+            if (!supports(op)) throw new UnsupportedOperationException(op.opName() + " on fake:0: no kernel for this op");
             OPS_RUN.incrementAndGet();
             Strided[] onDevice = new Strided[inputs.length];
             for (int i = 0; i < inputs.length; i++) {

@@ -3,6 +3,7 @@ package dev.kiln.graph.exec;
 import dev.kiln.backend.DType;
 import dev.kiln.backend.Strided;
 import dev.kiln.backend.cpu.CpuKernels;
+import dev.kiln.backend.device.CpuFallback;
 import dev.kiln.backend.device.DeviceExecutor;
 import dev.kiln.backend.device.ElementwiseChain;
 import dev.kiln.graph.Graph;
@@ -25,7 +26,8 @@ import java.util.stream.Collectors;
  * A compiled graph's steps run on a device ({@link CompileOptions#withDevice}): the same fusion
  * groups as the CPU plan, each fused elementwise group one {@link DeviceExecutor#runFused} call,
  * a GEMM that the CPU plan finishes in place one {@link DeviceExecutor#run} followed by its
- * group, every other node one {@code run}, and view ops rewritten on the host as in eager. It
+ * group, every other node one {@code run} (on the CPU where the device lacks the kernel, as in
+ * eager: {@link CpuFallback}), and view ops rewritten on the host as in eager. It
  * does not depend on symbol values (device memory comes from the executor's allocator), so one
  * instance serves every batch size and thread. Guards are checked where the CPU plan checks them.
  */
@@ -131,7 +133,7 @@ final class DevicePlan {
         for (int j = 0; j < in.length; j++) in[j] = env.get(n.inputs().get(j));
         var type = sym.concrete(n.type());
         // view ops only rewrite (shape, strides, offset): the same code on every device, as in eager
-        return n.op().def().isView() ? CpuKernels.run(n.op(), in, n.attrs(), type) : device.run(n.op(), in, n.attrs(), type);
+        return n.op().def().isView() ? CpuKernels.run(n.op(), in, n.attrs(), type) : CpuFallback.run(device, n.op(), in, n.attrs(), type);
     }
 
     String explain() {
