@@ -2,7 +2,7 @@
 # Run on the GPU machine, from the repository root, with .gpu/ carried (benchmarks/gpu/prepare.sh
 # builds it here). Writes at most eight files to $OUT (all the device tool brings back): probe.txt,
 # tests.txt, kiln.jsonl, kiln.stderr, torch.jsonl, table.txt, and for profile kiln-profiled.jsonl, profile.txt.
-# Usage: bash benchmarks/gpu/run.sh [tests|bench|all|profile]   (profile: one round of Kiln's rows
+# Usage: bash benchmarks/gpu/run.sh [tests|bench|all|profile|jfr|demo]   (profile: one round of Kiln's rows
 # with -Dkiln.cuda.profile=true, the per-op table in profile.txt)
 set -uo pipefail
 WHAT="${1:-all}"
@@ -17,7 +17,7 @@ export PATH="/usr/local/cuda/bin:$PATH"
   ls -d /usr/local/cuda* 2>/dev/null
 } > "$OUT/probe.txt" 2>&1
 
-tar xzf "$G/jrt.tgz" -C /tmp
+if [ -f "$G/jrt.tgz" ]; then tar xzf "$G/jrt.tgz" -C /tmp; else tar xzf "$PWD/.gpu-demo/jrt.tgz" -C /tmp; fi
 JAVA=/tmp/jrt/bin/java
 
 # JCuda 12.6 needs libnvrtc.so.12; a CUDA 13-only machine gets the forwarding shim (nvrtc12-shim.c).
@@ -68,6 +68,17 @@ if [ "$WHAT" = profile ]; then
   "$JAVA" "${JVM[@]}" -Dkiln.cuda.profile=true -cp "$G/benchmarks.jar" dev.kiln.benchmarks.CudaSideBySide --rounds 1 > "$OUT/kiln-profiled.jsonl" 2> "$OUT/profile.txt"
   cat "$OUT/kiln-profiled.jsonl"; grep -A25 'kiln.cuda.profile' "$OUT/profile.txt"
 fi
+if [ "$WHAT" = demo ]; then
+  # the Fashion-MNIST demo on cuda:0 (.gpu-demo carried: prepare.sh demo), then the same loop in PyTorch
+  D="$PWD/.gpu-demo"
+  "$JAVA" "${JVM[@]}" --enable-native-access=ALL-UNNAMED -cp "$D/cli/classes:$D/cli/lib/*" dev.kiln.cli.KilnCli demo --device cuda \
+      --data "$D/data" --epochs "${EPOCHS:-3}" --checkpoint /tmp/kiln-demo/lenet.ckpt > "$OUT/demo-kiln.txt" 2>&1
+  echo "kiln demo exit $?" >> "$OUT/demo-kiln.txt"
+  PYTHONUNBUFFERED=1 python3 benchmarks/gpu/torch_fashion_cuda.py "$D/data" "${EPOCHS:-3}" > "$OUT/demo-torch.txt" 2>&1
+  grep -a -E '"epoch"|test accuracy|exit|Exception|Error|device:|artifact' "$OUT/demo-kiln.txt" | tail -20
+  cat "$OUT/demo-torch.txt"
+fi
+
 if [ "$WHAT" = jfr ]; then
   # where the host's time goes in the eager GPU rows: execution samples, top frames and first Kiln frames
   "$JAVA" "${JVM[@]}" -XX:StartFlightRecording=filename=/tmp/kiln.jfr,settings=profile -cp "$G/benchmarks.jar" \

@@ -35,12 +35,16 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", defaultValue = "checkpoints/lenet-fashion.ckpt", description = "checkpoint file; the artifact goes next to it")
     Path checkpoint;
 
+    @Option(names = "--device", defaultValue = "cpu", description = "where to train and evaluate: cpu, cuda or cuda:N (default ${DEFAULT-VALUE}; "
+            + "cuda needs an NVIDIA GPU, its driver and NVRTC, docs/cuda.md)")
+    String device;
+
     @Override
     public Integer call() throws Exception {
         if (epochs <= 0 || batchSize <= 0 || limit < 0) {
             throw new IllegalArgumentException("demo: --epochs and --batch-size must be positive and --limit non-negative");
         }
-        FashionMnistDemo.run(new FashionMnistDemo.Options(data, epochs, batchSize, lr, momentum, seed, limit, checkpoint), System.out);
+        FashionMnistDemo.run(new FashionMnistDemo.Options(data, epochs, batchSize, lr, momentum, seed, limit, checkpoint, device), System.out);
         return 0;
     }
 }

@@ -1,6 +1,7 @@
 package dev.kiln.examples;
 
 import dev.kiln.Kiln;
+import dev.kiln.eager.Device;
 import dev.kiln.eager.Tensor;
 import dev.kiln.eager.autograd.Autograd;
 import dev.kiln.eager.data.DataLoader;
@@ -26,13 +27,15 @@ public final class FashionMnistDemo {
     private FashionMnistDemo() {}
 
     /** Options of {@code kiln demo}. */
-    public record Options(String data, int epochs, int batchSize, double lr, double momentum, long seed, int limit, Path checkpoint) {
+    public record Options(String data, int epochs, int batchSize, double lr, double momentum, long seed, int limit, Path checkpoint,
+                          String device) {
         public static Options parse(String[] args) {
             String data = null;
             int epochs = 3, batch = 64, limit = 0;
             double lr = 0.05, momentum = 0.9;
             long seed = 0;
             Path ckpt = Path.of("checkpoints", "lenet-fashion.ckpt");
+            String device = "cpu";
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
                 String v = i + 1 < args.length ? args[i + 1] : null;
@@ -45,11 +48,12 @@ public final class FashionMnistDemo {
                     case "--seed" -> { seed = Long.parseLong(need(a, v)); i++; }
                     case "--limit" -> { limit = positive(a, need(a, v)); i++; }
                     case "--checkpoint" -> { ckpt = Path.of(need(a, v)); i++; }
+                    case "--device" -> { device = need(a, v); i++; }
                     default -> throw new IllegalArgumentException("demo: unknown option '" + a + "' (options: --data DIR --epochs N "
-                            + "--batch-size N --lr X --momentum X --seed N --limit N --checkpoint FILE)");
+                            + "--batch-size N --lr X --momentum X --seed N --limit N --checkpoint FILE --device cpu|cuda|cuda:N)");
                 }
             }
-            return new Options(data, epochs, batch, lr, momentum, seed, limit, ckpt);
+            return new Options(data, epochs, batch, lr, momentum, seed, limit, ckpt, device);
         }
 
         private static String need(String flag, String v) {
@@ -72,6 +76,7 @@ public final class FashionMnistDemo {
     public static void run(String[] args, PrintStream out) throws Exception { run(Options.parse(args), out); }
 
     public static void run(Options o, PrintStream out) throws Exception {
+        Device device = Device.of(o.device); // fails here, with the reason, when CUDA cannot be used
         Kiln.manualSeed(o.seed);
         FashionData data = loadData(o, out);
         Tensor xtr = data.trainImages(), ytr = data.trainLabels();
@@ -85,6 +90,8 @@ public final class FashionMnistDemo {
         LeNet model = new LeNet();
         out.println(model);
         out.printf(Locale.ROOT, "parameters: %,d%n", model.parameterCount());
+        if (!device.isCpu()) out.println("device: " + device);
+        model.to(device);
         SGD opt = SGD.builder(model.parameters()).lr(o.lr).momentum(o.momentum).build();
         Generator shuffle = new Generator(o.seed + 1);
         DataLoader<List<Tensor>, List<Tensor>> loader = DataLoader.builder(new TensorDataset(xtr, ytr))
@@ -99,7 +106,7 @@ public final class FashionMnistDemo {
             long correct = 0, seen = 0;
             int step = 0;
             for (List<Tensor> batch : loader) {
-                Tensor x = batch.get(0), y = batch.get(1);
+                Tensor x = batch.get(0).to(device), y = batch.get(1).to(device);
                 opt.zeroGrad();
                 Tensor logits = model.call(x);
                 Tensor loss = F.crossEntropy(logits, y);
@@ -114,19 +121,20 @@ public final class FashionMnistDemo {
                 bar.update(++step, seen, String.format(Locale.ROOT, "loss %.4f  acc %.4f", lossSum / seen, (double) correct / seen));
             }
             double trainSecs = (System.nanoTime() - t0) / 1e9;
-            ConfusionMatrix cm = evaluate(model, data.testImages(), data.testLabels());
+            ConfusionMatrix cm = evaluate(model, data.testImages(), data.testLabels(), device);
             accuracy = cm.accuracy();
             out.printf(Locale.ROOT, "{\"epoch\": %d, \"train_s\": %.2f, \"test_acc\": %.4f, \"images_per_s\": %.0f}%n",
                     epoch, trainSecs, accuracy, seen / trainSecs);
             Checkpoint.save(o.checkpoint, model, opt, null, Map.of("shuffle", shuffle), epoch);
         }
-        ConfusionMatrix cm = evaluate(model, data.testImages(), data.testLabels());
+        ConfusionMatrix cm = evaluate(model, data.testImages(), data.testLabels(), device);
         out.println();
         out.println("test set confusion matrix (rows: true class, columns: predicted):");
         out.println(cm.format(Arrays.asList(FashionData.CLASSES)));
         out.printf(Locale.ROOT, "test accuracy %.4f, macro F1 %.4f%n", cm.accuracy(), cm.macroF1());
         out.println("checkpoint: " + o.checkpoint.toAbsolutePath());
         Path exportDir = o.checkpoint.toAbsolutePath().getParent();
+        model.to(Device.cpu()); // the deployment stage traces, exports and checks on the CPU
         long mismatches = DeployStage.run(model, data.testImages(), data.testLabels(), exportDir, out);
         if (mismatches > 0) {
             throw new IllegalStateException("the deployed artifact disagrees with the eager model on " + mismatches + " test images");
@@ -144,14 +152,17 @@ public final class FashionMnistDemo {
         return FashionData.synthetic(2048, 512, o.seed);
     }
 
-    static ConfusionMatrix evaluate(LeNet model, Tensor images, Tensor labels) {
+    static ConfusionMatrix evaluate(LeNet model, Tensor images, Tensor labels) { return evaluate(model, images, labels, Device.cpu()); }
+
+    /** Test-set predictions in chunks of 1000 images, computed on device. */
+    static ConfusionMatrix evaluate(LeNet model, Tensor images, Tensor labels, Device device) {
         model.eval();
         ConfusionMatrix cm = new ConfusionMatrix(10);
         try (var ng = Autograd.noGrad()) {
             int n = images.shape(0);
             for (int s = 0; s < n; s += 1000) {
                 int len = Math.min(1000, n - s);
-                Tensor pred = model.call(images.narrow(0, s, len)).argmax(1, false);
+                Tensor pred = model.call(images.narrow(0, s, len).to(device)).argmax(1, false);
                 cm.update(pred, labels.narrow(0, s, len));
             }
         }
