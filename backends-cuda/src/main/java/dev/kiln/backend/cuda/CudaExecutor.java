@@ -26,7 +26,7 @@ final class CudaExecutor implements DeviceExecutor {
     static final Set<Op> SUPPORTED = EnumSet.of(Op.NEG, Op.ABS, Op.SIGN, Op.EXP, Op.LOG, Op.LOG1P, Op.EXPM1, Op.SQRT, Op.RSQRT,
             Op.RECIPROCAL, Op.SIN, Op.COS, Op.TANH, Op.SIGMOID, Op.RELU, Op.GELU, Op.SILU, Op.ERF, Op.FLOOR, Op.CEIL, Op.ROUND,
             Op.CLAMP, Op.CAST, Op.CLONE, Op.FULL_LIKE, Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.POW, Op.MAXIMUM, Op.MINIMUM, Op.EQ, Op.NE,
-            Op.LT, Op.LE, Op.GT, Op.GE, Op.LOGICAL_AND, Op.LOGICAL_OR, Op.LOGICAL_XOR, Op.LOGICAL_NOT, Op.WHERE, Op.SUM, Op.PROD, Op.AMAX, Op.AMIN,
+            Op.LT, Op.LE, Op.GT, Op.GE, Op.LOGICAL_AND, Op.LOGICAL_OR, Op.LOGICAL_XOR, Op.LOGICAL_NOT, Op.WHERE, Op.SUM, Op.PROD, Op.AMAX, Op.AMIN, Op.ARGMAX, Op.ARGMIN,
             Op.SOFTMAX, Op.LOG_SOFTMAX, Op.MATMUL, Op.ADDMM, Op.CONV2D, Op.CONV_TRANSPOSE2D, Op.CONV2D_WEIGHT_GRAD,
             Op.MAX_POOL2D_INDICES, Op.INDEX_SELECT, Op.GATHER, Op.SCATTER_ADD);
 
@@ -188,6 +188,7 @@ final class CudaExecutor implements DeviceExecutor {
                         x.ptr(), x.strides(), x.offset(), new Ptr(dst));
             }
             case SUM, PROD, AMAX, AMIN -> reduce(op, in[0], a, out, dst, s);
+            case ARGMAX, ARGMIN -> argReduce(op, in[0], a, dst, s);
             case SOFTMAX, LOG_SOFTMAX -> softmax(op, in[0], a, out, dst, s);
             case MATMUL -> matmul(in[0], in[1], out, dst, s);
             case ADDMM -> {
@@ -321,21 +322,40 @@ final class CudaExecutor implements DeviceExecutor {
 
     private void reduce(Op op, Strided x, Attrs a, Strided out, long dst, OpScope s) {
         DType t = out.dtype();
-        requireFloat(op, t);
+        if (t != DType.INT64) requireFloat(op, t);
         int rank = x.rank();
         boolean[] reduced = new boolean[rank];
         int[] dims = a.getInts("dims");
         if (dims.length == 0) java.util.Arrays.fill(reduced, true);
         for (int d : dims) reduced[d < 0 ? d + rank : d] = true;
-        // kept dims first, reduced dims last: row r, element j is position r * len + j
+        launchRows(CudaKernelSources.REDUCE, "kiln_reduce_" + suffix(t), CudaOpCodes.REDUCE.get(op), x, t, reduced, dst, s);
+    }
+
+    /** argmax/argmin along dim (over every element without one): the reduce kernels' row layout, i64 indices out. */
+    private void argReduce(Op op, Strided x, Attrs a, long dst, OpScope s) {
+        DType t = x.dtype();
+        requireFloat(op, t);
+        int rank = x.rank();
+        boolean[] reduced = new boolean[rank];
+        Integer dim = a.getOptionalInt("dim");
+        if (dim == null) java.util.Arrays.fill(reduced, true);
+        else reduced[dim < 0 ? dim + rank : dim] = true;
+        launchRows(CudaKernelSources.REDUCE, "kiln_argreduce_" + suffix(t), op == Op.ARGMAX ? 0 : 1, x, t, reduced, dst, s);
+    }
+
+    /**
+     * Launches a row kernel of reduce.cu over x read as type t: kept dims first, reduced dims
+     * last, so row r, element j is position r * len + j of the permuted (strided, uncopied) view.
+     */
+    private void launchRows(String file, String kernel, int code, Strided x, DType t, boolean[] reduced, long dst, OpScope s) {
+        int rank = x.rank();
         int[] shape = new int[rank], strides = new int[rank];
         int k = 0, rows = 1, len = 1;
         for (int d = 0; d < rank; d++) if (!reduced[d]) { shape[k] = x.shape()[d]; strides[k++] = x.strides()[d]; rows *= x.shape()[d]; }
         for (int d = 0; d < rank; d++) if (reduced[d]) { shape[k] = x.shape()[d]; strides[k++] = x.strides()[d]; len *= x.shape()[d]; }
         View v = view(x, null, t, s);
         int[] st = x.dtype() == t ? strides : permutedContiguous(x.shape(), reduced);
-        String kernel = "kiln_reduce_" + suffix(t);
-        gpu.launch(gpu.kernel(CudaKernelSources.REDUCE, kernel), Math.max(1, Math.min(rows, 65535)), 1, 1, BLOCK, CudaOpCodes.REDUCE.get(op), rows, len,
+        gpu.launch(gpu.kernel(file, kernel), Math.max(1, Math.min(rows, 65535)), 1, 1, BLOCK, code, rows, len,
                 KernelLayouts.shape(shape), v.ptr(), KernelLayouts.strides(st), v.offset(), new Ptr(dst));
     }
 

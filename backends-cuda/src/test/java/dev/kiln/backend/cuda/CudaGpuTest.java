@@ -70,6 +70,17 @@ class CudaGpuTest {
         same(in -> in[0].softmax(1), 1e-6, x);
         same(in -> in[0].logSoftmax(-1), 1e-5, x);
         same(in -> in[0].transpose(0, 2).softmax(0), 1e-6, x);
+        // arg reductions: ties keep the first index, NaN counts as the extreme (first NaN wins)
+        Tensor ties = Tensor.of(new float[] {1, 3, 3, 0, 2, 2, Float.NaN, 5, Float.NaN, -1, -1, -1}, 3, 4);
+        same(in -> in[0].argmax(1, false), 0, ties);
+        same(in -> in[0].argmin(0, true), 0, ties);
+        same(in -> in[0].argmax(1, false), 0, x.reshape(8, 1500));
+        same(in -> in[0].argmax(), 0, x);
+        same(in -> in[0].argmin(1, false), 0, x.transpose(0, 1).reshape(300, 40));
+        // i64 reductions: a count of matches, a sum of labels
+        Tensor labels = Tensor.randint(0, 10, 1000);
+        same(in -> in[0].eq(in[1]).to(dev.kiln.backend.DType.INT64).sum(), 0, labels, Tensor.randint(0, 10, 1000));
+        same(in -> in[0].reshape(10, 100).sum(new int[] {1}, false), 0, labels);
     }
 
     @Test

@@ -27,7 +27,7 @@ class CudaKernelSourcesCompileTest {
                     "kiln_logical_not_i64", "kiln_logical_not_bool", "kiln_compare_f32", "kiln_compare_f64", "kiln_compare_i64", "kiln_compare_bool",
                     "kiln_cast_f32_f64", "kiln_cast_f64_f32", "kiln_cast_i64_f32", "kiln_cast_bool_f32", "kiln_cast_f32_i64",
                     "kiln_cast_f32_bool", "kiln_cast_bool_bool", "kiln_fill_f32", "kiln_fill_f64", "kiln_fill_i64", "kiln_fill_bool"),
-            CudaKernelSources.REDUCE, List.of("kiln_reduce_f32", "kiln_reduce_f64"),
+            CudaKernelSources.REDUCE, List.of("kiln_reduce_f32", "kiln_reduce_f64", "kiln_reduce_i64", "kiln_argreduce_f32", "kiln_argreduce_f64"),
             CudaKernelSources.SOFTMAX, List.of("kiln_softmax_f32", "kiln_softmax_f64"),
             CudaKernelSources.GEMM, List.of("kiln_sgemm", "kiln_dgemm", "kiln_sgemm_128"),
             CudaKernelSources.IM2COL, List.of("kiln_im2col_f32", "kiln_im2col_f64", "kiln_col2im_f32", "kiln_col2im_f64"),
