@@ -23,25 +23,27 @@ public final class Storage {
     private final DType dtype;
     /** The host array; null while only {@link #residence} holds the contents. */
     private volatile Object data;
+    /** Guarded by this, as is {@link #deviceWrites}. */
     private Residence residence;
+    /** Device writes so far: a copy to the host that overlapped one is stale and is redone. */
+    private long deviceWrites;
     private final int length;
-    private int version;
+    private volatile int version;
 
-    private Storage(DType dtype, Object data, int length) {
+    private Storage(DType dtype, Object data, Residence residence, int length) {
         this.dtype = dtype;
         this.data = data;
+        this.residence = residence;
         this.length = length;
     }
 
     public static Storage allocate(DType dtype, long n) {
-        return new Storage(dtype, newArray(dtype, checkedLength(dtype, n)), (int) n);
+        return new Storage(dtype, newArray(dtype, checkedLength(dtype, n)), null, (int) n);
     }
 
     /** A storage whose contents are held by {@code residence} and copied to the host on first host access. */
     public static Storage onDevice(DType dtype, long n, Residence residence) {
-        Storage s = new Storage(dtype, null, checkedLength(dtype, n));
-        s.residence = java.util.Objects.requireNonNull(residence, "residence");
-        return s;
+        return new Storage(dtype, null, java.util.Objects.requireNonNull(residence, "residence"), checkedLength(dtype, n));
     }
 
     private static int checkedLength(DType dtype, long n) {
@@ -64,13 +66,30 @@ public final class Storage {
         return d != null ? d : copyFromDevice();
     }
 
-    private synchronized Object copyFromDevice() {
-        if (data == null) {
+    /**
+     * Copies the device's contents into a new host array. The copy runs outside this storage's
+     * lock, because the residence takes its own (a device's lock may be held by a thread that
+     * is uploading this storage); if the device wrote again meanwhile, the copy is redone.
+     */
+    private Object copyFromDevice() {
+        while (true) {
+            Residence from;
+            long writes;
+            synchronized (this) {
+                if (data != null) return data;
+                from = residence;
+                writes = deviceWrites;
+            }
             Object a = newArray(dtype, length);
-            residence.copyToHost(this, a);
-            data = a;
+            from.copyToHost(this, a);
+            synchronized (this) {
+                if (data != null) return data;
+                if (writes == deviceWrites) {
+                    data = a;
+                    return a;
+                }
+            }
         }
-        return data;
     }
 
     /** Whether the host array holds the current contents (false: the next host access copies them from the device). */
@@ -83,15 +102,16 @@ public final class Storage {
     public synchronized void hostIsStale(Residence r) {
         residence = java.util.Objects.requireNonNull(r, "residence");
         data = null;
+        deviceWrites++;
     }
 
-    public static Storage wrap(float[] a) { return new Storage(DType.FLOAT32, a, a.length); }
+    public static Storage wrap(float[] a) { return new Storage(DType.FLOAT32, a, null, a.length); }
 
-    public static Storage wrap(double[] a) { return new Storage(DType.FLOAT64, a, a.length); }
+    public static Storage wrap(double[] a) { return new Storage(DType.FLOAT64, a, null, a.length); }
 
-    public static Storage wrap(long[] a) { return new Storage(DType.INT64, a, a.length); }
+    public static Storage wrap(long[] a) { return new Storage(DType.INT64, a, null, a.length); }
 
-    public static Storage wrap(boolean[] a) { return new Storage(DType.BOOL, a, a.length); }
+    public static Storage wrap(boolean[] a) { return new Storage(DType.BOOL, a, null, a.length); }
 
     public DType dtype() { return dtype; }
 
@@ -118,10 +138,13 @@ public final class Storage {
         if (donor.dtype != dtype || donor.length != length) {
             throw new IllegalArgumentException("adopt: " + donor.dtype + "[" + donor.length + "] into " + dtype + "[" + length + "]");
         }
-        data = donor.host();
+        Object contents = donor.host(); // before taking this lock: it may copy from a device
+        synchronized (this) {
+            data = contents;
+        }
     }
 
-    public void bumpVersion() { version++; }
+    public synchronized void bumpVersion() { version++; }
 
     /** Element i converted to double (bool as 0/1). Slow path: for printing and tests. */
     public double getDouble(int i) {

@@ -84,6 +84,27 @@ class StorageResidenceTest {
     }
 
     @Test
+    void aDeviceWriteDuringACopyToTheHostMakesTheCopyBeRedone() {
+        float[][] device = {{1, 2}};
+        int[] copies = {0};
+        Storage[] self = new Storage[1];
+        Storage.Residence dev = new Storage.Residence() {
+            @Override
+            public void copyToHost(Storage s, Object host) {
+                float[] seen = device[0];
+                if (copies[0]++ == 0) { // another thread's device write lands while this copy runs
+                    device[0] = new float[] {3, 4};
+                    self[0].hostIsStale(this);
+                }
+                System.arraycopy(seen, 0, host, 0, 2);
+            }
+        };
+        self[0] = Storage.onDevice(DType.FLOAT32, 2, dev);
+        assertArrayEquals(new float[] {3, 4}, self[0].f32());
+        assertEquals(2, copies[0]);
+    }
+
+    @Test
     void sizesAreCheckedAsForHostStorage() {
         assertThrows(dev.kiln.backend.shape.ShapeException.class, () -> Storage.onDevice(DType.FLOAT32, -1, new FakeResidence()));
         assertThrows(NullPointerException.class, () -> Storage.onDevice(DType.FLOAT32, 1, null));

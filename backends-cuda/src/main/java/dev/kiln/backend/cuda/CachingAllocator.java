@@ -26,7 +26,8 @@ public final class CachingAllocator {
 
     private final DeviceMemory memory;
     private final TreeMap<Long, ArrayDeque<Long>> free = new TreeMap<>();
-    private final Map<Long, Long> live = new HashMap<>();
+    /** Blocks handed out, by address: freeing checks identity, so a stale block whose address was reused is caught. */
+    private final Map<Long, DeviceBlock> live = new HashMap<>();
     private long requests, cacheHits, deviceAllocations, deviceFrees, bytesInUse, bytesCached, peak;
 
     /** Frees blocks whose tensors are garbage; run when the device is full (see DeviceMirrors.reclaim). */
@@ -75,10 +76,11 @@ public final class CachingAllocator {
             cached = takeCached(size);
         }
         long address = cached != null ? cached : allocateFromDevice(size);
-        live.put(address, size);
+        DeviceBlock block = new DeviceBlock(address, size, bytes);
+        live.put(address, block);
         bytesInUse += size;
         peak = Math.max(peak, bytesInUse);
-        return new DeviceBlock(address, size, bytes);
+        return block;
     }
 
     /** A cached block of exactly this bucket, or null. */
@@ -134,8 +136,10 @@ public final class CachingAllocator {
 
     /** Returns a block to its free list; the device memory stays reserved for reuse. */
     public synchronized void free(DeviceBlock block) {
-        Long size = live.remove(block.address());
-        if (size == null) throw new IllegalStateException("freeing device block 0x" + Long.toHexString(block.address()) + " that is not allocated (double free?)");
+        DeviceBlock held = live.get(block.address());
+        if (held != block) throw new IllegalStateException("freeing device block 0x" + Long.toHexString(block.address()) + " that is not allocated (double free?)");
+        live.remove(block.address());
+        long size = block.size();
         bytesInUse -= size;
         bytesCached += size;
         free.computeIfAbsent(size, s -> new ArrayDeque<>()).push(block.address());

@@ -29,7 +29,9 @@ public final class CudaBackend {
     private final CudaContext context;
     private final CachingAllocator allocator;
     private final Map<String, CUmodule> modules = new ConcurrentHashMap<>();
-    private final Map<String, CUfunction> functions = new ConcurrentHashMap<>();
+    private record FunctionKey(String source, String kernel) {}
+
+    private final Map<FunctionKey, CUfunction> functions = new ConcurrentHashMap<>();
     private final Map<String, Map<String, CUfunction>> resourceKernels = new ConcurrentHashMap<>();
 
     private CudaBackend(CudaDeviceInfo info) {
@@ -122,7 +124,8 @@ public final class CudaBackend {
 
     /** The function name from a source, compiling and loading the source on first use. */
     public CUfunction function(String source, String sourceName, String kernel) {
-        return functions.computeIfAbsent(sourceName + "\0" + kernel + "\0" + source.hashCode(), k -> {
+        // keyed by the whole source: generated kernels may share a name across retraces
+        return functions.computeIfAbsent(new FunctionKey(source, kernel), k -> {
             CUmodule m = modules.computeIfAbsent(source, src -> {
                 String ptx = NvrtcCompiler.compile(src, sourceName, info.nvrtcArch());
                 context.makeCurrent();

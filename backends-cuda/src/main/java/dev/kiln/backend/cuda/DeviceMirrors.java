@@ -24,6 +24,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * cleaner thread). Java collects garbage when the host heap fills, and device results use
  * almost no heap, so once the allocator holds more than its threshold (or the device is full)
  * it calls {@link #reclaim}, which asks for a collection and waits for the blocks it frees.
+ *
+ * <p>Thread-safe: lookups, uploads and block changes of live storages hold this object's lock;
+ * freeing the blocks of dead storages does not (no live code can reach them), so the allocator
+ * may call {@link #reclaim} while another thread holds this lock and waits for the allocator.
  */
 final class DeviceMirrors implements Storage.Residence {
     /** One storage's device copy; phantom-reachable from the storage so it is enqueued when the storage dies. */
@@ -65,11 +69,19 @@ final class DeviceMirrors implements Storage.Residence {
     long address(Storage s) {
         freeDead();
         if (s.length() == 1 && s.isOnHost()) return constant(s);
-        Mirror m = mirrors.get(s);
-        if (m != null && m.version == s.version() && m.block != null) return m.block.address();
-        DeviceBlock fresh = backend.upload(s);
-        adopt(s, fresh, m);
-        return fresh.address();
+        synchronized (this) {
+            Mirror m = mirrors.get(s);
+            if (m != null && m.version == s.version() && m.block != null) return m.block.address();
+        }
+        // the host copy first, outside this lock: making it may read the device copy (copyToHost)
+        s.array();
+        synchronized (this) {
+            Mirror m = mirrors.get(s); // again: another thread may have uploaded it meanwhile
+            if (m != null && m.version == s.version() && m.block != null) return m.block.address();
+            DeviceBlock fresh = backend.upload(s);
+            adopt(s, fresh, m);
+            return fresh.address();
+        }
     }
 
     private long constant(Storage s) {
@@ -85,20 +97,20 @@ final class DeviceMirrors implements Storage.Residence {
     }
 
     /** Records that block holds s's contents: a kernel's result, s made by {@code Storage.onDevice(.., this)}. */
-    void holds(Storage s, DeviceBlock block) { adopt(s, block, mirrors.get(s)); }
+    synchronized void holds(Storage s, DeviceBlock block) { adopt(s, block, mirrors.get(s)); }
 
     /**
      * The device wrote s's new contents into block (the old block, if any, is freed): bumps s's
      * version, so saved tensors see the write, and makes s's host array stale.
      */
-    void overwritten(Storage s, DeviceBlock block) {
+    synchronized void overwritten(Storage s, DeviceBlock block) {
         s.bumpVersion();
         adopt(s, block, mirrors.get(s));
         s.hostIsStale(this);
     }
 
     @Override
-    public void copyToHost(Storage s, Object hostArray) {
+    public synchronized void copyToHost(Storage s, Object hostArray) {
         Mirror m = mirrors.get(s);
         DeviceBlock b = m == null ? null : m.block;
         if (b == null) throw new IllegalStateException("the device copy of a " + s.dtype() + "[" + s.length() + "] storage is missing");

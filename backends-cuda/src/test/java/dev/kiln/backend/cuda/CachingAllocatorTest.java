@@ -157,6 +157,18 @@ class CachingAllocatorTest {
     }
 
     @Test
+    void aStaleBlockWhoseAddressWasReusedIsRefused() {
+        CachingAllocator a = new CachingAllocator(new FakeMemory(1 << 20));
+        DeviceBlock first = a.allocate(100);
+        a.free(first);
+        DeviceBlock second = a.allocate(100); // the same address, from the cache
+        assertEquals(first.address(), second.address());
+        assertThrows(IllegalStateException.class, () -> a.free(first));
+        assertEquals(512, a.stats().bytesInUse(), "the new owner's block stays allocated");
+        a.free(second);
+    }
+
+    @Test
     void doubleFreeIsAnError() {
         CachingAllocator a = new CachingAllocator(new FakeMemory(1 << 20));
         DeviceBlock b = a.allocate(10);

@@ -29,7 +29,8 @@ public interface DeviceExecutor {
     /**
      * Computes an elementwise chain over {@code inputs} (strided, broadcast to {@code shape}) in
      * one pass where the device can (CUDA generates one kernel per chain). This default runs the
-     * steps one op at a time through {@link #run}, so every executor can run compiled graphs.
+     * steps one op at a time through {@link #run} (on the CPU where the device lacks the kernel,
+     * see {@link CpuFallback}), so every executor can run compiled graphs.
      */
     default Strided runFused(ElementwiseChain chain, Strided[] inputs, int[] shape) {
         TensorType type = TensorType.of(chain.dtype(), shape);
@@ -41,7 +42,7 @@ public interface DeviceExecutor {
                 int src = s.srcs()[j];
                 in[j] = src >= 0 ? results[src] : inputs[-1 - src];
             }
-            results[i] = run(s.op(), in, s.attrs(), type);
+            results[i] = CpuFallback.run(this, s.op(), in, s.attrs(), type);
         }
         return results[results.length - 1];
     }
