@@ -81,25 +81,31 @@ fi
 
 if [ "$WHAT" = jfr ]; then
   # where the host's time goes in the eager GPU rows: execution samples, top frames and first Kiln frames
-  "$JAVA" "${JVM[@]}" -XX:StartFlightRecording=filename=/tmp/kiln.jfr,settings=profile -cp "$G/benchmarks.jar" \
-      dev.kiln.benchmarks.CudaSideBySide --rounds 2 > "$OUT/kiln-jfr.jsonl" 2>/dev/null
+  # LeNet b64 training steps only, sampled every millisecond (the profile settings sample every 10/20 ms)
+  sed -e 's/<setting name="period" control="method-sampling-java-interval">[^<]*</<setting name="period" control="method-sampling-java-interval">1 ms</' \
+      -e 's/<setting name="period" control="method-sampling-native-interval">[^<]*</<setting name="period" control="method-sampling-native-interval">1 ms</' \
+      /tmp/jrt/lib/jfr/profile.jfc > /tmp/fine.jfc
+  "$JAVA" "${JVM[@]}" -XX:StartFlightRecording=filename=/tmp/kiln.jfr,settings=/tmp/fine.jfc -cp "$G/benchmarks.jar" \
+      dev.kiln.benchmarks.CudaSideBySide --train-steps 3000 > "$OUT/kiln-jfr.jsonl" 2>&1
   # Java-code samples, and samples of threads inside native code (JCuda's JNI and the driver)
   /tmp/jrt/bin/jfr print --events jdk.ExecutionSample,jdk.NativeMethodSample --stack-depth 12 /tmp/kiln.jfr > /tmp/samples.txt
   for kind in jdk.ExecutionSample jdk.NativeMethodSample; do python3 - /tmp/samples.txt $kind <<'PY'; done > "$OUT/jfr-top.txt"
 import re, sys, collections
-top, kiln, total = collections.Counter(), collections.Counter(), 0
+top, kiln, top3, total = collections.Counter(), collections.Counter(), collections.Counter(), 0
 print("#####", sys.argv[2])
 for ev in open(sys.argv[1]).read().split(sys.argv[2] + " {")[1:]:
     frames = re.findall(r"^\s+([\w.$<>]+)\(", ev, re.M)
     if not frames: continue
     total += 1
     top[frames[0]] += 1
+    top3[" < ".join(frames[:3])] += 1
     k = next((f for f in frames if f.startswith("dev.kiln") and "benchmarks" not in f), None)
     if k: kiln[k] += 1
 print("samples", total)
 print("== top frames"); [print(f"{c:6d} {f}") for f, c in top.most_common(40)]
 print("== first Kiln frame"); [print(f"{c:6d} {f}") for f, c in kiln.most_common(40)]
+print("== top 3 frames"); [print(f"{c:6d} {f}") for f, c in top3.most_common(40)]
 PY
-  grep -v '^ *[1-4] ' "$OUT/jfr-top.txt" | head -90
+  grep -a 'train-steps' "$OUT/kiln-jfr.jsonl"; grep -v '^ *[1-9] ' "$OUT/jfr-top.txt" | head -150
 fi
 cat "$OUT/probe.txt"

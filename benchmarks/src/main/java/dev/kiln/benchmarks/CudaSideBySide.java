@@ -25,6 +25,10 @@ public final class CudaSideBySide {
             System.exit(3);
         }
         Device gpu = Device.cuda(0);
+        if (args.length == 2 && args[0].equals("--train-steps")) { // a profiler's view of one eager step, nothing else
+            trainSteps(gpu, Integer.parseInt(args[1]));
+            return;
+        }
         // as SideBySide --rounds: every round runs the same work, only the last is printed, so
         // the JIT has compiled the eager path by then
         int rounds = args.length == 2 && args[0].equals("--rounds") ? Integer.parseInt(args[1]) : 2;
@@ -57,6 +61,16 @@ public final class CudaSideBySide {
                     TraceOptions.builder().name("lenet").dynamic(0, 0, "N").params(net.namedParameters()).build());
             report.ms("lenet_infer_b" + batch + "_traced_cuda", Median.ms(synced(gpu, () -> traced.call(x)), 200, 20));
         }
+    }
+
+    /** n LeNet b64 training steps on gpu, then the median step time on stderr. */
+    private static void trainSteps(Device gpu, int n) {
+        Kiln.manualSeed(0);
+        LeNet net = new LeNet();
+        net.to(gpu);
+        Tensor[] xy = {Tensor.randn(64, 1, 28, 28).to(gpu), Tensor.randint(0, 10, 64).to(gpu)};
+        Function<Tensor[], Tensor> step = TrainStep.of(net, TrainStep.sgd(net));
+        System.err.println("CudaSideBySide --train-steps: median " + Median.ms(synced(gpu, () -> step.apply(xy)), n, 50) + " ms");
     }
 
     private static Supplier<Object> synced(Device d, Supplier<?> work) {

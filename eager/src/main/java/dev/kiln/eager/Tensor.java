@@ -958,8 +958,9 @@ public final class Tensor {
             throw new IllegalArgumentException(op + ": result type " + value.dtype() + " can't be cast to the desired output type " + dtype());
         }
         // on a device, the device writes its own copy (and bumps the version); else the host array
-        if (device.isCpu() || !device.executor().writeInto(value.data, data)) {
-            if (canAdopt(value)) data.storage().adopt(value.data.storage());
+        boolean temporary = canAdopt(value);
+        if (device.isCpu() || !device.executor().writeInto(value.data, data, temporary)) {
+            if (temporary) data.storage().adopt(value.data.storage());
             else dev.kiln.backend.cpu.Copy.copyInto(value.data, data);
             bump();
         }

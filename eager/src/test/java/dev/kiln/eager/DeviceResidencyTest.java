@@ -50,6 +50,7 @@ class DeviceResidencyTest {
         Kiln.manualSeed(5);
         Tensor x = Tensor.randn(8, 4), y = Tensor.of(new long[] {0, 1, 2, 0, 1, 2, 0, 1});
         Tensor xd = x.to(FAKE), yd = y.to(FAKE);
+        int handOvers = FakeDeviceProvider.HAND_OVERS.get();
         for (int step = 0; step < 3; step++) {
             if (step == 1) {
                 // from the second step on, inputs and parameters are already on the device
@@ -61,6 +62,8 @@ class DeviceResidencyTest {
         }
         assertEquals(0, FakeDeviceProvider.UPLOADS.get(), "steps 2 and 3 upload nothing");
         assertEquals(0, FakeDeviceProvider.COPIES_TO_HOST.get(), "steps 2 and 3 copy nothing to the host");
+        // SGD with momentum updates two tensors per parameter in place, each taking over its fresh value
+        assertTrue(FakeDeviceProvider.HAND_OVERS.get() - handOvers >= 3 * dev.parameters().size(), "updates took over their values");
         List<Tensor> cp = cpu.parameters(), dp = dev.parameters();
         for (int i = 0; i < cp.size(); i++) {
             assertFalse(dp.get(i).data().storage().isOnHost(), "parameter " + i + " was updated on the device");

@@ -32,6 +32,8 @@ public final class FakeDeviceProvider implements DeviceProvider {
     static final AtomicInteger OPS_RUN = new AtomicInteger();
     /** Host-to-device copies of a storage's contents. */
     static final AtomicInteger UPLOADS = new AtomicInteger();
+    /** In-place writes that took over a temporary's device memory instead of copying it. */
+    static final AtomicInteger HAND_OVERS = new AtomicInteger();
     /** Device-to-host copies (a host read of a device-resident storage). */
     static final AtomicInteger COPIES_TO_HOST = new AtomicInteger();
 
@@ -79,10 +81,22 @@ public final class FakeDeviceProvider implements DeviceProvider {
         }
 
         @Override
-        public boolean writeInto(Strided value, Strided dest) {
+        public boolean writeInto(Strided value, Strided dest, boolean valueIsTemporary) {
             Storage target = dest.storage();
             if (dest.offset() != 0 || !dest.isContiguous() || dest.numel() != target.length() || !Arrays.equals(value.shape(), dest.shape())) {
                 return false;
+            }
+            Storage from = value.storage();
+            DeviceCopy current = memory.get(from);
+            if (valueIsTemporary && current != null && current.version() == from.version() && from != target && from.dtype() == target.dtype()
+                    && from.length() == target.length()) {
+                // as CUDA's DeviceMirrors.handOver: the temporary's device memory becomes the target's
+                memory.remove(from);
+                target.bumpVersion();
+                memory.put(target, new DeviceCopy(current.memory(), target.version()));
+                target.hostIsStale(this);
+                HAND_OVERS.incrementAndGet();
+                return true;
             }
             Strided src = new Strided(deviceCopy(value.storage()), value.shape(), value.strides(), value.offset());
             Strided fresh = Strided.allocate(target.dtype(), dest.shape());

@@ -126,10 +126,12 @@ final class CudaExecutor implements DeviceExecutor {
     }
 
     @Override
-    public boolean writeInto(Strided value, Strided dest) {
+    public boolean writeInto(Strided value, Strided dest, boolean valueIsTemporary) {
         Storage target = dest.storage();
         boolean wholeStorage = dest.offset() == 0 && dest.isContiguous() && dest.numel() == target.length();
         if (!wholeStorage || !java.util.Arrays.equals(value.shape(), dest.shape())) return false;
+        // an optimizer's update: the value's block becomes the target's, no copy kernel
+        if (valueIsTemporary && value.dtype() == target.dtype() && mirrors.handOver(value.storage(), target)) return true;
         DeviceBlock block = gpu.allocate((long) target.length() * CudaBackend.deviceItemSize(target.dtype()));
         try {
             cast(value, dest.shape(), target.dtype(), block.address());

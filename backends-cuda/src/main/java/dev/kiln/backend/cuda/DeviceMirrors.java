@@ -109,6 +109,23 @@ final class DeviceMirrors implements Storage.Residence {
         s.hostIsStale(this);
     }
 
+    /**
+     * Makes {@code from}'s current device block {@code to}'s new contents, as {@link #overwritten}
+     * does with a fresh block: for an in-place write whose value was computed just for it. Returns
+     * false, changing nothing, unless from's device copy is current and exactly to's size. from
+     * keeps no device copy afterwards (reading it again fails loudly, not with stale data).
+     */
+    synchronized boolean handOver(Storage from, Storage to) {
+        Mirror m = mirrors.get(from);
+        if (from == to || from.length() != to.length() || from.dtype() != to.dtype() || m == null || m.block == null || m.version != from.version()) {
+            return false;
+        }
+        DeviceBlock block = m.block;
+        m.block = null;
+        overwritten(to, block);
+        return true;
+    }
+
     @Override
     public synchronized void copyToHost(Storage s, Object hostArray) {
         Mirror m = mirrors.get(s);

@@ -51,9 +51,12 @@ public interface DeviceExecutor {
      * Writes {@code value} (any layout and dtype, dest's shape) into {@code dest}
      * on the device and bumps dest's storage version, as an in-place op's final copy. Returns
      * false, having done nothing, when it cannot (the caller then copies on the host); an
-     * executor whose results live on the host need not override it.
+     * executor whose results live on the host need not override it. {@code valueIsTemporary}:
+     * nothing else will read value's storage again (a result computed just for this write, with
+     * no autograd node or tracer holding it), so its device memory may become dest's instead of
+     * being copied.
      */
-    default boolean writeInto(Strided value, Strided dest) { return false; }
+    default boolean writeInto(Strided value, Strided dest, boolean valueIsTemporary) { return false; }
 
     /**
      * Waits until every op queued on the device has finished ({@code torch.cuda.synchronize()}).
