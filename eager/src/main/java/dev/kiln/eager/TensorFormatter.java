@@ -19,6 +19,7 @@ final class TensorFormatter {
         if (shape.length == 0) sb.append(fmtOne(t.dtype(), v[0], fmt));
         else appendDim(sb, t.dtype(), v, shape, 0, 0, fmt, summarize, indent);
         sb.append(", shape=").append(dev.kiln.backend.shape.Shapes.toString(shape)).append(", dtype=").append(t.dtype().shortName());
+        if (!t.device().isCpu()) sb.append(", device=").append(t.device()); // as PyTorch's device='cuda:0'
         if (t.gradFn() != null) sb.append(", gradFn=").append(t.gradFn().name());
         else if (t.requiresGrad()) sb.append(", requiresGrad=true");
         return sb.append(')').toString();

@@ -39,6 +39,7 @@ class DeviceResidencyTest {
         assertTrue(y.data().storage().isOnHost());
         assertArrayEquals(expected.toDoubleArray(), y.toDoubleArray());
         assertEquals(copiesBefore + 1, FakeDeviceProvider.COPIES_TO_HOST.get(), "later reads use the host copy");
+        assertTrue(y.toString().endsWith(", shape=[4], dtype=f32, device=fake:0)"), y.toString());
     }
 
     @Test
