@@ -73,6 +73,23 @@ class DeviceResidencyTest {
     }
 
     @Test
+    void optimizerStateSavedOnTheCpuLoadsOntoTheDevice() {
+        Sequential cpu = model(), dev = model();
+        Optimizer cpuOpt = SGD.builder(cpu.parameters()).lr(0.1).momentum(0.9).build();
+        Kiln.manualSeed(6);
+        Tensor x = Tensor.randn(8, 4), y = Tensor.of(new long[] {0, 1, 2, 0, 1, 2, 0, 1});
+        train(cpu, cpuOpt, x, y); // momentum buffers now exist, on the CPU
+        dev.loadStateDict(cpu.stateDict(), true);
+        dev.to(FAKE);
+        Optimizer devOpt = SGD.builder(dev.parameters()).lr(0.1).momentum(0.9).build();
+        devOpt.loadStateDict(cpuOpt.stateDict());
+        train(cpu, cpuOpt, x, y);
+        train(dev, devOpt, x.to(FAKE), y.to(FAKE)); // a CPU momentum buffer would be refused here
+        List<Tensor> cp = cpu.parameters(), dp = dev.parameters();
+        for (int i = 0; i < cp.size(); i++) assertArrayEquals(cp.get(i).toFloatArray(), dp.get(i).toFloatArray(), 1e-6f, "parameter " + i);
+    }
+
+    @Test
     void aHostReadAfterADeviceWriteSeesTheWrite() {
         Tensor t = Tensor.of(new float[] {1, 2, 3, 4}, 2, 2).to(FAKE);
         assertEquals(10.0, t.sum().item()); // t's storage is now on the host too (to() cloned on the host)

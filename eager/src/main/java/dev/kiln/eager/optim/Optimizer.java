@@ -193,7 +193,8 @@ public abstract class Optimizer {
                             throw new IllegalArgumentException(name + ".loadStateDict: state '" + f.getKey() + "' of parameter " + i + " is " + t.typeString()
                                     + " but the parameter is " + p.typeString());
                         }
-                        v = t.detach().to(p.dtype()).clone();
+                        // onto the parameter's device, as PyTorch casts loaded state to the param's device
+                        v = t.detach().to(p.dtype()).to(p.device()).clone();
                     }
                     s.put(String.valueOf(f.getKey()), v);
                 }
