@@ -7,6 +7,8 @@ import dev.kiln.eager.autograd.Autograd;
 import dev.kiln.examples.LeNet;
 import dev.kiln.tracer.TraceOptions;
 import dev.kiln.tracer.TracedFunction;
+import dev.kiln.tracer.TracedStep;
+import dev.kiln.tracer.Tracer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -52,6 +54,12 @@ public final class CudaSideBySide {
             Tensor[] xy = {x, y};
             Function<Tensor[], Tensor> step = TrainStep.of(net, TrainStep.sgd(net));
             report.ms("lenet_train_b" + batch + "_cuda", Median.ms(synced(gpu, () -> step.apply(xy)), 200, 20));
+            // the same step traced and compiled for the GPU (Kiln-only row)
+            LeNet tracedNet = new LeNet();
+            tracedNet.to(gpu);
+            TracedStep tracedStep = Tracer.traceStep(TrainStep.traceable(tracedNet, TrainStep.sgd(tracedNet)), xy,
+                    TraceOptions.builder().name("lenet_train").params(tracedNet.namedParameters()).build());
+            report.ms("lenet_train_b" + batch + "_traced_cuda", Median.ms(synced(gpu, () -> tracedStep.run(xy)), 200, 20));
             net.eval();
             try (var ng = Autograd.noGrad()) {
                 report.ms("lenet_infer_b" + batch + "_cuda", Median.ms(synced(gpu, () -> net.call(x)), 200, 20));

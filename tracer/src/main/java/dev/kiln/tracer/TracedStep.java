@@ -2,6 +2,7 @@ package dev.kiln.tracer;
 
 import dev.kiln.backend.Strided;
 import dev.kiln.backend.cpu.Copy;
+import dev.kiln.eager.Device;
 import dev.kiln.eager.Tensor;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.NamedTensor;
@@ -27,14 +28,18 @@ public final class TracedStep {
     private final List<Value> state;
     private final Map<Value, Strided> current = new LinkedHashMap<>();
     private final CompiledGraph compiled;
+    private final Device device;
 
-    TracedStep(Graph graph, List<Value> state, List<Strided> initial) {
+    TracedStep(Graph graph, List<Value> state, List<Strided> initial, Device device) {
         this.graph = graph;
+        this.device = device;
         java.util.Set<String> names = new java.util.LinkedHashSet<>();
         for (Value v : state) names.add(v.name());
         // the state is donated: each run may write the new parameters and optimizer state over
         // the old ones (in place, as an eager optimizer step does) instead of allocating them
-        this.compiled = CompiledGraph.compile(graph, CompileOptions.of(OptLevel.O2).withFreezeParams(false).withDonatedParams(names));
+        CompileOptions options = CompileOptions.of(OptLevel.O2).withFreezeParams(false).withDonatedParams(names);
+        // traced on a GPU: the step runs there, fused groups as generated kernels (donation is CPU-only)
+        this.compiled = CompiledGraph.compile(graph, device.isCpu() ? options : options.withDevice(device.executor()));
         this.state = List.copyOf(state);
         // copies: the step owns its state, so the tensors it was traced from are never written
         for (int i = 0; i < state.size(); i++) current.put(state.get(i), Copy.toContiguous(initial.get(i), initial.get(i).dtype()));
@@ -63,13 +68,16 @@ public final class TracedStep {
             Strided s = out.get(1 + i);
             current.put(state.get(i), s.isContiguous() && s.offset() == 0 ? s : Copy.toContiguous(s, s.dtype()));
         }
-        return Tensor.wrap(out.get(0));
+        return Tensor.wrap(out.get(0), device);
     }
+
+    /** Where the step runs: the device its example batch was on when it was traced. */
+    public Device device() { return device; }
 
     /** The current value of a parameter, by its graph name: a view that later runs update in place. */
     public synchronized Tensor parameter(String name) {
         Strided s = current.get(Value.param(name));
         if (s == null) s = find(graph.params(), name);
-        return Tensor.wrap(s);
+        return Tensor.wrap(s, device);
     }
 }

@@ -3,6 +3,7 @@ package dev.kiln.tracer;
 import dev.kiln.backend.shape.TensorType;
 import dev.kiln.eager.Dispatcher;
 import dev.kiln.eager.OpObserver;
+import dev.kiln.eager.Device;
 import dev.kiln.eager.Tensor;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.GraphBuilder;
@@ -57,7 +58,13 @@ public final class Tracer {
     public static TracedStep traceStep(Function<Tensor[], Tensor> step, Tensor[] examples, TraceOptions options) {
         step.apply(examples);
         Recorded r = record(in -> new Tensor[] {step.apply(in)}, examples, options, true);
-        return new TracedStep(r.graph, r.state, r.stateData);
+        return new TracedStep(r.graph, r.state, r.stateData, deviceOf(examples));
+    }
+
+    /** Where a traced step runs: the device of its non-CPU examples (the batch of a GPU training loop), else the CPU. */
+    private static Device deviceOf(Tensor[] examples) {
+        for (Tensor t : examples) if (!t.device().isCpu()) return t.device();
+        return Device.cpu();
     }
 
     private record Recorded(Graph graph, List<Value> state, List<dev.kiln.backend.Strided> stateData) {}

@@ -200,6 +200,37 @@ class CudaGpuTest {
     }
 
     @Test
+    void aTracedTrainingStepRunsOnTheGpuLikeEagerOnTheCpu() {
+        float[][] eager = lenetTrain(Device.cpu()); // three eager SGD-momentum steps
+        Kiln.manualSeed(4);
+        LeNet net = new LeNet();
+        net.to(gpu);
+        var opt = dev.kiln.eager.optim.SGD.builder(net.parameters()).lr(0.05).momentum(0.9).build();
+        Tensor[] batch = {Tensor.randn(32, 1, 28, 28).to(gpu), Tensor.randint(0, 10, 32).to(gpu)};
+        java.util.function.Function<Tensor[], Tensor> step = in -> {
+            opt.zeroGrad();
+            Tensor loss = F.crossEntropy(net.call(in[0]), in[1]);
+            loss.backward();
+            opt.step();
+            return loss;
+        };
+        // traceStep runs two eager steps (one to create the momentum buffers, one recorded); the third is traced
+        var traced = dev.kiln.tracer.Tracer.traceStep(step, batch,
+                dev.kiln.tracer.TraceOptions.builder().name("lenet_step").params(net.namedParameters()).build());
+        assertEquals(gpu, traced.device());
+        long before = CudaExecutor.fusedLaunches();
+        assertEquals(gpu, traced.run(batch).device());
+        assertTrue(CudaExecutor.fusedLaunches() > before, "the traced step ran fused kernels");
+        java.util.List<String> names = new java.util.ArrayList<>(net.namedParameters().keySet());
+        for (int p = 0; p < names.size(); p++) {
+            float[] t = traced.parameter(names.get(p)).toFloatArray();
+            for (int i = 0; i < t.length; i++) {
+                assertEquals(eager[p][i], t[i], 1e-3 * (1 + Math.abs(eager[p][i])), "parameter " + names.get(p) + " element " + i);
+            }
+        }
+    }
+
+    @Test
     void lenetTrainingStepMatchesCpu() {
         float[][] cpu = lenetStep(Device.cpu()), cuda = lenetStep(gpu);
         for (int p = 0; p < cpu.length; p++) {
