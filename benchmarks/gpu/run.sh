@@ -74,8 +74,13 @@ if [ "$WHAT" = demo ]; then
   "$JAVA" "${JVM[@]}" --enable-native-access=ALL-UNNAMED -cp "$D/cli/classes:$D/cli/lib/*" dev.kiln.cli.KilnCli demo --device cuda \
       --data "$D/data" --epochs "${EPOCHS:-3}" --checkpoint /tmp/kiln-demo/lenet.ckpt > "$OUT/demo-kiln.txt" 2>&1
   echo "kiln demo exit $?" >> "$OUT/demo-kiln.txt"
+  # the exported artifact, served by the compiled executor on the GPU and on the CPU (16 cores there)
+  for dev in cuda cpu; do
+    "$JAVA" "${JVM[@]}" --enable-native-access=ALL-UNNAMED -cp "$D/cli/classes:$D/cli/lib/*" dev.kiln.cli.KilnCli bench \
+        /tmp/kiln-demo/lenet.kiln.json --batch-size 256 --iterations 200 --warmup 50 --device $dev >> "$OUT/demo-kiln.txt" 2>&1
+  done
   PYTHONUNBUFFERED=1 python3 benchmarks/gpu/torch_fashion_cuda.py "$D/data" "${EPOCHS:-3}" > "$OUT/demo-torch.txt" 2>&1
-  grep -a -E '"epoch"|test accuracy|exit|Exception|Error|device:|artifact' "$OUT/demo-kiln.txt" | tail -20
+  grep -a -E '"epoch"|test accuracy|exit|Exception|Error|device:|artifact|latency|throughput|^model' "$OUT/demo-kiln.txt" | tail -24
   cat "$OUT/demo-torch.txt"
 fi
 

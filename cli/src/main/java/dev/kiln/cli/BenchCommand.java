@@ -37,6 +37,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--optimize", paramLabel = "LEVEL", defaultValue = "O2", description = "O0 (reference interpreter), O1 or O2 (compiled; default ${DEFAULT-VALUE})")
     OptLevel optimize;
 
+    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu", description = "cpu, cuda or cuda:N: where the compiled graph runs (default ${DEFAULT-VALUE})")
+    String device;
+
     @Spec
     CommandSpec spec;
 
@@ -47,7 +50,7 @@ final class BenchCommand implements Callable<Integer> {
         if (batchSize < 1) throw new CliErrors.UsageException("--batch-size must be at least 1, got " + batchSize);
         Graph g = KilnReader.load(model);
         List<Strided> in = inputs == null || inputs.isEmpty() ? Inputs.random(g, batchSize, 1) : Inputs.fromFiles(g, inputs);
-        Executor exec = Executor.of(g, optimize);
+        Executor exec = Executor.of(g, optimize, dev.kiln.eager.Device.of(device));
         for (int i = 0; i < warmup; i++) exec.run(in);
         long[] ns = new long[iterations];
         long t0 = System.nanoTime();

@@ -33,6 +33,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--optimize", paramLabel = "LEVEL", defaultValue = "O2", description = "O0 (reference interpreter), O1 or O2 (compiled; default ${DEFAULT-VALUE})")
     OptLevel optimize;
 
+    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu", description = "cpu, cuda or cuda:N: where the compiled graph runs (default ${DEFAULT-VALUE})")
+    String device;
+
     @Spec
     CommandSpec spec;
 
@@ -40,7 +43,7 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Graph g = KilnReader.load(model);
         List<Strided> in = Inputs.fromFiles(g, inputs);
-        Executor exec = Executor.of(g, optimize);
+        Executor exec = Executor.of(g, optimize, dev.kiln.eager.Device.of(device));
         Strided out = batchSize == null ? exec.run(in).get(0) : Batches.run(exec, in, batchSize);
         Npy.write(output, out);
         spec.commandLine().getOut().println("wrote " + output + ": " + out.dtype() + java.util.Arrays.toString(out.shape()));

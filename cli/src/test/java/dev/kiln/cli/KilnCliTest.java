@@ -174,6 +174,22 @@ class KilnCliTest {
         assertTrue(kiln("bench", model.toString(), "--input", "x=" + dir.resolve("x.npy"), "--iterations", "3").out().contains("batch 3"));
         badInput(kiln("bench", model.toString(), "--iterations", "0"), "--iterations must be at least 1, got 0");
         badInput(kiln("bench", model.toString(), "--iterations", "many"), "Invalid value for option '--iterations'");
+        badInput(kiln("bench", model.toString(), "--device", "tpu"), "unknown device 'tpu' (expected cpu, cuda or cuda:<index>)");
+        assertTrue(kiln("bench", model.toString(), "--iterations", "2", "--device", "cpu").out().contains("(compiled plan (O2))"));
+    }
+
+    @Test
+    void aGpuDeviceWithoutAGpuSaysWhyInOneLine() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse(dev.kiln.Kiln.cudaAvailable(), "this machine has a GPU");
+        Npy.write(dir.resolve("x.npy"), randn(new Random(3), 2, 4));
+        for (String cmd : new String[] {"bench", "run"}) {
+            Result r = cmd.equals("bench") ? kiln("bench", model.toString(), "--device", "cuda")
+                    : kiln("run", model.toString(), "--input", "x=" + dir.resolve("x.npy"), "--output", dir.resolve("y.npy").toString(), "--device", "cuda");
+            assertTrue(r.code() != 0, r.toString());
+            assertEquals(1, r.err().lines().count(), "one line: " + r.err());
+            assertTrue(r.err().startsWith("kiln: ") && r.err().contains("CUDA is not available"), r.err());
+            assertFalse(r.err().contains("\tat "), r.err());
+        }
     }
 
     @Test
