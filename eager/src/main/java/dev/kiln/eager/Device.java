@@ -80,6 +80,27 @@ public final class Device {
     public boolean isCpu() { return this == CPU; }
 
     /**
+     * The device tensors used together run on: the one they share. A 0-d CPU tensor (a wrapped
+     * Java scalar) may join tensors on any device, as in PyTorch; anything else on two devices
+     * is an error naming {@code what} (the op, a traced function), never a silent copy. Every op
+     * goes through this rule, and so do compiled graphs and traced steps given tensors.
+     */
+    public static Device common(String what, Tensor... tensors) {
+        Device found = null;
+        for (Tensor t : tensors) {
+            Device d = t.device();
+            if (d.isCpu() && t.dim() == 0) continue;
+            if (found == null) found = d;
+            else if (!found.equals(d)) {
+                throw new IllegalArgumentException(what + ": tensors are on different devices: " + found + " and " + d
+                        + " (move one with .to(device) first)");
+            }
+        }
+        if (found != null) return found;
+        return tensors.length == 0 ? CPU : tensors[0].device();
+    }
+
+    /**
      * Waits until the work queued on this device has finished, like
      * {@code torch.cuda.synchronize()}; on the CPU, where ops finish before they return, it
      * returns at once. Time device work with it around the timed region.

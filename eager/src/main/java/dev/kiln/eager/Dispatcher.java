@@ -47,7 +47,7 @@ public final class Dispatcher {
             data[i] = t.data();
             needsGrad |= t.requiresGrad();
         }
-        Device device = DeviceRule.common(op.opName(), inputs);
+        Device device = Device.common(op.opName(), inputs);
         TensorType out = def.inferType(types, checked);
         // view ops only rewrite (shape, strides, offset) of host-visible data: same code on every device
         Strided result = device.isCpu() || def.isView() ? CpuKernels.run(op, data, checked, out)

@@ -62,25 +62,12 @@ public final class TracedFunction {
     private Tensor run(Graph g, Tensor[] inputs) {
         List<Strided> in = new ArrayList<>();
         for (Tensor t : inputs) in.add(t.data());
-        Device d = deviceOf(inputs);
+        Device d = Device.common(options.name, inputs); // where the graph runs, as eager's ops decide
         CompiledGraph c = compiled.computeIfAbsent(g, k -> new java.util.HashMap<>()).computeIfAbsent(d, k -> {
             CompileOptions o = CompileOptions.of(OptLevel.O2);
             return CompiledGraph.compile(g, d.isCpu() ? o : o.withDevice(d.executor()));
         });
         return Tensor.wrap(c.run(in).get(0), d);
-    }
-
-    /** Where the graph runs: the device of the inputs that are not on the CPU, as eager's ops decide. */
-    private Device deviceOf(Tensor[] inputs) {
-        Device d = Device.cpu();
-        for (Tensor t : inputs) {
-            if (t.device().isCpu()) continue;
-            if (!d.isCpu() && !d.equals(t.device())) {
-                throw new IllegalArgumentException(options.name + ": inputs are on different devices: " + d + " and " + t.device());
-            }
-            d = t.device();
-        }
-        return d;
     }
 
     private Graph retrace(String sig, Tensor[] inputs, String why) {

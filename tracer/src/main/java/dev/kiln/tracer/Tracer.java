@@ -58,13 +58,8 @@ public final class Tracer {
     public static TracedStep traceStep(Function<Tensor[], Tensor> step, Tensor[] examples, TraceOptions options) {
         step.apply(examples);
         Recorded r = record(in -> new Tensor[] {step.apply(in)}, examples, options, true);
-        return new TracedStep(r.graph, r.state, r.stateData, deviceOf(examples));
-    }
-
-    /** Where a traced step runs: the device of its non-CPU examples (the batch of a GPU training loop), else the CPU. */
-    private static Device deviceOf(Tensor[] examples) {
-        for (Tensor t : examples) if (!t.device().isCpu()) return t.device();
-        return Device.cpu();
+        // the step runs where its batch is (a GPU training loop's batch is on the GPU)
+        return new TracedStep(r.graph, r.state, r.stateData, Device.common(options.name, examples));
     }
 
     private record Recorded(Graph graph, List<Value> state, List<dev.kiln.backend.Strided> stateData) {}
