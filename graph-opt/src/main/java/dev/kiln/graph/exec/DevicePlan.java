@@ -16,7 +16,6 @@ import dev.kiln.graph.ReferenceInterpreter;
 import dev.kiln.graph.SymbolBindings;
 import dev.kiln.graph.Value;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -89,18 +88,10 @@ final class DevicePlan {
         Map<Value, Strided> env = new HashMap<>();
         List<GraphInput> in = graph.inputs();
         for (int i = 0; i < in.size(); i++) env.put(Value.input(in.get(i).name()), inputs.get(i));
-        for (NamedTensor p : graph.params()) {
-            if (p.data() == null) throw new GraphException(graph.name() + ": parameter " + p.name() + " has no data");
-            env.put(Value.param(p.name()), p.data());
-        }
+        for (NamedTensor p : graph.params()) env.put(Value.param(p.name()), RunBindings.paramData(graph, p));
         for (NamedTensor c : graph.constants()) env.put(Value.constant(c.name()), c.data());
         for (Map.Entry<Value, Strided> o : overrides.entrySet()) {
-            Strided old = o.getKey().kind() == Value.Kind.PARAM ? env.get(o.getKey()) : null;
-            if (old == null) throw new GraphException(graph.name() + ": override for " + o.getKey() + ", which is not a parameter of the graph");
-            if (!Arrays.equals(o.getValue().shape(), old.shape()) || o.getValue().dtype() != old.dtype()) {
-                throw new GraphException(graph.name() + ": override for " + o.getKey() + " must be " + old.dtype().shortName()
-                        + Arrays.toString(old.shape()) + ", got " + o.getValue().dtype().shortName() + Arrays.toString(o.getValue().shape()));
-            }
+            RunBindings.checkOverride(graph, o.getKey(), o.getKey().kind() == Value.Kind.PARAM ? env.get(o.getKey()) : null, o.getValue());
             env.put(o.getKey(), o.getValue());
         }
         for (Guard gd : guardsBefore) ReferenceInterpreter.checkGuard(graph, gd, gd.value() == null ? null : env.get(gd.value()));

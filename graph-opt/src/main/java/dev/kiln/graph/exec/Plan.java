@@ -163,18 +163,11 @@ final class Plan {
         try {
             for (int i = 0; i < inputs.size(); i++) env[i] = inputs.get(i);
             int k = inputs.size();
-            for (NamedTensor p : graph.params()) {
-                if (p.data() == null) throw new GraphException(graph.name() + ": parameter " + p.name() + " has no data");
-                env[k++] = p.data();
-            }
+            for (NamedTensor p : graph.params()) env[k++] = RunBindings.paramData(graph, p);
             for (NamedTensor c : graph.constants()) env[k++] = c.data();
             for (Map.Entry<Value, Strided> o : overrides.entrySet()) {
                 Integer slot = o.getKey().kind() == Value.Kind.PARAM ? index.get(o.getKey()) : null;
-                if (slot == null) throw new GraphException(graph.name() + ": override for " + o.getKey() + ", which is not a parameter of the graph");
-                if (!Arrays.equals(o.getValue().shape(), shapes[slot]) || o.getValue().dtype() != dtypes[slot]) {
-                    throw new GraphException(graph.name() + ": override for " + o.getKey() + " must be " + dtypes[slot].shortName()
-                            + Arrays.toString(shapes[slot]) + ", got " + o.getValue().dtype().shortName() + Arrays.toString(o.getValue().shape()));
-                }
+                RunBindings.checkOverride(graph, o.getKey(), slot == null ? null : env[slot], o.getValue());
                 env[slot] = o.getValue();
             }
             protectUndonatedBuffers(env, inputs.size(), overrides);
