@@ -54,25 +54,30 @@ final class CudaExecutor implements DeviceExecutor {
 
     @Override
     public Strided run(Op op, Strided[] in, Attrs attrs, TensorType type) {
-        if (!CudaOpProfile.ENABLED) return runOp(op, in, attrs, type);
-        gpu.synchronize();
-        long start = System.nanoTime();
-        Strided r = runOp(op, in, attrs, type);
-        gpu.synchronize();
-        CudaOpProfile.add(op.opName(), System.nanoTime() - start);
-        return r;
+        if (!SUPPORTED.contains(op)) throw unsupported(op, "the CUDA backend has no kernel for this op yet (docs/cuda.md lists coverage)");
+        if (!CudaOpProfile.ENABLED) return produce(type.dtype(), type.concreteShape(), (out, dst, s) -> dispatch(op, in, attrs, out, dst, s));
+        return CudaOpProfile.time(gpu, op.opName(), () -> produce(type.dtype(), type.concreteShape(), (out, dst, s) -> dispatch(op, in, attrs, out, dst, s)));
     }
 
-    private Strided runOp(Op op, Strided[] in, Attrs attrs, TensorType type) {
-        if (!SUPPORTED.contains(op)) throw unsupported(op, "the CUDA backend has no kernel for this op yet (docs/cuda.md lists coverage)");
-        int[] shape = type.concreteShape();
+    /** Writes an op's result into dst, a block of the result's size; temporaries come from s. */
+    @FunctionalInterface
+    private interface Kernels {
+        void write(Strided out, long dst, OpScope s);
+    }
+
+    /**
+     * The one way results are made: a device block of the result's size, the kernels writing it,
+     * and a storage that lives there until the host reads it. If the kernels fail, the block is
+     * returned and nothing refers to it.
+     */
+    private Strided produce(DType dtype, int[] shape, Kernels kernels) {
         int n = Shapes.numelInt(shape);
         mirrors.freeDead();
-        DeviceBlock result = gpu.allocate((long) n * CudaBackend.deviceItemSize(type.dtype()));
-        Storage storage = Storage.onDevice(type.dtype(), n, mirrors);
+        DeviceBlock result = gpu.allocate((long) n * CudaBackend.deviceItemSize(dtype));
+        Storage storage = Storage.onDevice(dtype, n, mirrors);
         Strided out = Strided.contiguous(storage, shape);
         try (OpScope s = new OpScope()) {
-            dispatch(op, in, attrs, out, result.address(), s);
+            kernels.write(out, result.address(), s);
         } catch (RuntimeException e) {
             gpu.free(result);
             throw e;
@@ -93,36 +98,26 @@ final class CudaExecutor implements DeviceExecutor {
     public Strided runFused(ElementwiseChain chain, Strided[] inputs, int[] shape) {
         boolean generated = chain.dtype().isFloatingPoint() && chain.steps().stream().allMatch(st -> FusedKernelGenerator.isFusible(st.op()));
         if (!generated) return DeviceExecutor.super.runFused(chain, inputs, shape); // one op at a time (where, comparisons)
-        long start = CudaOpProfile.ENABLED ? syncedNanos() : 0;
+        if (!CudaOpProfile.ENABLED) return produce(chain.dtype(), shape, (out, dst, s) -> launchFused(chain, inputs, shape, dst, s));
+        return CudaOpProfile.time(gpu, "fused(" + chain.steps().size() + " ops)",
+                () -> produce(chain.dtype(), shape, (out, dst, s) -> launchFused(chain, inputs, shape, dst, s)));
+    }
+
+    /** The chain's generated kernel (compiled on first use) over inputs broadcast to shape, into dst. */
+    private void launchFused(ElementwiseChain chain, Strided[] inputs, int[] shape, long dst, OpScope s) {
         jcuda.driver.CUfunction f = fusedKernels.computeIfAbsent(chain,
                 c -> gpu.function(FusedKernelGenerator.source(c), FusedKernelGenerator.kernelName(c) + ".cu", FusedKernelGenerator.kernelName(c)));
         int n = Shapes.numelInt(shape);
-        mirrors.freeDead();
-        DeviceBlock result = gpu.allocate((long) n * CudaBackend.deviceItemSize(chain.dtype()));
-        Storage storage = Storage.onDevice(chain.dtype(), n, mirrors);
-        try (OpScope s = new OpScope()) {
-            List<Object> args = new ArrayList<>(List.of(n, KernelLayouts.shape(shape)));
-            for (Strided x : inputs) {
-                View v = view(x, shape, chain.dtype(), s);
-                args.add(v.ptr());
-                args.add(v.strides());
-                args.add(v.offset());
-            }
-            args.add(new Ptr(result.address()));
-            gpu.launch(f, CudaBackend.blocksFor(n, BLOCK), 1, 1, BLOCK, args.toArray());
-            FUSED_LAUNCHES.incrementAndGet();
-        } catch (RuntimeException e) {
-            gpu.free(result);
-            throw e;
+        List<Object> args = new ArrayList<>(List.of(n, KernelLayouts.shape(shape)));
+        for (Strided x : inputs) {
+            View v = view(x, shape, chain.dtype(), s);
+            args.add(v.ptr());
+            args.add(v.strides());
+            args.add(v.offset());
         }
-        mirrors.holds(storage, result);
-        if (CudaOpProfile.ENABLED) CudaOpProfile.add("fused(" + chain.steps().size() + " ops)", syncedNanos() - start);
-        return Strided.contiguous(storage, shape);
-    }
-
-    private long syncedNanos() {
-        gpu.synchronize();
-        return System.nanoTime();
+        args.add(new Ptr(dst));
+        gpu.launch(f, CudaBackend.blocksFor(n, BLOCK), 1, 1, BLOCK, args.toArray());
+        FUSED_LAUNCHES.incrementAndGet();
     }
 
     @Override

@@ -23,7 +23,17 @@ final class CudaOpProfile {
 
     private CudaOpProfile() {}
 
-    static void add(String op, long nanos) {
+    /** Runs work between two synchronizations and adds the wall time to row {@code op}. */
+    static <T> T time(CudaBackend gpu, String op, java.util.function.Supplier<T> work) {
+        gpu.synchronize();
+        long start = System.nanoTime();
+        T result = work.get();
+        gpu.synchronize();
+        add(op, System.nanoTime() - start);
+        return result;
+    }
+
+    private static void add(String op, long nanos) {
         long[] row = ROWS.computeIfAbsent(op, k -> new long[2]);
         synchronized (row) {
             row[0]++;

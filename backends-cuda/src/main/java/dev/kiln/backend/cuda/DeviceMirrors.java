@@ -4,7 +4,6 @@ import dev.kiln.backend.Storage;
 import java.lang.ref.PhantomReference;
 import java.lang.ref.Reference;
 import java.lang.ref.ReferenceQueue;
-import java.util.Collections;
 import java.util.Map;
 import java.util.Set;
 import java.util.WeakHashMap;
@@ -39,7 +38,8 @@ final class DeviceMirrors implements Storage.Residence {
     }
 
     private final CudaBackend backend;
-    private final Map<Storage, Mirror> mirrors = Collections.synchronizedMap(new WeakHashMap<>());
+    /** Guarded by this (every method that reads or changes it holds the lock). */
+    private final Map<Storage, Mirror> mirrors = new WeakHashMap<>();
     /** Keeps each Mirror (a phantom reference) reachable until its storage's death is processed. */
     private final Set<Mirror> pending = ConcurrentHashMap.newKeySet();
     private final ReferenceQueue<Storage> dead = new ReferenceQueue<>();
@@ -174,6 +174,4 @@ final class DeviceMirrors implements Storage.Residence {
         m.block = null;
         if (b != null) backend.free(b);
     }
-
-    int size() { return mirrors.size(); }
 }
