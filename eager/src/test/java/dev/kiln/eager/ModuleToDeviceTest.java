@@ -47,10 +47,19 @@ class ModuleToDeviceTest {
         return all;
     }
 
-    private static List<double[]> values(List<Tensor> ts) {
-        List<double[]> v = new ArrayList<>();
-        for (Tensor t : ts) v.add(t.toDoubleArray());
-        return v;
+    /** A module's parameters and buffers with their grads, versions and values, before a move. */
+    private record Snapshot(List<Tensor> tensors, List<Tensor> grads, List<Integer> versions, List<double[]> values) {
+        static Snapshot of(Module m) {
+            List<Tensor> ts = ModuleToDeviceTest.tensors(m), grads = new ArrayList<>();
+            List<Integer> versions = new ArrayList<>();
+            List<double[]> values = new ArrayList<>();
+            for (Tensor t : ts) {
+                grads.add(t.grad());
+                versions.add(t.version());
+                values.add(t.toDoubleArray());
+            }
+            return new Snapshot(ts, grads, versions, values);
+        }
     }
 
     @Test
@@ -59,14 +68,10 @@ class ModuleToDeviceTest {
         Optimizer opt = SGD.builder(m.parameters()).lr(0.1).momentum(0.9).build();
         loss(m, Device.cpu()).backward();
         opt.step(); // creates the momentum buffers
-        List<Tensor> before = tensors(m);
-        List<Tensor> grads = new ArrayList<>();
-        List<Integer> versions = new ArrayList<>();
-        for (Tensor t : before) {
-            grads.add(t.grad());
-            versions.add(t.version());
-        }
-        List<double[]> vals = values(before);
+        Snapshot snap = Snapshot.of(m);
+        List<Tensor> before = snap.tensors(), grads = snap.grads();
+        List<Integer> versions = snap.versions();
+        List<double[]> vals = snap.values();
         Object buffer = opt.state(m.parameters().get(0)).get("momentum_buffer");
         assertNotNull(buffer);
 
@@ -92,10 +97,10 @@ class ModuleToDeviceTest {
     void anUnavailableCudaDeviceFailsLikeDeviceCudaAndMovesNothing() {
         Sequential m = model();
         loss(m, Device.cpu()).backward();
-        List<Tensor> before = tensors(m);
-        List<double[]> vals = values(before);
-        List<Integer> versions = new ArrayList<>();
-        for (Tensor t : before) versions.add(t.version());
+        Snapshot snap = Snapshot.of(m);
+        List<Tensor> before = snap.tensors();
+        List<double[]> vals = snap.values();
+        List<Integer> versions = snap.versions();
 
         // the tag alone (Device.cuda(0) itself refuses on this class path): Module.to must check
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.to(Device.unchecked("cuda", 0)));
@@ -123,14 +128,10 @@ class ModuleToDeviceTest {
         loss(m, Device.cpu()).backward();
         loss(twin, Device.cpu()).backward();
 
-        List<Tensor> before = tensors(m);
-        List<Tensor> grads = new ArrayList<>();
-        List<Integer> versions = new ArrayList<>();
-        for (Tensor t : before) {
-            grads.add(t.grad());
-            versions.add(t.version());
-        }
-        List<double[]> vals = values(before);
+        Snapshot snap = Snapshot.of(m);
+        List<Tensor> before = snap.tensors(), grads = snap.grads();
+        List<Integer> versions = snap.versions();
+        List<double[]> vals = snap.values();
         Linear first = (Linear) m.children().get(0);
         Tensor weight = first.weight;
         Device fake = FakeDeviceProvider.device();

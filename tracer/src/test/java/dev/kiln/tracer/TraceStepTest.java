@@ -37,6 +37,17 @@ class TraceStepTest {
         }
 
         List<Tensor> list() { return List.copyOf(params.values()); }
+
+        /** The training step that gets traced: zero grad, loss on batch {x, y}, backward, update. */
+        Function<Tensor[], Tensor> step(Optimizer opt) {
+            return in -> {
+                opt.zeroGrad();
+                Tensor l = loss(in[0], in[1]);
+                l.backward();
+                opt.step();
+                return l;
+            };
+        }
     }
 
     private static void check(Function<List<Tensor>, Optimizer> makeOpt) {
@@ -56,13 +67,7 @@ class TraceStepTest {
 
         Mlp traced = new Mlp(5);
         Optimizer to = makeOpt.apply(traced.list());
-        Function<Tensor[], Tensor> step = in -> {
-            to.zeroGrad();
-            Tensor l = traced.loss(in[0], in[1]);
-            l.backward();
-            to.step();
-            return l;
-        };
+        Function<Tensor[], Tensor> step = traced.step(to);
         TracedStep ts = Tracer.traceStep(step, batches[0], TraceOptions.builder().name("train_step").params(traced.params).build());
         for (int i = 1; i < batches.length; i++) ts.run(batches[i]);
         assertTrue(ts.stateValues().size() >= 4, "parameters are state: " + ts.stateValues());
@@ -84,13 +89,7 @@ class TraceStepTest {
             ref.loss(first[0], first[1]).backward();
             ro.step();
         }
-        Function<Tensor[], Tensor> step = in -> {
-            to.zeroGrad();
-            Tensor l = traced.loss(in[0], in[1]);
-            l.backward();
-            to.step();
-            return l;
-        };
+        Function<Tensor[], Tensor> step = traced.step(to);
         TracedStep ts = Tracer.traceStep(step, first, TraceOptions.builder().dynamic(0, 0, "N").dynamic(1, 0, "N")
                 .params(traced.params).build());
         for (int n : new int[] {1, 3, 11}) {
@@ -123,13 +122,7 @@ class TraceStepTest {
         Optimizer to = SGD.builder(traced.list()).lr(0.1).momentum(0.9).build();
         Kiln.manualSeed(4);
         Tensor[] batch = {Tensor.randn(6, 8), Tensor.randint(0, 4, 6)};
-        Function<Tensor[], Tensor> step = in -> {
-            to.zeroGrad();
-            Tensor l = traced.loss(in[0], in[1]);
-            l.backward();
-            to.step();
-            return l;
-        };
+        Function<Tensor[], Tensor> step = traced.step(to);
         TracedStep ts = Tracer.traceStep(step, batch, TraceOptions.builder().params(traced.params).build());
         Map<String, float[]> module = new LinkedHashMap<>();
         for (var e : traced.params.entrySet()) module.put(e.getKey(), e.getValue().detach().toFloatArray());

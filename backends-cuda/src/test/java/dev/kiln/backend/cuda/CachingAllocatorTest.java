@@ -110,25 +110,39 @@ class CachingAllocatorTest {
         a.free(other);
     }
 
+    /** Blocks of collected tensors not yet returned, freed when the allocator reclaims, as DeviceMirrors.reclaim does. */
+    static final class Garbage implements Runnable {
+        final CachingAllocator allocator;
+        final List<DeviceBlock> blocks = new ArrayList<>();
+        int calls;
+
+        Garbage(CachingAllocator allocator) {
+            this.allocator = allocator;
+            allocator.onOutOfMemory(this);
+        }
+
+        @Override
+        public void run() {
+            calls++;
+            for (DeviceBlock b : blocks) allocator.free(b);
+            blocks.clear();
+        }
+    }
+
     @Test
     void whenTheCacheIsEmptyTheReclaimerFreesGarbageBeforeTheLastRetry() {
         FakeMemory mem = new FakeMemory(8 << 20);
         CachingAllocator a = new CachingAllocator(mem);
-        DeviceBlock[] garbage = {a.allocate(6 << 20)}; // a collected tensor's block, not yet returned
-        int[] calls = {0};
-        a.onOutOfMemory(() -> {
-            calls[0]++;
-            if (garbage[0] != null) a.free(garbage[0]); // what DeviceMirrors.reclaim does for each dead storage
-            garbage[0] = null;
-        });
+        Garbage garbage = new Garbage(a);
+        garbage.blocks.add(a.allocate(6 << 20)); // a collected tensor's block, not yet returned
         DeviceBlock b = a.allocate(4 << 20);
-        assertEquals(1, calls[0]);
+        assertEquals(1, garbage.calls);
         assertEquals(4 << 20, a.stats().bytesInUse());
         a.free(b);
         // nothing left to reclaim: the error still comes, after one more reclaimer call
         DeviceBlock held = a.allocate(6 << 20);
         assertThrows(CudaOutOfMemoryException.class, () -> a.allocate(4 << 20));
-        assertEquals(2, calls[0]);
+        assertEquals(2, garbage.calls);
         a.free(held);
     }
 
@@ -136,12 +150,8 @@ class CachingAllocatorTest {
     void pastTheThresholdACacheMissReclaimsGarbageBeforeTakingDeviceMemory() {
         FakeMemory mem = new FakeMemory(1L << 30);
         CachingAllocator a = new CachingAllocator(mem, 2 << 20);
-        List<DeviceBlock> garbage = new ArrayList<>();
-        a.onOutOfMemory(() -> {
-            for (DeviceBlock b : garbage) a.free(b);
-            garbage.clear();
-        });
-        for (int i = 0; i < 3; i++) garbage.add(a.allocate(512 << 10)); // 1.5 MiB of dead tensors, below the threshold
+        Garbage garbage = new Garbage(a);
+        for (int i = 0; i < 3; i++) garbage.blocks.add(a.allocate(512 << 10)); // 1.5 MiB of dead tensors, below the threshold
         assertEquals(0, a.reclaims());
         DeviceBlock live = a.allocate(600 << 10); // would reserve 2.1 MiB: reclaim first
         assertEquals(1, a.reclaims());

@@ -10,7 +10,6 @@ import dev.kiln.eager.Device;
 import dev.kiln.eager.Tensor;
 import dev.kiln.eager.nn.functional.F;
 import java.util.function.Function;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -23,8 +22,7 @@ class CudaGpuTest {
 
     @BeforeEach
     void needGpu() {
-        Assumptions.assumeTrue(CudaBackend.isAvailable(), CudaBackend::unavailableReason);
-        gpu = Device.cuda(0);
+        gpu = GpuChecks.gpu();
         Kiln.manualSeed(7);
     }
 
@@ -142,11 +140,7 @@ class CudaGpuTest {
     @Test
     void lenetTrainsWithSgdMomentumLikeTheCpu() {
         float[][] cpu = lenetTrain(Device.cpu()), cuda = lenetTrain(gpu);
-        for (int p = 0; p < cpu.length; p++) {
-            for (int i = 0; i < cpu[p].length; i++) {
-                assertEquals(cpu[p][i], cuda[p][i], 1e-3 * (1 + Math.abs(cpu[p][i])), "parameter " + p + " element " + i);
-            }
-        }
+        for (int p = 0; p < cpu.length; p++) GpuChecks.assertClose(cpu[p], cuda[p], 1e-3, "parameter " + p);
     }
 
     /** LeNet-5 as in kiln-examples (which this module does not depend on). */
@@ -223,21 +217,14 @@ class CudaGpuTest {
         assertTrue(CudaExecutor.fusedLaunches() > before, "the traced step ran fused kernels");
         java.util.List<String> names = new java.util.ArrayList<>(net.namedParameters().keySet());
         for (int p = 0; p < names.size(); p++) {
-            float[] t = traced.parameter(names.get(p)).toFloatArray();
-            for (int i = 0; i < t.length; i++) {
-                assertEquals(eager[p][i], t[i], 1e-3 * (1 + Math.abs(eager[p][i])), "parameter " + names.get(p) + " element " + i);
-            }
+            GpuChecks.assertClose(eager[p], traced.parameter(names.get(p)).toFloatArray(), 1e-3, "parameter " + names.get(p));
         }
     }
 
     @Test
     void lenetTrainingStepMatchesCpu() {
         float[][] cpu = lenetStep(Device.cpu()), cuda = lenetStep(gpu);
-        for (int p = 0; p < cpu.length; p++) {
-            for (int i = 0; i < cpu[p].length; i++) {
-                assertEquals(cpu[p][i], cuda[p][i], 1e-3 * (1 + Math.abs(cpu[p][i])), "gradient " + p + " element " + i);
-            }
-        }
+        for (int p = 0; p < cpu.length; p++) GpuChecks.assertClose(cpu[p], cuda[p], 1e-3, "gradient " + p);
     }
 
     /** One forward/backward of LeNet-5 on a fixed batch; returns the parameter gradients. */

@@ -17,7 +17,6 @@ import dev.kiln.eager.optim.Optimizer;
 import dev.kiln.eager.optim.SGD;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -30,10 +29,7 @@ class CudaModulesGpuTest {
     Device gpu;
 
     @BeforeEach
-    void needGpu() {
-        Assumptions.assumeTrue(CudaBackend.isAvailable(), CudaBackend::unavailableReason);
-        gpu = Device.cuda(0);
-    }
+    void needGpu() { gpu = GpuChecks.gpu(); }
 
     /** Images through conv/batch-norm/pool, token ids through embedding/layer-norm, summed logits. */
     static final class ImageAndText extends Module {
@@ -99,10 +95,6 @@ class CudaModulesGpuTest {
 
     private static void assertClose(List<float[]> cpu, List<float[]> cuda, double tol) {
         assertEquals(cpu.size(), cuda.size());
-        for (int t = 0; t < cpu.size(); t++) {
-            float[] e = cpu.get(t), a = cuda.get(t);
-            assertEquals(e.length, a.length, "tensor " + t);
-            for (int i = 0; i < e.length; i++) assertEquals(e[i], a[i], tol * (1 + Math.abs(e[i])), "tensor " + t + " element " + i);
-        }
+        for (int t = 0; t < cpu.size(); t++) GpuChecks.assertClose(cpu.get(t), cuda.get(t), tol, "tensor " + t);
     }
 }

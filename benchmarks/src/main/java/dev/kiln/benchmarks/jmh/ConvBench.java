@@ -4,18 +4,9 @@ import dev.kiln.Kiln;
 import dev.kiln.eager.Tensor;
 import dev.kiln.eager.nn.functional.F;
 import dev.kiln.eager.nn.functional.NnPrimitives;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Convolution layers, float32, the three kernels a training step runs: {@code forward}
@@ -29,13 +20,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * [64,6,14,14] * [16,6,5,5]) and a ResNet basic block's 3x3 ({@code resnet3x3}: [8,64,56,56] *
  * [64,64,3,3] padding 1).
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.Throughput)
-@OutputTimeUnit(TimeUnit.SECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 2, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
-public class ConvBench {
+public class ConvBench extends KilnBenchmark {
     @Param({"lenet1", "lenet2", "resnet3x3"})
     public String layer;
 

@@ -5,27 +5,18 @@ import dev.kiln.eager.Tensor;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The per-op cost of the eager funnel at steady state: the JMH twins of the side-by-side rows
  * add16_eager_us and mul16_grad_us (16 elements, so the arithmetic is negligible).
  * Reported in µs/op directly; run with {@code -prof gc} for bytes allocated per op.
  */
-@State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 2, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
-public class DispatchBench {
+public class DispatchBench extends KilnBenchmark {
     private Tensor x;
     private Tensor y;
     private Tensor xg;

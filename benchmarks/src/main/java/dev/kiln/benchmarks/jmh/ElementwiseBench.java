@@ -2,18 +2,9 @@ package dev.kiln.benchmarks.jmh;
 
 import dev.kiln.Kiln;
 import dev.kiln.eager.Tensor;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Eager float32 elementwise ops, output allocated per call (as in user code).
@@ -21,13 +12,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * memory bandwidth: GB/s = ops/s × 4·n·(inputs + 1) / 1e9, i.e. 12·n bytes for add and mul,
  * 8·n for gelu.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.Throughput)
-@OutputTimeUnit(TimeUnit.SECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 2, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
-public class ElementwiseBench {
+public class ElementwiseBench extends KilnBenchmark {
     @Param({"16", "1048576"})
     public int n;
 

@@ -4,17 +4,10 @@ import dev.kiln.Kiln;
 import dev.kiln.backend.cpu.gemm.Gemm;
 import dev.kiln.backend.cpu.gemm.GemmProvider;
 import dev.kiln.eager.Tensor;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
@@ -26,13 +19,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * eager dispatcher; {@code kernel} calls {@link GemmProvider#get()} directly into a reused C,
  * so the difference between the two is dispatch plus output allocation.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.Throughput)
-@OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 2, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
-public class GemmBench {
+public class GemmBench extends KilnBenchmark {
     /** m x k x n: square sizes, then an MLP layer at batch 64 and at batch 1 (a matrix-vector product). */
     @Param({"256x256x256", "512x512x512", "1024x1024x1024", "64x784x256", "1x784x256"})
     public String mkn;

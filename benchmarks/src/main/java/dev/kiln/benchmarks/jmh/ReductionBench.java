@@ -2,30 +2,15 @@ package dev.kiln.benchmarks.jmh;
 
 import dev.kiln.Kiln;
 import dev.kiln.eager.Tensor;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * float32 sums over 2^20 elements, read once: GB/s = ops/s × 4·2^20 / 1e9 for all three.
  * Dim 0 of a row-major [1024,1024] walks columns (strided, the case a naive loop gets wrong);
  * dim 1 reduces contiguous rows.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.Throughput)
-@OutputTimeUnit(TimeUnit.SECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 2, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
-public class ReductionBench {
+public class ReductionBench extends KilnBenchmark {
     private Tensor flat;
     private Tensor matrix;
 
