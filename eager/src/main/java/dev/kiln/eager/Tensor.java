@@ -464,9 +464,8 @@ public final class Tensor {
      * copied here (a Storage copies its contents between host and device on first use where they
      * are needed): ops on this tensor now run on d, and tensors sharing the storage (views,
      * detach()) keep their own device but see later writes, where PyTorch would have left them
-     * the old copy. The version
-     * is bumped, so a graph recorded before the move refuses to run backward through it. A
-     * no-op when the tensor is already on d.
+     * the old copy. The version is bumped, so a graph recorded before the move refuses to run
+     * backward through it. A no-op when the tensor is already on d.
      *
      * @throws IllegalStateException for a non-leaf (its gradFn would keep sending gradients from
      *     the old device), or, before anything changes, when d cannot be used here
@@ -935,12 +934,12 @@ public final class Tensor {
     }
 
     /**
-     * Whether an in-place write may hand value's fresh buffer to this storage instead of copying
-     * it: only without grad mode or a tracer (then value is a temporary nobody else holds: no
-     * autograd node saved it), when both cover their whole storage densely from offset 0.
-     * Optimizer steps run exactly like this.
+     * Whether value, computed just for an in-place write, is a temporary nobody else will read,
+     * so its buffer (host array, or device block) may become this storage's instead of being
+     * copied: only without grad mode or a tracer (no autograd node saved it), with this dtype,
+     * when both cover their whole storage densely from offset 0. Optimizer steps run like this.
      */
-    private boolean canAdopt(Tensor value) {
+    private boolean isTemporaryFor(Tensor value) {
         if (GradMode.isEnabled() || Dispatcher.observer() != null || value.dtype() != dtype()) return false;
         Strided v = value.data;
         return data.offset() == 0 && v.offset() == 0 && data.isContiguous() && v.isContiguous()
@@ -958,7 +957,7 @@ public final class Tensor {
             throw new IllegalArgumentException(op + ": result type " + value.dtype() + " can't be cast to the desired output type " + dtype());
         }
         // on a device, the device writes its own copy (and bumps the version); else the host array
-        boolean temporary = canAdopt(value);
+        boolean temporary = isTemporaryFor(value);
         if (device.isCpu() || !device.executor().writeInto(value.data, data, temporary)) {
             if (temporary) data.storage().adopt(value.data.storage());
             else dev.kiln.backend.cpu.Copy.copyInto(value.data, data);

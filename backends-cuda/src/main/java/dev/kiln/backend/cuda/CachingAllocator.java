@@ -30,7 +30,7 @@ public final class CachingAllocator {
     private final Map<Long, DeviceBlock> live = new HashMap<>();
     private long requests, cacheHits, deviceAllocations, deviceFrees, bytesInUse, bytesCached, peak;
 
-    /** Frees blocks whose tensors are garbage; run when the device is full (see DeviceMirrors.reclaim). */
+    /** Frees blocks whose tensors are garbage (DeviceMirrors.reclaim); run past the threshold below and when the device is full. */
     private volatile Runnable reclaimer = () -> {};
 
     /**
@@ -56,7 +56,7 @@ public final class CachingAllocator {
         this.reclaimBytes = reclaimBytes;
     }
 
-    /** Sets what runs when the device is full and the cache is empty, before the last retry. */
+    /** Sets the reclaimer: what frees the blocks of collected tensors. */
     public void onOutOfMemory(Runnable reclaimer) { this.reclaimer = java.util.Objects.requireNonNull(reclaimer); }
 
     /** The bucket a request of bytes is served from. */
@@ -101,24 +101,18 @@ public final class CachingAllocator {
         reclaimBytes = Math.max(initialReclaimBytes, 2 * bytesInUse);
     }
 
-    /** How many times a cache miss over the threshold ran the reclaimer. */
+    /** How many times the reclaimer ran (past the threshold, or with the device full). */
     public synchronized long reclaims() { return reclaims; }
 
+    /** From the device; when it is full, first releases the cache, then also reclaims garbage, then gives up. */
     private long allocateFromDevice(long size) {
-        try {
-            return deviceAllocate(size);
-        } catch (CudaOutOfMemoryException full) {
-            emptyCacheLocked();
+        for (int attempt = 1; ; attempt++) {
             try {
                 return deviceAllocate(size);
-            } catch (CudaOutOfMemoryException stillFull) {
-                reclaim();
+            } catch (CudaOutOfMemoryException full) {
+                if (attempt == 3) throw oom(size, full);
+                if (attempt == 2) reclaim();
                 emptyCacheLocked();
-                try {
-                    return deviceAllocate(size);
-                } catch (CudaOutOfMemoryException exhausted) {
-                    throw oom(size, exhausted);
-                }
             }
         }
     }
