@@ -19,8 +19,8 @@ import java.util.Map;
  *
  * <p>The block size depends only on the shapes, blocks run as {@link BatchSplit} chunks, and
  * weight-gradient partial sums are added in chunk order, so results do not depend on the
- * thread count. Each chunk owns fresh column buffers reused for all its blocks and groups: the
- * padding cells stay zero, so {@link Im2Col#unfold} only copies image rows.
+ * thread count. Each chunk owns column buffers reused for all its blocks and groups
+ * ({@link Im2Col.Columns}: im2col copies only image rows and leaves the padding cells zero).
  */
 final class ConvKernels {
     private ConvKernels() {}
@@ -69,11 +69,12 @@ final class ConvKernels {
         Object xa = data(x), wa = data(w), oa = data(out);
         Strided b = in.length > 2 ? dense(in[2], dt) : null;
         BatchSplit.run(blocks, (long) bs * o * k * l, (chunk, from, to) -> {
-            Object col = RowOps.allocate(oa, k * bs * l), y = RowOps.allocate(oa, og * bs * l);
+            Im2Col.Columns cols = geo.columns(oa, bs);
+            Object col = cols.data, y = RowOps.allocate(oa, og * bs * l);
             for (int blk = from; blk < to; blk++) {
                 int s0 = blk * bs, s1 = Math.min(n, s0 + bs), ld = (s1 - s0) * l;
                 for (int g = 0; g < groups; g++) {
-                    for (int s = s0; s < s1; s++) geo.unfold(xa, x.offset() + (s * c + g * cg) * plane, col, (s - s0) * l, ld);
+                    geo.unfoldBlock(xa, x.offset() + (s0 * c + g * cg) * plane, c * plane, s1 - s0, cols);
                     if (b != null) for (int r = 0; r < og; r++) RowOps.fill(y, r * ld, ld, data(b), b.offset() + (g * og + r) * b.strides()[0]);
                     RowOps.gemm(og, ld, k, wa, w.offset() + g * og * k, k, 1, col, 0, ld, 1, y, 0, ld, b != null);
                     planes(oa, 0, o, g * og, og, s0, s1, l, y, false);
@@ -137,12 +138,12 @@ final class ConvKernels {
         Object xa = data(x), ga = data(gr), oa = data(out);
         Object[] partial = new Object[BatchSplit.chunks(blocks)];
         BatchSplit.run(blocks, (long) bs * o * k * l, (chunk, from, to) -> {
-            // fresh buffers: the padding cells of col stay zero for every block (see Im2Col.unfold)
-            Object col = RowOps.allocate(oa, k * bs * l), gb = RowOps.allocate(oa, og * bs * l), acc = RowOps.allocate(oa, o * k);
+            Im2Col.Columns cols = geo.columns(oa, bs);
+            Object col = cols.data, gb = RowOps.allocate(oa, og * bs * l), acc = RowOps.allocate(oa, o * k);
             for (int blk = from; blk < to; blk++) {
                 int s0 = blk * bs, s1 = Math.min(n, s0 + bs), ld = (s1 - s0) * l;
                 for (int g = 0; g < groups; g++) {
-                    for (int s = s0; s < s1; s++) geo.unfold(xa, x.offset() + (s * c + g * cg) * plane, col, (s - s0) * l, ld);
+                    geo.unfoldBlock(xa, x.offset() + (s0 * c + g * cg) * plane, c * plane, s1 - s0, cols);
                     planes(ga, gr.offset(), o, g * og, og, s0, s1, l, gb, true);
                     if (acc instanceof float[] af) {
                         // both operands are long contiguous rows: dot products, where the GEMM would transpose-pack col

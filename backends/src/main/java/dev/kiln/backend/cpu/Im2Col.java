@@ -29,13 +29,48 @@ record Im2Col(int channels, int ih, int iw, int gh, int gw, int kh, int kw, int 
     }
 
     /**
-     * col[K x L] = patches of image (at imgOff), the K rows {@code ld} apart from colOff (a
-     * batch of samples side by side shares one wide column matrix). Only the cells a tap sees inside the image are
-     * written: the padding cells of {@code col} must already be zero, which holds for a fresh
-     * buffer and stays true across calls with one geometry (they write the same cells). Not
-     * re-zeroing them saves thousands of tiny fills per sample on padded convolutions.
+     * A column matrix reused for blocks of up to {@code maxSamples} samples side by side
+     * ([K x samples*L], rows {@code samples*L} apart). {@link #unfold} writes only the cells a
+     * tap sees inside the image, so the padding cells must be zero; they are the same cells for
+     * every block with one row pitch, and {@link #unfoldBlock} clears the matrix whenever the
+     * pitch changes (a batch's last, shorter block), instead of re-zeroing every block.
      */
-    void unfold(Object img, int imgOff, Object col, int colOff, int ld) {
+    static final class Columns {
+        final Object data;
+        private int zeroedPitch;
+
+        private Columns(Object data) {
+            this.data = data;
+            this.zeroedPitch = -1; // a fresh array is all zero, but for no pitch in particular
+        }
+    }
+
+    /** A column buffer of the element type of {@code like} for blocks of up to maxSamples samples. */
+    Columns columns(Object like, int maxSamples) { return new Columns(RowOps.allocate(like, rows() * maxSamples * cols())); }
+
+    /**
+     * Unfolds samples [0, samples) of a block into {@code cols}, side by side: sample s's image
+     * starts at imgOff + s*imgStride and its patches at column s*L. Returns the row pitch.
+     */
+    int unfoldBlock(Object img, int imgOff, int imgStride, int samples, Columns cols) {
+        int l = cols(), ld = samples * l;
+        if (cols.zeroedPitch != ld) {
+            // the previous block's image cells may sit where this pitch has padding
+            RowOps.zero(cols.data, 0, rows() * ld);
+            cols.zeroedPitch = ld;
+        }
+        for (int s = 0; s < samples; s++) unfold(img, imgOff + s * imgStride, cols.data, s * l, ld);
+        return ld;
+    }
+
+    /**
+     * col[K x L] = patches of image (at imgOff), the K rows {@code ld} apart from colOff (a
+     * batch of samples side by side shares one wide column matrix). Only the cells a tap sees
+     * inside the image are written: the padding cells of {@code col} must already be zero.
+     * Callers go through {@link #unfoldBlock}, which keeps that true; not re-zeroing every block
+     * saves thousands of tiny fills per sample on padded convolutions.
+     */
+    private void unfold(Object img, int imgOff, Object col, int colOff, int ld) {
         int row = 0;
         for (int c = 0; c < channels; c++) {
             int plane = imgOff + c * ih * iw;

@@ -39,6 +39,12 @@ final class RowOps {
         else java.util.Arrays.fill((double[]) dst, d0, d0 + n, ((double[]) src)[i]);
     }
 
+    /** dst[d0 .. d0+n) = 0 */
+    static void zero(Object dst, int d0, int n) {
+        if (dst instanceof float[] d) java.util.Arrays.fill(d, d0, d0 + n, 0f);
+        else java.util.Arrays.fill((double[]) dst, d0, d0 + n, 0.0);
+    }
+
     /** dst[i] += src[i] over n elements. */
     static void accumulate(Object src, Object dst, int n) { add(src, 0, dst, 0, 1, n); }
 

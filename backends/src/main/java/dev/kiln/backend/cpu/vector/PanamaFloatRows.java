@@ -11,21 +11,33 @@ import jdk.incubator.vector.VectorSpecies;
 final class PanamaFloatRows implements FloatRows {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     /**
-     * Whether this JDK ships the SVML stubs (libjsvml) that HotSpot uses for the Vector API's
-     * EXP/TANH lanes. With them, exp/tanh/sigmoid rows measured 10-15x faster than Math.exp /
-     * Math.tanh per element (JDK 25, AVX-512, 2^20 floats) and within 1 ulp (sigmoid 2) of the
-     * double result rounded to float; without them the lanes fall back to per-lane Java code,
-     * slower than the scalar loop, so the scalar twin is used.
+     * Lane sources for a horizontal sum in a fixed order: step i adds the upper half of the
+     * lanes still in play onto the lower half. {@code reduceLanes(ADD)} may add in any order,
+     * and its C2 intrinsic and its Java fallback (interpreter, C1) do differ, so a dot product
+     * would change its last bits with the JIT's progress; lane-wise adds are exact IEEE
+     * operations wherever they run.
      */
-    static final boolean SVML = svmlPresent();
+    private static final VectorShuffle<Float>[] HALVES = halvingShuffles();
 
-    private static boolean svmlPresent() {
-        java.nio.file.Path lib = java.nio.file.Path.of(System.getProperty("java.home"), "lib");
-        for (String name : new String[] {"libjsvml.so", "jsvml.dll", "libjsvml.dylib"}) {
-            if (java.nio.file.Files.exists(lib.resolve(name)) || java.nio.file.Files.exists(lib.resolve("server").resolve(name))) return true;
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] halvingShuffles() {
+        int L = S.length(), steps = Integer.numberOfTrailingZeros(L);
+        VectorShuffle<Float>[] h = new VectorShuffle[steps];
+        for (int i = 0; i < steps; i++) {
+            int half = L >> (i + 1);
+            int[] src = new int[L];
+            for (int q = 0; q < L; q++) src[q] = q < half ? q + half : q;
+            h[i] = VectorShuffle.fromArray(S, src, 0);
         }
-        return false;
+        return h;
     }
+
+    /** The sum of v's lanes, always added in the same order (see {@link #HALVES}). */
+    static float sumLanes(FloatVector v) {
+        for (VectorShuffle<Float> h : HALVES) v = v.add(v.rearrange(h));
+        return v.lane(0);
+    }
+
     /** Int lanes of the same count as S, so a float compare mask selects indices lane for lane. */
     static final VectorSpecies<Integer> IS = S.withLanes(int.class);
 
@@ -177,10 +189,10 @@ final class PanamaFloatRows implements FloatRows {
             x = FloatVector.fromArray(S, a, a3 + p);
             s30 = x.fma(y0, s30); s31 = x.fma(y1, s31); s32 = x.fma(y2, s32); s33 = x.fma(y3, s33);
         }
-        float[] r = {s00.reduceLanes(VectorOperators.ADD), s01.reduceLanes(VectorOperators.ADD), s02.reduceLanes(VectorOperators.ADD), s03.reduceLanes(VectorOperators.ADD),
-                s10.reduceLanes(VectorOperators.ADD), s11.reduceLanes(VectorOperators.ADD), s12.reduceLanes(VectorOperators.ADD), s13.reduceLanes(VectorOperators.ADD),
-                s20.reduceLanes(VectorOperators.ADD), s21.reduceLanes(VectorOperators.ADD), s22.reduceLanes(VectorOperators.ADD), s23.reduceLanes(VectorOperators.ADD),
-                s30.reduceLanes(VectorOperators.ADD), s31.reduceLanes(VectorOperators.ADD), s32.reduceLanes(VectorOperators.ADD), s33.reduceLanes(VectorOperators.ADD)};
+        float[] r = {sumLanes(s00), sumLanes(s01), sumLanes(s02), sumLanes(s03),
+                sumLanes(s10), sumLanes(s11), sumLanes(s12), sumLanes(s13),
+                sumLanes(s20), sumLanes(s21), sumLanes(s22), sumLanes(s23),
+                sumLanes(s30), sumLanes(s31), sumLanes(s32), sumLanes(s33)};
         for (; p < k; p++) {
             float y0 = b[b0 + p], y1 = b[b1 + p], y2 = b[b2 + p], y3 = b[b3 + p];
             float x0 = a[a0 + p], x1 = a[a1 + p], x2 = a[a2 + p], x3 = a[a3 + p];
@@ -216,9 +228,9 @@ final class PanamaFloatRows implements FloatRows {
             s03 = x0.fma(y, s03);
             s13 = x1.fma(y, s13);
         }
-        float[] r = {s00.reduceLanes(VectorOperators.ADD), s01.reduceLanes(VectorOperators.ADD), s02.reduceLanes(VectorOperators.ADD),
-                s03.reduceLanes(VectorOperators.ADD), s10.reduceLanes(VectorOperators.ADD), s11.reduceLanes(VectorOperators.ADD),
-                s12.reduceLanes(VectorOperators.ADD), s13.reduceLanes(VectorOperators.ADD)};
+        float[] r = {sumLanes(s00), sumLanes(s01), sumLanes(s02),
+                sumLanes(s03), sumLanes(s10), sumLanes(s11),
+                sumLanes(s12), sumLanes(s13)};
         for (; p < k; p++) {
             float x0 = a[a0 + p], x1 = a[a1 + p];
             float y0 = b[b0 + p], y1 = b[b1 + p], y2 = b[b2 + p], y3 = b[b3 + p];
@@ -248,8 +260,8 @@ final class PanamaFloatRows implements FloatRows {
             s2 = x.fma(FloatVector.fromArray(S, b, b2 + p), s2);
             s3 = x.fma(FloatVector.fromArray(S, b, b3 + p), s3);
         }
-        float r0 = s0.reduceLanes(VectorOperators.ADD), r1 = s1.reduceLanes(VectorOperators.ADD);
-        float r2 = s2.reduceLanes(VectorOperators.ADD), r3 = s3.reduceLanes(VectorOperators.ADD);
+        float r0 = sumLanes(s0), r1 = sumLanes(s1);
+        float r2 = sumLanes(s2), r3 = sumLanes(s3);
         for (; p < k; p++) {
             float x = a[a0 + p];
             r0 += x * b[b0 + p];
@@ -267,7 +279,7 @@ final class PanamaFloatRows implements FloatRows {
         int L = S.length(), bound = S.loopBound(k), p = 0;
         FloatVector s = FloatVector.zero(S);
         for (; p < bound; p += L) s = FloatVector.fromArray(S, a, a0 + p).fma(FloatVector.fromArray(S, b, b0 + p), s);
-        float r = s.reduceLanes(VectorOperators.ADD);
+        float r = sumLanes(s);
         for (; p < k; p++) r += a[a0 + p] * b[b0 + p];
         return r;
     }
@@ -364,35 +376,35 @@ final class PanamaFloatRows implements FloatRows {
 
     @Override
     public void unary(Unary op, float[] x, int xo, float[] out, int oo, int n) {
-        boolean transcendental = op == Unary.SIGMOID || op == Unary.EXP || op == Unary.TANH || op == Unary.GELU;
-        if (transcendental && !SVML) {
-            SCALAR.unary(op, x, xo, out, oo, n);
-            return;
-        }
-        if (op == Unary.GELU) {
-            gelu(x, xo, out, oo, n);
-            return;
-        }
         int L = S.length();
         int bound = S.loopBound(n);
         int i = 0;
-        FloatVector zero = FloatVector.zero(S);
-        for (; i < bound; i += L) {
-            FloatVector v = FloatVector.fromArray(S, x, xo + i);
-            FloatVector r = switch (op) {
-                case NEG -> v.neg();
-                case ABS -> v.abs();
-                // max(v, 0) would turn NaN into 0; blend keeps NaN like PyTorch's relu
-                case RELU -> v.blend(zero, v.compare(VectorOperators.LE, 0f));
-                case SQRT -> v.sqrt();
-                case EXP -> v.lanewise(VectorOperators.EXP);
-                case TANH -> v.lanewise(VectorOperators.TANH);
-                case SIGMOID -> sigmoid(v);
-                default -> throw new AssertionError(op);
-            };
-            r.intoArray(out, oo + i);
+        boolean transcendental = op == Unary.SIGMOID || op == Unary.EXP || op == Unary.TANH || op == Unary.GELU;
+        for (; i < bound; i += L) unaryLanes(op, FloatVector.fromArray(S, x, xo + i)).intoArray(out, oo + i);
+        if (i == n) return;
+        if (transcendental) {
+            // a masked vector tail, not the scalar twin: these lanes round differently from the
+            // double-computed twin, and an element must get the same bits wherever a row starts
+            // (eager rows and fused blocks cut the index space in different places)
+            VectorMask<Float> in = S.indexInRange(i, n);
+            unaryLanes(op, FloatVector.fromArray(S, x, xo + i, in)).intoArray(out, oo + i, in);
+        } else {
+            SCALAR.unary(op, x, xo + i, out, oo + i, n - i);
         }
-        if (i < n) SCALAR.unary(op, x, xo + i, out, oo + i, n - i);
+    }
+
+    private static FloatVector unaryLanes(Unary op, FloatVector v) {
+        return switch (op) {
+            case NEG -> v.neg();
+            case ABS -> v.abs();
+            // max(v, 0) would turn NaN into 0; blend keeps NaN like PyTorch's relu
+            case RELU -> v.blend(0f, v.compare(VectorOperators.LE, 0f));
+            case SQRT -> v.sqrt();
+            case EXP -> VectorMath.exp(v);
+            case TANH -> VectorMath.tanh(v);
+            case SIGMOID -> sigmoid(v);
+            case GELU -> gelu(v);
+        };
     }
 
     /**
@@ -406,38 +418,32 @@ final class PanamaFloatRows implements FloatRows {
      * rounding, largest near v = 0 where t*P(t) - 1.2655 cancels: up to ~6 ulps (4e-7 relative)
      * from the scalar twin, bounded in FloatRowsTest.
      */
-    private static void gelu(float[] x, int xo, float[] out, int oo, int n) {
-        int L = S.length();
-        int i = 0;
-        for (; i + L <= n; i += L) {
-            FloatVector v = FloatVector.fromArray(S, x, xo + i);
-            FloatVector z = v.abs().mul(0.70710677f);
-            FloatVector t = FloatVector.broadcast(S, 1f).div(z.fma(0.5f, 1f));
-            FloatVector p = t.fma(0.17087277f, -0.82215223f);
-            p = t.fma(p, FloatVector.broadcast(S, 1.48851587f));
-            p = t.fma(p, FloatVector.broadcast(S, -1.13520398f));
-            p = t.fma(p, FloatVector.broadcast(S, 0.27886807f));
-            p = t.fma(p, FloatVector.broadcast(S, -0.18628806f));
-            p = t.fma(p, FloatVector.broadcast(S, 0.09678418f));
-            p = t.fma(p, FloatVector.broadcast(S, 0.37409196f));
-            p = t.fma(p, FloatVector.broadcast(S, 1.00002368f));
-            FloatVector fit = t.fma(p, FloatVector.broadcast(S, -1.26551223f));
-            // z*z = v*v/2 from v itself: the rounding of z (relative 6e-8) would otherwise be
-            // doubled into an absolute error of ~1e-7 * z^2 in the exponent
-            FloatVector vv = v.mul(v);
-            FloatVector zz = vv.mul(0.5f);
-            FloatVector zzErr = v.fma(v, vv.neg()).mul(0.5f); // z*z - zz, exactly (halving is exact)
-            FloatVector sum = fit.sub(zz);
-            FloatVector bv = sum.sub(fit);
-            FloatVector sumErr = fit.sub(sum.sub(bv)).add(zz.neg().sub(bv)); // TwoSum: fit - zz - sum, exactly
-            FloatVector c = sumErr.sub(zzErr);
-            c = c.blend(0f, c.test(VectorOperators.IS_NAN)); // |v| = inf: inf - inf; erfc is 0 there anyway
-            FloatVector erfc = t.mul(sum.lanewise(VectorOperators.EXP)).mul(c.add(1f));
-            FloatVector pos = v.mul(erfc.fma(-0.5f, 1f));
-            FloatVector neg = v.mul(0.5f).mul(erfc);
-            neg.blend(pos, v.compare(VectorOperators.GE, 0f)).intoArray(out, oo + i);
-        }
-        if (i < n) SCALAR.unary(Unary.GELU, x, xo + i, out, oo + i, n - i);
+    private static FloatVector gelu(FloatVector v) {
+        FloatVector z = v.abs().mul(0.70710677f);
+        FloatVector t = FloatVector.broadcast(S, 1f).div(z.fma(0.5f, 1f));
+        FloatVector p = t.fma(0.17087277f, -0.82215223f);
+        p = t.fma(p, FloatVector.broadcast(S, 1.48851587f));
+        p = t.fma(p, FloatVector.broadcast(S, -1.13520398f));
+        p = t.fma(p, FloatVector.broadcast(S, 0.27886807f));
+        p = t.fma(p, FloatVector.broadcast(S, -0.18628806f));
+        p = t.fma(p, FloatVector.broadcast(S, 0.09678418f));
+        p = t.fma(p, FloatVector.broadcast(S, 0.37409196f));
+        p = t.fma(p, FloatVector.broadcast(S, 1.00002368f));
+        FloatVector fit = t.fma(p, FloatVector.broadcast(S, -1.26551223f));
+        // z*z = v*v/2 from v itself: the rounding of z (relative 6e-8) would otherwise be
+        // doubled into an absolute error of ~1e-7 * z^2 in the exponent
+        FloatVector vv = v.mul(v);
+        FloatVector zz = vv.mul(0.5f);
+        FloatVector zzErr = v.fma(v, vv.neg()).mul(0.5f); // z*z - zz, exactly (halving is exact)
+        FloatVector sum = fit.sub(zz);
+        FloatVector bv = sum.sub(fit);
+        FloatVector sumErr = fit.sub(sum.sub(bv)).add(zz.neg().sub(bv)); // TwoSum: fit - zz - sum, exactly
+        FloatVector c = sumErr.sub(zzErr);
+        c = c.blend(0f, c.test(VectorOperators.IS_NAN)); // |v| = inf: inf - inf; erfc is 0 there anyway
+        FloatVector erfc = t.mul(VectorMath.exp(sum)).mul(c.add(1f));
+        FloatVector pos = v.mul(erfc.fma(-0.5f, 1f));
+        FloatVector neg = v.mul(0.5f).mul(erfc);
+        return neg.blend(pos, v.compare(VectorOperators.GE, 0f));
     }
 
     /**
@@ -445,7 +451,7 @@ final class PanamaFloatRows implements FloatRows {
      * results for very negative x stay (sub)normal instead of flushing to 1/inf = 0.
      */
     private static FloatVector sigmoid(FloatVector v) {
-        FloatVector e = v.abs().neg().lanewise(VectorOperators.EXP);
+        FloatVector e = VectorMath.exp(v.abs().neg());
         FloatVector onePlus = e.add(1f);
         FloatVector pos = FloatVector.broadcast(S, 1f).div(onePlus), neg = e.div(onePlus);
         return pos.blend(neg, v.compare(VectorOperators.LT, 0f));
@@ -463,7 +469,7 @@ final class PanamaFloatRows implements FloatRows {
                 a0 = a0.add(FloatVector.fromArray(S, x, off + i));
                 a1 = a1.add(FloatVector.fromArray(S, x, off + i + L));
             }
-            float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+            float s = sumLanes(a0.add(a1));
             for (; i < end; i++) s += x[off + i];
             total += s;
         }
