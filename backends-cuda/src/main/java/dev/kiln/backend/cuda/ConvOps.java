@@ -89,11 +89,9 @@ final class ConvOps {
         long total = out.numel();
         ex.launch1(CudaKernelSources.IM2COL, "kiln_col2im_" + sfx(t), total, (int) total, new Ptr(cols), g, new Ptr(dst));
         if (in.length == 3) { // out += bias[c], read and written at the same index: safe in place
-            CudaExecutor.View bias = new CudaExecutor.View(new Ptr(ex.contiguous(in[2], t, s)),
-                    KernelLayouts.strides(new int[] {0, 1, 0, 0}), 0);
-            ex.launch1(CudaKernelSources.ELEMENTWISE, "kiln_binary_" + sfx(t), total, CudaOpCodes.BINARY.get(Op.ADD), (int) total,
-                    KernelLayouts.shape(os), new Ptr(dst), KernelLayouts.strides(dev.kiln.backend.shape.Shapes.contiguousStrides(os)), 0,
-                    bias.ptr(), bias.strides(), 0, new Ptr(dst));
+            CudaExecutor.View result = new CudaExecutor.View(new Ptr(dst), KernelLayouts.strides(dev.kiln.backend.shape.Shapes.contiguousStrides(os)), 0);
+            CudaExecutor.View bias = new CudaExecutor.View(new Ptr(ex.contiguous(in[2], t, s)), KernelLayouts.strides(new int[] {0, 1, 0, 0}), 0);
+            ex.elementwiseViews(Op.ADD, Attrs.EMPTY, t, os, new CudaExecutor.View[] {result, bias}, dst);
         }
     }
 

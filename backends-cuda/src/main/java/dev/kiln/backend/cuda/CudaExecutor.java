@@ -10,6 +10,7 @@ import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.op.Op;
 import dev.kiln.backend.shape.Shapes;
 import dev.kiln.backend.shape.TensorType;
+import jcuda.driver.CUfunction;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -103,21 +104,30 @@ final class CudaExecutor implements DeviceExecutor {
                 () -> produce(chain.dtype(), shape, (out, dst, s) -> launchFused(chain, inputs, shape, dst, s)));
     }
 
-    /** The chain's generated kernel (compiled on first use) over inputs broadcast to shape, into dst. */
     private void launchFused(ElementwiseChain chain, Strided[] inputs, int[] shape, long dst, OpScope s) {
+        launchGenerated(chain, views(inputs, shape, chain.dtype(), s), shape, dst);
+        FUSED_LAUNCHES.incrementAndGet();
+    }
+
+    private View[] views(Strided[] inputs, int[] shape, DType t, OpScope s) {
+        View[] v = new View[inputs.length];
+        for (int i = 0; i < v.length; i++) v[i] = view(inputs[i], shape, t, s);
+        return v;
+    }
+
+    /** The chain's generated kernel (compiled on first use) over input views broadcast to shape, into dst. */
+    private void launchGenerated(ElementwiseChain chain, View[] inputs, int[] shape, long dst) {
         jcuda.driver.CUfunction f = fusedKernels.computeIfAbsent(chain,
                 c -> gpu.function(FusedKernelGenerator.source(c), FusedKernelGenerator.kernelName(c) + ".cu", FusedKernelGenerator.kernelName(c)));
         int n = Shapes.numelInt(shape);
         List<Object> args = new ArrayList<>(List.of(n, KernelLayouts.shape(shape)));
-        for (Strided x : inputs) {
-            View v = view(x, shape, chain.dtype(), s);
+        for (View v : inputs) {
             args.add(v.ptr());
             args.add(v.strides());
             args.add(v.offset());
         }
         args.add(new Ptr(dst));
         gpu.launch(f, CudaBackend.blocksFor(n, BLOCK), 1, 1, BLOCK, args.toArray());
-        FUSED_LAUNCHES.incrementAndGet();
     }
 
     @Override
@@ -162,17 +172,13 @@ final class CudaExecutor implements DeviceExecutor {
         switch (op) {
             case FULL_LIKE -> launch1(CudaKernelSources.ELEMENTWISE, "kiln_fill_" + suffix(t), n, n, fillValue(t, a.getFloat("value")), new Ptr(dst));
             case CAST, CLONE -> cast(in[0], out.shape(), t, dst);
-            case ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM -> {
-                requireFloat(op, t);
-                View x = view(in[0], out.shape(), t, s), y = view(in[1], out.shape(), t, s);
-                launch1(CudaKernelSources.ELEMENTWISE, "kiln_binary_" + suffix(t), n, CudaOpCodes.BINARY.get(op), n,
-                        KernelLayouts.shape(out.shape()), x.ptr(), x.strides(), x.offset(), y.ptr(), y.strides(), y.offset(), new Ptr(dst));
-            }
             case EQ, NE, LT, LE, GT, GE, LOGICAL_AND, LOGICAL_OR, LOGICAL_XOR -> {
                 DType common = DType.promote(in[0].dtype(), in[1].dtype());
                 View x = view(in[0], out.shape(), common, s), y = view(in[1], out.shape(), common, s);
-                launch1(CudaKernelSources.ELEMENTWISE, "kiln_compare_" + suffix(common), n, CudaOpCodes.COMPARE.get(op), n,
-                        KernelLayouts.shape(out.shape()), x.ptr(), x.strides(), x.offset(), y.ptr(), y.strides(), y.offset(), new Ptr(dst));
+                CUfunction f = predicateKernels.computeIfAbsent(op.opName() + "_" + suffix(common), k -> gpu.function(
+                        FusedKernelGenerator.predicateSource(op, common), k + ".cu", FusedKernelGenerator.predicateName(op, common)));
+                gpu.launch(f, CudaBackend.blocksFor(n, BLOCK), 1, 1, BLOCK, n, KernelLayouts.shape(out.shape()),
+                        x.ptr(), x.strides(), x.offset(), y.ptr(), y.strides(), y.offset(), new Ptr(dst));
             }
             case WHERE -> {
                 View c = view(in[0], out.shape(), DType.BOOL, s), x = view(in[1], out.shape(), t, s), y = view(in[2], out.shape(), t, s);
@@ -198,7 +204,7 @@ final class CudaExecutor implements DeviceExecutor {
             case CONV2D_WEIGHT_GRAD -> ConvOps.weightGrad(this, in, a, out, dst, s);
             case MAX_POOL2D_INDICES -> ConvOps.maxPoolIndices(this, in[0], a, out, dst, s);
             case INDEX_SELECT, GATHER, SCATTER_ADD -> IndexOps.run(this, op, in, a, out, dst, s);
-            default -> unary(op, in[0], a, out, dst, s);
+            default -> elementwise(op, in, a, out, dst, s);
         }
     }
 
@@ -299,23 +305,25 @@ final class CudaExecutor implements DeviceExecutor {
 
     // ---- op families ----
 
-    private void unary(Op op, Strided x, Attrs a, Strided out, long dst, OpScope s) {
-        DType t = out.dtype();
-        requireFloat(op, t);
-        Integer code = CudaOpCodes.UNARY.get(op);
-        if (op == Op.GELU && a.getString("approximate").equals("tanh")) code = CudaOpCodes.U_GELU_TANH;
-        double lo = Double.NEGATIVE_INFINITY, hi = Double.POSITIVE_INFINITY;
-        if (op == Op.CLAMP) {
-            Double l = a.getOptionalFloat("min"), h = a.getOptionalFloat("max");
-            if (l != null) lo = l;
-            if (h != null) hi = h;
-        }
-        View v = view(x, out.shape(), t, s);
-        int n = out.numel();
-        Object loArg = t == DType.FLOAT32 ? (Object) (float) lo : (Object) lo, hiArg = t == DType.FLOAT32 ? (Object) (float) hi : (Object) hi;
-        launch1(CudaKernelSources.ELEMENTWISE, "kiln_unary_" + suffix(t), n, code, loArg, hiArg, n, KernelLayouts.shape(out.shape()),
-                v.ptr(), v.strides(), v.offset(), new Ptr(dst));
+    /** An arithmetic op through its generated kernel (a chain of that op alone, built once per op, attributes and dtype). */
+    void elementwise(Op op, Strided[] in, Attrs a, Strided out, long dst, OpScope s) {
+        requireFloat(op, out.dtype());
+        elementwiseViews(op, a, out.dtype(), out.shape(), views(in, out.shape(), out.dtype(), s), dst);
     }
+
+    /** An arithmetic op over device views already of the result's dtype (ConvOps adds a bias in place this way). */
+    void elementwiseViews(Op op, Attrs a, DType t, int[] shape, View[] in, long dst) {
+        if (!FusedKernelGenerator.isFusible(op)) throw unsupported(op, "not an elementwise op");
+        ElementwiseChain chain = eagerChains.computeIfAbsent(new EagerKernel(op, a, t), k -> FusedKernelGenerator.single(op, a, t));
+        launchGenerated(chain, in, shape, dst);
+    }
+
+    private record EagerKernel(Op op, Attrs attrs, DType dtype) {}
+
+    /** One chain per eager op, so the generated kernel is found by identity instead of by regenerating its source. */
+    private final java.util.Map<EagerKernel, ElementwiseChain> eagerChains = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Comparison kernels by op and operand type. */
+    private final java.util.Map<String, CUfunction> predicateKernels = new java.util.concurrent.ConcurrentHashMap<>();
 
     private void reduce(Op op, Strided x, Attrs a, Strided out, long dst, OpScope s) {
         DType t = out.dtype();

@@ -1,23 +1,7 @@
-// Strided, broadcasting elementwise kernels. Inputs are arbitrary strided views (broadcast
-// dims have stride 0), the output is contiguous; one launch serves every layout, so eager
-// never copies a transposed or expanded operand before an elementwise op.
-
-template <typename T>
-__device__ void ew_unary(int op, T lo, T hi, int n, const KShape& sh, const T* x, const KStrides& sx, int ox, T* out) {
-    KILN_GRID_STRIDE(i, n) out[i] = kiln_unary<T>(op, x[kiln_offset(i, sh, sx, ox)], lo, hi);
-}
-
-template <typename T>
-__device__ void ew_binary(int op, int n, const KShape& sh, const T* a, const KStrides& sa, int oa,
-                          const T* b, const KStrides& sb, int ob, T* out) {
-    KILN_GRID_STRIDE(i, n) out[i] = kiln_binary<T>(op, a[kiln_offset(i, sh, sa, oa)], b[kiln_offset(i, sh, sb, ob)]);
-}
-
-template <typename T>
-__device__ void ew_compare(int op, int n, const KShape& sh, const T* a, const KStrides& sa, int oa,
-                           const T* b, const KStrides& sb, int ob, kiln_bool* out) {
-    KILN_GRID_STRIDE(i, n) out[i] = kiln_compare<T>(op, a[kiln_offset(i, sh, sa, oa)], b[kiln_offset(i, sh, sb, ob)]);
-}
+// Strided, broadcasting kernels that move or select elements: where, logical_not, cast, fill.
+// Inputs are arbitrary strided views (broadcast dims have stride 0), the output is contiguous;
+// one launch serves every layout, so eager never copies a transposed or expanded operand first.
+// Arithmetic and comparisons are generated per op from its ElementwiseSpec (FusedKernelGenerator).
 
 template <typename T>
 __device__ void ew_where(int n, const KShape& sh, const kiln_bool* c, const KStrides& sc, int oc,
@@ -35,29 +19,8 @@ __device__ void ew_where(int n, const KShape& sh, const kiln_bool* c, const KStr
         ew_where<T>(n, sh, c, sc, oc, a, sa, oa, b, sb, ob, out);                                                \
     }
 
-#define KILN_FLOAT_KERNELS(T, NAME)                                                                              \
-    extern "C" __global__ void kiln_unary_##NAME(int op, T lo, T hi, int n, KShape sh, const T* x, KStrides sx,  \
-                                                 int ox, T* out) {                                               \
-        ew_unary<T>(op, lo, hi, n, sh, x, sx, ox, out);                                                          \
-    }                                                                                                            \
-    extern "C" __global__ void kiln_binary_##NAME(int op, int n, KShape sh, const T* a, KStrides sa, int oa,     \
-                                                  const T* b, KStrides sb, int ob, T* out) {                     \
-        ew_binary<T>(op, n, sh, a, sa, oa, b, sb, ob, out);                                                      \
-    }                                                                                                            \
-    KILN_WHERE_KERNEL(T, NAME)
-
-#define KILN_COMPARE_KERNEL(T, NAME)                                                                             \
-    extern "C" __global__ void kiln_compare_##NAME(int op, int n, KShape sh, const T* a, KStrides sa, int oa,    \
-                                                   const T* b, KStrides sb, int ob, kiln_bool* out) {            \
-        ew_compare<T>(op, n, sh, a, sa, oa, b, sb, ob, out);                                                     \
-    }
-
-KILN_FLOAT_KERNELS(float, f32)
-KILN_FLOAT_KERNELS(double, f64)
-KILN_COMPARE_KERNEL(float, f32)
-KILN_COMPARE_KERNEL(double, f64)
-KILN_COMPARE_KERNEL(kiln_i64, i64)
-KILN_COMPARE_KERNEL(kiln_bool, bool)
+KILN_WHERE_KERNEL(float, f32)
+KILN_WHERE_KERNEL(double, f64)
 KILN_WHERE_KERNEL(kiln_i64, i64)
 KILN_WHERE_KERNEL(kiln_bool, bool)
 

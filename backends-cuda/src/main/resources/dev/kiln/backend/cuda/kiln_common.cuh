@@ -58,10 +58,25 @@ __device__ __forceinline__ double k_rint(double x) { return rint(x); }
 __device__ __forceinline__ float k_pow(float a, float b) { return powf(a, b); }
 __device__ __forceinline__ double k_pow(double a, double b) { return pow(a, b); }
 
+// The four basic operations rounded on their own: NVRTC contracts a*b + c into an FMA by
+// default, so a fused kernel would round differently from the same ops run one kernel each
+// (and from the CPU, which never contracts). Generated code uses these for +, -, *, /.
+__device__ __forceinline__ float k_add(float a, float b) { return __fadd_rn(a, b); }
+__device__ __forceinline__ double k_add(double a, double b) { return __dadd_rn(a, b); }
+__device__ __forceinline__ float k_sub(float a, float b) { return __fsub_rn(a, b); }
+__device__ __forceinline__ double k_sub(double a, double b) { return __dsub_rn(a, b); }
+__device__ __forceinline__ float k_mul(float a, float b) { return __fmul_rn(a, b); }
+__device__ __forceinline__ double k_mul(double a, double b) { return __dmul_rn(a, b); }
+__device__ __forceinline__ float k_div(float a, float b) { return __fdiv_rn(a, b); }
+__device__ __forceinline__ double k_div(double a, double b) { return __ddiv_rn(a, b); }
+__device__ __forceinline__ float k_abs(float x) { return fabsf(x); }
+__device__ __forceinline__ double k_abs(double x) { return fabs(x); }
+
 template <typename T> __device__ __forceinline__ bool k_isnan(T x) { return x != x; }
 
-// Same semantics as the CPU kernels (MathFns): NaN-propagating max/min, sign(NaN) = 0,
-// a sigmoid that never overflows, round half to even.
+// What each elementwise op computes is written in its ElementwiseSpec (Op.java); these are the
+// functions those CUDA expressions call, with PyTorch's special values as the CPU kernels have
+// them: sign(±0) = sign(NaN) = +0, relu keeps NaN and -0, a sigmoid that never overflows.
 template <typename T> __device__ __forceinline__ T k_sign(T x) { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0)); }
 template <typename T> __device__ __forceinline__ T k_sigmoid(T x) {
     if (x >= T(0)) return T(1) / (T(1) + k_exp(-x));
@@ -74,74 +89,12 @@ template <typename T> __device__ __forceinline__ T k_gelu_tanh(T x) {
     return T(0.5) * x * (T(1) + k_tanh(T(0.7978845608028654) * (x + T(0.044715) * x * x * x)));
 }
 template <typename T> __device__ __forceinline__ T k_silu(T x) { return x * k_sigmoid(x); }
-// torch.clamp: min first, then max (min > max gives max everywhere); NaN stays NaN
+// torch.clamp as std::min(std::max(x, lo), hi): min first (min > max gives max everywhere),
+// NaN x stays NaN, a NaN bound is ignored, -0 stays -0 against a 0 bound
 template <typename T> __device__ __forceinline__ T k_clamp(T x, T lo, T hi) {
-    if (k_isnan(x)) return x;
     T m = x < lo ? lo : x;
-    return m > hi ? hi : m;
+    return hi < m ? hi : m;
 }
-template <typename T> __device__ __forceinline__ T k_maximum(T a, T b) { return (k_isnan(a) || k_isnan(b)) ? a + b : (a > b ? a : b); }
-template <typename T> __device__ __forceinline__ T k_minimum(T a, T b) { return (k_isnan(a) || k_isnan(b)) ? a + b : (a < b ? a : b); }
-
-// Op codes shared with CudaOpCodes.java (same order there).
-enum KUnary {
-    U_NEG, U_ABS, U_SIGN, U_EXP, U_LOG, U_LOG1P, U_EXPM1, U_SQRT, U_RSQRT, U_RECIPROCAL, U_SIN, U_COS, U_TANH,
-    U_SIGMOID, U_RELU, U_GELU, U_GELU_TANH, U_SILU, U_ERF, U_FLOOR, U_CEIL, U_ROUND, U_CLAMP, U_IDENTITY
-};
-enum KBinary { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAXIMUM, B_MINIMUM };
-enum KCompare { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE, C_AND, C_OR, C_XOR };
-
-template <typename T> __device__ __forceinline__ T kiln_unary(int op, T x, T lo, T hi) {
-    switch (op) {
-        case U_NEG: return -x;
-        case U_ABS: return x < T(0) ? -x : (x == T(0) ? T(0) : x);
-        case U_SIGN: return k_sign(x);
-        case U_EXP: return k_exp(x);
-        case U_LOG: return k_log(x);
-        case U_LOG1P: return k_log1p(x);
-        case U_EXPM1: return k_expm1(x);
-        case U_SQRT: return k_sqrt(x);
-        case U_RSQRT: return T(1) / k_sqrt(x);
-        case U_RECIPROCAL: return T(1) / x;
-        case U_SIN: return k_sin(x);
-        case U_COS: return k_cos(x);
-        case U_TANH: return k_tanh(x);
-        case U_SIGMOID: return k_sigmoid(x);
-        case U_RELU: return k_relu(x);
-        case U_GELU: return k_gelu(x);
-        case U_GELU_TANH: return k_gelu_tanh(x);
-        case U_SILU: return k_silu(x);
-        case U_ERF: return k_erf(x);
-        case U_FLOOR: return k_floor(x);
-        case U_CEIL: return k_ceil(x);
-        case U_ROUND: return k_rint(x);
-        case U_CLAMP: return k_clamp(x, lo, hi);
-        default: return x;
-    }
-}
-
-template <typename T> __device__ __forceinline__ T kiln_binary(int op, T a, T b) {
-    switch (op) {
-        case B_ADD: return a + b;
-        case B_SUB: return a - b;
-        case B_MUL: return a * b;
-        case B_DIV: return a / b;
-        case B_POW: return k_pow(a, b);
-        case B_MAXIMUM: return k_maximum(a, b);
-        default: return k_minimum(a, b);
-    }
-}
-
-template <typename T> __device__ __forceinline__ kiln_bool kiln_compare(int op, T a, T b) {
-    switch (op) {
-        case C_EQ: return a == b;
-        case C_NE: return a != b;
-        case C_LT: return a < b;
-        case C_LE: return a <= b;
-        case C_GT: return a > b;
-        case C_GE: return a >= b;
-        case C_AND: return (a != T(0)) && (b != T(0));
-        case C_OR: return (a != T(0)) || (b != T(0));
-        default: return (a != T(0)) != (b != T(0));
-    }
-}
+// NaN-propagating; on a tie (±0) the first operand, as torch.maximum / torch.minimum
+template <typename T> __device__ __forceinline__ T k_maximum(T a, T b) { return (k_isnan(a) || k_isnan(b)) ? a + b : (a >= b ? a : b); }
+template <typename T> __device__ __forceinline__ T k_minimum(T a, T b) { return (k_isnan(a) || k_isnan(b)) ? a + b : (a <= b ? a : b); }

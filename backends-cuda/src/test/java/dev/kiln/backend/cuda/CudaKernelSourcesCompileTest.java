@@ -22,9 +22,8 @@ class CudaKernelSourcesCompileTest {
 
     /** Every kernel name CudaExecutor launches, per file (the f32/f64/... variants from macros). */
     static final Map<String, List<String>> EXPECTED = Map.of(
-            CudaKernelSources.ELEMENTWISE, List.of("kiln_unary_f32", "kiln_unary_f64", "kiln_binary_f32", "kiln_binary_f64",
-                    "kiln_where_f32", "kiln_where_f64", "kiln_where_i64", "kiln_where_bool", "kiln_logical_not_f32", "kiln_logical_not_f64",
-                    "kiln_logical_not_i64", "kiln_logical_not_bool", "kiln_compare_f32", "kiln_compare_f64", "kiln_compare_i64", "kiln_compare_bool",
+            CudaKernelSources.ELEMENTWISE, List.of("kiln_where_f32", "kiln_where_f64", "kiln_where_i64", "kiln_where_bool", "kiln_logical_not_f32", "kiln_logical_not_f64",
+                    "kiln_logical_not_i64", "kiln_logical_not_bool",
                     "kiln_cast_f32_f64", "kiln_cast_f64_f32", "kiln_cast_i64_f32", "kiln_cast_bool_f32", "kiln_cast_f32_i64",
                     "kiln_cast_f32_bool", "kiln_cast_bool_bool", "kiln_fill_f32", "kiln_fill_f64", "kiln_fill_i64", "kiln_fill_bool"),
             CudaKernelSources.REDUCE, List.of("kiln_reduce_f32", "kiln_reduce_f64", "kiln_reduce_i64", "kiln_argreduce_f32", "kiln_argreduce_f64"),

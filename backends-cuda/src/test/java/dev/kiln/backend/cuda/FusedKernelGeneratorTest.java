@@ -56,8 +56,9 @@ class FusedKernelGeneratorTest {
     void generatedChainKeepsIntermediatesInRegisters() {
         String body = FusedKernelGenerator.body(epilogue(DType.FLOAT32));
         assertTrue(body.contains("extern \"C\" __global__ void kiln_fused_epilogue_f32(int n, KShape sh, const float* in0, KStrides s0, int o0"), body);
-        assertTrue(body.contains("const float t0 = (x0 * x1);"), body);
-        assertTrue(body.contains("const float t1 = (t0 + x2);"), body);
+        // +, -, *, / rounded one by one (k_mul, k_add): NVRTC would contract them into FMAs
+        assertTrue(body.contains("const float t0 = k_mul(x0, x1);"), body);
+        assertTrue(body.contains("const float t1 = k_add(t0, x2);"), body);
         assertTrue(body.contains("const float t2 = k_gelu(t1);"), body);
         assertTrue(body.contains("const float t3 = k_clamp(t2, -kiln_pos_inf(float(0)), float(6.0));"), body);
         assertTrue(body.contains("out[i] = t3;"), body);
@@ -88,13 +89,31 @@ class FusedKernelGeneratorTest {
             List<ElementwiseChain> specs = new ArrayList<>(everyOp(t));
             specs.add(epilogue(t));
             StringBuilder all = new StringBuilder();
+            // CUDA's eager kernels: every arithmetic op alone, with its attributes, as CudaExecutor builds them
+            for (ElementwiseChain s : everyOp(t)) {
+                ElementwiseChain.Step st = s.steps().get(0);
+                specs.add(FusedKernelGenerator.single(st.op(), st.attrs(), t));
+            }
             for (ElementwiseChain s : specs) all.append(FusedKernelGenerator.body(s)).append('\n');
+            // comparisons: one kernel per op and operand type, as CudaExecutor launches them
+            List<String> predicates = new ArrayList<>();
+            if (t == DType.FLOAT32) {
+                for (Op op : Op.values()) {
+                    if (op.def().elementwise() == null || op.def().elementwise().form() != dev.kiln.backend.op.ElementwiseSpec.Form.PREDICATE) continue;
+                    for (DType in : DType.values()) {
+                        all.append(FusedKernelGenerator.predicateBody(op, in)).append('\n');
+                        predicates.add(FusedKernelGenerator.predicateName(op, in));
+                    }
+                }
+                assertEquals(9 * DType.values().length, predicates.size(), "every comparison and logical op, every operand type");
+            }
             String name = "fused_" + t.shortName() + ".cu";
             Nvcc.Result r = Nvcc.compile(nvcc, dir, name, CudaKernelSources.withPrelude(all.toString(), name));
             assertEquals(0, r.exitCode(), () -> "nvcc -ptx of generated kernels failed:\n" + r.output());
             for (ElementwiseChain s : specs) {
                 assertTrue(r.ptx().contains(".entry " + FusedKernelGenerator.kernelName(s) + "("), "missing " + FusedKernelGenerator.kernelName(s));
             }
+            for (String p : predicates) assertTrue(r.ptx().contains(".entry " + p + "("), "missing " + p);
             assertTrue(specs.size() > 25, "every fusible op should be covered, got " + specs.size());
         }
     }

@@ -5,6 +5,7 @@ import dev.kiln.backend.Strided;
 import dev.kiln.backend.cpu.vector.FloatRows;
 import dev.kiln.backend.cpu.vector.VectorSupport;
 import dev.kiln.backend.op.Attrs;
+import dev.kiln.backend.op.ElementwiseSpec;
 import dev.kiln.backend.op.Op;
 import dev.kiln.backend.op.ShapeRules;
 import dev.kiln.backend.shape.Shapes;
@@ -16,8 +17,9 @@ import java.util.function.LongBinaryOperator;
 import java.util.function.LongUnaryOperator;
 
 /**
- * Unary, binary and ternary elementwise kernels. Floating-point math runs in double and is
- * rounded once to the result type; hot float32 rows go to {@link FloatRows} (Vector API).
+ * Unary, binary and ternary elementwise kernels, each computing what its op's
+ * {@link ElementwiseSpec} says: floating-point math runs in double and is rounded once to the
+ * result type, float32 rows go to the spec's {@link FloatRows} loop (Vector API) when it has one.
  */
 final class ElementwiseKernels {
     private ElementwiseKernels() {}
@@ -25,7 +27,13 @@ final class ElementwiseKernels {
     private static final FloatRows ROWS = VectorSupport.floatRows();
 
     /** Per-op scalar functions; a null long function means the op computes in floating point. */
-    private record UnaryFns(DoubleUnaryOperator d, LongUnaryOperator l, FloatRows.Unary fast) {}
+    private record UnaryFns(DoubleUnaryOperator d, LongUnaryOperator l, FloatRows.Unary fast) {
+        /** The op's spec resolved for its attributes and result type. */
+        static UnaryFns of(ElementwiseSpec spec, Attrs a, DType out) {
+            DType real = out == DType.FLOAT64 ? DType.FLOAT64 : DType.FLOAT32;
+            return new UnaryFns(spec.unaryScalar(a, real), spec.unaryLong(a), out == DType.FLOAT32 ? spec.unaryRows(a) : null);
+        }
+    }
 
     private record BinaryFns(DoubleBinaryOperator d, LongBinaryOperator l, FloatRows.Binary fast) {}
 
@@ -38,43 +46,20 @@ final class ElementwiseKernels {
     /** op's write-into kernel, registered beside its CpuKernel by the same helper; null if none. */
     static IntoKernel into(Op op) { return INTO.get(op); }
 
+    /** One kernel per elementwise op, each computing what the op's {@link ElementwiseSpec} says. */
     static void register(Map<Op, CpuKernel> k) {
-        unary(k, Op.NEG, x -> -x, x -> -x, FloatRows.Unary.NEG);
-        unary(k, Op.ABS, Math::abs, Math::abs, FloatRows.Unary.ABS);
-        unary(k, Op.SIGN, MathFns::sign, Long::signum, null);
+        for (Op op : Op.values()) {
+            ElementwiseSpec spec = op.def().elementwise();
+            if (spec == null) continue;
+            switch (spec.form()) {
+                case UNARY -> unary(k, op, spec);
+                case BINARY -> binary(k, op, new BinaryFns(spec.binaryScalar(), spec.binaryLong(), spec.binaryRows()));
+                case PREDICATE -> compare(k, op, new CompareFns(spec.binaryScalar(), spec.binaryLong(), spec.compareRows()));
+                case CONVERSION -> { } // below: a conversion is a copy into the result type
+            }
+        }
         CpuKernel sign = k.get(Op.SIGN);
         k.put(Op.SIGN, (in, a, out) -> out.dtype() == DType.BOOL ? Copy.toContiguous(in[0], DType.BOOL) : sign.run(in, a, out));
-        unary(k, Op.EXP, Math::exp, null, FloatRows.Unary.EXP);
-        unary(k, Op.LOG, Math::log, null, null);
-        unary(k, Op.LOG1P, Math::log1p, null, null);
-        unary(k, Op.EXPM1, Math::expm1, null, null);
-        unary(k, Op.SQRT, Math::sqrt, null, FloatRows.Unary.SQRT);
-        unary(k, Op.RSQRT, x -> 1.0 / Math.sqrt(x), null, null);
-        unary(k, Op.RECIPROCAL, x -> 1.0 / x, null, null);
-        unary(k, Op.SIN, Math::sin, null, null);
-        unary(k, Op.COS, Math::cos, null, null);
-        unary(k, Op.TANH, Math::tanh, null, FloatRows.Unary.TANH);
-        unary(k, Op.SIGMOID, MathFns::sigmoid, null, FloatRows.Unary.SIGMOID);
-        unary(k, Op.RELU, x -> x > 0 || x != x ? x : 0.0, x -> Math.max(x, 0), FloatRows.Unary.RELU);
-        unary(k, Op.SILU, MathFns::silu, null, null);
-        unary(k, Op.ERF, MathFns::erf, null, null);
-        unary(k, Op.FLOOR, Math::floor, x -> x, null);
-        unary(k, Op.CEIL, Math::ceil, x -> x, null);
-        unary(k, Op.ROUND, Math::rint, x -> x, null);
-        k.put(Op.GELU, (in, a, out) -> {
-            boolean tanh = a.getString("approximate").equals("tanh");
-            // float32 results use the Chebyshev erfc form (below half a float ulp); float64 keeps the exact series
-            DoubleUnaryOperator exact = out.dtype() == DType.FLOAT32 ? MathFns::geluFloat : MathFns::gelu;
-            return unaryRun(in[0], out.dtype(), new UnaryFns(tanh ? MathFns::geluTanh : exact, null, tanh ? null : FloatRows.Unary.GELU), null);
-        });
-        k.put(Op.CLAMP, (in, a, out) -> {
-            Double lo = a.getOptionalFloat("min"), hi = a.getOptionalFloat("max");
-            double l = lo == null ? Double.NEGATIVE_INFINITY : lo, h = hi == null ? Double.POSITIVE_INFINITY : hi;
-            long ll = lo == null ? Long.MIN_VALUE : (long) Math.ceil(l), hl = hi == null ? Long.MAX_VALUE : (long) Math.floor(h);
-            // torch.clamp: min applied first, then max (so min > max gives max everywhere)
-            return unaryRun(in[0], out.dtype(), new UnaryFns(x -> x != x ? x : Math.min(Math.max(x, l), h),
-                    x -> Math.min(Math.max(x, ll), hl), null), null);
-        });
         k.put(Op.LOGICAL_NOT, (in, a, out) -> {
             Strided x = Copy.toContiguous(in[0], DType.BOOL);
             boolean[] v = x.storage().bool();
@@ -90,33 +75,14 @@ final class ElementwiseKernels {
             if (Double.doubleToRawLongBits(v) != 0) Copy.fill(r, v);
             return r;
         });
-
-        binary(k, Op.ADD, Double::sum, Long::sum, FloatRows.Binary.ADD);
-        binary(k, Op.SUB, (x, y) -> x - y, (x, y) -> x - y, FloatRows.Binary.SUB);
-        binary(k, Op.MUL, (x, y) -> x * y, (x, y) -> x * y, FloatRows.Binary.MUL);
-        binary(k, Op.DIV, (x, y) -> x / y, null, FloatRows.Binary.DIV);
-        binary(k, Op.POW, MathFns::pow, MathFns::powLong, null);
-        binary(k, Op.MAXIMUM, MathFns::max, Math::max, FloatRows.Binary.MAX);
-        binary(k, Op.MINIMUM, MathFns::min, Math::min, FloatRows.Binary.MIN);
-
-        compare(k, Op.EQ, FloatRows.Compare.EQ, (x, y) -> x == y ? 1 : 0, (x, y) -> x == y ? 1 : 0);
-        compare(k, Op.NE, FloatRows.Compare.NE, (x, y) -> x != y ? 1 : 0, (x, y) -> x != y ? 1 : 0);
-        compare(k, Op.LT, FloatRows.Compare.LT, (x, y) -> x < y ? 1 : 0, (x, y) -> x < y ? 1 : 0);
-        compare(k, Op.LE, FloatRows.Compare.LE, (x, y) -> x <= y ? 1 : 0, (x, y) -> x <= y ? 1 : 0);
-        compare(k, Op.GT, FloatRows.Compare.GT, (x, y) -> x > y ? 1 : 0, (x, y) -> x > y ? 1 : 0);
-        compare(k, Op.GE, FloatRows.Compare.GE, (x, y) -> x >= y ? 1 : 0, (x, y) -> x >= y ? 1 : 0);
-        logical(k, Op.LOGICAL_AND, 0);
-        logical(k, Op.LOGICAL_OR, 1);
-        logical(k, Op.LOGICAL_XOR, 2);
         k.put(Op.WHERE, ElementwiseKernels::where);
     }
 
     // ---- unary ----------------------------------------------------------------------------
 
-    private static void unary(Map<Op, CpuKernel> k, Op op, DoubleUnaryOperator d, LongUnaryOperator l, FloatRows.Unary fast) {
-        UnaryFns fns = new UnaryFns(d, l, fast);
-        k.put(op, (in, a, out) -> unaryRun(in[0], out.dtype(), fns, null));
-        INTO.put(op, (in, a, out, dest) -> unaryRun(in[0], out.dtype(), fns, dest) != null);
+    private static void unary(Map<Op, CpuKernel> k, Op op, ElementwiseSpec spec) {
+        k.put(op, (in, a, out) -> unaryRun(in[0], out.dtype(), UnaryFns.of(spec, a, out.dtype()), null));
+        INTO.put(op, (in, a, out, dest) -> unaryRun(in[0], out.dtype(), UnaryFns.of(spec, a, out.dtype()), dest) != null);
     }
 
     /**
@@ -153,8 +119,7 @@ final class ElementwiseKernels {
 
     // ---- binary ---------------------------------------------------------------------------
 
-    private static void binary(Map<Op, CpuKernel> k, Op op, DoubleBinaryOperator d, LongBinaryOperator l, FloatRows.Binary fast) {
-        BinaryFns fns = new BinaryFns(d, l, fast);
+    private static void binary(Map<Op, CpuKernel> k, Op op, BinaryFns fns) {
         k.put(op, (in, a, out) -> binaryRun(in[0], in[1], out, fns, null));
         INTO.put(op, (in, a, out, dest) -> binaryRun(in[0], in[1], out, fns, dest) != null);
     }
@@ -216,8 +181,8 @@ final class ElementwiseKernels {
 
     // ---- comparisons and logical ops ------------------------------------------------------
 
-    private static void compare(Map<Op, CpuKernel> k, Op op, FloatRows.Compare fast, DoubleBinaryOperator d, LongBinaryOperator l) {
-        CompareFns fns = new CompareFns(d, l, fast);
+    /** Comparisons and logical ops: the test on operands promoted to a common type (bool as 0/1 integers). */
+    private static void compare(Map<Op, CpuKernel> k, Op op, CompareFns fns) {
         k.put(op, (in, a, out) -> {
             DType compute = ShapeRules.promote(in[0].dtype(), in[0].rank() == 0, in[1].dtype(), in[1].rank() == 0);
             if (compute == DType.BOOL) compute = DType.INT64;
@@ -235,7 +200,9 @@ final class ElementwiseKernels {
         StridedLoop.forEachRow(shape, strides, offs, (oo, off, st, n) -> {
             switch (compute) {
                 // float comparisons are exact, so the float rows agree with the double functions
-                case FLOAT32 -> ROWS.compare(f.fast, x.storage().f32(), off[0], st[0], y.storage().f32(), off[1], st[1], o, oo, n);
+                case FLOAT32 -> { float[] xa = x.storage().f32(), ya = y.storage().f32();
+                    if (f.fast != null) ROWS.compare(f.fast, xa, off[0], st[0], ya, off[1], st[1], o, oo, n);
+                    else for (int i = 0; i < n; i++) o[oo + i] = f.d.applyAsDouble(xa[off[0] + i * st[0]], ya[off[1] + i * st[1]]) != 0; }
                 case FLOAT64 -> { double[] xa = x.storage().f64(), ya = y.storage().f64();
                     for (int i = 0; i < n; i++) o[oo + i] = f.d.applyAsDouble(xa[off[0] + i * st[0]], ya[off[1] + i * st[1]]) != 0; }
                 case INT64 -> { long[] xa = x.storage().i64(), ya = y.storage().i64();
@@ -244,25 +211,6 @@ final class ElementwiseKernels {
             }
         });
         return out;
-    }
-
-    /** kind: 0 and, 1 or, 2 xor; operands are reduced to truthiness first. */
-    private static void logical(Map<Op, CpuKernel> k, Op op, int kind) {
-        k.put(op, (in, a, out) -> {
-            Strided x = in[0].dtype() == DType.BOOL ? in[0] : Copy.toContiguous(in[0], DType.BOOL);
-            Strided y = in[1].dtype() == DType.BOOL ? in[1] : Copy.toContiguous(in[1], DType.BOOL);
-            int[] shape = out.concreteShape();
-            Strided r = Strided.allocate(DType.BOOL, shape);
-            boolean[] o = r.storage().bool(), xa = x.storage().bool(), ya = y.storage().bool();
-            int[][] strides = {Shapes.broadcastStrides(x.shape(), x.strides(), shape), Shapes.broadcastStrides(y.shape(), y.strides(), shape)};
-            StridedLoop.forEachRow(shape, strides, new int[] {x.offset(), y.offset()}, (oo, off, st, n) -> {
-                for (int i = 0; i < n; i++) {
-                    boolean p = xa[off[0] + i * st[0]], q = ya[off[1] + i * st[1]];
-                    o[oo + i] = kind == 0 ? p && q : kind == 1 ? p || q : p ^ q;
-                }
-            });
-            return r;
-        });
     }
 
     private static Strided where(Strided[] in, Attrs a, TensorType outT) {

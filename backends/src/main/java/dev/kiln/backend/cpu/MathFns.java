@@ -30,7 +30,7 @@ public final class MathFns {
         } else {
             r = 1.0;
         }
-        return x < 0 ? -r : r;
+        return Math.copySign(r, x); // erf is odd: erf(-0) = -0
     }
 
     /** erfc(x) for x >= 3 by the Laplace continued fraction, evaluated backwards. */
@@ -69,11 +69,28 @@ public final class MathFns {
 
     public static double silu(double x) { return x * sigmoid(x); }
 
-    /** PyTorch's sign: 0 for NaN (torch.sign(nan) is 0), signed zeros kept. */
+    /** PyTorch's sign: (0 < x) - (x < 0), so +0 for ±0 and for NaN. */
     public static double sign(double x) {
         if (x > 0) return 1;
         if (x < 0) return -1;
-        return x == x ? x : 0.0;
+        return 0.0;
+    }
+
+    /** PyTorch's relu: x < 0 ? 0 : x, so NaN and -0 pass through. */
+    public static double relu(double x) { return x < 0 ? 0.0 : x; }
+
+    /**
+     * torch.clamp as std::min(std::max(x, lo), hi): the lower bound first (so lo > hi gives hi
+     * everywhere), NaN x stays NaN, a NaN bound is ignored, and -0 stays -0 against a 0 bound.
+     */
+    public static double clamp(double x, double lo, double hi) {
+        double m = x < lo ? lo : x;
+        return hi < m ? hi : m;
+    }
+
+    public static long clamp(long x, long lo, long hi) {
+        long m = Math.max(x, lo);
+        return Math.min(m, hi);
     }
 
     /** C's pow (as PyTorch): pow(1, y) = 1 and pow(-1, +-inf) = 1 even for NaN y, where Java gives NaN. */

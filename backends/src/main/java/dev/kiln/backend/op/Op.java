@@ -9,6 +9,7 @@ import static dev.kiln.backend.op.AttrSpec.optionalDtype;
 import static dev.kiln.backend.op.AttrSpec.optionalInt;
 import static dev.kiln.backend.op.AttrSpec.optionalReal;
 import static dev.kiln.backend.op.AttrSpec.real;
+import static dev.kiln.backend.op.ElementwiseSpec.template;
 import static dev.kiln.backend.op.OpKind.BINARY;
 import static dev.kiln.backend.op.OpKind.CREATION;
 import static dev.kiln.backend.op.OpKind.INDEX;
@@ -20,6 +21,8 @@ import static dev.kiln.backend.op.OpKind.TERNARY;
 import static dev.kiln.backend.op.OpKind.UNARY;
 import static dev.kiln.backend.op.OpKind.VIEW;
 
+import dev.kiln.backend.cpu.MathFns;
+import dev.kiln.backend.cpu.vector.FloatRows;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -30,54 +33,79 @@ import java.util.Map;
  */
 public enum Op {
     // ---- unary elementwise ----
-    NEG(unary("neg", ShapeRules::unaryNumeric, "-x")),
-    ABS(unary("abs", ShapeRules::unaryNumeric, "|x|; gradient sign(x), 0 at 0")),
-    SIGN(unary("sign", ShapeRules::same, "-1, 0 or 1 (0 for 0 and for NaN, as PyTorch; bool stays bool); gradient 0")),
-    EXP(unary("exp", ShapeRules::unaryFloat, "e^x")),
-    LOG(unary("log", ShapeRules::unaryFloat, "natural logarithm; -inf at 0, NaN below")),
-    LOG1P(unary("log1p", ShapeRules::unaryFloat, "log(1 + x), accurate near 0")),
-    EXPM1(unary("expm1", ShapeRules::unaryFloat, "e^x - 1, accurate near 0")),
-    SQRT(unary("sqrt", ShapeRules::unaryFloat, "square root; gradient +inf at 0 as PyTorch")),
-    RSQRT(unary("rsqrt", ShapeRules::unaryFloat, "1 / sqrt(x)")),
-    RECIPROCAL(unary("reciprocal", ShapeRules::unaryFloat, "1 / x")),
-    SIN(unary("sin", ShapeRules::unaryFloat, "sine")),
-    COS(unary("cos", ShapeRules::unaryFloat, "cosine")),
-    TANH(unary("tanh", ShapeRules::unaryFloat, "hyperbolic tangent")),
-    SIGMOID(unary("sigmoid", ShapeRules::unaryFloat, "1 / (1 + e^-x)")),
-    RELU(unary("relu", ShapeRules::unaryNumeric, "max(x, 0); gradient 0 at 0 as PyTorch")),
+    NEG(unary("neg", ShapeRules::unaryNumeric, "-x")
+            .elementwise(ElementwiseSpec.unary(x -> -x).integer(x -> -x).rows(FloatRows.Unary.NEG).cuda(template("-%a")))),
+    ABS(unary("abs", ShapeRules::unaryNumeric, "|x|; gradient sign(x), 0 at 0")
+            .elementwise(ElementwiseSpec.unary(Math::abs).integer(Math::abs).rows(FloatRows.Unary.ABS).cuda("k_abs"))),
+    SIGN(unary("sign", ShapeRules::same, "-1, 0 or 1 (+0 for ±0 and for NaN, as PyTorch; bool stays bool); gradient 0")
+            .elementwise(ElementwiseSpec.unary(MathFns::sign).integer(Long::signum).cuda("k_sign"))),
+    EXP(unary("exp", ShapeRules::unaryFloat, "e^x").elementwise(ElementwiseSpec.unary(Math::exp).rows(FloatRows.Unary.EXP).cuda("k_exp"))),
+    LOG(unary("log", ShapeRules::unaryFloat, "natural logarithm; -inf at 0, NaN below").elementwise(ElementwiseSpec.unary(Math::log).cuda("k_log"))),
+    LOG1P(unary("log1p", ShapeRules::unaryFloat, "log(1 + x), accurate near 0").elementwise(ElementwiseSpec.unary(Math::log1p).cuda("k_log1p"))),
+    EXPM1(unary("expm1", ShapeRules::unaryFloat, "e^x - 1, accurate near 0").elementwise(ElementwiseSpec.unary(Math::expm1).cuda("k_expm1"))),
+    SQRT(unary("sqrt", ShapeRules::unaryFloat, "square root; gradient +inf at 0 as PyTorch")
+            .elementwise(ElementwiseSpec.unary(Math::sqrt).rows(FloatRows.Unary.SQRT).cuda("k_sqrt"))),
+    RSQRT(unary("rsqrt", ShapeRules::unaryFloat, "1 / sqrt(x)").elementwise(ElementwiseSpec.unary(x -> 1.0 / Math.sqrt(x)).cuda(template("k_div(%T(1), k_sqrt(%a))")))),
+    RECIPROCAL(unary("reciprocal", ShapeRules::unaryFloat, "1 / x").elementwise(ElementwiseSpec.unary(x -> 1.0 / x).cuda(template("k_div(%T(1), %a)")))),
+    SIN(unary("sin", ShapeRules::unaryFloat, "sine").elementwise(ElementwiseSpec.unary(Math::sin).cuda("k_sin"))),
+    COS(unary("cos", ShapeRules::unaryFloat, "cosine").elementwise(ElementwiseSpec.unary(Math::cos).cuda("k_cos"))),
+    TANH(unary("tanh", ShapeRules::unaryFloat, "hyperbolic tangent").elementwise(ElementwiseSpec.unary(Math::tanh).rows(FloatRows.Unary.TANH).cuda("k_tanh"))),
+    SIGMOID(unary("sigmoid", ShapeRules::unaryFloat, "1 / (1 + e^-x)")
+            .elementwise(ElementwiseSpec.unary(MathFns::sigmoid).rows(FloatRows.Unary.SIGMOID).cuda("k_sigmoid"))),
+    RELU(unary("relu", ShapeRules::unaryNumeric, "max(x, 0), keeping NaN and -0 as PyTorch; gradient 0 at 0 as PyTorch")
+            .elementwise(ElementwiseSpec.unary(MathFns::relu).integer(x -> Math.max(x, 0)).rows(FloatRows.Unary.RELU).cuda("k_relu"))),
     GELU(unary("gelu", ShapeRules::unaryFloat, "Gaussian error linear unit, exact (erf) or tanh approximation")
-            .attrs(choice("approximate", "none", "none", "tanh"))),
-    SILU(unary("silu", ShapeRules::unaryFloat, "x * sigmoid(x)")),
-    ERF(unary("erf", ShapeRules::unaryFloat, "the error function")),
-    FLOOR(unary("floor", ShapeRules::unaryNumeric, "round down; gradient 0")),
-    CEIL(unary("ceil", ShapeRules::unaryNumeric, "round up; gradient 0")),
-    ROUND(unary("round", ShapeRules::unaryNumeric, "round half to even; gradient 0")),
-    CLAMP(unary("clamp", ShapeRules::unaryNumeric, "min(max(x, min), max); either bound may be absent; gradient 1 inside [min, max] (bounds included)")
-            .attrs(optionalReal("min"), optionalReal("max"))),
+            .attrs(choice("approximate", "none", "none", "tanh"))
+            // float32 results use a Chebyshev erfc fit (below half a float ulp); float64 keeps the exact series
+            .elementwise(ElementwiseSpec.unaryWithAttrs(a -> tanhGelu(a) ? MathFns::geluTanh : MathFns::gelu)
+                    .float32(a -> tanhGelu(a) ? MathFns::geluTanh : MathFns::geluFloat)
+                    .rowsWithAttrs(a -> tanhGelu(a) ? null : FloatRows.Unary.GELU)
+                    .cuda((a, t, x) -> (tanhGelu(a) ? "k_gelu_tanh(" : "k_gelu(") + x[0] + ")"))),
+    SILU(unary("silu", ShapeRules::unaryFloat, "x * sigmoid(x)").elementwise(ElementwiseSpec.unary(MathFns::silu).cuda("k_silu"))),
+    ERF(unary("erf", ShapeRules::unaryFloat, "the error function").elementwise(ElementwiseSpec.unary(MathFns::erf).cuda("k_erf"))),
+    FLOOR(unary("floor", ShapeRules::unaryNumeric, "round down; gradient 0").elementwise(ElementwiseSpec.unary(Math::floor).integer(x -> x).cuda("k_floor"))),
+    CEIL(unary("ceil", ShapeRules::unaryNumeric, "round up; gradient 0").elementwise(ElementwiseSpec.unary(Math::ceil).integer(x -> x).cuda("k_ceil"))),
+    ROUND(unary("round", ShapeRules::unaryNumeric, "round half to even; gradient 0").elementwise(ElementwiseSpec.unary(Math::rint).integer(x -> x).cuda("k_rint"))),
+    CLAMP(unary("clamp", ShapeRules::unaryNumeric, "min(max(x, min), max); either bound may be absent (a NaN bound is ignored, as PyTorch 1.13);"
+            + " gradient 1 inside [min, max] (bounds included)")
+            .attrs(optionalReal("min"), optionalReal("max"))
+            .elementwise(ElementwiseSpec.unaryWithAttrs(a -> { double lo = lower(a), hi = upper(a); return x -> MathFns.clamp(x, lo, hi); })
+                    .integerWithAttrs(a -> { long lo = longBound(lower(a), true), hi = longBound(upper(a), false); return x -> MathFns.clamp(x, lo, hi); })
+                    .cuda((a, t, x) -> "k_clamp(" + x[0] + ", " + ElementwiseSpec.literal(lower(a), t) + ", " + ElementwiseSpec.literal(upper(a), t) + ")"))),
     LOGICAL_NOT(unary("logical_not", ShapeRules::unaryBool, "true where x is zero/false").notDifferentiable()),
-    CAST(unary("cast", ShapeRules::cast, "convert to another dtype (float to int truncates toward zero)").attrs(dtype("dtype"))),
-    CLONE(unary("clone", ShapeRules::same, "a contiguous copy")),
+    CAST(unary("cast", ShapeRules::cast, "convert to another dtype (float to int truncates toward zero)").attrs(dtype("dtype"))
+            .elementwise(ElementwiseSpec.conversion())),
+    CLONE(unary("clone", ShapeRules::same, "a contiguous copy").elementwise(ElementwiseSpec.conversion())),
     FULL_LIKE(OpDef.builder("full_like", CREATION).inputs(1).rule(ShapeRules::fullLike).notDifferentiable()
             .attrs(real("value"), optionalDtype("dtype"))
             .doc("a tensor shaped like the input, filled with value (the input's data is not read)")),
 
     // ---- binary elementwise (broadcasting) ----
-    ADD(binary("add", ShapeRules::binaryArith, "a + b (bool + bool is logical or)")),
-    SUB(binary("sub", ShapeRules::binaryArith, "a - b")),
-    MUL(binary("mul", ShapeRules::binaryArith, "a * b (bool * bool is logical and)")),
-    DIV(binary("div", ShapeRules::binaryDiv, "true division a / b; integer inputs give f32")),
-    POW(binary("pow", ShapeRules::binaryArith, "a ^ b; gradient wrt b uses log(a), 0 where a = 0 and b > 0")),
-    MAXIMUM(binary("maximum", ShapeRules::binaryArith, "elementwise max, NaN-propagating; ties split the gradient evenly")),
-    MINIMUM(binary("minimum", ShapeRules::binaryArith, "elementwise min, NaN-propagating; ties split the gradient evenly")),
-    EQ(compare("eq", "a == b")),
-    NE(compare("ne", "a != b")),
-    LT(compare("lt", "a < b")),
-    LE(compare("le", "a <= b")),
-    GT(compare("gt", "a > b")),
-    GE(compare("ge", "a >= b")),
-    LOGICAL_AND(compare("logical_and", "a and b, nonzero counting as true")),
-    LOGICAL_OR(compare("logical_or", "a or b")),
-    LOGICAL_XOR(compare("logical_xor", "a xor b")),
+    ADD(binary("add", ShapeRules::binaryArith, "a + b (bool + bool is logical or)")
+            .elementwise(ElementwiseSpec.binary(Double::sum).integer(Long::sum).rows(FloatRows.Binary.ADD).cuda("k_add"))),
+    SUB(binary("sub", ShapeRules::binaryArith, "a - b")
+            .elementwise(ElementwiseSpec.binary((x, y) -> x - y).integer((x, y) -> x - y).rows(FloatRows.Binary.SUB).cuda("k_sub"))),
+    MUL(binary("mul", ShapeRules::binaryArith, "a * b (bool * bool is logical and)")
+            .elementwise(ElementwiseSpec.binary((x, y) -> x * y).integer((x, y) -> x * y).rows(FloatRows.Binary.MUL).cuda("k_mul"))),
+    DIV(binary("div", ShapeRules::binaryDiv, "true division a / b; integer inputs give f32")
+            .elementwise(ElementwiseSpec.binary((x, y) -> x / y).rows(FloatRows.Binary.DIV).cuda("k_div"))),
+    POW(binary("pow", ShapeRules::binaryArith, "a ^ b with C's special cases (pow(1, y) = 1 and pow(-1, ±inf) = 1, even for NaN y);"
+            + " gradient wrt b uses log(a), 0 where a = 0 and b > 0")
+            .elementwise(ElementwiseSpec.binary(MathFns::pow).integer(MathFns::powLong).cuda("k_pow"))),
+    MAXIMUM(binary("maximum", ShapeRules::binaryArith, "elementwise max, NaN-propagating, the first operand on a tie (±0); ties split the gradient evenly")
+            .elementwise(ElementwiseSpec.binary(MathFns::max).integer(Math::max).rows(FloatRows.Binary.MAX).cuda("k_maximum"))),
+    MINIMUM(binary("minimum", ShapeRules::binaryArith, "elementwise min, NaN-propagating, the first operand on a tie (±0); ties split the gradient evenly")
+            .elementwise(ElementwiseSpec.binary(MathFns::min).integer(Math::min).rows(FloatRows.Binary.MIN).cuda("k_minimum"))),
+    EQ(compare("eq", "a == b", (x, y) -> x == y, (x, y) -> x == y, FloatRows.Compare.EQ, "%a == %b")),
+    NE(compare("ne", "a != b", (x, y) -> x != y, (x, y) -> x != y, FloatRows.Compare.NE, "%a != %b")),
+    LT(compare("lt", "a < b", (x, y) -> x < y, (x, y) -> x < y, FloatRows.Compare.LT, "%a < %b")),
+    LE(compare("le", "a <= b", (x, y) -> x <= y, (x, y) -> x <= y, FloatRows.Compare.LE, "%a <= %b")),
+    GT(compare("gt", "a > b", (x, y) -> x > y, (x, y) -> x > y, FloatRows.Compare.GT, "%a > %b")),
+    GE(compare("ge", "a >= b", (x, y) -> x >= y, (x, y) -> x >= y, FloatRows.Compare.GE, "%a >= %b")),
+    LOGICAL_AND(compare("logical_and", "a and b, nonzero (NaN too) counting as true", (x, y) -> x != 0 && y != 0, (x, y) -> x != 0 && y != 0, null,
+            "(%a != %T(0)) && (%b != %T(0))")),
+    LOGICAL_OR(compare("logical_or", "a or b", (x, y) -> x != 0 || y != 0, (x, y) -> x != 0 || y != 0, null, "(%a != %T(0)) || (%b != %T(0))")),
+    LOGICAL_XOR(compare("logical_xor", "a xor b", (x, y) -> (x != 0) != (y != 0), (x, y) -> (x != 0) != (y != 0), null, "(%a != %T(0)) != (%b != %T(0))")),
     WHERE(OpDef.builder("where", TERNARY).inputs(3).rule(ShapeRules::where)
             .doc("cond ? a : b, broadcasting all three; the gradient never mixes the branches")),
 
@@ -207,8 +235,34 @@ public enum Op {
         return OpDef.builder(name, BINARY).inputs(2).rule(rule).doc(doc);
     }
 
-    private static OpDef.Builder compare(String name, String doc) {
-        return OpDef.builder(name, BINARY).inputs(2).rule(ShapeRules::binaryBool).notDifferentiable().doc(doc + " (bool result)");
+    /** A test on doubles and one on longs (for i64 and bool operands), so each operand type compares exactly. */
+    private interface DoubleTest { boolean test(double a, double b); }
+
+    private interface LongTest { boolean test(long a, long b); }
+
+    private static OpDef.Builder compare(String name, String doc, DoubleTest d, LongTest l, FloatRows.Compare rows, String cuda) {
+        ElementwiseSpec.Builder spec = ElementwiseSpec.predicate((x, y) -> d.test(x, y) ? 1 : 0).integer((x, y) -> l.test(x, y) ? 1 : 0)
+                .cuda(template(cuda));
+        if (rows != null) spec.rows(rows);
+        return OpDef.builder(name, BINARY).inputs(2).rule(ShapeRules::binaryBool).notDifferentiable().doc(doc + " (bool result)").elementwise(spec);
+    }
+
+    private static boolean tanhGelu(Attrs a) { return a.getString("approximate").equals("tanh"); }
+
+    private static double lower(Attrs a) {
+        Double v = a.getOptionalFloat("min");
+        return v == null ? Double.NEGATIVE_INFINITY : v;
+    }
+
+    /** An integer clamp's bound: the nearest integer inside the real bound; a NaN bound is ignored. */
+    private static long longBound(double v, boolean lower) {
+        if (Double.isNaN(v)) return lower ? Long.MIN_VALUE : Long.MAX_VALUE;
+        return (long) (lower ? Math.ceil(v) : Math.floor(v));
+    }
+
+    private static double upper(Attrs a) {
+        Double v = a.getOptionalFloat("max");
+        return v == null ? Double.POSITIVE_INFINITY : v;
     }
 
     private static OpDef.Builder reduction(String name, ShapeRule rule, String doc) {

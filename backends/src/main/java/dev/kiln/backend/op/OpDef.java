@@ -6,8 +6,9 @@ import java.util.List;
 import java.util.TreeMap;
 
 /**
- * The single definition site of a primitive op: its name, arity, attribute schema, type rule
- * and documentation. Kernels (per backend) and gradient rules (in eager) are registered by
+ * The single definition site of a primitive op: its name, arity, attribute schema, type rule,
+ * documentation and, for elementwise ops, what it computes ({@link ElementwiseSpec}, which every
+ * backend reads). Other kernels (per backend) and gradient rules (in eager) are registered by
  * {@link Op} elsewhere; tests check that every op has all of them.
  */
 public final class OpDef {
@@ -20,6 +21,7 @@ public final class OpDef {
     private final boolean differentiable;
     private final boolean view;
     private final String doc;
+    private final ElementwiseSpec elementwise;
 
     private OpDef(Builder b) {
         this.name = b.name;
@@ -31,6 +33,7 @@ public final class OpDef {
         this.differentiable = b.differentiable;
         this.view = b.view;
         this.doc = b.doc;
+        this.elementwise = b.elementwise == null ? null : b.elementwise.build();
     }
 
     public static Builder builder(String name, OpKind kind) { return new Builder(name, kind); }
@@ -53,6 +56,9 @@ public final class OpDef {
     public boolean isView() { return view; }
 
     public String doc() { return doc; }
+
+    /** What the op computes element by element, for elementwise ops (read by every backend); null for the rest. */
+    public ElementwiseSpec elementwise() { return elementwise; }
 
     /**
      * Checks attrs against the schema and fills defaults. Unknown names and bad values are
@@ -107,6 +113,7 @@ public final class OpDef {
         private boolean differentiable = true;
         private boolean view;
         private String doc = "";
+        private ElementwiseSpec.Builder elementwise;
 
         private Builder(String name, OpKind kind) {
             this.name = name;
@@ -126,6 +133,8 @@ public final class OpDef {
         public Builder view() { view = true; return this; }
 
         public Builder doc(String d) { doc = d; return this; }
+
+        public Builder elementwise(ElementwiseSpec.Builder spec) { elementwise = spec; return this; }
 
         public OpDef build() {
             if (rule == null) throw new IllegalStateException(name + " has no shape rule");

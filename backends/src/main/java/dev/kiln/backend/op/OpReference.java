@@ -30,9 +30,22 @@ public final class OpReference {
             sb.append("- attributes: ").append(attrs(d)).append('\n');
             sb.append("- differentiable: ").append(d.differentiable() ? "yes" : "no (explicitly marked)").append('\n');
             if (d.isView()) sb.append("- eager result is a view sharing the input's storage when the layout allows\n");
+            if (d.elementwise() != null) sb.append("- elementwise: ").append(elementwise(d)).append('\n');
             sb.append('\n');
         }
         return sb.toString();
+    }
+
+    /** The spec as every backend reads it, shown for the op's default attributes. */
+    private static String elementwise(OpDef d) {
+        ElementwiseSpec e = d.elementwise();
+        if (e.form() == ElementwiseSpec.Form.CONVERSION) return "a conversion (identity on the converted element) in fused loops and kernels";
+        Attrs a = d.attrSpecs().stream().anyMatch(AttrSpec::required) ? null : d.checkAttrs(Attrs.EMPTY);
+        String[] args = e.arity() == 1 ? new String[] {"x"} : new String[] {"a", "b"};
+        Object rows = e.form() == ElementwiseSpec.Form.UNARY ? (a == null ? null : e.unaryRows(a))
+                : e.form() == ElementwiseSpec.Form.BINARY ? e.binaryRows() : e.compareRows();
+        return e.form().name().toLowerCase() + "; float32 CPU rows: " + (rows == null ? "the scalar function, rounded once" : "`FloatRows." + rows + "`")
+                + (a == null ? "" : "; CUDA: `" + e.cuda(a, "float", args) + "`");
     }
 
     private static String arity(OpDef d) {

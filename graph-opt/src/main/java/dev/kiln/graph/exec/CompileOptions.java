@@ -7,12 +7,11 @@ import dev.kiln.graph.opt.PassManager;
 /**
  * How {@link CompiledGraph#compile} treats a graph. {@code level} picks the passes run first
  * (none at O0) and, at O2, elementwise/GEMM-epilogue fusion and buffer reuse in the plan.
- * {@code exactMath} makes fused gelu use the same double-precision erf as the eager kernel
- * (bit-identical results); by default fused gelu uses a float-accurate erfc approximation
- * (relative error below 1.2e-7) that is many times faster. {@code donatedParams}: see
+ * Fused loops compute every op through its ElementwiseSpec exactly as the eager kernels do, so
+ * compiled results are the same bits as eager ones. {@code donatedParams}: see
  * {@link #withDonatedParams}. {@code device}: null runs on the CPU; see {@link #withDevice}.
  */
-public record CompileOptions(OptLevel level, boolean freezeParams, boolean verify, boolean exactMath, int blockSize,
+public record CompileOptions(OptLevel level, boolean freezeParams, boolean verify, int blockSize,
                              java.util.Set<String> donatedParams, DeviceExecutor device) {
 
     public CompileOptions {
@@ -23,16 +22,14 @@ public record CompileOptions(OptLevel level, boolean freezeParams, boolean verif
         }
     }
 
-    /** Level defaults: parameters frozen (inference), no per-pass verification, fast math, 2048-element blocks. */
-    public static CompileOptions of(OptLevel level) { return new CompileOptions(level, true, false, false, 2048, java.util.Set.of(), null); }
+    /** Level defaults: parameters frozen (inference), no per-pass verification, 2048-element blocks. */
+    public static CompileOptions of(OptLevel level) { return new CompileOptions(level, true, false, 2048, java.util.Set.of(), null); }
 
-    public CompileOptions withVerify(boolean v) { return new CompileOptions(level, freezeParams, v, exactMath, blockSize, donatedParams, device); }
+    public CompileOptions withVerify(boolean v) { return new CompileOptions(level, freezeParams, v, blockSize, donatedParams, device); }
 
-    public CompileOptions withExactMath(boolean e) { return new CompileOptions(level, freezeParams, verify, e, blockSize, donatedParams, device); }
+    public CompileOptions withFreezeParams(boolean f) { return new CompileOptions(level, f, verify, blockSize, donatedParams, device); }
 
-    public CompileOptions withFreezeParams(boolean f) { return new CompileOptions(level, f, verify, exactMath, blockSize, donatedParams, device); }
-
-    public CompileOptions withBlockSize(int b) { return new CompileOptions(level, freezeParams, verify, exactMath, b, donatedParams, device); }
+    public CompileOptions withBlockSize(int b) { return new CompileOptions(level, freezeParams, verify, b, donatedParams, device); }
 
     /**
      * Parameters whose buffers a run may overwrite once it no longer needs them, like JAX's
@@ -42,7 +39,7 @@ public record CompileOptions(OptLevel level, boolean freezeParams, boolean verif
      * donated parameter the caller does not override is copied first, so the graph's own data
      * is never written.
      */
-    public CompileOptions withDonatedParams(java.util.Set<String> names) { return new CompileOptions(level, freezeParams, verify, exactMath, blockSize, names, device); }
+    public CompileOptions withDonatedParams(java.util.Set<String> names) { return new CompileOptions(level, freezeParams, verify, blockSize, names, device); }
 
     /**
      * Runs the graph's ops on a device (a GPU) instead of the CPU: each fused elementwise group
@@ -51,7 +48,7 @@ public record CompileOptions(OptLevel level, boolean freezeParams, boolean verif
      * apply there: device memory comes from the executor's caching allocator. Inputs, parameters
      * and constants are copied to the device on first use and kept there while unchanged.
      */
-    public CompileOptions withDevice(DeviceExecutor d) { return new CompileOptions(level, freezeParams, verify, exactMath, blockSize, donatedParams, d); }
+    public CompileOptions withDevice(DeviceExecutor d) { return new CompileOptions(level, freezeParams, verify, blockSize, donatedParams, d); }
 
     boolean fuse() { return level == OptLevel.O2; }
 

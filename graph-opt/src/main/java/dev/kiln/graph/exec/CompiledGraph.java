@@ -31,7 +31,7 @@ public final class CompiledGraph {
         this.graph = opt.graph();
         this.report = opt.report();
         this.options = options;
-        this.specs = List.copyOf(FusionPlanner.plan(graph, options.fuse(), options.exactMath()));
+        this.specs = List.copyOf(FusionPlanner.plan(graph, options.fuse()));
         this.devicePlan = options.device() == null ? null : new DevicePlan(graph, specs, options.device());
     }
 

@@ -28,27 +28,24 @@ record FusedProgram(List<Instr> instrs, List<Value> externals, int scratchCount)
 
     /**
      * Builds the program for nodes (in topological order) whose last node is the root. A value
-     * equal to {@code inPlace} (a GEMM result already in the output buffer) reads OUT; an
-     * ADDMM's bias, when {@code addmm} is given, is added to OUT first.
+     * equal to {@code inPlace} (a GEMM result already in the output buffer, an addmm's bias
+     * included) reads OUT.
      */
-    static FusedProgram build(List<Node> nodes, Node addmm, Value inPlace, boolean exactMath) {
+    static FusedProgram build(List<Node> nodes, Value inPlace) {
         List<Instr> out = new ArrayList<>();
         List<Value> externals = new ArrayList<>();
         Map<Value, Integer> regs = new HashMap<>();
         int scratch = 0;
         if (inPlace != null) regs.put(inPlace, OUT);
-        if (addmm != null) {
-            int bias = register(addmm.inputs().get(0), regs, externals);
-            out.add(new Instr(Op.ADD, Attrs.EMPTY, new int[] {OUT, bias}, OUT, null, BlockOps.binary(Op.ADD)));
-        }
         for (int i = 0; i < nodes.size(); i++) {
             Node n = nodes.get(i);
             int[] srcs = new int[n.inputs().size()];
             for (int j = 0; j < srcs.length; j++) srcs[j] = register(n.inputs().get(j), regs, externals);
             int dst = i == nodes.size() - 1 ? OUT : scratch++;
             regs.put(n.output(), dst);
-            BlockOps.Unary u = BlockOps.UNARY.contains(n.op()) ? BlockOps.unary(n.op(), n.attrs(), exactMath) : null;
-            BlockOps.Binary b = BlockOps.BINARY.contains(n.op()) ? BlockOps.binary(n.op()) : null;
+            int arity = n.op() == Op.WHERE ? 3 : n.op().def().elementwise().arity();
+            BlockOps.Unary u = arity == 1 ? BlockOps.unary(n.op(), n.attrs()) : null;
+            BlockOps.Binary b = arity == 2 ? BlockOps.binary(n.op()) : null;
             out.add(new Instr(n.op(), n.attrs(), srcs, dst, u, b));
         }
         return new FusedProgram(List.copyOf(out), List.copyOf(externals), scratch);

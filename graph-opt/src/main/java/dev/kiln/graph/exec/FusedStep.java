@@ -1,7 +1,9 @@
 package dev.kiln.graph.exec;
 
 import dev.kiln.backend.DType;
+import dev.kiln.backend.Storage;
 import dev.kiln.backend.Strided;
+import dev.kiln.backend.cpu.Copy;
 import dev.kiln.backend.cpu.gemm.Gemm;
 import dev.kiln.backend.cpu.parallel.Parallel;
 import dev.kiln.backend.cpu.gemm.GemmProvider;
@@ -31,6 +33,8 @@ final class FusedStep extends PlanStep {
     private final int numel;
     private final int gemmA;
     private final int gemmB;
+    /** An addmm's bias (broadcast to the product), or -1. */
+    private final int gemmBias;
 
     FusedStep(Plan plan, StepSpec.Fused spec, Map<Value, Integer> index) {
         super(spec, index);
@@ -43,6 +47,7 @@ final class FusedStep extends PlanStep {
         int first = g != null && g.op() == Op.ADDMM ? 1 : 0;
         this.gemmA = g == null ? -1 : index.get(g.inputs().get(first));
         this.gemmB = g == null ? -1 : index.get(g.inputs().get(first + 1));
+        this.gemmBias = first == 1 ? index.get(g.inputs().get(0)) : -1;
     }
 
     @Override
@@ -87,32 +92,55 @@ final class FusedStep extends PlanStep {
         float[] oa = o.storage().f32();
         Operands ops = new Operands(env, arena);
         if (gemmA >= 0) {
-            Strided a = env[gemmA], b = env[gemmB];
+            Strided a = env[gemmA], b = env[gemmB], bias = gemmBias >= 0 ? env[gemmBias] : null;
             int m = shape[0], n = shape[1], k = a.shape()[1];
+            int ars = a.strides()[0], acs = a.strides()[1], brs = b.strides()[0], bcs = b.strides()[1];
             // over a donated epilogue input the product goes to scratch: the epilogue still reads that input
             boolean overInput = victim >= 0 && o.storage() == env[victim].storage() && !program.instrs().isEmpty();
-            // Row chunks let the epilogue read a chunk while it is still in cache, but every
-            // chunk packs all of B again: only chunk when a chunk has >= 4x as many elements
-            // as B (weight gradients of a batch-64 MLP packed B four times over before).
-            int rows = program.instrs().isEmpty() || n == 0 || overInput ? m
-                    : Math.max(1, Math.min(m, Math.max(GEMM_CHUNK_ELEMENTS / n, 4 * k)));
+            int rows = chunkRows(m, n, k, acs, brs, overInput);
             if (rows >= m) {
                 float[] product = overInput ? arena.product(numel) : oa;
-                GEMM.sgemm(m, n, k, a.storage().f32(), a.offset(), a.strides()[0], a.strides()[1],
-                        b.storage().f32(), b.offset(), b.strides()[0], b.strides()[1], product, 0, n, false);
+                // addmm as eager computes it: the bias broadcast into C, then C += A @ B (the
+                // same additions in the same order, so the same bits when k spans several blocks)
+                if (bias != null) Copy.copyInto(bias, Strided.contiguous(Storage.wrap(product), shape));
+                GEMM.sgemm(m, n, k, a.storage().f32(), a.offset(), ars, acs, b.storage().f32(), b.offset(), brs, bcs, product, 0, n, bias != null);
                 if (!program.instrs().isEmpty()) elementwise(ops, product, oa, arena);
             } else {
-                for (int r0 = 0; r0 < m; r0 += rows) {
+                for (int r0 = 0; r0 < m; ) {
                     int r = Math.min(rows, m - r0);
-                    GEMM.sgemm(r, n, k, a.storage().f32(), a.offset() + r0 * a.strides()[0], a.strides()[0], a.strides()[1],
-                            b.storage().f32(), b.offset(), b.strides()[0], b.strides()[1], oa, r0 * n, n, false);
+                    // a short last chunk could change the GEMM's algorithm (and so the bits): it joins this one
+                    if (r0 + r < m && GEMM.sgemmUsesDotProducts(m - r0 - r, n, k, acs, brs)) r = m - r0;
+                    if (bias != null) Copy.copyInto(biasRows(bias, r0, r), new Strided(o.storage(), new int[] {r, n}, new int[] {n, 1}, r0 * n));
+                    GEMM.sgemm(r, n, k, a.storage().f32(), a.offset() + r0 * ars, ars, acs, b.storage().f32(), b.offset(), brs, bcs,
+                            oa, r0 * n, n, bias != null);
                     blocks(ops, oa, oa, r0 * n, (r0 + r) * n, arena.blocks[0]);
+                    r0 += r;
                 }
             }
         } else {
             elementwise(ops, oa, oa, arena);
         }
         env[out] = o;
+    }
+
+    /**
+     * Rows of the product computed (and finished by the epilogue) at a time; m for one piece.
+     * Row chunks let the epilogue read a chunk while it is still in cache, but every chunk packs
+     * all of B again: only chunk when a chunk has >= 4x as many elements as B (weight gradients
+     * of a batch-64 MLP packed B four times over before). A chunk must take the same GEMM
+     * algorithm as the whole product (as eager runs it), or its bits would differ from eager's.
+     */
+    private int chunkRows(int m, int n, int k, int acs, int brs, boolean overInput) {
+        if (program.instrs().isEmpty() || n == 0 || overInput || GEMM.sgemmUsesDotProducts(m, n, k, acs, brs)) return m;
+        int rows = Math.max(1, Math.min(m, Math.max(GEMM_CHUNK_ELEMENTS / n, 4 * k)));
+        while (rows < m && GEMM.sgemmUsesDotProducts(rows, n, k, acs, brs)) rows = Math.min(m, 2 * rows);
+        return rows;
+    }
+
+    /** Rows [r0, r0 + r) of the bias broadcast to the product's shape. */
+    private Strided biasRows(Strided bias, int r0, int r) {
+        int[] st = Shapes.broadcastStrides(bias.shape(), bias.strides(), shape);
+        return new Strided(bias.storage(), new int[] {r, shape[1]}, st, bias.offset() + r0 * st[0]);
     }
 
     /**

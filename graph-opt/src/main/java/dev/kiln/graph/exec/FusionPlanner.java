@@ -27,7 +27,7 @@ import java.util.Set;
 final class FusionPlanner {
     private FusionPlanner() {}
 
-    static List<StepSpec> plan(Graph g, boolean fuse, boolean exactMath) {
+    static List<StepSpec> plan(Graph g, boolean fuse) {
         List<StepSpec> steps = new ArrayList<>();
         if (!fuse) {
             for (Node n : g.nodes()) steps.add(new StepSpec.Kernel(n));
@@ -83,8 +83,7 @@ final class FusionPlanner {
         Map<Node, StepSpec> byRoot = new HashMap<>();
         for (var e : groups.entrySet()) {
             Node gm = gemmOf.get(e.getKey());
-            Node addmm = gm != null && gm.op() == Op.ADDMM ? gm : null;
-            FusedProgram prog = FusedProgram.build(e.getValue(), addmm, gm == null ? null : gm.output(), exactMath);
+            FusedProgram prog = FusedProgram.build(e.getValue(), gm == null ? null : gm.output());
             byRoot.put(g.node(e.getKey().nodeId()), new StepSpec.Fused(gm, List.copyOf(e.getValue()), prog));
         }
         Set<Node> inGroups = new HashSet<>();
@@ -96,7 +95,7 @@ final class FusionPlanner {
             } else if (absorbed.contains(n) || inGroups.contains(n)) {
                 continue; // computed inside a fused step
             } else if (gemm(g, n)) {
-                FusedProgram prog = FusedProgram.build(List.of(), n.op() == Op.ADDMM ? n : null, n.output(), exactMath);
+                FusedProgram prog = FusedProgram.build(List.of(), n.output());
                 steps.add(new StepSpec.Fused(n, List.of(), prog));
             } else {
                 steps.add(new StepSpec.Kernel(n));
@@ -108,7 +107,7 @@ final class FusionPlanner {
     static boolean elementwise(Graph g, Node n) {
         if (n.type().dtype() != DType.FLOAT32) return false;
         if (n.op() == Op.WHERE) return g.typeOf(n.inputs().get(0)).dtype() == DType.BOOL;
-        return BlockOps.UNARY.contains(n.op()) || BlockOps.BINARY.contains(n.op());
+        return BlockOps.fusible(n.op());
     }
 
     static boolean gemm(Graph g, Node n) {

@@ -48,12 +48,17 @@ abstract class BlockedGemm implements Gemm {
     }
 
     @Override
+    public final boolean sgemmUsesDotProducts(int m, int n, int k, int aCs, int bRs) {
+        return aCs == 1 && bRs == 1 && (m <= DOT_MAX_ROWS || m <= DOT_LONG_MAX_ROWS && k >= DOT_LONG_MIN_K && (long) n * k <= DOT_LONG_MAX_B);
+    }
+
+    @Override
     public final void sgemm(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
                             float[] b, int bOff, int bRs, int bCs,
                             float[] c, int cOff, int ldc, boolean accumulate) {
         GemmArgs.checkShape(m, n, k, ldc);
         if (GemmArgs.trivial(m, n, k, c, cOff, ldc, accumulate)) return;
-        if (aCs == 1 && bRs == 1 && (m <= DOT_MAX_ROWS || m <= DOT_LONG_MAX_ROWS && k >= DOT_LONG_MIN_K && (long) n * k <= DOT_LONG_MAX_B)) {
+        if (sgemmUsesDotProducts(m, n, k, aCs, bRs)) {
             dotProducts(m, n, k, a, aOff, aRs, b, bOff, bCs, c, cOff, ldc, accumulate);
             return;
         }

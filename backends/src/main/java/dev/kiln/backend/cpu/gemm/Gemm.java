@@ -26,6 +26,13 @@ public interface Gemm {
                double[] b, int bOff, int bRowStride, int bColStride,
                double[] c, int cOff, int ldc, boolean accumulate);
 
+    /**
+     * Whether {@link #sgemm} computes a product of this size and layout as row-by-row dot
+     * products instead of packed tiles. The two sum in different orders, so callers that cut one
+     * product into row chunks keep every chunk on the algorithm of the whole (same bits).
+     */
+    default boolean sgemmUsesDotProducts(int m, int n, int k, int aColStride, int bRowStride) { return false; }
+
     /** A short human-readable name for logs and benchmarks. */
     String name();
 }

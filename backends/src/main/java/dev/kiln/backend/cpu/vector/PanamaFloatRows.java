@@ -397,8 +397,8 @@ final class PanamaFloatRows implements FloatRows {
         return switch (op) {
             case NEG -> v.neg();
             case ABS -> v.abs();
-            // max(v, 0) would turn NaN into 0; blend keeps NaN like PyTorch's relu
-            case RELU -> v.blend(0f, v.compare(VectorOperators.LE, 0f));
+            // max(v, 0) would turn NaN into 0; the blend keeps NaN and -0 like PyTorch's relu
+            case RELU -> v.blend(0f, v.compare(VectorOperators.LT, 0f));
             case SQRT -> v.sqrt();
             case EXP -> VectorMath.exp(v);
             case TANH -> VectorMath.tanh(v);
