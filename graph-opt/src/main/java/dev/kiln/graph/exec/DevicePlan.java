@@ -57,31 +57,10 @@ final class DevicePlan {
         }
     }
 
-    /** The group's nodes as a chain over the values it reads from outside (the GEMM's result among them). */
+    /** The group's chain (the CPU plan's own encoding) over the values it reads from outside, the GEMM's result among them. */
     private Step fused(StepSpec.Fused f) {
         if (f.elementwise().isEmpty()) return new Step(f.nodes(), f.gemm(), null, null, List.of(), f.gemm().output());
-        Map<Value, Integer> refs = new HashMap<>();
-        List<Value> externals = new ArrayList<>();
-        List<ElementwiseChain.Step> chain = new ArrayList<>();
-        for (Node n : f.elementwise()) {
-            int[] srcs = new int[n.inputs().size()];
-            for (int j = 0; j < srcs.length; j++) {
-                Value v = n.inputs().get(j);
-                Integer r = refs.get(v);
-                if (r == null) {
-                    externals.add(v);
-                    r = ElementwiseChain.input(externals.size() - 1);
-                    refs.put(v, r);
-                }
-                srcs[j] = r;
-            }
-            refs.put(n.output(), chain.size());
-            chain.add(new ElementwiseChain.Step(n.op(), n.attrs(), srcs));
-        }
-        Node root = f.root();
-        String name = graph.name() + "_" + root.id();
-        ElementwiseChain c = new ElementwiseChain(name, root.type().dtype(), externals.size(), chain);
-        return new Step(f.nodes(), null, f.gemm(), c, List.copyOf(externals), root.output());
+        return new Step(f.nodes(), null, f.gemm(), f.program().chain(), f.program().externals(), f.root().output());
     }
 
     List<Strided> run(List<Strided> inputs, Map<Value, Strided> overrides, SymbolBindings sym) {

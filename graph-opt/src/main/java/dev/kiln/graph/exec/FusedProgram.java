@@ -1,7 +1,7 @@
 package dev.kiln.graph.exec;
 
-import dev.kiln.backend.op.Attrs;
-import dev.kiln.backend.op.Op;
+import dev.kiln.backend.DType;
+import dev.kiln.backend.device.ElementwiseChain;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Value;
 import java.util.ArrayList;
@@ -10,53 +10,52 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A fused elementwise group as a tiny register program over one block of the output at a
- * time. Registers: {@code >= 0} scratch arrays, {@link #OUT} the output buffer itself, and
- * {@code <= -2} the group's external inputs (see {@link #ext}). Only the last instruction
- * writes OUT; every read of OUT (a GEMM result being finished in place, or an input whose
- * buffer the output reuses) is at the same index the last instruction writes, so running in
- * place is safe.
+ * A fused elementwise group, in the one encoding every executor reads: the chain of its ops
+ * ({@link ElementwiseChain}: each step reads earlier steps or the group's inputs) over the
+ * values it reads from outside ({@code externals}, in the chain's input order). When the group
+ * finishes a GEMM in place, {@code productInput} names the input that is the GEMM's product.
+ *
+ * <p>The CPU's {@link FusedStep} runs it block by block: step i writes scratch block i, the last
+ * step the output buffer; the product is read from the output buffer, always at the index the
+ * last step writes, so running in place is safe. A device runs the same chain as one kernel
+ * ({@code DeviceExecutor.runFused}).
  */
-record FusedProgram(List<Instr> instrs, List<Value> externals, int scratchCount) {
-    static final int OUT = -1;
+record FusedProgram(ElementwiseChain chain, List<Value> externals, int productInput) {
+    /** Scratch blocks the CPU loop needs: one per step but the last. */
+    int scratchCount() { return Math.max(0, chain.steps().size() - 1); }
 
-    record Instr(Op op, Attrs attrs, int[] srcs, int dst, BlockOps.Unary unary, BlockOps.Binary binary) {}
-
-    static int ext(int k) { return -2 - k; }
-
-    static int extIndex(int reg) { return -2 - reg; }
+    /** A GEMM alone, with no elementwise step after it. */
+    boolean isEmpty() { return chain.steps().isEmpty(); }
 
     /**
-     * Builds the program for nodes (in topological order) whose last node is the root. A value
-     * equal to {@code inPlace} (a GEMM result already in the output buffer, an addmm's bias
-     * included) reads OUT.
+     * The program of nodes (in topological order) whose last node is the root; {@code product}
+     * is the value of the GEMM the group finishes, or null.
      */
-    static FusedProgram build(List<Node> nodes, Value inPlace) {
-        List<Instr> out = new ArrayList<>();
+    static FusedProgram build(String name, List<Node> nodes, Value product) {
+        Map<Value, Integer> refs = new HashMap<>();
         List<Value> externals = new ArrayList<>();
-        Map<Value, Integer> regs = new HashMap<>();
-        int scratch = 0;
-        if (inPlace != null) regs.put(inPlace, OUT);
-        for (int i = 0; i < nodes.size(); i++) {
-            Node n = nodes.get(i);
-            int[] srcs = new int[n.inputs().size()];
-            for (int j = 0; j < srcs.length; j++) srcs[j] = register(n.inputs().get(j), regs, externals);
-            int dst = i == nodes.size() - 1 ? OUT : scratch++;
-            regs.put(n.output(), dst);
-            int arity = n.op() == Op.WHERE ? 3 : n.op().def().elementwise().arity();
-            BlockOps.Unary u = arity == 1 ? BlockOps.unary(n.op(), n.attrs()) : null;
-            BlockOps.Binary b = arity == 2 ? BlockOps.binary(n.op()) : null;
-            out.add(new Instr(n.op(), n.attrs(), srcs, dst, u, b));
+        List<ElementwiseChain.Step> steps = new ArrayList<>();
+        int productInput = -1;
+        if (product != null) {
+            externals.add(product);
+            refs.put(product, ElementwiseChain.input(0));
+            productInput = 0;
         }
-        return new FusedProgram(List.copyOf(out), List.copyOf(externals), scratch);
-    }
-
-    private static int register(Value v, Map<Value, Integer> regs, List<Value> externals) {
-        Integer r = regs.get(v);
-        if (r != null) return r;
-        externals.add(v);
-        int reg = ext(externals.size() - 1);
-        regs.put(v, reg);
-        return reg;
+        for (Node n : nodes) {
+            int[] srcs = new int[n.inputs().size()];
+            for (int j = 0; j < srcs.length; j++) {
+                Value v = n.inputs().get(j);
+                Integer r = refs.get(v);
+                if (r == null) {
+                    externals.add(v);
+                    r = ElementwiseChain.input(externals.size() - 1);
+                    refs.put(v, r);
+                }
+                srcs[j] = r;
+            }
+            refs.put(n.output(), steps.size());
+            steps.add(new ElementwiseChain.Step(n.op(), n.attrs(), srcs));
+        }
+        return new FusedProgram(new ElementwiseChain(name, DType.FLOAT32, externals.size(), steps), List.copyOf(externals), productInput);
     }
 }

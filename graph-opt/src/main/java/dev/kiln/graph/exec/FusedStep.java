@@ -6,12 +6,14 @@ import dev.kiln.backend.Strided;
 import dev.kiln.backend.cpu.Copy;
 import dev.kiln.backend.cpu.gemm.Gemm;
 import dev.kiln.backend.cpu.parallel.Parallel;
+import dev.kiln.backend.device.ElementwiseChain;
 import dev.kiln.backend.cpu.gemm.GemmProvider;
 import dev.kiln.backend.op.Op;
 import dev.kiln.backend.shape.Shapes;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Value;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -28,7 +30,11 @@ final class FusedStep extends PlanStep {
 
     private final Plan plan;
     private final FusedProgram program;
+    /** Value index of each external input; -1 for the GEMM product, which this step computes. */
     private final int[] ext;
+    /** Each chain step's block function (where, with three operands, has neither). */
+    private final BlockOps.Unary[] unary;
+    private final BlockOps.Binary[] binary;
     private final int[] shape;
     private final int numel;
     private final int gemmA;
@@ -40,7 +46,16 @@ final class FusedStep extends PlanStep {
         super(spec, index);
         this.plan = plan;
         this.program = spec.program();
-        this.ext = program.externals().stream().mapToInt(index::get).toArray();
+        this.ext = new int[program.externals().size()];
+        for (int k = 0; k < ext.length; k++) ext[k] = k == program.productInput() ? -1 : index.get(program.externals().get(k));
+        int steps = program.chain().steps().size();
+        this.unary = new BlockOps.Unary[steps];
+        this.binary = new BlockOps.Binary[steps];
+        for (int i = 0; i < steps; i++) {
+            ElementwiseChain.Step st = program.chain().steps().get(i);
+            if (st.srcs().length == 1) unary[i] = BlockOps.unary(st.op(), st.attrs());
+            else if (st.srcs().length == 2) binary[i] = BlockOps.binary(st.op());
+        }
         this.shape = plan.shapes[out];
         this.numel = Shapes.numelInt(shape);
         Node g = spec.gemm();
@@ -63,7 +78,7 @@ final class FusedStep extends PlanStep {
 
     /** Elements of arena product scratch this step needs: its GEMM product, when the output takes over an epilogue input. */
     long productElements() {
-        return gemmA >= 0 && !program.instrs().isEmpty() && plan.memory.takesOverBufferOf[out] >= 0 ? numel : 0;
+        return gemmA >= 0 && !program.isEmpty() && plan.memory.takesOverBufferOf[out] >= 0 ? numel : 0;
     }
 
     @Override
@@ -73,6 +88,7 @@ final class FusedStep extends PlanStep {
         // epilogue reads its inputs, so a GEMM step may only take over a donated parameter of the
         // epilogue (a momentum buffer): run() then puts the product in arena scratch first.
         int[] candidates = Arrays.stream(ext)
+                .filter(v -> v >= 0)
                 .filter(v -> Arrays.equals(plan.shapes[v], shape) && plan.dtypes[v] == DType.FLOAT32)
                 .filter(v -> gemmA < 0 || (plan.donated[v] && v != gemmA && v != gemmB)).toArray();
         return new MemoryPlan.StepUse(out, reads, false, true, candidates, plan.bytes(out));
@@ -96,7 +112,7 @@ final class FusedStep extends PlanStep {
             int m = shape[0], n = shape[1], k = a.shape()[1];
             int ars = a.strides()[0], acs = a.strides()[1], brs = b.strides()[0], bcs = b.strides()[1];
             // over a donated epilogue input the product goes to scratch: the epilogue still reads that input
-            boolean overInput = victim >= 0 && o.storage() == env[victim].storage() && !program.instrs().isEmpty();
+            boolean overInput = victim >= 0 && o.storage() == env[victim].storage() && !program.isEmpty();
             int rows = chunkRows(m, n, k, acs, brs, overInput);
             if (rows >= m) {
                 float[] product = overInput ? arena.product(numel) : oa;
@@ -104,7 +120,7 @@ final class FusedStep extends PlanStep {
                 // same additions in the same order, so the same bits when k spans several blocks)
                 if (bias != null) Copy.copyInto(bias, Strided.contiguous(Storage.wrap(product), shape));
                 GEMM.sgemm(m, n, k, a.storage().f32(), a.offset(), ars, acs, b.storage().f32(), b.offset(), brs, bcs, product, 0, n, bias != null);
-                if (!program.instrs().isEmpty()) elementwise(ops, product, oa, arena);
+                if (!program.isEmpty()) elementwise(ops, product, oa, arena);
             } else {
                 for (int r0 = 0; r0 < m; ) {
                     int r = Math.min(rows, m - r0);
@@ -131,7 +147,7 @@ final class FusedStep extends PlanStep {
      * algorithm as the whole product (as eager runs it), or its bits would differ from eager's.
      */
     private int chunkRows(int m, int n, int k, int acs, int brs, boolean overInput) {
-        if (program.instrs().isEmpty() || n == 0 || overInput || GEMM.sgemmUsesDotProducts(m, n, k, acs, brs)) return m;
+        if (program.isEmpty() || n == 0 || overInput || GEMM.sgemmUsesDotProducts(m, n, k, acs, brs)) return m;
         int rows = Math.max(1, Math.min(m, Math.max(GEMM_CHUNK_ELEMENTS / n, 4 * k)));
         while (rows < m && GEMM.sgemmUsesDotProducts(rows, n, k, acs, brs)) rows = Math.min(m, 2 * rows);
         return rows;
@@ -169,6 +185,7 @@ final class FusedStep extends PlanStep {
 
         Operands(Strided[] env, Arena arena) {
             for (int k = 0; k < ext.length; k++) {
+                if (ext[k] < 0) continue; // the GEMM product: read from the output buffer
                 Strided v = env[ext[k]];
                 x[k] = v;
                 if (v.dtype() == DType.FLOAT32 && v.isContiguous() && Arrays.equals(v.shape(), shape)) {
@@ -191,33 +208,32 @@ final class FusedStep extends PlanStep {
 
     private void blocks(Operands ops, float[] product, float[] oa, int from, int to, Arena.Blocks mine) {
         int bs = plan.blockSize;
-        int lastInstr = program.instrs().size() - 1;
+        List<ElementwiseChain.Step> steps = program.chain().steps();
+        int last = steps.size() - 1, productInput = program.productInput();
         float[][] sa = new float[3][];
         int[] so = new int[3], ss = new int[3];
         for (int p = from; p < to; p += bs) {
             int n = Math.min(bs, to - p);
-            for (int k = 0; k < ext.length; k++) if (ops.off[k] < 0) BlockLoader.load(ops.x[k], ops.bstrides[k], shape, p, n, mine.ext[k]);
-            for (int ii = 0; ii <= lastInstr; ii++) {
-                FusedProgram.Instr in = program.instrs().get(ii);
-                int[] src = in.srcs();
+            for (int k = 0; k < ext.length; k++) if (ext[k] >= 0 && ops.off[k] < 0) BlockLoader.load(ops.x[k], ops.bstrides[k], shape, p, n, mine.ext[k]);
+            for (int ii = 0; ii <= last; ii++) {
+                int[] src = steps.get(ii).srcs();
                 for (int j = 0; j < src.length; j++) {
                     int r = src[j];
-                    if (r == FusedProgram.OUT) {
-                        sa[j] = product; so[j] = p; ss[j] = 1;
-                    } else if (r >= 0) {
+                    if (r >= 0) {
                         sa[j] = mine.scratch[r]; so[j] = 0; ss[j] = 1;
+                    } else if (-1 - r == productInput) {
+                        sa[j] = product; so[j] = p; ss[j] = 1;
                     } else {
-                        int k = FusedProgram.extIndex(r);
+                        int k = -1 - r;
                         sa[j] = ops.off[k] < 0 ? mine.ext[k] : ops.arr[k];
                         ss[j] = ops.stride[k];
                         so[j] = ops.off[k] < 0 ? 0 : ops.off[k] + (ss[j] == 1 ? p : 0);
                     }
                 }
-                // OUT before the last instruction is the product being finished (an addmm's bias)
-                float[] d = in.dst() == FusedProgram.OUT ? (ii == lastInstr ? oa : product) : mine.scratch[in.dst()];
-                int dOff = in.dst() == FusedProgram.OUT ? p : 0;
-                if (in.unary() != null) in.unary().apply(sa[0], so[0], ss[0], d, dOff, n);
-                else if (in.binary() != null) in.binary().apply(sa[0], so[0], ss[0], sa[1], so[1], ss[1], d, dOff, n);
+                float[] d = ii == last ? oa : mine.scratch[ii];
+                int dOff = ii == last ? p : 0;
+                if (unary[ii] != null) unary[ii].apply(sa[0], so[0], ss[0], d, dOff, n);
+                else if (binary[ii] != null) binary[ii].apply(sa[0], so[0], ss[0], sa[1], so[1], ss[1], d, dOff, n);
                 else BlockOps.where(sa[0], so[0], ss[0], sa[1], so[1], ss[1], sa[2], so[2], ss[2], d, dOff, n);
             }
         }

@@ -83,7 +83,7 @@ final class FusionPlanner {
         Map<Node, StepSpec> byRoot = new HashMap<>();
         for (var e : groups.entrySet()) {
             Node gm = gemmOf.get(e.getKey());
-            FusedProgram prog = FusedProgram.build(e.getValue(), gm == null ? null : gm.output());
+            FusedProgram prog = FusedProgram.build(g.name() + "_" + e.getKey().nodeId(), e.getValue(), gm == null ? null : gm.output());
             byRoot.put(g.node(e.getKey().nodeId()), new StepSpec.Fused(gm, List.copyOf(e.getValue()), prog));
         }
         Set<Node> inGroups = new HashSet<>();
@@ -95,7 +95,7 @@ final class FusionPlanner {
             } else if (absorbed.contains(n) || inGroups.contains(n)) {
                 continue; // computed inside a fused step
             } else if (gemm(g, n)) {
-                FusedProgram prog = FusedProgram.build(List.of(), n.output());
+                FusedProgram prog = FusedProgram.build(g.name() + "_" + n.id(), List.of(), n.output());
                 steps.add(new StepSpec.Fused(n, List.of(), prog));
             } else {
                 steps.add(new StepSpec.Kernel(n));
