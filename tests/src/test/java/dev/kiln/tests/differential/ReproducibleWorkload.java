@@ -1,0 +1,97 @@
+package dev.kiln.tests.differential;
+
+import dev.kiln.Kiln;
+import dev.kiln.backend.Strided;
+import dev.kiln.eager.Tensor;
+import dev.kiln.eager.nn.Conv2d;
+import dev.kiln.eager.nn.Linear;
+import dev.kiln.eager.nn.Module;
+import dev.kiln.eager.nn.functional.F;
+import dev.kiln.eager.optim.SGD;
+import dev.kiln.graph.Graph;
+import dev.kiln.graph.exec.CompileOptions;
+import dev.kiln.graph.exec.CompiledGraph;
+import dev.kiln.graph.opt.OptLevel;
+import dev.kiln.tracer.TraceOptions;
+import dev.kiln.tracer.Tracer;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * The work whose bits must not depend on the thread count or on how far the JIT has come: LeNet
+ * at batch 64 (forward, backward and two SGD steps with momentum), every transcendental row loop
+ * over 10,000 values, softmax and layer norm, and the traced LeNet compiled at O2 and run at
+ * batch 65. {@link #digest} hashes every resulting bit.
+ *
+ * <p>{@link ReproducibilityTest} runs {@link #main} in child JVMs with different
+ * {@code kiln.threads} and JIT settings: each prints the digest of its first (cold, mostly
+ * interpreted) run and of its last (warm, C2-compiled) run.
+ */
+public final class ReproducibleWorkload {
+    private ReproducibleWorkload() {}
+
+    static final class LeNet extends Module {
+        private final Conv2d c1 = registerModule("c1", new Conv2d(1, 6, 5, 1, 2));
+        private final Conv2d c2 = registerModule("c2", new Conv2d(6, 16, 5));
+        private final Linear f1 = registerModule("f1", new Linear(400, 120));
+        private final Linear f2 = registerModule("f2", new Linear(120, 84));
+        private final Linear f3 = registerModule("f3", new Linear(84, 10));
+
+        @Override
+        public Tensor forward(Tensor x) {
+            x = F.maxPool2d(c1.call(x).relu(), 2);
+            x = F.maxPool2d(c2.call(x).relu(), 2);
+            return f3.call(f2.call(f1.call(x.flatten(1)).relu()).relu());
+        }
+    }
+
+    /** Runs everything once from a fixed seed and returns the SHA-256 of every result's bits. */
+    public static String digest() throws Exception {
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        Kiln.manualSeed(7);
+        LeNet net = new LeNet();
+        SGD sgd = SGD.builder(net.parameters()).lr(0.05).momentum(0.9).build();
+        Tensor x = Tensor.randn(64, 1, 28, 28), y = Tensor.randint(0, 10, 64);
+        for (int step = 0; step < 2; step++) {
+            sgd.zeroGrad();
+            Tensor logits = net.call(x);
+            Tensor loss = F.crossEntropy(logits, y);
+            loss.backward();
+            add(md, logits, loss);
+            for (Tensor p : net.parameters()) add(md, p.grad());
+            sgd.step();
+        }
+        for (Tensor p : net.parameters()) add(md, p.detach());
+
+        Tensor v = Tensor.randn(10_000).mul(6.0);
+        add(md, v.exp(), v.tanh(), v.sigmoid(), v.gelu(), v.gelu("tanh"), v.silu(), v.reshape(100, 100).softmax(1),
+                F.layerNorm(v.reshape(100, 100), new int[] {100}, null, null, 1e-5), v.sum(), v.reshape(100, 100).mean(0));
+
+        net.eval();
+        Graph g = Tracer.trace(net, new Tensor[] {x}, TraceOptions.builder().name("lenet").dynamic(0, 0, "N").build());
+        CompiledGraph compiled = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2));
+        Tensor x65 = Tensor.randn(65, 1, 28, 28);
+        List<Strided> out = compiled.run(List.of(x65.data()));
+        add(md, Tensor.wrap(out.get(0)));
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    private static void add(MessageDigest md, Tensor... ts) {
+        for (Tensor t : ts) {
+            float[] f = t.detach().contiguous().toFloatArray();
+            ByteBuffer b = ByteBuffer.allocate(4 * f.length);
+            for (float v : f) b.putInt(Float.floatToRawIntBits(v));
+            md.update(b.array());
+        }
+    }
+
+    /** Prints "cold=DIGEST warm=DIGEST" after {@code args[0]} runs (default 4). */
+    public static void main(String[] args) throws Exception {
+        int runs = args.length > 0 ? Integer.parseInt(args[0]) : 4;
+        String cold = digest(), warm = cold;
+        for (int i = 1; i < runs; i++) warm = digest();
+        System.out.println("cold=" + cold + " warm=" + warm);
+    }
+}
