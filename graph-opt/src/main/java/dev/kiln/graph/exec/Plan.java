@@ -134,7 +134,13 @@ final class Plan {
     private void protectUndonatedBuffers(Strided[] env, int inputCount, Map<Value, Strided> overrides) {
         if (donatedValues.length == 0) return;
         java.util.Set<dev.kiln.backend.Storage> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        for (int i = 0; i < inputCount; i++) seen.add(env[i].storage());
+        // every buffer something else still reads: inputs, and parameters and constants that are
+        // not donated (tied weights can pass one storage as a donated and an undonated value)
+        boolean[] isDonated = new boolean[env.length];
+        for (int v : donatedValues) isDonated[v] = true;
+        // (only the leading values: the rest of the arena's table still holds the last run's results)
+        int leading = inputCount + graph.params().size() + graph.constants().size();
+        for (int v = 0; v < leading; v++) if (!isDonated[v]) seen.add(env[v].storage());
         for (int v : donatedValues) {
             boolean handedOver = overrides.containsKey(valueAt[v]) && seen.add(env[v].storage());
             if (!handedOver) env[v] = dev.kiln.backend.cpu.Copy.toContiguous(env[v], env[v].dtype());

@@ -44,10 +44,12 @@ public final class AlgebraicSimplification implements Pass {
                     rule = "x*1";
                 }
                 case ADD -> {
-                    result = identityOperand(g, r, n, in, 0.0, true);
+                    // x + (+0) turns -0 into +0: only adding -0 is the identity on floats
+                    result = identityOperand(g, r, n, in, -0.0, true);
                     rule = "x+0";
                 }
                 case SUB -> {
+                    // x - (-0) is x + 0, which turns -0 into +0: only subtracting +0 is the identity
                     result = identityOperand(g, r, n, in, 0.0, false);
                     rule = "x-0";
                 }
@@ -86,10 +88,15 @@ public final class AlgebraicSimplification implements Pass {
     }
 
     /** The non-constant operand when the other is all {@code unit} and leaves it unchanged. */
+    /** The other operand when one is a constant of all {@code unit} (exactly, sign of zero included, on floats). */
     private static Value identityOperand(Graph g, GraphRewriter r, Node n, List<Value> in, double unit, boolean commutative) {
-        if (ConstantValues.isAll(g, in.get(1), unit) && r.b.typeOf(in.get(0)).equals(n.type())) return in.get(0);
-        if (commutative && ConstantValues.isAll(g, in.get(0), unit) && r.b.typeOf(in.get(1)).equals(n.type())) return in.get(1);
+        if (isUnit(g, in.get(1), unit, n) && r.b.typeOf(in.get(0)).equals(n.type())) return in.get(0);
+        if (commutative && isUnit(g, in.get(0), unit, n) && r.b.typeOf(in.get(1)).equals(n.type())) return in.get(1);
         return null;
+    }
+
+    private static boolean isUnit(Graph g, Value v, double unit, Node n) {
+        return n.type().dtype().isFloatingPoint() ? ConstantValues.isAllExactly(g, v, unit) : ConstantValues.isAll(g, v, unit);
     }
 
     private static Value permute(GraphRewriter r, Node n, Value x) {

@@ -14,6 +14,18 @@ final class ConstantValues {
     private static final int MAX_SCAN = 4096;
 
     /** True when v is a constant whose every element equals x (compared as double; -0.0 == 0.0). */
+    /** Whether every element of constant v is x, a -0.0 and a +0.0 told apart (for float identities). */
+    static boolean isAllExactly(Graph g, Value v, double x) {
+        if (!isAll(g, v, x)) return false;
+        for (NamedTensor c : g.constants()) {
+            if (!c.name().equals(v.name())) continue;
+            for (double d : Copy.toContiguous(c.data(), DType.FLOAT64).storage().f64()) {
+                if (Double.doubleToRawLongBits(d) != Double.doubleToRawLongBits(x)) return false;
+            }
+        }
+        return true;
+    }
+
     static boolean isAll(Graph g, Value v, double x) {
         if (v.kind() != Value.Kind.CONST) return false;
         for (NamedTensor c : g.constants()) {

@@ -50,7 +50,7 @@ public class PassesTest {
         Value x = b.addInput("x", f32("N", 8));
         Value one = b.addConstant("one", f32(), scalar(1));
         Value one2 = b.addConstant("one2", f32(), scalar(1));
-        Value zero = b.addConstant("zero", f32(), scalar(0));
+        Value zero = b.addConstant("zero", f32(), scalar(-0.0)); // -0: x + (-0) is x exactly, x + (+0) is not (-0 + 0 = +0)
         Value ca = b.addConstant("ca", f32(8), vec(8, 0.5));
         Value cb = b.addConstant("cb", f32(8), vec(8, -1));
         Value a = b.add(Op.MUL, Attrs.EMPTY, "M.java:1", x, one);
@@ -79,6 +79,16 @@ public class PassesTest {
         Verifier.verify(r.graph());
         Differential.check(g, r.graph(), BATCHES, 1e-5);
         return r;
+    }
+
+    @Test
+    void addingPositiveZeroIsNotFoldedBecauseItTurnsMinusZeroIntoZero() {
+        GraphBuilder b = Graph.builder("plus_zero");
+        Value x = b.addInput("x", f32("N", 8));
+        Value sum = b.add(Op.ADD, Attrs.EMPTY, "Z.java:1", x, b.addConstant("zero", f32(), scalar(0)));
+        Value diff = b.add(Op.SUB, Attrs.EMPTY, "Z.java:2", sum, b.addConstant("mzero", f32(), scalar(-0.0)));
+        PassResult r = new AlgebraicSimplification().run(b.output(diff).build());
+        assertEquals(0, r.total(), r.graph().toString());
     }
 
     @Test

@@ -39,16 +39,26 @@ class DeploymentRuntimeTest {
         return x.matmul(w1.t()).add(b1).relu().matmul(w2.t()).add(b2).logSoftmax(1);
     }
 
-    /** The deployment class path, taken from this test's own: three modules' classes and Jackson's jars. */
+    /**
+     * The deployment class path, taken from this test's own: three modules (their classes under
+     * {@code mvn test}, their jars under {@code mvn verify} or {@code install}) and Jackson's jars.
+     */
     static String deploymentClassPath() {
         List<String> keep = new ArrayList<>();
         for (String e : System.getProperty("java.class.path").split(File.pathSeparator)) {
             Path p = Path.of(e);
-            boolean module = p.endsWith(Path.of("target", "classes")) && DEPLOY_MODULES.contains(p.getParent().getParent().getFileName().toString());
+            boolean module = isDeployModule(p);
             boolean jackson = p.getFileName().toString().startsWith("jackson-") && e.endsWith(".jar");
             if (module || jackson) keep.add(e);
         }
         return String.join(File.pathSeparator, keep);
+    }
+
+    private static boolean isDeployModule(Path p) {
+        if (p.endsWith(Path.of("target", "classes"))) return DEPLOY_MODULES.contains(p.getParent().getParent().getFileName().toString());
+        String name = p.getFileName().toString();
+        return name.endsWith(".jar") && p.getParent() != null && p.getParent().endsWith("target")
+                && DEPLOY_MODULES.stream().anyMatch(m -> name.startsWith("kiln-" + m + "-"));
     }
 
     @Test
@@ -64,7 +74,7 @@ class DeploymentRuntimeTest {
         Npy.write(dir.resolve("x.npy"), x.data());
 
         String cp = deploymentClassPath();
-        assertEquals(3, Arrays.stream(cp.split(File.pathSeparator)).filter(e -> e.endsWith("classes")).count(), cp);
+        assertEquals(3, Arrays.stream(cp.split(File.pathSeparator)).filter(e -> isDeployModule(Path.of(e))).count(), cp);
         assertTrue(!cp.contains("eager") && !cp.contains("tracer"), cp);
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process p = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "-cp", cp, RunArtifact.class.getName(),
