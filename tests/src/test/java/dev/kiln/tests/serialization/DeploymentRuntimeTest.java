@@ -41,7 +41,7 @@ class DeploymentRuntimeTest {
 
     /**
      * The deployment class path, taken from this test's own: three modules (their classes under
-     * {@code mvn test}, their jars under {@code mvn verify} or {@code install}) and Jackson's jars.
+     * {@code mvn test} from the root, their jars otherwise) and Jackson's jars.
      */
     static String deploymentClassPath() {
         List<String> keep = new ArrayList<>();
@@ -56,9 +56,10 @@ class DeploymentRuntimeTest {
 
     private static boolean isDeployModule(Path p) {
         if (p.endsWith(Path.of("target", "classes"))) return DEPLOY_MODULES.contains(p.getParent().getParent().getFileName().toString());
+        // kiln-backends-0.1.0-SNAPSHOT.jar, not kiln-backends-cuda-0.1.0-SNAPSHOT.jar
         String name = p.getFileName().toString();
-        return name.endsWith(".jar") && p.getParent() != null && p.getParent().endsWith("target")
-                && DEPLOY_MODULES.stream().anyMatch(m -> name.startsWith("kiln-" + m + "-"));
+        return name.endsWith(".jar") && DEPLOY_MODULES.stream().anyMatch(m -> name.startsWith("kiln-" + m + "-")
+                && Character.isDigit(name.charAt(("kiln-" + m + "-").length())));
     }
 
     @Test
