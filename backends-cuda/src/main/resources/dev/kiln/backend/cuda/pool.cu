@@ -1,6 +1,7 @@
 // max_pool2d_indices: for each window of a contiguous x [N,C,H,W], the index h*W + w (within
 // its plane) of the maximum, as i64. Padding cells never win; the first maximum wins ties;
-// NaN counts as the maximum (the first NaN wins), as the CPU kernel does.
+// NaN counts as the maximum and a later NaN replaces an earlier one (PyTorch's rule,
+// "val > maxval || isnan(val)"), as the CPU kernel does.
 
 struct KPool { int C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo; };
 
@@ -21,7 +22,7 @@ __device__ void maxpool_indices(int total, const T* x, const KPool& g, kiln_i64*
                 int w = ow * g.sw - g.pw + j * g.dw;
                 if (w < 0 || w >= g.W) continue;
                 T v = p[h * g.W + w];
-                if (best < 0 || (!k_isnan(bv) && (v > bv || k_isnan(v)))) {
+                if (best < 0 || v > bv || k_isnan(v)) {
                     best = h * g.W + w;
                     bv = v;
                 }
