@@ -14,6 +14,12 @@ public interface OpObserver {
     default void onRead(Tensor t, String what) {}
 
     /**
+     * Sizes of {@code t} read into Java ({@code shape()}, {@code shape(d)}, {@code size(d)},
+     * {@code numel()}): {@code dims} are the dims read, null for all of them.
+     */
+    default void onShapeRead(Tensor t, int[] dims, String what) {}
+
+    /**
      * {@code result = source.to(device)} moved a tensor to another device. The copy itself was
      * reported just before as a {@code clone} op (whose output is {@code result}); this says
      * that its device changed, which no op records (graphs carry no devices).

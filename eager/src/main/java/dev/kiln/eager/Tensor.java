@@ -184,18 +184,39 @@ public final class Tensor {
     /** Backend view of the data (for kernels, the tracer and serialization). */
     public Strided data() { return data; }
 
-    public int[] shape() { return data.shape().clone(); }
+    /**
+     * The sizes as Java ints. During a trace a dim that is symbolic in the graph (a dynamic batch
+     * or sequence length) read this way is reported to the tracer: an error in strict mode, a
+     * guard in lenient mode, since Java code computing with it would bake this run's size into
+     * the graph. Library code that only passes sizes through reads {@code data().shape()}.
+     */
+    public int[] shape() {
+        notifyShapeRead(null, "shape()");
+        return data.shape().clone();
+    }
 
-    /** Size of dim d (negative counts from the end). */
-    public int shape(int d) { return data.shape()[Shapes.normDim("shape", d, dim())]; }
+    /** Size of dim d (negative counts from the end); reported to a tracer as {@link #shape()} is. */
+    public int shape(int d) {
+        int nd = Shapes.normDim("shape", d, dim());
+        notifyShapeRead(new int[] {nd}, "shape(" + d + ")");
+        return data.shape()[nd];
+    }
 
-    public int size(int d) { return shape(d); }
+    public int size(int d) {
+        int nd = Shapes.normDim("size", d, dim());
+        notifyShapeRead(new int[] {nd}, "size(" + d + ")");
+        return data.shape()[nd];
+    }
 
     public int[] strides() { return data.strides().clone(); }
 
     public int dim() { return data.rank(); }
 
-    public int numel() { return data.numel(); }
+    /** The element count; reported to a tracer as a read of every dim (see {@link #shape()}). */
+    public int numel() {
+        notifyShapeRead(null, "numel()");
+        return data.numel();
+    }
 
     public DType dtype() { return data.dtype(); }
 
@@ -215,7 +236,7 @@ public final class Tensor {
 
     /** The single value of a one-element tensor, as double. */
     public double item() {
-        if (numel() != 1) throw new IllegalStateException("item(): a Tensor with " + numel() + " elements cannot be converted to a scalar (" + typeString() + ")");
+        if (data.numel() != 1) throw new IllegalStateException("item(): a Tensor with " + data.numel() + " elements cannot be converted to a scalar (" + typeString() + ")");
         notifyRead("item()");
         return data.storage().getDouble(data.indexOf(0));
     }
@@ -223,7 +244,7 @@ public final class Tensor {
     public boolean itemBool() { return item() != 0; }
 
     public long itemLong() {
-        if (numel() != 1) throw new IllegalStateException("itemLong(): a Tensor with " + numel() + " elements cannot be converted to a scalar (" + typeString() + ")");
+        if (data.numel() != 1) throw new IllegalStateException("itemLong(): a Tensor with " + data.numel() + " elements cannot be converted to a scalar (" + typeString() + ")");
         notifyRead("itemLong()");
         return data.storage().getLong(data.indexOf(0));
     }
@@ -261,6 +282,12 @@ public final class Tensor {
     private void notifyRead(String what) {
         OpObserver o = Dispatcher.observer();
         if (o != null) o.onRead(this, what);
+    }
+
+    /** dims null: all of them. */
+    private void notifyShapeRead(int[] dims, String what) {
+        OpObserver o = Dispatcher.observer();
+        if (o != null) o.onShapeRead(this, dims, what);
     }
 
     // =====================================================================================
@@ -327,7 +354,7 @@ public final class Tensor {
     public void backward(Tensor gradient, boolean retainGraph, boolean createGraph) {
         Tensor g = gradient;
         if (g == null) {
-            if (numel() != 1) {
+            if (data.numel() != 1) {
                 throw new IllegalStateException("backward(): grad can be implicitly created only for scalar outputs, got "
                         + typeString() + "; call backward(gradient) with a tensor of that shape");
             }
@@ -621,7 +648,7 @@ public final class Tensor {
         Tensor m;
         try (var ng = Autograd.noGrad()) {
             // an empty reduction has no max; its sum of exps is 0 and the result -inf, as PyTorch
-            m = numel() == 0 ? sum(dims, true) : amax(dims, true);
+            m = data.numel() == 0 ? sum(dims, true) : amax(dims, true);
             m = where(m.isinf(), zerosLike(m), m); // all -inf rows: avoid -inf - -inf
         }
         Tensor r = sub(m).exp().sum(dims, true).log().add(m);
@@ -707,7 +734,7 @@ public final class Tensor {
         if (shape.length == 0 || shape[0] == -1) return reshape(shape);
         long rest = 1;
         for (int i = 1; i < shape.length; i++) rest *= shape[i];
-        if (rest == 0 || numel() == 0) return reshape(shape);
+        if (rest == 0 || data.numel() == 0) return reshape(shape);
         int[] s = shape.clone();
         s[0] = -1;
         return reshape(s);
@@ -716,7 +743,7 @@ public final class Tensor {
     /** Like reshape, but fails instead of copying when the layout does not allow a view. */
     public Tensor view(int... shape) {
         Tensor r = reshape(shape);
-        if (r.data.storage() != data.storage() && numel() > 0) {
+        if (r.data.storage() != data.storage() && data.numel() > 0) {
             throw new ShapeException("view: size " + Arrays.toString(shape) + " is not compatible with the strides of " + typeString()
                     + " " + Arrays.toString(data.strides()) + "; use reshape() (which copies) or contiguous() first");
         }
@@ -812,7 +839,7 @@ public final class Tensor {
 
     public static Tensor stack(List<Tensor> tensors, int dim) {
         if (tensors.isEmpty()) throw new IllegalArgumentException("stack: expected a non-empty list of tensors");
-        int[] first = tensors.get(0).shape();
+        int[] first = tensors.get(0).data.shape();
         List<Tensor> u = new ArrayList<>();
         for (int i = 0; i < tensors.size(); i++) {
             Tensor t = tensors.get(i);
@@ -909,7 +936,7 @@ public final class Tensor {
     /** One-hot encoding of an int64 tensor; numClasses = -1 uses max + 1 (data-dependent). */
     public Tensor oneHot(int numClasses) {
         int c = numClasses;
-        if (c < 0) c = numel() == 0 ? 1 : (int) amax().itemLong() + 1;
+        if (c < 0) c = data.numel() == 0 ? 1 : (int) amax().itemLong() + 1;
         return Dispatcher.apply(Op.ONE_HOT, Attrs.of("num_classes", c), this);
     }
 

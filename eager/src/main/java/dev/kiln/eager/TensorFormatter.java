@@ -10,9 +10,9 @@ final class TensorFormatter {
     private static final int EDGE = 3;
 
     static String format(Tensor t) {
-        int[] shape = t.shape();
+        int[] shape = t.data().shape(); // printing is not shape arithmetic: no tracer report
         double[] v = t.data().storage().length() == 0 && t.numel() == 0 ? new double[0] : valuesOf(t);
-        boolean summarize = t.numel() > THRESHOLD;
+        boolean summarize = t.data().numel() > THRESHOLD;
         String fmt = numberFormat(t.dtype(), v);
         StringBuilder sb = new StringBuilder("tensor(");
         int indent = 7;

@@ -63,7 +63,7 @@ final class TraceRecorder implements OpObserver {
             // snapshot: later in-place writes to the captured tensor must not change the graph
             Strided snap = Copy.toContiguous(t.data(), t.dtype());
             v = builder.addConstant(cname, t.type(), snap);
-            if (t.numel() > 1) {
+            if (t.data().numel() > 1) {
                 builder.addAssumption(new Assumption("captured-constant",
                         "tensor " + t.typeString() + " not produced from the inputs is baked in as %" + cname, SourceLines.caller()));
             }
@@ -89,7 +89,7 @@ final class TraceRecorder implements OpObserver {
             symbolic = op.def().inferType(ts, attrs);
         } catch (IllegalArgumentException e) {
             for (int i = 0; i < in.length; i++) {
-                if (in[i].kind() == Value.Kind.CONST && inputs[i].numel() > 1) {
+                if (in[i].kind() == Value.Kind.CONST && inputs[i].data().numel() > 1) {
                     throw new TraceException(op.opName() + " at " + src + " mixes a dynamic dim with captured tensor " + in[i] + " "
                             + inputs[i].typeString() + ": " + e.getMessage() + ". A tensor created with a literal size (Tensor.zeros(batch, ...))"
                             + " pins the batch; derive it from an input instead (Tensor.zerosLike, expand(-1, ...), expandAs)", e);
@@ -99,7 +99,7 @@ final class TraceRecorder implements OpObserver {
                     + ". The attribute was computed from a concrete size; use -1 in reshape (e.g. reshape(-1, 400)), flatten(1)"
                     + " or expandAs(other) instead of a literal batch size", e);
         }
-        int[] concrete = output.shape();
+        int[] concrete = output.data().shape();
         int[] expect = bindings.concreteShape(symbolic);
         if (!Arrays.equals(concrete, expect)) {
             throw new TraceException(op.opName() + " at " + src + ": the graph type " + symbolic + " disagrees with the eager result "
@@ -188,8 +188,49 @@ final class TraceRecorder implements OpObserver {
         builder.addAssumption(new Assumption("guard", desc + " is assumed to equal this trace's value", src));
     }
 
+    /** Symbolic dims already guarded by a shape read (one guard per dim expression). */
+    private final java.util.Set<String> guardedDims = new java.util.HashSet<>();
+
+    /**
+     * A traced value's sizes read into Java. A dim that is symbolic in the graph would be baked
+     * in silently by whatever the Java code computes from it (a loop bound, a reshape size):
+     * strict tracing stops here with the line and the fix; lenient tracing guards the dim's
+     * value (a {@code size} node checked on every run), which TracedFunction retraces on.
+     */
+    @Override
+    public void onShapeRead(Tensor t, int[] dims, String what) {
+        if (!active) return;
+        Value v = values.get(t);
+        if (v == null) return; // not derived from the trace: its shape is fixed anyway
+        TensorType type = builder.typeOf(v);
+        int[] read = dims;
+        if (read == null) {
+            read = new int[type.rank()];
+            for (int d = 0; d < read.length; d++) read[d] = d;
+        }
+        for (int d : read) {
+            Dim dim = type.dim(d);
+            if (dim.isConstant()) continue;
+            long size = t.data().shape()[d];
+            String src = SourceLines.caller();
+            String desc = what + " of " + v + " " + type;
+            if (options.strict) {
+                throw new TraceException("shape read at " + src + ": " + desc + " reads the dynamic dim " + dim + " (" + size
+                        + " in this trace) into a Java int, so the graph would silently keep this trace's size. Keep shape code"
+                        + " symbolic (reshape with -1, flatten/unflatten, expandAs, zerosLike, size(); loop over a dynamic dim with"
+                        + " Tensor ops instead of Java), or trace with TraceOptions.strict(false) to guard " + dim + " == " + size
+                        + " (checked on every run; TracedFunction retraces when it fails)");
+            }
+            if (!guardedDims.add(dim.toString())) continue;
+            Value sz = builder.add(Op.SIZE, Attrs.of("dims", new int[] {d}), src, v);
+            builder.addGuard(new Guard("shape", dim + " == " + size + " (" + desc + ")", sz, new double[] {size}, src));
+            builder.addAssumption(new Assumption("guard", desc + " read dim " + dim + " as " + size + "; the graph is guarded to "
+                    + dim + " == " + size, src));
+        }
+    }
+
     static Dim[] symbolicShape(Tensor t, int index, TraceOptions o) {
-        Dim[] s = Dim.of(t.shape());
+        Dim[] s = Dim.of(t.data().shape());
         for (TraceOptions.DynamicDim d : o.dynamic) {
             if (d.input() == index) {
                 if (d.dim() < 0 || d.dim() >= s.length) {

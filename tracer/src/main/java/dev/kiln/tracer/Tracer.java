@@ -75,9 +75,9 @@ public final class Tracer {
             TensorType t = new TensorType(ex.dtype(), TraceRecorder.symbolicShape(ex, i, options));
             for (int d = 0; d < t.rank(); d++) {
                 if (!t.dim(d).isConstant()) {
-                    Long prev = symbols.put(t.dim(d).toString(), (long) ex.shape()[d]);
-                    if (prev != null && prev != ex.shape()[d]) {
-                        throw new TraceException("symbol " + t.dim(d) + " is " + prev + " in one example input and " + ex.shape()[d] + " in another");
+                    Long prev = symbols.put(t.dim(d).toString(), (long) ex.data().shape()[d]);
+                    if (prev != null && prev != ex.data().shape()[d]) {
+                        throw new TraceException("symbol " + t.dim(d) + " is " + prev + " in one example input and " + ex.data().shape()[d] + " in another");
                     }
                 }
             }

@@ -61,8 +61,15 @@ class TracerHazardsTest {
     @Test
     void expandToTheBatchSizeIsFlaggedInTheLedger() {
         TraceOptions o = TraceOptions.builder().dynamic(0, 0, "N").build();
-        Graph g = Tracer.trace(in -> in[0].sum().reshape(1, 1).expand(in[0].shape(0), 3), new Tensor[] {Tensor.randn(5, 3)}, o);
+        java.util.function.Function<Tensor[], Tensor> f = in -> in[0].sum().reshape(1, 1).expand(in[0].shape(0), 3);
+        // strict: reading the dynamic batch into a Java int is itself the error
+        TraceException e = assertThrows(TraceException.class, () -> Tracer.trace(f, new Tensor[] {Tensor.randn(5, 3)}, o));
+        assertTrue(e.getMessage().contains("shape(0) of %x f32[N,3] reads the dynamic dim N (5 in this trace)")
+                && e.getMessage().contains("TracerHazardsTest.java:"), e.getMessage());
+        // lenient: the read is guarded, and the literal size is in the ledger
+        Graph g = Tracer.trace(f, new Tensor[] {Tensor.randn(5, 3)}, o.toBuilder().strict(false).build());
         assertTrue(g.toString().contains("literal-size: expand shape=[5, 3] contains 5, the trace-time value of N"), g.toString());
+        assertEquals(1, g.guards().size(), g.toString());
         Graph ok = Tracer.trace(in -> in[0].sum().reshape(1, 1).expandAs(in[0]), new Tensor[] {Tensor.randn(5, 3)}, o);
         assertTrue(!ok.toString().contains("literal-size"), ok.toString());
         assertEquals("f32[N,3]", ok.typeOf(ok.outputs().get(0)).toString());
@@ -87,8 +94,12 @@ class TracerHazardsTest {
     @Test
     void tensorCreatedWithTheBatchSizeIsReportedAsAPinningConstant() {
         TraceOptions o = TraceOptions.builder().dynamic(0, 0, "N").build();
+        java.util.function.Function<Tensor[], Tensor> f = in -> in[0].add(Tensor.zeros(in[0].shape(0), 2));
+        TraceException strict = assertThrows(TraceException.class, () -> Tracer.trace(f, new Tensor[] {Tensor.randn(3, 2)}, o));
+        assertTrue(strict.getMessage().contains("reads the dynamic dim N"), strict.getMessage());
+        // lenient tracing lets the read through as a guard; the constant it made still pins the batch
         TraceException e = assertThrows(TraceException.class,
-                () -> Tracer.trace(in -> in[0].add(Tensor.zeros(in[0].shape(0), 2)), new Tensor[] {Tensor.randn(3, 2)}, o));
+                () -> Tracer.trace(f, new Tensor[] {Tensor.randn(3, 2)}, o.toBuilder().strict(false).build()));
         assertTrue(e.getMessage().contains("captured tensor %c0 f32[3,2]") && e.getMessage().contains("Tensor.zerosLike"), e.getMessage());
     }
 

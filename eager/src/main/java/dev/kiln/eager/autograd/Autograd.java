@@ -67,7 +67,7 @@ public final class Autograd {
     }
 
     static Tensor defaultGrad(Tensor out, String what) {
-        if (out.numel() != 1) {
+        if (out.data().numel() != 1) {
             throw new IllegalArgumentException(what + " can be implicitly created only for scalar outputs, got " + out.typeString()
                     + "; pass a gradient tensor of the output's shape");
         }

@@ -72,7 +72,7 @@ public abstract class Function {
             this.ctx = ctx;
             this.next = next;
             this.inputShapes = new int[inputs.length][];
-            for (int i = 0; i < inputs.length; i++) inputShapes[i] = inputs[i] == null ? null : inputs[i].shape();
+            for (int i = 0; i < inputs.length; i++) inputShapes[i] = inputs[i] == null ? null : inputs[i].data().shape();
         }
 
         @Override
@@ -106,8 +106,8 @@ public abstract class Function {
             }
             for (int i = 0; i < g.length; i++) {
                 if (next[i] == null) g[i] = null;
-                else if (g[i] != null && !Arrays.equals(g[i].shape(), inputShapes[i])) {
-                    throw new IllegalStateException(name() + ": gradient " + i + " has shape " + Arrays.toString(g[i].shape())
+                else if (g[i] != null && !Arrays.equals(g[i].data().shape(), inputShapes[i])) {
+                    throw new IllegalStateException(name() + ": gradient " + i + " has shape " + Arrays.toString(g[i].data().shape())
                             + " but input " + i + " has shape " + Arrays.toString(inputShapes[i]));
                 }
             }

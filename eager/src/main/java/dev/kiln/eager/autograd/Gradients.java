@@ -176,7 +176,7 @@ public final class Gradients {
             Tensor idx = c.input(1).reshape(-1);
             int[] view = new int[g.dim()];
             java.util.Arrays.fill(view, 1);
-            view[d] = idx.numel();
+            view[d] = -1; // the index length, inferred: it may be a symbolic size in a traced backward
             Tensor full = idx.reshape(view).expandAs(g);
             return two(zerosAlong(g, d, xs[d]).scatterAdd(d, full, g), null);
         });
@@ -192,7 +192,7 @@ public final class Gradients {
             Tensor gs = null;
             if (c.needsGrad(2)) {
                 gs = g.gather(d, idx);
-                int[] ss = src.shape(), is = idx.shape();
+                int[] ss = src.data().shape(), is = idx.data().shape(); // equal symbolic dims give 0 pads; others fail the pad's type rule
                 int[] pads = new int[2 * ss.length];
                 boolean any = false;
                 for (int i = 0; i < ss.length; i++) {
@@ -240,13 +240,14 @@ public final class Gradients {
      */
     private static Tensor weightGrad(Tensor a, Tensor g, Tensor b) {
         int[] st = b.strides();
-        boolean transposedRowMajor = b.dim() == 2 && st[0] == 1 && st[1] == b.shape(0) && b.shape(1) > 1;
+        int[] bs = b.data().shape(); // a layout test: the sizes reach no op
+        boolean transposedRowMajor = b.dim() == 2 && st[0] == 1 && st[1] == bs[0] && bs[1] > 1;
         return transposedRowMajor ? g.t().matmul(a).t() : a.t().matmul(g);
     }
 
     /** Sums a broadcast gradient back to {@code input}'s shape and casts it to its dtype. */
     static Tensor reduceTo(Tensor g, Tensor input) {
-        Tensor r = g.sumToShape(input.shape());
+        Tensor r = g.sumToShape(input.data().shape());
         return input.dtype().isFloatingPoint() ? r.to(input.dtype()) : r;
     }
 
@@ -346,8 +347,8 @@ public final class Gradients {
         if (a.dim() == 1) g2 = g2.unsqueeze(b.dim() == 1 ? 0 : -2);
         if (b.dim() == 1) g2 = g2.unsqueeze(-1);
         Tensor ga = null, gb = null;
-        if (c.needsGrad(0)) ga = g2.matmul(b2.transpose(-1, -2)).sumToShape(a2.shape()).reshape(a.shape());
-        if (c.needsGrad(1)) gb = a2.transpose(-1, -2).matmul(g2).sumToShape(b2.shape()).reshape(b.shape());
+        if (c.needsGrad(0)) ga = g2.matmul(b2.transpose(-1, -2)).sumToShape(a2.data().shape()).reshapeTo(a.data().shape());
+        if (c.needsGrad(1)) gb = a2.transpose(-1, -2).matmul(g2).sumToShape(b2.data().shape()).reshapeTo(b.data().shape());
         return two(ga, gb);
     }
 
@@ -357,7 +358,9 @@ public final class Gradients {
      * backward keeps symbolic dims.
      */
     private static Tensor placeAlong(Tensor g, int[] xs, int d, int start, int step) {
-        int n = xs[d], len = g.shape()[d];
+        // sizes that reach pad/arange attributes: a symbolic dim d would be baked here, and the
+        // traced type rule then fails (pad of a constant-size gradient against a symbolic input)
+        int n = xs[d], len = g.data().shape()[d];
         if (step == 1 || len == 0) {
             int[] pads = new int[2 * (xs.length - d)];
             pads[pads.length - 2] = len == 0 ? 0 : start;
@@ -392,7 +395,7 @@ public final class Gradients {
         Tensor cur = g;
         for (int i = 0; i < pads.length / 2; i++) {
             int d = r - 1 - i, lo = pads[2 * i];
-            int n = x.shape()[d], m = cur.shape()[d];
+            int n = x.data().shape()[d], m = cur.data().shape()[d];
             long[] map = new long[m];
             for (int o = 0; o < m; o++) {
                 int s = o - lo;
@@ -408,7 +411,7 @@ public final class Gradients {
             java.util.Arrays.fill(view, 1);
             view[d] = m;
             Tensor idx = Tensor.of(map, m).reshape(view).expandAs(cur);
-            int[] target = cur.shape();
+            int[] target = cur.data().shape().clone();
             target[d] = n;
             cur = Tensor.zeros(cur.dtype(), target).scatterAdd(d, idx, cur);
         }

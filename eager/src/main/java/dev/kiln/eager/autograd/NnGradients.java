@@ -26,7 +26,7 @@ final class NnGradients {
         static Geometry of(Attrs a) { return new Geometry(a.getInts("stride"), a.getInts("padding"), a.getInts("dilation"), a.getInt("groups")); }
     }
 
-    private static int[] kernel(Tensor w) { return new int[] {w.shape(2), w.shape(3)}; }
+    private static int[] kernel(Tensor w) { return new int[] {w.data().shape()[2], w.data().shape()[3]}; }
 
     /** y = conv2d(x, w, b): dx = conv_transpose2d(g, w), dw = conv2d_weight_grad(x, g), db = sum of g. */
     private static Tensor[] conv2d(GradContext c, Tensor g) {
@@ -34,7 +34,7 @@ final class NnGradients {
         Tensor x = c.input(0), w = c.input(1);
         Tensor[] out = new Tensor[c.inputCount()];
         if (c.needsGrad(0)) {
-            int[] op = NnPrimitives.outputPaddingFor(x.shape(), g.shape(), kernel(w), p.stride, p.padding, p.dilation);
+            int[] op = NnPrimitives.outputPaddingFor(x.data().shape(), g.data().shape(), kernel(w), p.stride, p.padding, p.dilation);
             out[0] = NnPrimitives.convTranspose2d(g, w, null, p.stride, p.padding, op, p.dilation, p.groups);
         }
         if (c.needsGrad(1)) out[1] = NnPrimitives.conv2dWeightGrad(x, g, kernel(w), p.stride, p.padding, p.dilation, p.groups);
@@ -49,8 +49,9 @@ final class NnGradients {
         Tensor[] out = new Tensor[c.inputCount()];
         Tensor dx = NnPrimitives.conv2d(g, w, null, p.stride, p.padding, p.dilation, p.groups);
         // with dilation > stride, output_padding can add a trailing row the input never reached
-        int extraH = dx.shape(2) - x.shape(2), extraW = dx.shape(3) - x.shape(3);
-        if (c.needsGrad(0)) out[0] = extraH == 0 && extraW == 0 ? dx : dx.slice(2, 0, x.shape(2)).slice(3, 0, x.shape(3));
+        int[] dxShape = dx.data().shape(), xShape = x.data().shape(); // spatial sizes: fixed unless traced as dynamic, which the slice's type rule rejects
+        int extraH = dxShape[2] - xShape[2], extraW = dxShape[3] - xShape[3];
+        if (c.needsGrad(0)) out[0] = extraH == 0 && extraW == 0 ? dx : dx.slice(2, 0, xShape[2]).slice(3, 0, xShape[3]);
         if (c.needsGrad(1)) {
             Tensor xs = extraH == 0 && extraW == 0 ? x : x.pad(0, extraW, 0, extraH);
             out[1] = NnPrimitives.conv2dWeightGrad(g, xs, kernel(w), p.stride, p.padding, p.dilation, p.groups);
@@ -65,7 +66,7 @@ final class NnGradients {
         Tensor x = c.input(0), gOut = c.input(1);
         Tensor[] out = new Tensor[2];
         if (c.needsGrad(0)) {
-            int[] op = NnPrimitives.outputPaddingFor(x.shape(), gOut.shape(), kernel(g), p.stride, p.padding, p.dilation);
+            int[] op = NnPrimitives.outputPaddingFor(x.data().shape(), gOut.data().shape(), kernel(g), p.stride, p.padding, p.dilation);
             out[0] = NnPrimitives.convTranspose2d(gOut, g, null, p.stride, p.padding, op, p.dilation, p.groups);
         }
         if (c.needsGrad(1)) out[1] = NnPrimitives.conv2d(x, g, null, p.stride, p.padding, p.dilation, p.groups);

@@ -41,7 +41,7 @@ public final class OpNode extends Node implements GradContext {
         for (int i = 0; i < inputs.length; i++) {
             Tensor t = inputs[i];
             inputVersions[i] = t.version();
-            inputShapes[i] = t.shape();
+            inputShapes[i] = t.data().shape();
             inputDTypes[i] = t.dtype();
             if (t.requiresGrad()) {
                 needs[i] = true;
@@ -135,7 +135,7 @@ public final class OpNode extends Node implements GradContext {
         for (int i = 0; i < g.length; i++) {
             if (!needs[i]) {
                 g[i] = null;
-            } else if (g[i] != null && !java.util.Arrays.equals(g[i].shape(), inputShapes[i])) {
+            } else if (g[i] != null && !java.util.Arrays.equals(g[i].data().shape(), inputShapes[i])) {
                 // recorded shapes: the inputs themselves may be released or rewritten by now
                 throw new IllegalStateException(name() + ": gradient for input " + i + " has shape " + g[i].typeString()
                         + " but the input is " + inputDTypes[i].shortName() + java.util.Arrays.toString(inputShapes[i]));

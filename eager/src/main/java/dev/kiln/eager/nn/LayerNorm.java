@@ -22,7 +22,7 @@ public class LayerNorm extends Module {
     @Override
     public Tensor forward(Tensor x) {
         int k = normalizedShape.length;
-        if (x.dim() < k || !Arrays.equals(Arrays.copyOfRange(x.shape(), x.dim() - k, x.dim()), normalizedShape)) {
+        if (x.dim() < k || !Arrays.equals(Arrays.copyOfRange(x.data().shape(), x.dim() - k, x.dim()), normalizedShape)) {
             throw badInput("[*," + Arrays.toString(normalizedShape).replace("[", "").replace("]", "").replace(" ", "") + "]", x);
         }
         return F.layerNorm(x, normalizedShape, weight, bias, eps);

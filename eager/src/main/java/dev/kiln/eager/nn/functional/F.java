@@ -121,7 +121,7 @@ public final class F {
         if (!training || p == 0) return x;
         if (p == 1) return x.mul(0.0);
         Generator g = Generator.defaultGenerator();
-        long offset = g.reserve(x.numel());
+        long offset = g.reserve(x.data().numel()); // the draw is an rng assumption of a trace anyway
         Tensor keep = NnPrimitives.randLike(x, g.seed(), offset).ge(p);
         return x.mul(keep.to(x.dtype())).mul(1.0 / (1 - p));
     }
@@ -138,7 +138,7 @@ public final class F {
                 throw new IllegalArgumentException("embedding: index " + ix[i] + " (at flat position " + i + ") is out of range for " + n + " embeddings");
             }
         }
-        int[] shape = Arrays.copyOf(indices.shape(), indices.dim() + 1);
+        int[] shape = Arrays.copyOf(indices.data().shape(), indices.dim() + 1); // reshapeTo: a symbolic dim past the first fails its type rule
         shape[indices.dim()] = weight.shape(1);
         Tensor out = weight.indexSelect(0, indices.reshape(-1)).reshapeTo(shape);
         if (paddingIdx == null) return out;

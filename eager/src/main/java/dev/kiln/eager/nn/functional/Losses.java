@@ -23,7 +23,7 @@ final class Losses {
         Tensor logp = input.logSoftmax(cd);
         double ls = o.labelSmoothing();
         if (target.dtype().isFloatingPoint()) {
-            if (!Arrays.equals(target.shape(), input.shape())) {
+            if (!Arrays.equals(target.data().shape(), input.data().shape())) {
                 throw new IllegalArgumentException("crossEntropy: probability target " + target.typeString() + " must have the input's shape "
                         + input.typeString());
             }
@@ -31,7 +31,8 @@ final class Losses {
             Tensor prod = logp.mul(t);
             if (o.weight() != null) prod = prod.mul(o.weight().reshape(classShape(input)));
             Tensor loss = prod.sum(new int[] {cd}, false).neg();
-            if (o.reduction() == Reduction.MEAN) return loss.sum().div((double) (input.numel() / Math.max(classes, 1)));
+            // the mean over the non-class elements, counted at run time: a traced symbolic batch stays symbolic
+            if (o.reduction() == Reduction.MEAN) return loss.mean();
             return o.reduction().apply(loss);
         }
         Tensor nll = nllLoss(logp, target, o.weight(), o.ignoreIndex(), o.reduction(), "crossEntropy");
@@ -53,7 +54,7 @@ final class Losses {
     private static Tensor targetWeights(Tensor weight, Tensor target, long ignoreIndex) {
         Tensor ignore = target.eq((double) ignoreIndex);
         Tensor safe = Tensor.where(ignore, Tensor.zerosLike(target), target);
-        Tensor w = weight.indexSelect(0, safe.reshape(-1)).reshapeTo(target.shape());
+        Tensor w = weight.indexSelect(0, safe.reshape(-1)).reshapeTo(target.data().shape());
         return w.maskedFill(ignore, 0.0);
     }
 
@@ -74,11 +75,11 @@ final class Losses {
         if (target.dtype() != DType.INT64) {
             throw new IllegalArgumentException(fn + ": class-index target must be i64, got " + target.typeString());
         }
-        int[] expected = input.shape();
+        int[] expected = input.data().shape(); // validation only: the sizes reach no op
         int cd = classDim(input);
         int[] want = new int[expected.length - 1];
         for (int i = 0, j = 0; i < expected.length; i++) if (i != cd) want[j++] = expected[i];
-        if (!Arrays.equals(want, target.shape())) {
+        if (!Arrays.equals(want, target.data().shape())) {
             throw new IllegalArgumentException(fn + ": target " + target.typeString() + " must have shape " + Arrays.toString(want)
                     + " for input " + input.typeString());
         }

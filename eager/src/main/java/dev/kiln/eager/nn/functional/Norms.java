@@ -29,7 +29,7 @@ final class Norms {
         int c = x.shape(1);
         Tensor mean, var;
         if (training) {
-            long n = x.numel() / Math.max(c, 1);
+            long n = x.data().numel() / Math.max(c, 1); // validation only
             if (n <= 1) throw new IllegalArgumentException("batchNorm: expected more than 1 value per channel when training, got input " + x.typeString());
             mean = x.mean(dims, true);
             var = x.var(dims, 0, true);
@@ -57,7 +57,7 @@ final class Norms {
 
     static Tensor layerNorm(Tensor x, int[] normalizedShape, Tensor weight, Tensor bias, double eps) {
         int k = normalizedShape.length, r = x.dim();
-        int[] tail = r >= k ? Arrays.copyOfRange(x.shape(), r - k, r) : null;
+        int[] tail = r >= k ? Arrays.copyOfRange(x.data().shape(), r - k, r) : null; // validation against normalizedShape
         if (!Arrays.equals(tail, normalizedShape)) {
             throw new IllegalArgumentException("layerNorm: normalized shape " + Arrays.toString(normalizedShape) + " does not match the last dims of "
                     + x.typeString());
@@ -77,9 +77,9 @@ final class Norms {
         int per = x.shape(1) / groups;
         for (int i = 2; i < x.dim(); i++) per *= x.shape(i);
         // -1 for the batch keeps it symbolic under tracing; it cannot be inferred for empty inputs
-        Tensor g = x.numel() == 0 ? x.reshape(x.shape(0), groups, per) : x.reshape(-1, groups, per);
+        Tensor g = x.data().numel() == 0 ? x.reshape(x.data().shape()[0], groups, per) : x.reshape(-1, groups, per);
         int[] d = {2};
-        Tensor y = g.sub(g.mean(d, true)).mul(g.var(d, 0, true).add(eps).rsqrt()).reshapeTo(x.shape());
+        Tensor y = g.sub(g.mean(d, true)).mul(g.var(d, 0, true).add(eps).rsqrt()).reshapeTo(x.data().shape());
         int[] cs = channelShape(x);
         if (weight != null) y = y.mul(weight.reshape(cs));
         if (bias != null) y = y.add(bias.reshape(cs));
