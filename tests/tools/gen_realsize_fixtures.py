@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes tests/src/test/resources/fixtures/realsize.json: PyTorch references at the sizes users
-run (the other fixtures use batches of 6 or less, where conv2d's batch-63 bug never showed):
+run (the other fixtures use batches of 6 or less, where conv2d's wrong results from batch 49 on never showed):
 
 - lenet_b64: LeNet-5 at batch 64, forward, cross-entropy loss and every parameter's gradient;
 - conv_b100: a 3x3 stride-2 convolution at batch 100 (16 -> 32 channels on 17x17 maps), its

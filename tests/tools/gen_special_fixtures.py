@@ -38,6 +38,7 @@ UNARY = {
     "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"), "silu": F.silu, "erf": torch.erf,
     "floor": torch.floor, "ceil": torch.ceil, "round": torch.round,
     "clamp": lambda x: torch.clamp(x, min=-1.0, max=2.0), "clamp_min0": lambda x: torch.clamp(x, min=0.0),
+    "clamp_nan_min": lambda x: torch.clamp(x, min=math.nan, max=2.0),
 }
 BINARY = {
     "add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div, "pow": torch.pow,

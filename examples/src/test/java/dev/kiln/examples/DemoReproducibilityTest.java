@@ -41,14 +41,16 @@ class DemoReproducibilityTest {
                     "--add-modules", "jdk.incubator.vector", "-Xmx2g", "-Dkiln.threads=" + threads,
                     "-cp", System.getProperty("java.class.path"), DemoReproducibilityTest.class.getName(),
                     "--limit", "2048", "--epochs", "2", "--seed", "11", "--checkpoint", ckpt.toString()));
-            children.put(threads, new ProcessBuilder(cmd).redirectErrorStream(true).start());
+            // output to a file: a pipe nobody drains would fill up and stall the child
+            children.put(threads, new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ckpt.resolveSibling("out.log").toFile()).start());
         }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(900);
         Map<Integer, String> results = new LinkedHashMap<>();
         for (var e : children.entrySet()) {
             Process p = e.getValue();
-            boolean done = p.waitFor(600, TimeUnit.SECONDS);
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            boolean done = p.waitFor(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             if (!done) p.destroyForcibly();
+            String out = java.nio.file.Files.readString(dir.resolve("t" + e.getKey()).resolve("out.log"), StandardCharsets.UTF_8);
             assertTrue(done && p.exitValue() == 0, e.getKey() + " threads: the demo failed:\n" + out);
             results.put(e.getKey(), summary(out));
         }

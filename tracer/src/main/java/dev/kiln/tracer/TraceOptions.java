@@ -17,6 +17,7 @@ public final class TraceOptions {
     final String name;
     final List<DynamicDim> dynamic;
     final boolean strict;
+    final boolean selfCheck;
     final List<String> inputNames;
     final Map<Tensor, String> params;
     final List<dev.kiln.graph.Assumption> assumptions;
@@ -25,6 +26,7 @@ public final class TraceOptions {
         name = b.name;
         dynamic = List.copyOf(b.dynamic);
         strict = b.strict;
+        selfCheck = b.selfCheck;
         inputNames = List.copyOf(b.inputNames);
         params = b.params;
         assumptions = List.copyOf(b.assumptions);
@@ -32,7 +34,7 @@ public final class TraceOptions {
 
     /** A builder holding these options, to derive variants. */
     public Builder toBuilder() {
-        Builder b = new Builder().name(name).strict(strict).inputNames(inputNames.toArray(new String[0]));
+        Builder b = new Builder().name(name).strict(strict).selfCheck(selfCheck).inputNames(inputNames.toArray(new String[0]));
         for (DynamicDim d : dynamic) b.dynamic(d.input(), d.dim(), d.symbol());
         b.params.putAll(params);
         b.assumptions.addAll(assumptions);
@@ -49,6 +51,7 @@ public final class TraceOptions {
         private String name = "traced";
         private final List<DynamicDim> dynamic = new ArrayList<>();
         private boolean strict = true;
+        private boolean selfCheck = true;
         private final List<String> inputNames = new ArrayList<>();
         private final Map<Tensor, String> params = new java.util.IdentityHashMap<>();
         private final List<dev.kiln.graph.Assumption> assumptions = new ArrayList<>();
@@ -73,6 +76,13 @@ public final class TraceOptions {
          * guard stored with the graph and checked on every run.
          */
         public Builder strict(boolean s) { strict = s; return this; }
+
+        /**
+         * On (default): after a trace with dynamic dims, the function runs eagerly once more at
+         * another size of each dynamic dim and must agree with the graph there, so what the ledger
+         * misses is still caught (SelfCheck: one more eager run and one reference-interpreter run).
+         */
+        public Builder selfCheck(boolean on) { selfCheck = on; return this; }
 
         public Builder inputNames(String... names) {
             inputNames.clear();

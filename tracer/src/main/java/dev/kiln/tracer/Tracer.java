@@ -87,6 +87,7 @@ public final class Tracer {
         }
         b.addAssumption(new dev.kiln.graph.Assumption("device", "runs on the CPU backend", null));
         for (dev.kiln.graph.Assumption a : options.assumptions) b.addAssumption(a);
+        long[] generatorBefore = dev.kiln.eager.random.Generator.defaultGenerator().state();
         TraceRecorder rec = new TraceRecorder(b, options, SymbolBindings.of(symbols));
         for (int i = 0; i < inputs.length; i++) rec.bindInput(inputs[i], inputValues.get(i));
         OpObserver prev = Dispatcher.setObserver(rec);
@@ -116,6 +117,7 @@ public final class Tracer {
             stateValues = sp.state();
         }
         Verifier.verify(g);
+        if (options.selfCheck && !stateAsOutputs) SelfCheck.run(fn, examples, g, options, symbols, generatorBefore, !rec.stateUpdates().isEmpty());
         return new Recorded(g, stateValues, stateData);
     }
 }

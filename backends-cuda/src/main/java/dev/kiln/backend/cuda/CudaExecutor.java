@@ -173,7 +173,8 @@ final class CudaExecutor implements DeviceExecutor {
             case FULL_LIKE -> launch1(CudaKernelSources.ELEMENTWISE, "kiln_fill_" + suffix(t), n, n, fillValue(t, a.getFloat("value")), new Ptr(dst));
             case CAST, CLONE -> cast(in[0], out.shape(), t, dst);
             case EQ, NE, LT, LE, GT, GE, LOGICAL_AND, LOGICAL_OR, LOGICAL_XOR -> {
-                DType common = DType.promote(in[0].dtype(), in[1].dtype());
+                // promoted as the CPU kernel promotes (a 0-d operand is a scalar: f32 against an f64 0-d compares in f32)
+                DType common = dev.kiln.backend.op.ShapeRules.promote(in[0].dtype(), in[0].rank() == 0, in[1].dtype(), in[1].rank() == 0);
                 View x = view(in[0], out.shape(), common, s), y = view(in[1], out.shape(), common, s);
                 CUfunction f = predicateKernels.computeIfAbsent(op.opName() + "_" + suffix(common), k -> gpu.function(
                         FusedKernelGenerator.predicateSource(op, common), k + ".cu", FusedKernelGenerator.predicateName(op, common)));
@@ -320,8 +321,16 @@ final class CudaExecutor implements DeviceExecutor {
 
     private record EagerKernel(Op op, Attrs attrs, DType dtype) {}
 
-    /** One chain per eager op, so the generated kernel is found by identity instead of by regenerating its source. */
-    private final java.util.Map<EagerKernel, ElementwiseChain> eagerChains = new java.util.concurrent.ConcurrentHashMap<>();
+    /**
+     * One chain per eager op, so the generated kernel is found by identity instead of by
+     * regenerating its source. Bounded: a clamp's bounds are part of its kernel, and bounds that
+     * change every step would otherwise add a chain per step.
+     */
+    private final java.util.Map<EagerKernel, ElementwiseChain> eagerChains = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(64, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(java.util.Map.Entry<EagerKernel, ElementwiseChain> e) { return size() > 512; }
+            });
     /** Comparison kernels by op and operand type. */
     private final java.util.Map<String, CUfunction> predicateKernels = new java.util.concurrent.ConcurrentHashMap<>();
 

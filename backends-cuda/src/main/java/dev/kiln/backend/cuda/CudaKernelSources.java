@@ -16,7 +16,7 @@ import java.util.Map;
 public final class CudaKernelSources {
     private CudaKernelSources() {}
 
-    /** Declarations shared by every source: index helpers, math overloads, op codes. */
+    /** Declarations shared by every source: index helpers and the math functions the ElementwiseSpec expressions call. */
     public static final String PRELUDE = "kiln_common.cuh";
 
     public static final String ELEMENTWISE = "elementwise.cu";

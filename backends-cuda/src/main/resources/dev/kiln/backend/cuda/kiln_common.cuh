@@ -89,9 +89,17 @@ template <typename T> __device__ __forceinline__ T k_gelu_tanh(T x) {
     return T(0.5) * x * (T(1) + k_tanh(T(0.7978845608028654) * (x + T(0.044715) * x * x * x)));
 }
 template <typename T> __device__ __forceinline__ T k_silu(T x) { return x * k_sigmoid(x); }
+// float results of these are computed in double and rounded once, as the CPU's spec says: in
+// float, 1 + erf(x) and 1 + tanh(x) cancel in the negative tail (hundreds of ulps at x = -3)
+// and exp underflows where x * sigmoid(x) is still a subnormal
+__device__ __forceinline__ float k_gelu(float x) { return (float) k_gelu<double>((double) x); }
+__device__ __forceinline__ float k_gelu_tanh(float x) { return (float) k_gelu_tanh<double>((double) x); }
+__device__ __forceinline__ float k_sigmoid(float x) { return (float) k_sigmoid<double>((double) x); }
+__device__ __forceinline__ float k_silu(float x) { return (float) k_silu<double>((double) x); }
 // torch.clamp as std::min(std::max(x, lo), hi): min first (min > max gives max everywhere),
-// NaN x stays NaN, a NaN bound is ignored, -0 stays -0 against a 0 bound
+// NaN x stays NaN, -0 stays -0 against a 0 bound, a NaN bound gives NaN
 template <typename T> __device__ __forceinline__ T k_clamp(T x, T lo, T hi) {
+    if (k_isnan(lo) || k_isnan(hi)) return lo + hi;
     T m = x < lo ? lo : x;
     return hi < m ? hi : m;
 }

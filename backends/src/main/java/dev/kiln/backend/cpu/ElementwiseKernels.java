@@ -81,8 +81,16 @@ final class ElementwiseKernels {
     // ---- unary ----------------------------------------------------------------------------
 
     private static void unary(Map<Op, CpuKernel> k, Op op, ElementwiseSpec spec) {
-        k.put(op, (in, a, out) -> unaryRun(in[0], out.dtype(), UnaryFns.of(spec, a, out.dtype()), null));
-        INTO.put(op, (in, a, out, dest) -> unaryRun(in[0], out.dtype(), UnaryFns.of(spec, a, out.dtype()), dest) != null);
+        // an op without attributes resolves its spec once per result dtype, not on every call
+        Map<DType, UnaryFns> fixed = new java.util.EnumMap<>(DType.class);
+        if (op.def().attrSpecs().isEmpty()) for (DType t : DType.values()) fixed.put(t, UnaryFns.of(spec, Attrs.EMPTY, t));
+        k.put(op, (in, a, out) -> unaryRun(in[0], out.dtype(), fns(fixed, spec, a, out.dtype()), null));
+        INTO.put(op, (in, a, out, dest) -> unaryRun(in[0], out.dtype(), fns(fixed, spec, a, out.dtype()), dest) != null);
+    }
+
+    private static UnaryFns fns(Map<DType, UnaryFns> fixed, ElementwiseSpec spec, Attrs a, DType t) {
+        UnaryFns f = fixed.get(t);
+        return f != null ? f : UnaryFns.of(spec, a, t);
     }
 
     /**
@@ -185,11 +193,22 @@ final class ElementwiseKernels {
     private static void compare(Map<Op, CpuKernel> k, Op op, CompareFns fns) {
         k.put(op, (in, a, out) -> {
             DType compute = ShapeRules.promote(in[0].dtype(), in[0].rank() == 0, in[1].dtype(), in[1].rank() == 0);
-            if (compute == DType.BOOL) compute = DType.INT64;
+            if (compute == DType.BOOL) return boolCompareRun(in[0], in[1], out.concreteShape(), fns);
             Strided x = in[0].dtype() == compute ? in[0] : Copy.toContiguous(in[0], compute);
             Strided y = in[1].dtype() == compute ? in[1] : Copy.toContiguous(in[1], compute);
             return compareRun(x, y, compute, out.concreteShape(), fns);
         });
+    }
+
+    /** Two bool operands: the long test on 0/1 read straight from the bool arrays (no widening copies). */
+    private static Strided boolCompareRun(Strided x, Strided y, int[] shape, CompareFns f) {
+        Strided out = Strided.allocate(DType.BOOL, shape);
+        boolean[] o = out.storage().bool(), xa = x.storage().bool(), ya = y.storage().bool();
+        int[][] strides = {Shapes.broadcastStrides(x.shape(), x.strides(), shape), Shapes.broadcastStrides(y.shape(), y.strides(), shape)};
+        StridedLoop.forEachRow(shape, strides, new int[] {x.offset(), y.offset()}, (oo, off, st, n) -> {
+            for (int i = 0; i < n; i++) o[oo + i] = f.l.applyAsLong(xa[off[0] + i * st[0]] ? 1 : 0, ya[off[1] + i * st[1]] ? 1 : 0) != 0;
+        });
+        return out;
     }
 
     private static Strided compareRun(Strided x, Strided y, DType compute, int[] shape, CompareFns f) {

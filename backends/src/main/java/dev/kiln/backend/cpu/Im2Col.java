@@ -39,9 +39,10 @@ record Im2Col(int channels, int ih, int iw, int gh, int gw, int kh, int kw, int 
         final Object data;
         private int zeroedPitch;
 
+        /** Pitch 0: a fresh array, all zero, which is right for whatever pitch comes first. */
         private Columns(Object data) {
             this.data = data;
-            this.zeroedPitch = -1; // a fresh array is all zero, but for no pitch in particular
+            this.zeroedPitch = 0;
         }
     }
 
@@ -54,7 +55,9 @@ record Im2Col(int channels, int ih, int iw, int gh, int gw, int kh, int kw, int 
      */
     int unfoldBlock(Object img, int imgOff, int imgStride, int samples, Columns cols) {
         int l = cols(), ld = samples * l;
-        if (cols.zeroedPitch != ld) {
+        if (cols.zeroedPitch == 0) {
+            cols.zeroedPitch = ld;
+        } else if (cols.zeroedPitch != ld) {
             // the previous block's image cells may sit where this pitch has padding
             RowOps.zero(cols.data, 0, rows() * ld);
             cols.zeroedPitch = ld;

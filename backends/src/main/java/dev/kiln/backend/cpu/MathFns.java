@@ -81,9 +81,11 @@ public final class MathFns {
 
     /**
      * torch.clamp as std::min(std::max(x, lo), hi): the lower bound first (so lo > hi gives hi
-     * everywhere), NaN x stays NaN, a NaN bound is ignored, and -0 stays -0 against a 0 bound.
+     * everywhere), NaN x stays NaN, -0 stays -0 against a 0 bound, and a NaN bound gives NaN
+     * (PyTorch's vectorized kernel, and what later PyTorch versions do everywhere).
      */
     public static double clamp(double x, double lo, double hi) {
+        if (lo != lo || hi != hi) return Double.NaN;
         double m = x < lo ? lo : x;
         return hi < m ? hi : m;
     }

@@ -168,8 +168,19 @@ public final class ElementwiseSpec {
     /** A CUDA expression from a template: {@code %a} and {@code %b} are the operands, {@code %T} the element type. */
     public static CudaExpr template(String template) {
         return (attrs, type, args) -> {
-            String s = template.replace("%T", type).replace("%a", "(" + args[0] + ")");
-            return "(" + (args.length > 1 ? s.replace("%b", "(" + args[1] + ")") : s) + ")";
+            // one pass, so an operand's own text is never substituted again
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("%[abT]").matcher(template);
+            StringBuilder sb = new StringBuilder("(");
+            while (m.find()) {
+                String v = switch (m.group()) {
+                    case "%a" -> "(" + args[0] + ")";
+                    case "%b" -> "(" + args[1] + ")";
+                    default -> type;
+                };
+                m.appendReplacement(sb, java.util.regex.Matcher.quoteReplacement(v));
+            }
+            m.appendTail(sb);
+            return sb.append(')').toString();
         };
     }
 

@@ -66,7 +66,7 @@ public enum Op {
     FLOOR(unary("floor", ShapeRules::unaryNumeric, "round down; gradient 0").elementwise(ElementwiseSpec.unary(Math::floor).integer(x -> x).cuda("k_floor"))),
     CEIL(unary("ceil", ShapeRules::unaryNumeric, "round up; gradient 0").elementwise(ElementwiseSpec.unary(Math::ceil).integer(x -> x).cuda("k_ceil"))),
     ROUND(unary("round", ShapeRules::unaryNumeric, "round half to even; gradient 0").elementwise(ElementwiseSpec.unary(Math::rint).integer(x -> x).cuda("k_rint"))),
-    CLAMP(unary("clamp", ShapeRules::unaryNumeric, "min(max(x, min), max); either bound may be absent (a NaN bound is ignored, as PyTorch 1.13);"
+    CLAMP(unary("clamp", ShapeRules::unaryNumeric, "min(max(x, min), max); either bound may be absent; a NaN bound gives NaN;"
             + " gradient 1 inside [min, max] (bounds included)")
             .attrs(optionalReal("min"), optionalReal("max"))
             .elementwise(ElementwiseSpec.unaryWithAttrs(a -> { double lo = lower(a), hi = upper(a); return x -> MathFns.clamp(x, lo, hi); })

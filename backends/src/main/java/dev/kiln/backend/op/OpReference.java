@@ -44,7 +44,8 @@ public final class OpReference {
         String[] args = e.arity() == 1 ? new String[] {"x"} : new String[] {"a", "b"};
         Object rows = e.form() == ElementwiseSpec.Form.UNARY ? (a == null ? null : e.unaryRows(a))
                 : e.form() == ElementwiseSpec.Form.BINARY ? e.binaryRows() : e.compareRows();
-        return e.form().name().toLowerCase() + "; float32 CPU rows: " + (rows == null ? "the scalar function, rounded once" : "`FloatRows." + rows + "`")
+        String scalar = e.form() == ElementwiseSpec.Form.PREDICATE ? "the scalar test" : "the scalar function, rounded once";
+        return e.form().name().toLowerCase() + "; float32 CPU rows: " + (rows == null ? scalar : "`FloatRows." + rows + "`")
                 + (a == null ? "" : "; CUDA: `" + e.cuda(a, "float", args) + "`");
     }
 

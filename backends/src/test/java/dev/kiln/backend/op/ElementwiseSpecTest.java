@@ -31,8 +31,9 @@ class ElementwiseSpecTest {
             assertEquals(op.def().minInputs(), spec.arity(), op.opName() + ": the spec's arity");
             if (spec.form() == ElementwiseSpec.Form.CONVERSION) continue;
             Attrs a = defaults(op);
-            String c = spec.cuda(a, "float", spec.arity() == 1 ? new String[] {"x"} : new String[] {"x", "y"});
-            assertTrue(c.contains("x"), op.opName() + ": the CUDA expression does not read its operand: " + c);
+            String[] operands = spec.arity() == 1 ? new String[] {"opA"} : new String[] {"opA", "opB"};
+            String c = spec.cuda(a, "float", operands);
+            for (String operand : operands) assertTrue(c.contains(operand), op.opName() + ": the CUDA expression does not read " + operand + ": " + c);
         }
     }
 

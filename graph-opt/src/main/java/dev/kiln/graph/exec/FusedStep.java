@@ -161,8 +161,8 @@ final class FusedStep extends PlanStep {
 
     /**
      * The group's program over the whole output, split over the CPU pool when it is long.
-     * {@code product} holds the GEMM result the program reads as OUT (the output buffer itself
-     * unless the output takes over an epilogue input); the last instruction writes {@code oa}.
+     * {@code product} holds the GEMM result the chain reads as its product input (the output
+     * buffer itself unless the output takes over an epilogue input); the last step writes {@code oa}.
      */
     private void elementwise(Operands ops, float[] product, float[] oa, Arena arena) {
         if (numel >= PARALLEL_MIN_ELEMENTS && arena.blocks.length > 1) {

@@ -138,7 +138,7 @@ final class Plan {
         // not donated (tied weights can pass one storage as a donated and an undonated value)
         boolean[] isDonated = new boolean[env.length];
         for (int v : donatedValues) isDonated[v] = true;
-        // (only the leading values: the rest of the arena's table still holds the last run's results)
+        // (only the leading values are defined yet: the nodes' results come later in the table)
         int leading = inputCount + graph.params().size() + graph.constants().size();
         for (int v = 0; v < leading; v++) if (!isDonated[v]) seen.add(env[v].storage());
         for (int v : donatedValues) {

@@ -87,7 +87,6 @@ public final class AlgebraicSimplification implements Pass {
         return new PassResult(r.finish(), true, stats);
     }
 
-    /** The non-constant operand when the other is all {@code unit} and leaves it unchanged. */
     /** The other operand when one is a constant of all {@code unit} (exactly, sign of zero included, on floats). */
     private static Value identityOperand(Graph g, GraphRewriter r, Node n, List<Value> in, double unit, boolean commutative) {
         if (isUnit(g, in.get(1), unit, n) && r.b.typeOf(in.get(0)).equals(n.type())) return in.get(0);

@@ -13,7 +13,6 @@ final class ConstantValues {
     /** Constants larger than this are not scanned: identity operands are scalars or tiny. */
     private static final int MAX_SCAN = 4096;
 
-    /** True when v is a constant whose every element equals x (compared as double; -0.0 == 0.0). */
     /** Whether every element of constant v is x, a -0.0 and a +0.0 told apart (for float identities). */
     static boolean isAllExactly(Graph g, Value v, double x) {
         if (!isAll(g, v, x)) return false;
@@ -26,6 +25,7 @@ final class ConstantValues {
         return true;
     }
 
+    /** True when v is a constant whose every element equals x (compared as double; -0.0 == 0.0). */
     static boolean isAll(Graph g, Value v, double x) {
         if (v.kind() != Value.Kind.CONST) return false;
         for (NamedTensor c : g.constants()) {

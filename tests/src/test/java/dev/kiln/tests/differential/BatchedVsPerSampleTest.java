@@ -21,7 +21,7 @@ import org.junit.jupiter.api.TestFactory;
  * sample alone: forward, input gradient and parameter gradients (the batch's parameter gradient
  * is the sum of the per-sample ones). Kernels split batches into blocks and thread chunks and
  * reuse scratch buffers between them, so bugs hide at the sizes where those splits change
- * (conv2d was wrong from batch 63 on while every fixture used batch 6 or less). The per-sample
+ * (conv2d was wrong from batch 49 on while every fixture used batch 6 or less). The per-sample
  * reference runs in float64 one sample at a time, where no batch is split at all.
  */
 class BatchedVsPerSampleTest {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -38,13 +39,20 @@ class ReproducibilityTest {
         if (Boolean.getBoolean("kiln.test.xint")) configs.put("interpreter only", List.of("-Xint", "-Dkiln.threads=2"));
 
         Map<String, Process> running = new LinkedHashMap<>();
-        for (var e : configs.entrySet()) running.put(e.getKey(), start(e.getValue(), e.getKey().startsWith("interpreter") ? 1 : 3));
+        Map<String, Path> logs = new LinkedHashMap<>();
+        for (var e : configs.entrySet()) {
+            Path log = Files.createTempFile("kiln-repro", ".log");
+            logs.put(e.getKey(), log);
+            running.put(e.getKey(), start(e.getValue(), e.getKey().startsWith("interpreter") ? 1 : 3, log));
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(900);
         Map<String, String> digests = new LinkedHashMap<>();
         for (var e : running.entrySet()) {
             Process p = e.getValue();
-            boolean done = p.waitFor(600, TimeUnit.SECONDS);
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            boolean done = p.waitFor(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             if (!done) p.destroyForcibly();
+            String out = Files.readString(logs.get(e.getKey()), StandardCharsets.UTF_8);
+            Files.deleteIfExists(logs.get(e.getKey()));
             assertTrue(done && p.exitValue() == 0, e.getKey() + ": the child JVM failed:\n" + out);
             Matcher m = RESULT.matcher(out);
             assertTrue(m.find(), e.getKey() + ": no digest in\n" + out);
@@ -55,11 +63,12 @@ class ReproducibilityTest {
         for (var e : digests.entrySet()) assertEquals(first, e.getValue(), e.getKey() + " differs: " + digests);
     }
 
-    private static Process start(List<String> jvmArgs, int runs) throws IOException {
+    /** The child's output goes to a file: a pipe nobody drains fills up and stalls the child. */
+    private static Process start(List<String> jvmArgs, int runs, Path log) throws IOException {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         List<String> cmd = new ArrayList<>(List.of(java.toString(), "--add-modules", "jdk.incubator.vector", "-Xmx1g"));
         cmd.addAll(jvmArgs);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), ReproducibleWorkload.class.getName(), Integer.toString(runs)));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 }

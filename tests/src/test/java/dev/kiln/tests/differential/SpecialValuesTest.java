@@ -74,7 +74,7 @@ class SpecialValuesTest {
                 String name = c.get("op").asText();
                 Op op = switch (name) {
                     case "gelu_tanh" -> Op.GELU;
-                    case "clamp_min0" -> Op.CLAMP;
+                    case "clamp_min0", "clamp_nan_min" -> Op.CLAMP;
                     default -> Op.byName(name);
                 };
                 Attrs attrs = switch (name) {
@@ -82,6 +82,7 @@ class SpecialValuesTest {
                     case "gelu_tanh" -> Attrs.of("approximate", "tanh");
                     case "clamp" -> Attrs.of("min", -1.0, "max", 2.0);
                     case "clamp_min0" -> Attrs.of("min", 0.0);
+                    case "clamp_nan_min" -> Attrs.of("min", Double.NaN, "max", 2.0);
                     default -> Attrs.EMPTY;
                 };
                 DType dt = DType.fromShortName(c.get("dtype").asText());

@@ -383,11 +383,15 @@ final class PanamaFloatRows implements FloatRows {
         for (; i < bound; i += L) unaryLanes(op, FloatVector.fromArray(S, x, xo + i)).intoArray(out, oo + i);
         if (i == n) return;
         if (transcendental) {
-            // a masked vector tail, not the scalar twin: these lanes round differently from the
-            // double-computed twin, and an element must get the same bits wherever a row starts
-            // (eager rows and fused blocks cut the index space in different places)
-            VectorMask<Float> in = S.indexInRange(i, n);
-            unaryLanes(op, FloatVector.fromArray(S, x, xo + i, in)).intoArray(out, oo + i, in);
+            // the tail through the same vector code, not the scalar twin: these lanes round
+            // differently from the double-computed twin, and an element must get the same bits
+            // wherever a row starts (eager rows and fused blocks cut the index space in different
+            // places). Padded into a whole vector rather than masked: masked loads and stores near
+            // an array's end take the Vector API's slow checked path on JDK 17.
+            float[] tail = new float[L];
+            System.arraycopy(x, xo + i, tail, 0, n - i);
+            unaryLanes(op, FloatVector.fromArray(S, tail, 0)).intoArray(tail, 0);
+            System.arraycopy(tail, 0, out, oo + i, n - i);
         } else {
             SCALAR.unary(op, x, xo + i, out, oo + i, n - i);
         }
