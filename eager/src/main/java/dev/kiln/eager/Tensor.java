@@ -785,27 +785,12 @@ public final class Tensor {
 
     public Tensor flatten(int start, int end) { return Dispatcher.apply(Op.FLATTEN, Attrs.of("start", start, "end", end), this); }
 
-    /** Splits dim into {@code sizes} (one may be -1). */
+    /**
+     * Splits dim into {@code sizes} (one may be -1). The other dims are kept as they are (no
+     * sizes are read), so [B, T, C] -> [B, T, H, D] traces with B and T both dynamic.
+     */
     public Tensor unflatten(int dim, int... sizes) {
-        int d = Shapes.normDim("unflatten", dim, dim());
-        int[] s = data.shape();
-        int[] out = new int[s.length - 1 + sizes.length];
-        System.arraycopy(s, 0, out, 0, d);
-        System.arraycopy(sizes, 0, out, d, sizes.length);
-        System.arraycopy(s, d + 1, out, d + sizes.length, s.length - d - 1);
-        long known = 1;
-        int infer = -1;
-        for (int i = 0; i < sizes.length; i++) {
-            if (sizes[i] == -1) infer = d + i;
-            else known *= sizes[i];
-        }
-        if (infer >= 0) {
-            if (known == 0 || s[d] % known != 0) throw new ShapeException("unflatten: sizes " + Arrays.toString(sizes) + " do not divide dim " + d + " of " + typeString());
-            out[infer] = (int) (s[d] / known);
-        } else if (known != s[d]) {
-            throw new ShapeException("unflatten: sizes " + Arrays.toString(sizes) + " multiply to " + known + ", not to dim " + d + " (" + s[d] + ") of " + typeString());
-        }
-        return infer >= 0 ? reshape(out) : reshapeTo(out);
+        return Dispatcher.apply(Op.UNFLATTEN, Attrs.of("dim", dim, "sizes", sizes), this);
     }
 
     public Tensor slice(int dim, int start, int end, int step) {

@@ -15,6 +15,7 @@ final class ViewKernels {
     static void register(Map<Op, CpuKernel> k) {
         k.put(Op.RESHAPE, (in, a, out) -> reshape(in[0], out.concreteShape()));
         k.put(Op.FLATTEN, (in, a, out) -> reshape(in[0], out.concreteShape()));
+        k.put(Op.UNFLATTEN, (in, a, out) -> reshape(in[0], out.concreteShape()));
         k.put(Op.PERMUTE, (in, a, out) -> {
             int[] dims = a.getInts("dims");
             for (int i = 0; i < dims.length; i++) dims[i] = Shapes.normDim("permute", dims[i], in[0].rank());

@@ -148,6 +148,9 @@ public enum Op {
     SQUEEZE(view("squeeze", ShapeRules::squeeze, "remove size-1 dims (all of them when dims is empty)").attrs(ints("dims", new int[0]))),
     UNSQUEEZE(view("unsqueeze", ShapeRules::unsqueeze, "insert a size-1 dim").attrs(integer("dim"))),
     FLATTEN(view("flatten", ShapeRules::flatten, "merge dims start..end into one").attrs(integer("start", 0), integer("end", -1))),
+    UNFLATTEN(view("unflatten", ShapeRules::unflatten, "split dim into sizes (one may be -1, inferred); the other dims are kept as they are, so"
+            + " a tensor with several symbolic dims splits one of them (attention's [B,T,C] -> [B,T,H,D]) and stays symbolic")
+            .attrs(integer("dim"), ints("sizes"))),
 
     // ---- shape and index ----
     CAT(OpDef.builder("cat", SHAPE).inputs(1, Integer.MAX_VALUE).rule(ShapeRules::cat).attrs(integer("dim", 0))

@@ -391,6 +391,44 @@ public final class ShapeRules {
         return new TensorType(in[0].dtype(), out);
     }
 
+    /** dim split into sizes; one -1 is the exact (symbolic) quotient of dim by the others. */
+    public static TensorType unflatten(String op, TensorType[] in, Attrs a) {
+        Dim[] s = in[0].shape();
+        if (s.length == 0) throw new ShapeException(op + ": a 0-d tensor has no dim to split");
+        int d = Shapes.normDim(op, a.getInt("dim"), s.length);
+        int[] sizes = a.getInts("sizes");
+        if (sizes.length == 0) throw new ShapeException(op + ": sizes must not be empty");
+        long known = 1;
+        int infer = -1;
+        for (int i = 0; i < sizes.length; i++) {
+            if (sizes[i] == -1) {
+                if (infer >= 0) throw new ShapeException(op + ": only one size may be -1, got " + java.util.Arrays.toString(sizes));
+                infer = i;
+            } else if (sizes[i] < 0) {
+                throw new ShapeException(op + ": sizes must be positive or -1, got " + java.util.Arrays.toString(sizes));
+            } else {
+                known = Math.multiplyExact(known, sizes[i]);
+            }
+        }
+        Dim[] parts = new Dim[sizes.length];
+        for (int i = 0; i < sizes.length; i++) parts[i] = i == infer ? null : Dim.of(sizes[i]);
+        if (infer >= 0) {
+            Dim q = known == 0 ? null : s[d].divExact(Dim.of(known));
+            if (q == null) {
+                throw new ShapeException(op + ": sizes " + java.util.Arrays.toString(sizes) + " do not divide dim " + d + " (" + s[d] + ") of " + in[0]);
+            }
+            parts[infer] = q;
+        } else if (!Dim.of(known).equals(s[d])) {
+            throw new ShapeException(op + ": sizes " + java.util.Arrays.toString(sizes) + " multiply to " + known + ", not to dim " + d + " ("
+                    + s[d] + ") of " + in[0]);
+        }
+        Dim[] out = new Dim[s.length - 1 + sizes.length];
+        System.arraycopy(s, 0, out, 0, d);
+        System.arraycopy(parts, 0, out, d, parts.length);
+        System.arraycopy(s, d + 1, out, d + parts.length, s.length - d - 1);
+        return new TensorType(in[0].dtype(), out);
+    }
+
     // ---- shape and index ops ------------------------------------------------------------
 
     public static TensorType cat(String op, TensorType[] in, Attrs a) {

@@ -130,6 +130,11 @@ public final class Gradients {
         GradientRule reshapeBack = (c, g) -> one(g.reshapeTo(c.inputShape(0)));
         r.put(Op.RESHAPE, reshapeBack);
         r.put(Op.FLATTEN, reshapeBack);
+        r.put(Op.UNFLATTEN, (c, g) -> {
+            int d = Shapes.normDim("unflatten", c.attrs().getInt("dim"), c.inputShape(0).length);
+            // flatten the split dims back: no sizes, so a symbolic dim stays symbolic in a traced backward
+            return one(g.flatten(d, d + c.attrs().getInts("sizes").length - 1));
+        });
         r.put(Op.SQUEEZE, reshapeBack);
         r.put(Op.UNSQUEEZE, reshapeBack);
         r.put(Op.PERMUTE, (c, g) -> {

@@ -166,6 +166,8 @@ final class GradcheckCases {
         add(Op.UNSQUEEZE, "transposed", in -> tr(in[0]).unsqueeze(-1).exp(), () -> of(u(-1, 1, 2, 3)));
         add(Op.FLATTEN, "all", in -> in[0].flatten().exp(), () -> of(u(-1, 1, 2, 3)));
         add(Op.FLATTEN, "transposed", in -> tr(in[0]).flatten().exp(), () -> of(u(-1, 1, 2, 3)));
+        add(Op.UNFLATTEN, "inferred", in -> in[0].unflatten(1, 2, -1).exp(), () -> of(u(-1, 1, 3, 6)));
+        add(Op.UNFLATTEN, "transposed", in -> tr(in[0]).unflatten(-1, 3, 1).exp(), () -> of(u(-1, 1, 3, 2)));
 
         add(Op.CAT, "dim 0", in -> Tensor.cat(0, in[0], in[1]), () -> of(u(-1, 1, 2, 3), u(-1, 1, 1, 3)));
         add(Op.CAT, "dim 1, transposed", in -> Tensor.cat(1, tr(in[0]), in[1]), () -> of(u(-1, 1, 2, 3), u(-1, 1, 3, 2)));
