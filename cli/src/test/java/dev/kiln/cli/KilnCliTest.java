@@ -81,7 +81,7 @@ class KilnCliTest {
     void inspectSummarizesTheModel() {
         Result r = kiln("inspect", model.toString());
         assertEquals(0, r.code(), r.err());
-        for (String s : new String[] {"model:       mlp", "kiln-graph 1.0, opset 1", "%x: f32[N,4]", "%3: f32[N,2]",
+        for (String s : new String[] {"model:       mlp", "kiln-graph 1.1, opset 1", "%x: f32[N,4]", "%3: f32[N,2]",
             "parameters:  3 tensors, 21 values, 84 bytes", "FLOPs:       39*N", "addmm            1", "matmul           1", "guards:      none"}) {
             assertTrue(r.out().contains(s), "expected '" + s + "' in:\n" + r.out());
         }
@@ -129,8 +129,8 @@ class KilnCliTest {
         Files.writeString(broken, Files.readString(model).replace("\"relu\"", "\"exec\""));
         badInput(kiln("inspect", broken.toString()), "nodes[1].op: unknown op 'exec'");
         Path newer = dir.resolve("newer.kiln.json");
-        Files.writeString(newer, Files.readString(model).replace("\"version\" : \"1.0\"", "\"version\" : \"2.0\""));
-        badInput(kiln("run", newer.toString(), "--input", "x=a.npy", "--output", "b.npy"), "version: file format version 2.0 is newer than this reader's 1.0");
+        Files.writeString(newer, Files.readString(model).replace("\"version\" : \"1.1\"", "\"version\" : \"2.0\""));
+        badInput(kiln("run", newer.toString(), "--input", "x=a.npy", "--output", "b.npy"), "version: file format version 2.0 is newer than this reader's 1.1");
         Result verbose = kiln("inspect", "--verbose", broken.toString());
         assertEquals(2, verbose.code());
         assertTrue(verbose.err().contains("\tat dev.kiln."), "--verbose prints the stack trace: " + verbose.err());

@@ -34,7 +34,14 @@ public final class Dispatcher {
         return attrs.names().isEmpty() && def.attrSpecs().isEmpty() ? Attrs.EMPTY : def.checkAttrs(attrs);
     }
 
-    public static Tensor apply(Op op, Attrs attrs, Tensor... inputs) {
+    public static Tensor apply(Op op, Attrs attrs, Tensor... inputs) { return apply(op, attrs, null, inputs); }
+
+    /**
+     * As {@link #apply(Op, Attrs, Tensor...)}, with the attributes a tracer records when they
+     * differ from the ones the kernel runs with: {@code traced} holds symbolic sizes
+     * ({@link SymInt}) where {@code attrs} holds this run's numbers. Null: the same.
+     */
+    public static Tensor apply(Op op, Attrs attrs, Attrs traced, Tensor... inputs) {
         OpDef def = op.def();
         Attrs checked = checked(def, attrs);
         TensorType[] types = new TensorType[inputs.length];
@@ -61,7 +68,7 @@ public final class Dispatcher {
             node.outputReady();
         }
         OpObserver obs = OBSERVER.get();
-        if (obs != null) obs.onOp(op, checked, inputs, r);
+        if (obs != null) obs.onOp(op, traced == null ? checked : checked(def, traced), inputs, r);
         return r;
     }
 

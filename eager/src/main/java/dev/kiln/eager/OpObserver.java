@@ -19,6 +19,12 @@ public interface OpObserver {
      */
     default void onShapeRead(Tensor t, int[] dims, String what) {}
 
+    /** Dim d of t as the trace sees it (a symbol such as {@code T} for a dynamic dim), or null when t is not traced. */
+    default dev.kiln.backend.shape.Dim symbolicDim(Tensor t, int d) { return null; }
+
+    /** A symbolic size ({@link SymInt}) read into a Java number: the same assumption as a shape read. */
+    default void onSizeRead(dev.kiln.backend.shape.Dim dim, long value, String what) {}
+
     /**
      * {@code result = source.to(device)} moved a tensor to another device. The copy itself was
      * reported just before as a {@code clone} op (whose output is {@code result}); this says

@@ -208,6 +208,19 @@ public final class Tensor {
         return data.shape()[nd];
     }
 
+    /**
+     * Dim d as a size that stays symbolic in a trace ({@link SymInt}): pass it, or sizes computed
+     * from it, to {@link #reshape(SymInt, SymInt...)}, {@link #view(SymInt, SymInt...)} or {@link #expand(SymInt, SymInt...)}
+     * instead of reading {@link #shape(int)} into an int. Outside a trace it is just the number.
+     */
+    public SymInt sizeSym(int d) {
+        int nd = Shapes.normDim("sizeSym", d, dim());
+        OpObserver o = Dispatcher.observer();
+        dev.kiln.backend.shape.Dim sym = o == null ? null : o.symbolicDim(this, nd);
+        long v = data.shape()[nd];
+        return new SymInt(v, sym != null ? sym : dev.kiln.backend.shape.Dim.of(v));
+    }
+
     public int[] strides() { return data.strides().clone(); }
 
     public int dim() { return data.rank(); }
@@ -725,6 +738,39 @@ public final class Tensor {
 
     public Tensor reshape(int... shape) { return Dispatcher.apply(Op.RESHAPE, Attrs.of("shape", shape), this); }
 
+    /** Reshape to sizes that may be symbolic in a trace ({@link #sizeSym}); {@link SymInt#INFER} is -1. */
+    public Tensor reshape(SymInt size0, SymInt... more) {
+        SymInt[] shape = join(size0, more);
+        return Dispatcher.apply(Op.RESHAPE, Attrs.of("shape", sizes(shape)), traced(shape), this);
+    }
+
+    /** (first, rest...): the SymInt overloads take at least one size, so reshape() stays the int form. */
+    private static SymInt[] join(SymInt first, SymInt[] rest) {
+        SymInt[] all = new SymInt[rest.length + 1];
+        all[0] = first;
+        System.arraycopy(rest, 0, all, 1, rest.length);
+        for (SymInt s : all) if (s == null) throw new IllegalArgumentException("a size is null");
+        return all;
+    }
+
+    /** This run's numbers of a symbolic shape (-1 for INFER). */
+    private static int[] sizes(SymInt[] shape) {
+        int[] r = new int[shape.length];
+        for (int i = 0; i < r.length; i++) r[i] = shape[i].dim() == null ? -1 : Math.toIntExact(shape[i].valueUnobserved());
+        return r;
+    }
+
+    /** The attributes a tracer records for a symbolic shape, or null when every size is a number. */
+    private static Attrs traced(SymInt[] shape) {
+        boolean symbolic = false;
+        dev.kiln.backend.shape.Dim[] dims = new dev.kiln.backend.shape.Dim[shape.length];
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = shape[i].dim();
+            symbolic |= shape[i].isSymbolic();
+        }
+        return symbolic ? Attrs.of("shape", new dev.kiln.backend.op.SymbolicShape(dims)) : null;
+    }
+
     /**
      * Reshape to a shape read from some tensor, with the leading dim left to inference (-1).
      * Library code uses this instead of reshape(other.shape()): a literal leading size would
@@ -740,9 +786,13 @@ public final class Tensor {
         return reshape(s);
     }
 
+    /** Like {@link #view(int...)}, with sizes that may be symbolic in a trace ({@link #sizeSym}). */
+    public Tensor view(SymInt size0, SymInt... more) { return requireView(reshape(size0, more), sizes(join(size0, more))); }
+
     /** Like reshape, but fails instead of copying when the layout does not allow a view. */
-    public Tensor view(int... shape) {
-        Tensor r = reshape(shape);
+    public Tensor view(int... shape) { return requireView(reshape(shape), shape); }
+
+    private Tensor requireView(Tensor r, int[] shape) {
         if (r.data.storage() != data.storage() && data.numel() > 0) {
             throw new ShapeException("view: size " + Arrays.toString(shape) + " is not compatible with the strides of " + typeString()
                     + " " + Arrays.toString(data.strides()) + "; use reshape() (which copies) or contiguous() first");
@@ -764,6 +814,12 @@ public final class Tensor {
     }
 
     public Tensor expand(int... shape) { return Dispatcher.apply(Op.EXPAND, Attrs.of("shape", shape), this); }
+
+    /** Expand to sizes that may be symbolic in a trace ({@link #sizeSym}); {@link SymInt#INFER} keeps a dim. */
+    public Tensor expand(SymInt size0, SymInt... more) {
+        SymInt[] shape = join(size0, more);
+        return Dispatcher.apply(Op.EXPAND, Attrs.of("shape", sizes(shape)), traced(shape), this);
+    }
 
     /** Broadcast to o's shape; o's data is not read (and it gets no gradient). */
     public Tensor expandAs(Tensor o) { return Dispatcher.apply(Op.EXPAND_AS, Attrs.EMPTY, this, o); }

@@ -5,6 +5,8 @@ import dev.kiln.backend.DType;
 import dev.kiln.backend.op.AttrSpec;
 import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.op.Op;
+import dev.kiln.backend.op.SymbolicShape;
+import dev.kiln.backend.shape.Dim;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -27,6 +29,15 @@ final class AttrCodec {
             if (v instanceof int[] a) {
                 g.writeStartArray();
                 for (int x : a) g.writeNumber(x);
+                g.writeEndArray();
+            } else if (v instanceof SymbolicShape s) {
+                // symbolic sizes as the types write dims: "B", "2*T"; -1 stays a number
+                g.writeStartArray();
+                for (Dim d : s.dims()) {
+                    if (d == null) g.writeNumber(-1);
+                    else if (d.isConstant()) g.writeNumber(d.value());
+                    else g.writeString(d.toString());
+                }
                 g.writeEndArray();
             } else if (v instanceof Integer i) g.writeNumber(i);
             else if (v instanceof Double d) writeDouble(g, d);
@@ -61,6 +72,18 @@ final class AttrCodec {
                     int[] a = new int[xs.size()];
                     for (int i = 0; i < a.length; i++) a[i] = xs.get(i).intValue();
                     yield a;
+                }
+                case SHAPE -> {
+                    List<Json> xs = v.array();
+                    Dim[] d = new Dim[xs.size()];
+                    boolean symbolic = false;
+                    for (int i = 0; i < d.length; i++) {
+                        Json x = xs.get(i);
+                        if (x.node().isIntegralNumber() && x.longValue() == -1) continue; // null: -1
+                        d[i] = TypeCodec.dim(x);
+                        symbolic |= !d[i].isConstant();
+                    }
+                    yield symbolic ? new SymbolicShape(d) : new SymbolicShape(d).concrete();
                 }
                 case FLOAT -> v.doubleValue();
                 case BOOL -> v.bool();

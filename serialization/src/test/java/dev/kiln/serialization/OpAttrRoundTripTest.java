@@ -27,6 +27,9 @@ class OpAttrRoundTripTest {
             case BOOL -> !Boolean.TRUE.equals(s.defaultValue());
             case STRING -> s.choices().get(s.choices().size() - 1);
             case DTYPE -> DType.FLOAT64;
+            // a symbolic target shape as a trace writes it, with an inferred size
+            case SHAPE -> new dev.kiln.backend.op.SymbolicShape(new dev.kiln.backend.shape.Dim[] {
+                dev.kiln.backend.shape.Dim.symbol("B"), dev.kiln.backend.shape.Dim.symbol("T").times(dev.kiln.backend.shape.Dim.of(2)), null, dev.kiln.backend.shape.Dim.of(4)});
         };
     }
 

@@ -45,6 +45,48 @@ final class TraceRecorder implements OpObserver {
     void bindInput(Tensor t, Value v) {
         values.put(t, v);
         dynamic.put(v, true);
+        Dim[] shape = builder.typeOf(v).shape();
+        for (int d = 0; d < shape.length; d++) {
+            if (!shape[d].isConstant() && shape[d].coefficient() == 1 && shape[d].symbols().size() == 1) {
+                symbolSources.putIfAbsent(shape[d].symbols().get(0), new SymbolSource(v, d));
+            }
+        }
+    }
+
+    /** Where a symbol's value can be read at run time: dim {@code dim} of input {@code input}. */
+    private record SymbolSource(Value input, int dim) {}
+
+    private final Map<String, SymbolSource> symbolSources = new LinkedHashMap<>();
+
+    @Override
+    public Dim symbolicDim(Tensor t, int d) {
+        if (!active) return null;
+        Value v = values.get(t);
+        return v == null ? null : builder.typeOf(v).dim(d);
+    }
+
+    /**
+     * A symbolic size read into a Java number ({@code SymInt.intValue()}): strict tracing fails,
+     * lenient tracing guards every symbol in it through the input dim that defines the symbol.
+     */
+    @Override
+    public void onSizeRead(Dim dim, long value, String what) {
+        if (!active) return;
+        String src = SourceLines.caller();
+        if (options.strict) {
+            throw new TraceException("size read at " + src + ": " + what + " reads " + dim + " (" + value + " in this trace) into a Java"
+                    + " number, so the graph would keep this trace's value. Pass the SymInt itself to reshape/view/expand, or trace with"
+                    + " TraceOptions.strict(false) to guard it (checked on every run)");
+        }
+        for (String symbol : dim.symbols()) {
+            if (!guardedDims.add(symbol)) continue;
+            SymbolSource s = symbolSources.get(symbol);
+            if (s == null) throw new TraceException("size read at " + src + ": " + what + " uses symbol " + symbol + ", which no input defines");
+            long bound = bindings.values().get(symbol);
+            Value sz = builder.add(Op.SIZE, Attrs.of("dims", new int[] {s.dim()}), src, s.input());
+            builder.addGuard(new Guard("shape", symbol + " == " + bound + " (" + what + ")", sz, new double[] {bound}, src));
+            builder.addAssumption(new Assumption("guard", what + " read " + dim + " as " + value + "; the graph is guarded to " + symbol + " == " + bound, src));
+        }
     }
 
     /** Stops recording (reads after the traced function returned are not assumptions). */

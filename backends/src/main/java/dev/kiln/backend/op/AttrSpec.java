@@ -20,6 +20,9 @@ public record AttrSpec(String name, AttrType type, Object defaultValue, boolean 
 
     public static AttrSpec ints(String name, int[] def) { return new AttrSpec(name, AttrType.INTS, def, false, Long.MIN_VALUE, Long.MAX_VALUE, null); }
 
+    /** A target shape (reshape's, expand's): integers, -1, or symbolic sizes from a trace. */
+    public static AttrSpec shape(String name) { return new AttrSpec(name, AttrType.SHAPE, null, false, -1, Integer.MAX_VALUE, null); }
+
     public static AttrSpec real(String name, double def) { return new AttrSpec(name, AttrType.FLOAT, def, false, 0, 0, null); }
 
     public static AttrSpec real(String name) { return new AttrSpec(name, AttrType.FLOAT, null, false, 0, 0, null); }
@@ -63,6 +66,15 @@ public record AttrSpec(String name, AttrType type, Object defaultValue, boolean 
                 for (int x : a) {
                     if (x < min || x > max) throw new IllegalArgumentException(where(op) + " has element " + x + " out of range [" + min + ", " + max + "]");
                 }
+                return a.clone();
+            }
+            case SHAPE -> {
+                if (v instanceof SymbolicShape s) {
+                    int[] c = s.concrete();
+                    return c != null ? c : s; // numbers stay int[]: only truly symbolic shapes carry Dims
+                }
+                if (!(v instanceof int[] a)) throw new IllegalArgumentException(where(op) + " must be a list of sizes, got " + describe(v));
+                for (int x : a) if (x < -1) throw new IllegalArgumentException(where(op) + " has size " + x + " (sizes are >= 0, or -1)");
                 return a.clone();
             }
             case FLOAT -> {

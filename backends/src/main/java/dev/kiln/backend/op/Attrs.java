@@ -59,6 +59,16 @@ public final class Attrs {
     /** Optional float attribute: null when absent. */
     public Double getOptionalFloat(String name) { return (Double) values.get(name); }
 
+    /** A {@link AttrType#SHAPE} attribute as dims, null for -1 (numbers and symbolic sizes alike). */
+    public dev.kiln.backend.shape.Dim[] getShape(String name) {
+        Object v = require(name);
+        if (v instanceof SymbolicShape s) return s.dims();
+        int[] a = (int[]) v;
+        dev.kiln.backend.shape.Dim[] d = new dev.kiln.backend.shape.Dim[a.length];
+        for (int i = 0; i < a.length; i++) d[i] = a[i] == -1 ? null : dev.kiln.backend.shape.Dim.of(a[i]);
+        return d;
+    }
+
     /** Optional integer attribute: null when absent. */
     public Integer getOptionalInt(String name) { return (Integer) values.get(name); }
 

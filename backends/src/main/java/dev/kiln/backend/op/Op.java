@@ -136,9 +136,11 @@ public enum Op {
             .doc("bias + a @ b for 2-D a and b, the bias broadcast to the product (the fused GEMM + bias)")),
 
     // ---- views (eager returns a view sharing storage) ----
-    RESHAPE(view("reshape", ShapeRules::reshape, "same elements in a new shape; one dim may be -1").attrs(ints("shape"))),
+    RESHAPE(view("reshape", ShapeRules::reshape, "same elements in a new shape; one dim may be -1; in traced graphs sizes may be symbolic"
+            + " (B, T*H)").attrs(AttrSpec.shape("shape"))),
     PERMUTE(view("permute", ShapeRules::permute, "reorder dims").attrs(ints("dims"))),
-    EXPAND(view("expand", ShapeRules::expand, "broadcast size-1 dims to a larger size without copying; -1 keeps a dim").attrs(ints("shape"))),
+    EXPAND(view("expand", ShapeRules::expand, "broadcast size-1 dims to a larger size without copying; -1 keeps a dim; in traced graphs"
+            + " sizes may be symbolic").attrs(AttrSpec.shape("shape"))),
     EXPAND_AS(OpDef.builder("expand_as", VIEW).inputs(2).rule(ShapeRules::expandAs).view()
             .doc("broadcast the first input to the second input's shape (its data is not read); unlike expand, the target"
                     + " size comes from a value, so a symbolic batch stays symbolic in traced graphs")),

@@ -232,33 +232,38 @@ public final class ShapeRules {
 
     // ---- views ------------------------------------------------------------------------
 
+    /** A target shape as users wrote it: [-1, 5, 2, 4], [B, T*H, -1]. */
+    private static String sizes(Dim[] target) {
+        StringBuilder sb = new StringBuilder("[");
+        for (int i = 0; i < target.length; i++) sb.append(i > 0 ? ", " : "").append(target[i] == null ? "-1" : target[i].toString());
+        return sb.append(']').toString();
+    }
+
     public static TensorType reshape(String op, TensorType[] in, Attrs a) {
-        int[] target = a.getInts("shape");
+        Dim[] target = a.getShape("shape");
         Dim[] src = in[0].shape();
         Dim total = Shapes.product(src, 0, src.length);
         Dim[] out = new Dim[target.length];
         int infer = -1;
         Dim known = ONE;
         for (int i = 0; i < target.length; i++) {
-            if (target[i] == -1) {
-                if (infer >= 0) throw new ShapeException(op + ": only one dimension can be -1, got " + Arrays.toString(target));
+            if (target[i] == null) {
+                if (infer >= 0) throw new ShapeException(op + ": only one dimension can be -1, got " + sizes(target));
                 infer = i;
-            } else if (target[i] < 0) {
-                throw new ShapeException(op + ": invalid dimension " + target[i] + " in " + Arrays.toString(target));
             } else {
-                out[i] = Dim.of(target[i]);
+                out[i] = target[i];
                 known = known.times(out[i]);
             }
         }
         if (infer >= 0) {
             Dim q = known.equals(Dim.of(0)) ? null : total.divExact(known);
             if (q == null) {
-                throw new ShapeException(op + ": shape " + Arrays.toString(target) + " is invalid for input of shape "
+                throw new ShapeException(op + ": shape " + sizes(target) + " is invalid for input of shape "
                         + Shapes.toString(src) + " (" + total + " elements)");
             }
             out[infer] = q;
         } else if (!known.equals(total)) {
-            throw new ShapeException(op + ": shape " + Arrays.toString(target) + " is invalid for input of shape "
+            throw new ShapeException(op + ": shape " + sizes(target) + " is invalid for input of shape "
                     + Shapes.toString(src) + " (" + total + " elements)");
         }
         return new TensorType(in[0].dtype(), out);
@@ -280,24 +285,22 @@ public final class ShapeRules {
     }
 
     public static TensorType expand(String op, TensorType[] in, Attrs a) {
-        int[] target = a.getInts("shape");
+        Dim[] target = a.getShape("shape");
         Dim[] s = in[0].shape();
         if (target.length < s.length) {
-            throw new ShapeException(op + ": target shape " + Arrays.toString(target) + " has fewer dims than " + in[0]);
+            throw new ShapeException(op + ": target shape " + sizes(target) + " has fewer dims than " + in[0]);
         }
         Dim[] out = new Dim[target.length];
         int off = target.length - s.length;
         for (int i = 0; i < target.length; i++) {
             Dim src = i >= off ? s[i - off] : null;
-            if (target[i] == -1) {
-                if (src == null) throw new ShapeException(op + ": -1 is not allowed for the new leading dim " + i + " in " + Arrays.toString(target));
+            if (target[i] == null) {
+                if (src == null) throw new ShapeException(op + ": -1 is not allowed for the new leading dim " + i + " in " + sizes(target));
                 out[i] = src;
-            } else if (target[i] < 0) {
-                throw new ShapeException(op + ": invalid size " + target[i] + " in " + Arrays.toString(target));
             } else {
-                Dim t = Dim.of(target[i]);
+                Dim t = target[i];
                 if (src != null && !src.equals(t) && !src.equals(ONE)) {
-                    throw new ShapeException(op + ": cannot expand " + in[0] + " to " + Arrays.toString(target)
+                    throw new ShapeException(op + ": cannot expand " + in[0] + " to " + sizes(target)
                             + " (dim " + i + ": " + src + " is not 1)");
                 }
                 out[i] = t;

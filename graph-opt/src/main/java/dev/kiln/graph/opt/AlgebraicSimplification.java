@@ -142,20 +142,22 @@ public final class AlgebraicSimplification implements Pass {
         return r.add(Op.RESHAPE, shape, n.source(), base);
     }
 
-    /** Reshape attrs giving type t: concrete dims, at most one symbolic dim written as -1. */
+    /**
+     * Reshape attrs giving type t: concrete dims and one symbolic dim written as -1 (readable by
+     * format 1.0), or, with several symbolic dims, the symbolic shape itself.
+     */
     private static Attrs reshapeAttrs(TensorType t) {
         int[] s = new int[t.rank()];
-        boolean symbolic = false;
+        int symbolic = 0;
         for (int i = 0; i < s.length; i++) {
             Dim d = t.dim(i);
             if (d.isConstant()) {
                 s[i] = Math.toIntExact(d.value());
             } else {
-                if (symbolic) return null;
-                symbolic = true;
+                symbolic++;
                 s[i] = -1;
             }
         }
-        return Attrs.of("shape", s);
+        return symbolic <= 1 ? Attrs.of("shape", s) : Attrs.of("shape", new dev.kiln.backend.op.SymbolicShape(t.shape()));
     }
 }
