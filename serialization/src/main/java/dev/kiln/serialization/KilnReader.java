@@ -50,7 +50,8 @@ public final class KilnReader {
     public static Artifact read(Path file, LoadLimits limits) throws IOException {
         String what = file.getFileName().toString();
         long size = Files.size(file);
-        if (size > limits.maxDocumentBytes()) throw KilnFormatException.at(what, "file of " + size + " bytes exceeds the limit of " + limits.maxDocumentBytes());
+        if (size > limits.maxDocumentBytes()) throw KilnFormatException.at(what, "file of " + size + " bytes exceeds the limit of " + limits.maxDocumentBytes()
+                + LoadLimits.HEAP_HINT);
         return read(Files.readAllBytes(file), file.toAbsolutePath().getParent(), limits);
     }
 
@@ -123,7 +124,8 @@ public final class KilnReader {
             long[] shape = TypeCodec.staticShape(p.get("shape"), limits);
             long bytes = TensorBytes.checkedByteSize(dtype, shape, limits.maxTensorBytes(), p.child("shape"));
             totalBytes += bytes;
-            if (totalBytes > limits.maxTotalBytes()) throw p.get("shape").error("the weights so far need " + totalBytes + " bytes, more than the limit of " + limits.maxTotalBytes());
+            if (totalBytes > limits.maxTotalBytes()) throw p.get("shape").error("the weights so far need " + totalBytes + " bytes, more than the limit of " + limits.maxTotalBytes()
+                    + LoadLimits.HEAP_HINT);
             TensorType t = TensorType.of(dtype, TensorBytes.toIntShape(shape));
             Value v = field.equals("parameters") ? Value.param(name) : Value.constant(name);
             define(p.get("name"), v, t);

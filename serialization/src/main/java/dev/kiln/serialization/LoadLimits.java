@@ -17,8 +17,23 @@ package dev.kiln.serialization;
 public record LoadLimits(long maxDocumentBytes, int maxNestingDepth, int maxStringLength, int maxNumberLength,
                          int maxRank, long maxTensorBytes, long maxTotalBytes, int maxNodes) {
 
-    public static LoadLimits defaults() {
-        return new LoadLimits(1L << 30, 64, (1 << 30) - 1, 64, 32, (long) Integer.MAX_VALUE - 16, 1L << 34, 10_000_000);
+    /** Appended to a limit's error: where the default limits come from, and the way out. */
+    static final String HEAP_HINT = " (the default limits follow the JVM's heap, see docs/format.md; a larger -Xmx raises them)";
+
+    /** The limits for this JVM's heap ({@link #forHeap} of {@code Runtime.maxMemory()}). */
+    public static LoadLimits defaults() { return forHeap(Runtime.getRuntime().maxMemory()); }
+
+    /**
+     * Limits a heap of {@code heapBytes} can honour, so a file within them cannot exhaust it: the
+     * document at most 1/8 of the heap (its bytes, the parsed tree and a base64 string's decoded
+     * copy together stay under half), one string 1/8 (in chars), one tensor 1/4, all weights 1/2;
+     * each capped by the format's own bounds (1 GiB document, 2^31 bytes per array, 16 GiB in
+     * all). docs/format.md states the rule.
+     */
+    public static LoadLimits forHeap(long heapBytes) {
+        long h = Math.max(heapBytes, 64L << 20);
+        return new LoadLimits(Math.min(1L << 30, h / 8), 64, (int) Math.min((1 << 30) - 1, h / 8), 64, 32,
+                Math.min((long) Integer.MAX_VALUE - 16, h / 4), Math.min(1L << 34, h / 2), 10_000_000);
     }
 
     public LoadLimits withMaxTensorBytes(long n) {

@@ -37,7 +37,8 @@ final class StrictJson {
     /** Parses a whole document; {@code what} names it in errors ("model.kiln.json"). */
     static JsonNode parse(byte[] doc, LoadLimits limits, String what) {
         if (doc.length > limits.maxDocumentBytes()) {
-            throw KilnFormatException.at(what, "document of " + doc.length + " bytes exceeds the limit of " + limits.maxDocumentBytes());
+            throw KilnFormatException.at(what, "document of " + doc.length + " bytes exceeds the limit of " + limits.maxDocumentBytes()
+                    + LoadLimits.HEAP_HINT);
         }
         try {
             JsonNode n = mapper(limits).readTree(doc);

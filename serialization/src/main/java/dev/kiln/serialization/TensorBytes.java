@@ -31,7 +31,8 @@ public final class TensorBytes {
             for (long d : shape) n = Math.multiplyExact(n, d);
             long bytes = Math.multiplyExact(n, (long) dtype.itemSize());
             if (bytes > maxBytes) {
-                throw KilnFormatException.at(path, "tensor of shape " + Arrays.toString(shape) + " needs " + bytes + " bytes, more than the limit of " + maxBytes);
+                throw KilnFormatException.at(path, "tensor of shape " + Arrays.toString(shape) + " needs " + bytes + " bytes, more than the limit of " + maxBytes
+                        + LoadLimits.HEAP_HINT);
             }
             return bytes;
         } catch (ArithmeticException e) {
