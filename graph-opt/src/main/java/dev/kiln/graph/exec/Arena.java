@@ -27,11 +27,20 @@ final class Arena {
     /** One thread's registers (scratch) and loaded external operands (ext) of a fused loop. */
     static final class Blocks {
         final float[][] scratch;
-        final float[][] ext;
+        /** Allocated on first use: most externals are read in place (dense or scalar) and never need one. */
+        private final float[][] ext;
+        private final int blockSize;
 
         Blocks(Plan p) {
             scratch = new float[p.maxScratch][p.blockSize];
-            ext = new float[p.maxExternals][p.blockSize];
+            ext = new float[p.maxExternals][];
+            blockSize = p.blockSize;
+        }
+
+        float[] ext(int k) {
+            float[] b = ext[k];
+            if (b == null) ext[k] = b = new float[blockSize];
+            return b;
         }
     }
 

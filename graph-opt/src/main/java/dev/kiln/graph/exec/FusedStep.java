@@ -209,28 +209,29 @@ final class FusedStep extends PlanStep {
     private void blocks(Operands ops, float[] product, float[] oa, int from, int to, Arena.Blocks mine) {
         int bs = plan.blockSize;
         List<ElementwiseChain.Step> steps = program.chain().steps();
+        int[] registers = program.registers();
         int last = steps.size() - 1, productInput = program.productInput();
         float[][] sa = new float[3][];
         int[] so = new int[3], ss = new int[3];
         for (int p = from; p < to; p += bs) {
             int n = Math.min(bs, to - p);
-            for (int k = 0; k < ext.length; k++) if (ext[k] >= 0 && ops.off[k] < 0) BlockLoader.load(ops.x[k], ops.bstrides[k], shape, p, n, mine.ext[k]);
+            for (int k = 0; k < ext.length; k++) if (ext[k] >= 0 && ops.off[k] < 0) BlockLoader.load(ops.x[k], ops.bstrides[k], shape, p, n, mine.ext(k));
             for (int ii = 0; ii <= last; ii++) {
                 int[] src = steps.get(ii).srcs();
                 for (int j = 0; j < src.length; j++) {
                     int r = src[j];
                     if (r >= 0) {
-                        sa[j] = mine.scratch[r]; so[j] = 0; ss[j] = 1;
+                        sa[j] = mine.scratch[registers[r]]; so[j] = 0; ss[j] = 1;
                     } else if (-1 - r == productInput) {
                         sa[j] = product; so[j] = p; ss[j] = 1;
                     } else {
                         int k = -1 - r;
-                        sa[j] = ops.off[k] < 0 ? mine.ext[k] : ops.arr[k];
+                        sa[j] = ops.off[k] < 0 ? mine.ext(k) : ops.arr[k];
                         ss[j] = ops.stride[k];
                         so[j] = ops.off[k] < 0 ? 0 : ops.off[k] + (ss[j] == 1 ? p : 0);
                     }
                 }
-                float[] d = ii == last ? oa : mine.scratch[ii];
+                float[] d = ii == last ? oa : mine.scratch[registers[ii]];
                 int dOff = ii == last ? p : 0;
                 if (unary[ii] != null) unary[ii].apply(sa[0], so[0], ss[0], d, dOff, n);
                 else if (binary[ii] != null) binary[ii].apply(sa[0], so[0], ss[0], sa[1], so[1], ss[1], d, dOff, n);

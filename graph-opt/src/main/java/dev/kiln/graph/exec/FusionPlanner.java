@@ -44,18 +44,24 @@ final class FusionPlanner {
         Map<Value, List<Node>> groups = new LinkedHashMap<>();
         for (Node n : g.nodes()) {
             if (!elementwise(g, n)) continue;
-            List<Node> grp = new ArrayList<>();
+            // merged small into large, sorted once at the end: a 100,000-node chain costs n log n,
+            // not the n^2 of copying and re-sorting the growing group at every node
+            List<Node> grp = null;
+            List<List<Node>> merged = new ArrayList<>();
             for (Value v : new LinkedHashSet<>(n.inputs())) {
                 List<Node> sub = groups.get(v);
                 if (sub != null && users.get(v).size() == 1 && !escaping.contains(v) && sameShape(g, v, n.output())) {
-                    grp.addAll(sub);
                     groups.remove(v);
+                    merged.add(sub);
+                    if (grp == null || sub.size() > grp.size()) grp = sub;
                 }
             }
+            if (grp == null) grp = new ArrayList<>();
+            for (List<Node> sub : merged) if (sub != grp) grp.addAll(sub);
             grp.add(n);
-            grp.sort(Comparator.comparing(x -> order.get(x.id())));
             groups.put(n.output(), grp);
         }
+        for (List<Node> grp : groups.values()) grp.sort(Comparator.comparing(x -> order.get(x.id())));
 
         // attach GEMMs to the group that consumes them
         Map<Value, Node> gemmOf = new HashMap<>();
