@@ -15,12 +15,13 @@ final class CliErrors {
                 || t instanceof IllegalArgumentException;
     }
 
+    /** One line, with whatever it quotes from files and requests escaped (dev.kiln.graph.Printable). */
     static String describe(Throwable t) {
-        if (t instanceof NoSuchFileException e) return "no such file: " + e.getFile();
-        if (t instanceof AccessDeniedException e) return "permission denied: " + e.getFile();
+        if (t instanceof NoSuchFileException e) return dev.kiln.graph.Printable.escape("no such file: " + e.getFile());
+        if (t instanceof AccessDeniedException e) return dev.kiln.graph.Printable.escape("permission denied: " + e.getFile());
         String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
         int nl = m.indexOf('\n');
-        return nl < 0 ? m : m.substring(0, nl);
+        return dev.kiln.graph.Printable.escape(nl < 0 ? m : m.substring(0, nl));
     }
 
     /** A mistake in the command line that picocli's own parsing cannot see (an input name the model lacks, ...). */

@@ -6,6 +6,7 @@ import dev.kiln.graph.GraphInput;
 import dev.kiln.graph.Guard;
 import dev.kiln.graph.NamedTensor;
 import dev.kiln.graph.Node;
+import dev.kiln.graph.Printable;
 import dev.kiln.graph.Value;
 import dev.kiln.serialization.Artifact;
 import dev.kiln.serialization.KilnReader;
@@ -37,12 +38,12 @@ final class InspectCommand implements Callable<Integer> {
         Artifact a = KilnReader.read(model);
         Graph g = a.graph();
         PrintWriter out = spec.commandLine().getOut();
-        out.println("model:       " + g.name());
-        out.println("format:      kiln-graph " + a.version() + ", opset " + a.opset() + ", producer " + a.producer());
+        out.println(Printable.escape("model:       " + g.name()));
+        out.println(Printable.escape("format:      kiln-graph " + a.version() + ", opset " + a.opset() + ", producer " + a.producer()));
         out.println("inputs:");
-        for (GraphInput in : g.inputs()) out.println("  %" + in.name() + ": " + in.type());
+        for (GraphInput in : g.inputs()) out.println(Printable.escape("  %" + in.name() + ": " + in.type()));
         out.println("outputs:");
-        for (Value v : g.outputs()) out.println("  " + v + ": " + g.typeOf(v));
+        for (Value v : g.outputs()) out.println(Printable.escape("  " + v + ": " + g.typeOf(v)));
         long count = 0, bytes = 0;
         for (NamedTensor p : g.params()) {
             long n = p.data().numel();
@@ -58,14 +59,14 @@ final class InspectCommand implements Callable<Integer> {
         hist.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
                 .forEach(e -> out.printf("  %-16s %d%n", e.getKey(), e.getValue()));
         out.println("guards:      " + (g.guards().isEmpty() ? "none" : g.guards().size()));
-        for (Guard gd : g.guards()) out.println("  " + gd.kind() + ": " + gd.description() + (gd.source() != null ? "   # " + gd.source() : ""));
+        for (Guard gd : g.guards()) out.println(Printable.escape("  " + gd.kind() + ": " + gd.description() + (gd.source() != null ? "   # " + gd.source() : "")));
         if (!g.assumptions().isEmpty()) {
             out.println("assumptions:");
-            for (Assumption as : g.assumptions()) out.println("  " + as);
+            for (Assumption as : g.assumptions()) out.println(Printable.escape("  " + as));
         }
         if (!g.metadata().isEmpty()) {
             out.println("metadata:");
-            g.metadata().forEach((k, v) -> out.println("  " + k + " = " + v));
+            g.metadata().forEach((k, v) -> out.println(Printable.escape("  " + k + " = " + v)));
         }
         if (graph) {
             out.println();

@@ -90,6 +90,19 @@ class KilnCliTest {
     }
 
     @Test
+    void inspectEscapesControlCharactersFromTheFile() throws Exception {
+        // a producer that would clear the screen, return the cursor and print a fake verdict
+        Path hostile = dir.resolve("hostile.kiln.json");
+        String doc = Files.readString(model).replace("\"producer\" : \"kiln 0.1.0\"", "\"producer\" : \"\\u001b[2J\\r\\nkiln: OK\\u202e\"");
+        assertTrue(doc.contains("u001b[2J"), "the replacement applied");
+        Files.writeString(hostile, doc);
+        Result r = kiln("inspect", "--graph", hostile.toString());
+        assertEquals(0, r.code(), r.err());
+        for (char c : r.out().toCharArray()) assertTrue(c == '\n' || c >= 0x20 && c != 0x7f && c != 0x202e, "raw control character " + (int) c + " in:\n" + r.out());
+        assertTrue(r.out().contains("producer \\u001b[2J\\u000d\\u000akiln: OK\\u202e"), r.out());
+    }
+
+    @Test
     void runWritesTheOutputAndBatchesAgree() throws Exception {
         Strided x = randn(new Random(2), 5, 4);
         Npy.write(dir.resolve("x.npy"), x);

@@ -8,22 +8,22 @@ import java.util.StringJoiner;
 final class GraphPrinter {
     private GraphPrinter() {}
 
+    /** Every line is escaped ({@link Printable}) before its newline: names, sources and ledger text come from files too. */
     static String text(Graph g) {
-        StringBuilder sb = new StringBuilder("graph ").append(g.name()).append('(');
+        StringBuilder sb = new StringBuilder();
         StringJoiner ins = new StringJoiner(", ");
         for (GraphInput in : g.inputs()) ins.add("%" + in.name() + ": " + in.type());
-        sb.append(ins).append(") -> (");
         StringJoiner outs = new StringJoiner(", ");
         for (Value v : g.outputs()) outs.add(String.valueOf(g.typeOf(v)));
-        sb.append(outs).append(")\n");
-        for (NamedTensor p : g.params()) sb.append("  param ").append(p.name()).append(": ").append(p.type()).append('\n');
+        line(sb, "graph " + g.name() + "(" + ins + ") -> (" + outs + ")");
+        for (NamedTensor p : g.params()) line(sb, "  param " + p.name() + ": " + p.type());
         for (NamedTensor c : g.constants()) {
-            sb.append("  const %").append(c.name()).append(": ").append(c.type());
+            String l = "  const %" + c.name() + ": " + c.type();
             if (c.data() != null && c.data().numel() == 1) {
                 double v = Copy.toContiguous(c.data(), DType.FLOAT64).storage().f64()[0];
-                sb.append(" = ").append(c.type().dtype().isFloatingPoint() ? Double.toString(v) : Long.toString((long) v));
+                l += " = " + (c.type().dtype().isFloatingPoint() ? Double.toString(v) : Long.toString((long) v));
             }
-            sb.append('\n');
+            line(sb, l);
         }
         for (Node n : g.nodes()) {
             StringBuilder line = new StringBuilder("  %").append(n.id()).append(" = ").append(n.op().opName()).append('(');
@@ -36,17 +36,19 @@ final class GraphPrinter {
                 while (line.length() < 60) line.append(' ');
                 line.append("   # ").append(n.source());
             }
-            sb.append(line).append('\n');
+            line(sb, line.toString());
         }
         StringJoiner ret = new StringJoiner(", ");
         for (Value v : g.outputs()) ret.add(v.toString());
-        sb.append("  return ").append(ret).append('\n');
+        line(sb, "  return " + ret);
         if (!g.assumptions().isEmpty()) {
-            sb.append("  assumptions:\n");
-            for (Assumption a : g.assumptions()) sb.append("    ").append(a).append('\n');
+            line(sb, "  assumptions:");
+            for (Assumption a : g.assumptions()) line(sb, "    " + a);
         }
         return sb.toString();
     }
+
+    private static void line(StringBuilder sb, String text) { sb.append(Printable.escape(text)).append('\n'); }
 
     static String dot(Graph g) {
         StringBuilder sb = new StringBuilder("digraph \"").append(g.name()).append("\" {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n");

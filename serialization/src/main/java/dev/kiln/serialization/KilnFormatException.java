@@ -6,9 +6,10 @@ package dev.kiln.serialization;
  * so a user can find the problem without a debugger.
  */
 public class KilnFormatException extends RuntimeException {
-    public KilnFormatException(String message) { super(message); }
+    /** The message quotes the file: its control characters are escaped (dev.kiln.graph.Printable). */
+    public KilnFormatException(String message) { super(dev.kiln.graph.Printable.escape(message)); }
 
-    public KilnFormatException(String message, Throwable cause) { super(message, cause); }
+    public KilnFormatException(String message, Throwable cause) { super(dev.kiln.graph.Printable.escape(message), cause); }
 
     /** {@code path: problem}, the one shape every loader error takes. */
     public static KilnFormatException at(String path, String problem) {
