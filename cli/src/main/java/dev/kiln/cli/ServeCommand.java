@@ -58,11 +58,23 @@ final class ServeCommand implements Callable<Integer> {
         out.println("serving " + server.modelName() + " at " + server.url() + "/v1/models/" + server.modelName() + " (batching " + server.batchingDescription() + ")");
         out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
-        // Ctrl-C or SIGTERM: refuse new requests, finish those in flight, then exit.
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable drain = () -> {
+            if (!stopping.compareAndSet(false, true)) return;
             server.stop(drainSeconds);
             stopped.countDown();
-        }, "kiln-serve-shutdown"));
+        };
+        // SIGTERM or Ctrl-C: refuse new requests, finish those in flight, then exit 0 (a drained
+        // stop is a clean stop). Handling the signal, rather than only a shutdown hook, is what
+        // makes the exit status 0 instead of 128 + 15; the hook still covers anything else.
+        for (String name : new String[] {"TERM", "INT"}) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> new Thread(drain, "kiln-serve-" + name).start());
+            } catch (IllegalArgumentException | UnsupportedOperationException e) {
+                // this platform lets no handler be set for the signal: the shutdown hook drains
+            }
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(drain, "kiln-serve-shutdown"));
         stopped.await();
         return 0;
     }

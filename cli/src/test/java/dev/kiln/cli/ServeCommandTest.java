@@ -26,6 +26,26 @@ class ServeCommandTest {
     }
 
     @Test
+    void sigtermDrainsAndExitsZero() throws Exception {
+        new KilnCliTest().saveModelIn(dir);
+        Path log = dir.resolve("serve.log");
+        Process p = new ProcessBuilder(java.util.List.of(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), KilnCli.class.getName(),
+                "serve", dir.resolve("mlp.kiln.json").toString(), "--port", "0", "--drain-s", "2"))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (!java.nio.file.Files.readString(log).contains("serving ") && System.nanoTime() < deadline && p.isAlive()) Thread.sleep(50);
+            assertTrue(java.nio.file.Files.readString(log).contains("serving "), java.nio.file.Files.readString(log));
+            p.destroy(); // SIGTERM
+            assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "did not stop");
+            assertEquals(0, p.exitValue(), java.nio.file.Files.readString(log));
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
     void helpListsTheOptions() {
         StringWriter out = new StringWriter();
         assertEquals(0, KilnCli.execute(new String[] {"serve", "--help"}, new PrintWriter(out), new PrintWriter(new StringWriter())));
