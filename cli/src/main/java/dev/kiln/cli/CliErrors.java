@@ -24,6 +24,18 @@ final class CliErrors {
         return dev.kiln.graph.Printable.escape(nl < 0 ? m : m.substring(0, nl));
     }
 
+    /**
+     * The device named by {@code --device}, checked usable here: a missing GPU or driver is the
+     * environment's problem, told in one line with exit code 2, not a Kiln bug (exit 1).
+     */
+    static dev.kiln.eager.Device device(String name) {
+        try {
+            return dev.kiln.eager.Device.of(name).checkAvailable();
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            throw new UsageException("--device " + name + ": " + e.getMessage());
+        }
+    }
+
     /** A mistake in the command line that picocli's own parsing cannot see (an input name the model lacks, ...). */
     static final class UsageException extends RuntimeException {
         UsageException(String message) { super(message); }

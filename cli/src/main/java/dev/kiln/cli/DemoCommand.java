@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code kiln demo}: the Fashion-MNIST job, from eager training to a reloaded, compiled artifact. */
-@Command(name = "demo", description = {
+@Command(name = "demo", mixinStandardHelpOptions = true, description = {
         "Train LeNet-5 on Fashion-MNIST eagerly, evaluate it, save a checkpoint, then trace it, export it as",
         "a JSON artifact, reload it without the model code, compile it and check its predictions equal eager's."})
 final class DemoCommand implements Callable<Integer> {
@@ -44,6 +44,7 @@ final class DemoCommand implements Callable<Integer> {
         if (epochs <= 0 || batchSize <= 0 || limit < 0) {
             throw new IllegalArgumentException("demo: --epochs and --batch-size must be positive and --limit non-negative");
         }
+        CliErrors.device(device); // fails before any work when the device cannot be used
         FashionMnistDemo.run(new FashionMnistDemo.Options(data, epochs, batchSize, lr, momentum, seed, limit, checkpoint, device), System.out);
         return 0;
     }

@@ -15,12 +15,13 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code kiln dot MODEL [-o FILE]}: Graphviz DOT, or SVG rendered by the {@code dot} binary. */
-@Command(name = "dot", description = "Print the graph as Graphviz DOT; with -o FILE.svg, render SVG with the 'dot' binary.")
+@Command(name = "dot", mixinStandardHelpOptions = true,
+        description = "Print the graph as Graphviz DOT; with -o FILE.svg (or .png, .pdf), render it with the 'dot' binary.")
 final class DotCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact")
     Path model;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "write to FILE (.dot, or .svg to render) instead of stdout")
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "write to FILE instead of stdout: .dot or .gv as text; .svg, .png or .pdf rendered")
     Path output;
 
     /** The Graphviz executable; a field so tests can point it at a missing binary. */
@@ -35,28 +36,33 @@ final class DotCommand implements Callable<Integer> {
         String dot = g.toDot();
         if (output == null) {
             spec.commandLine().getOut().print(dot);
-        } else if (output.getFileName().toString().endsWith(".svg")) {
-            Files.write(output, render(dot));
-            spec.commandLine().getOut().println("wrote " + output);
         } else {
-            Files.writeString(output, dot);
+            String name = output.getFileName().toString(), ext = name.contains(".") ? name.substring(name.lastIndexOf('.') + 1) : "";
+            switch (ext) {
+                case "dot", "gv" -> Files.writeString(output, dot);
+                case "svg", "png", "pdf" -> Files.write(output, render(dot, ext));
+                // DOT text in a .png would be a file no viewer opens: say so instead of writing it
+                default -> throw new CliErrors.UsageException("-o " + output + ": unknown extension '" + ext + "'; use .dot or .gv for DOT text,"
+                        + " .svg, .png or .pdf to render with Graphviz");
+            }
             spec.commandLine().getOut().println("wrote " + output);
         }
         return 0;
     }
 
-    private byte[] render(String dot) throws IOException, InterruptedException {
+    private byte[] render(String dot, String format) throws IOException, InterruptedException {
         Process p;
         try {
-            p = new ProcessBuilder(dotBinary, "-Tsvg").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            p = new ProcessBuilder(dotBinary, "-T" + format).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         } catch (IOException e) {
-            throw new CliErrors.UsageException("SVG output needs the Graphviz 'dot' binary, which is not installed; write a .dot file instead");
+            throw new CliErrors.UsageException(format.toUpperCase(java.util.Locale.ROOT) + " output needs the Graphviz 'dot' binary, which is not"
+                    + " installed (apt-get install graphviz); write a .dot file instead");
         }
         try (var in = p.getOutputStream()) {
             in.write(dot.getBytes(StandardCharsets.UTF_8));
         }
         byte[] svg = p.getInputStream().readAllBytes();
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) throw new CliErrors.UsageException("'dot -Tsvg' failed on this graph");
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) throw new CliErrors.UsageException("'dot -T" + format + "' failed on this graph");
         return svg;
     }
 }

@@ -25,7 +25,14 @@ final class Inputs {
         for (GraphInput in : g.inputs()) {
             Path p = rest.remove(in.name());
             if (p == null) throw new CliErrors.UsageException("missing --input " + in.name() + "=FILE.npy (the model's inputs: " + names(g) + ")");
-            out.add(Npy.read(p));
+            Strided t = Npy.read(p);
+            if (t.dtype() != in.type().dtype()) {
+                String hint = t.dtype() == dev.kiln.backend.DType.FLOAT64 && in.type().dtype() == dev.kiln.backend.DType.FLOAT32
+                        ? " (numpy's default is float64: save it with np.save(path, x.astype(np.float32)))" : "";
+                throw new CliErrors.UsageException("--input " + in.name() + "=" + p + " holds " + t.dtype().shortName() + ", but the model's input %"
+                        + in.name() + " is " + in.type() + hint);
+            }
+            out.add(t);
         }
         if (!rest.isEmpty()) throw new CliErrors.UsageException("the model has no input named " + rest.keySet().iterator().next() + " (its inputs: " + names(g) + ")");
         return out;

@@ -12,7 +12,8 @@ import picocli.CommandLine.ScopeType;
  */
 @Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0",
         description = "Train the demo; inspect, run, draw, benchmark and serve Kiln graph artifacts (*.kiln.json).",
-        subcommands = {DemoCommand.class, InspectCommand.class, RunCommand.class, DotCommand.class, BenchCommand.class, ServeCommand.class})
+        subcommands = {DemoCommand.class, InspectCommand.class, RunCommand.class, DotCommand.class, BenchCommand.class, ServeCommand.class,
+            CommandLine.HelpCommand.class})
 public final class KilnCli {
     static final int BAD_INPUT = 2;
 
@@ -24,13 +25,27 @@ public final class KilnCli {
     }
 
     /** Runs the command line with the given streams; returns the exit code (used by tests in-process). */
+    /**
+     * Kiln's own loggers (which kernels were chosen, retraces) say nothing below WARNING on the
+     * command line unless --verbose: one line on bad input means one line. Held here, since the
+     * log manager keeps loggers only weakly and would forget the level.
+     */
+    private static final java.util.logging.Logger KILN_LOG = java.util.logging.Logger.getLogger("dev.kiln");
+
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
+        KILN_LOG.setLevel(java.util.Arrays.asList(args).contains("--verbose") ? java.util.logging.Level.INFO : java.util.logging.Level.WARNING);
         KilnCli root = new KilnCli();
         CommandLine cl = new CommandLine(root);
         cl.setOut(out);
         cl.setErr(err);
         cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("kiln: " + ex.getMessage() + " (see '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
+            // picocli says "option option '--input'" for map options
+            String message = ex.getMessage().replace("option option", "option");
+            String suggestion = "";
+            if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+                suggestion = "; did you mean " + String.join(" or ", u.getSuggestions().stream().map(s -> "'" + s + "'").toList()) + "?";
+            }
+            err.println("kiln: " + message + suggestion + " (see '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
             if (root.verbose) ex.printStackTrace(err);
             return BAD_INPUT;
         });

@@ -16,7 +16,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code kiln run MODEL --input x=x.npy --output y.npy}: one inference on .npy files. */
-@Command(name = "run", description = "Run a model on .npy inputs and write its first output as .npy.")
+@Command(name = "run", mixinStandardHelpOptions = true, description = "Run a model on .npy inputs and write its first output as .npy.")
 final class RunCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact")
     Path model;
@@ -41,9 +41,10 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        dev.kiln.eager.Device where = CliErrors.device(device); // before any work: a missing GPU fails first
         Graph g = KilnReader.load(model);
         List<Strided> in = Inputs.fromFiles(g, inputs);
-        Executor exec = Executor.of(g, optimize, dev.kiln.eager.Device.of(device));
+        Executor exec = Executor.of(g, optimize, where);
         Strided out = batchSize == null ? exec.run(in).get(0) : Batches.run(exec, in, batchSize);
         Npy.write(output, out);
         spec.commandLine().getOut().println("wrote " + output + ": " + out.dtype() + java.util.Arrays.toString(out.shape()));

@@ -90,6 +90,40 @@ class KilnCliTest {
     }
 
     @Test
+    void everyCommandHasHelpAndTyposGetSuggestions() {
+        for (String cmd : new String[] {"inspect", "run", "dot", "bench", "serve", "demo"}) {
+            Result r = kiln(cmd, "--help");
+            assertEquals(0, r.code(), cmd + " --help: " + r);
+            assertTrue(r.out().contains("Usage: kiln " + cmd), cmd + " --help: " + r.out());
+            Result h = kiln("help", cmd);
+            assertEquals(0, h.code(), "help " + cmd + ": " + h);
+            assertTrue(h.out().contains("Usage: kiln " + cmd), "help " + cmd + ": " + h.out());
+        }
+        badInput(kiln("inspct", model.toString()), "did you mean 'inspect'?");
+        assertEquals(java.util.logging.Level.WARNING, java.util.logging.Logger.getLogger("dev.kiln").getLevel(), "INFO lines are off without --verbose");
+    }
+
+    @Test
+    void inputAndOutputMistakesNameTheFixInOneLine() throws Exception {
+        // numpy's default float64
+        Path x64 = dir.resolve("x64.npy");
+        Npy.write(x64, Strided.allocate(DType.FLOAT64, new int[] {2, 4}));
+        badInput(kiln("run", model.toString(), "--input", "x=" + x64, "--output", dir.resolve("y.npy").toString()), "x.astype(np.float32)");
+        Result option = kiln("run", model.toString(), "--input", "x", "--output", "y.npy");
+        badInput(option, "Value for option '--input'");
+        assertFalse(option.err().contains("option option"), option.err());
+        badInput(kiln("dot", model.toString(), "-o", dir.resolve("g.txt").toString()), "unknown extension 'txt'");
+        boolean gpu;
+        try {
+            dev.kiln.eager.Device.cuda(0);
+            gpu = true;
+        } catch (RuntimeException e) {
+            gpu = false;
+        }
+        if (!gpu) badInput(kiln("run", model.toString(), "--input", "x=a.npy", "--output", "b.npy", "--device", "cuda"), "--device cuda: CUDA is not available");
+    }
+
+    @Test
     void inspectEscapesControlCharactersFromTheFile() throws Exception {
         // a producer that would clear the screen, return the cursor and print a fake verdict
         Path hostile = dir.resolve("hostile.kiln.json");

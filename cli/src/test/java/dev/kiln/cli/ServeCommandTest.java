@@ -26,6 +26,16 @@ class ServeCommandTest {
     }
 
     @Test
+    void aPortInUseIsNamed() throws Exception {
+        new KilnCliTest().saveModelIn(dir);
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            int port = taken.getLocalPort();
+            expect2(new String[] {"serve", dir.resolve("mlp.kiln.json").toString(), "--host", "127.0.0.1", "--port", Integer.toString(port)},
+                    "cannot listen on 127.0.0.1:" + port);
+        }
+    }
+
+    @Test
     void sigtermDrainsAndExitsZero() throws Exception {
         new KilnCliTest().saveModelIn(dir);
         Path log = dir.resolve("serve.log");

@@ -32,7 +32,15 @@ public final class ModelServer {
                 ? new DynamicBatcher(model, metrics, options.maxBatch(), options.maxDelayMs()) : null;
         this.executor = new AdmissionExecutor(options.threads(), options.maxInflight());
         configureJdkServer(options.readTimeoutSeconds());
-        this.server = HttpServer.create(new InetSocketAddress(options.host(), options.port()), 0);
+        try {
+            this.server = HttpServer.create(new InetSocketAddress(options.host(), options.port()), 0);
+        } catch (java.net.BindException e) {
+            // the JDK's message ("Address already in use") names neither the port nor the host
+            executor.shutdown(0);
+            if (batcher != null) batcher.close(0);
+            throw new java.net.BindException("cannot listen on " + options.host() + ":" + options.port() + ": " + e.getMessage()
+                    + " (another process holds the port; pick another with --port, or --port 0 for any free one)");
+        }
         server.setExecutor(executor);
         server.createContext("/", new Api(model, new Predict(model, batcher, metrics, options.maxBodyBytes()), metrics, options, () -> draining));
         server.start();
