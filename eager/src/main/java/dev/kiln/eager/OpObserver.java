@@ -19,6 +19,9 @@ public interface OpObserver {
      */
     default void onShapeRead(Tensor t, int[] dims, String what) {}
 
+    /** {@code alias} holds {@code source}'s data under another Tensor ({@code detach()}): the same value. */
+    default void onAlias(Tensor source, Tensor alias) {}
+
     /** Dim d of t as the trace sees it (a symbol such as {@code T} for a dynamic dim), or null when t is not traced. */
     default dev.kiln.backend.shape.Dim symbolicDim(Tensor t, int d) { return null; }
 

@@ -384,6 +384,10 @@ public final class Tensor {
         // place is allowed, as p.detach().sub_(...) is in PyTorch; it stays on this tensor's device
         Tensor t = new Tensor(data);
         t.device = device;
+        // a tracer must know the alias is the same value: otherwise ops on it (a gradient-norm
+        // clip, batch norm's running statistics) would capture this run's values as a constant
+        OpObserver o = Dispatcher.observer();
+        if (o != null) o.onAlias(this, t);
         return t;
     }
 

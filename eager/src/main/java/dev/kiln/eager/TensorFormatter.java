@@ -11,7 +11,7 @@ final class TensorFormatter {
 
     static String format(Tensor t) {
         int[] shape = t.data().shape(); // printing is not shape arithmetic: no tracer report
-        double[] v = t.data().storage().length() == 0 && t.numel() == 0 ? new double[0] : valuesOf(t);
+        double[] v = t.data().storage().length() == 0 && t.data().numel() == 0 ? new double[0] : valuesOf(t);
         boolean summarize = t.data().numel() > THRESHOLD;
         String fmt = numberFormat(t.dtype(), v);
         StringBuilder sb = new StringBuilder("tensor(");

@@ -15,8 +15,11 @@ public final class Verifier {
 
     public static void verify(Graph g) {
         Set<Value> defined = new HashSet<>();
+        // every symbol a node's type or a symbolic size uses must come from an input's type, where a run binds it
+        Set<String> symbols = new HashSet<>();
         for (GraphInput in : g.inputs()) {
             if (!defined.add(Value.input(in.name()))) fail(g, "input %" + in.name() + " is defined twice");
+            for (dev.kiln.backend.shape.Dim d : in.type().shape()) symbols.addAll(d.symbols());
         }
         for (NamedTensor p : g.params()) {
             if (!defined.add(Value.param(p.name()))) fail(g, "parameter " + p.name() + " is defined twice");
@@ -51,6 +54,9 @@ public final class Verifier {
             }
             if (!expected.equals(n.type())) {
                 fail(g, n.describe() + ": declared type " + n.type() + " but the shape rule gives " + expected);
+            }
+            for (dev.kiln.backend.shape.Dim d : n.type().shape()) {
+                for (String s : d.symbols()) if (!symbols.contains(s)) fail(g, n.describe() + ": symbol " + s + " in its type is bound by no input");
             }
             if (!defined.add(n.output())) fail(g, "node id %" + n.id() + " is defined twice (not SSA)");
         }

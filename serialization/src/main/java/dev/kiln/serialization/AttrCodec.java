@@ -21,6 +21,9 @@ import java.util.Map;
 final class AttrCodec {
     private AttrCodec() {}
 
+    /** The default rank limit (LoadLimits): a target shape has no more sizes than a type has dims. */
+    private static final int MAX_RANK = LoadLimits.defaults().maxRank();
+
     static void write(JsonGenerator g, Attrs attrs) throws IOException {
         g.writeObjectFieldStart("attrs");
         for (String name : attrs.names()) {
@@ -75,6 +78,7 @@ final class AttrCodec {
                 }
                 case SHAPE -> {
                     List<Json> xs = v.array();
+                    if (xs.size() > MAX_RANK) throw v.error("a shape of " + xs.size() + " sizes exceeds the rank limit of " + MAX_RANK);
                     Dim[] d = new Dim[xs.size()];
                     boolean symbolic = false;
                     for (int i = 0; i < d.length; i++) {

@@ -1,9 +1,11 @@
 package dev.kiln.serialization;
 
 /**
- * The format's version, {@code major.minor}. A minor bump only adds optional fields, so a
- * reader accepts any older-or-equal minor and ignores unknown fields of a newer minor; a major
- * bump changes meaning, so a reader refuses a newer major rather than misread it.
+ * The format's version, {@code major.minor}. A minor bump adds optional fields or new forms of a
+ * value (1.1: symbolic sizes in SHAPE attributes) and changes no meaning, so a reader accepts any
+ * older-or-equal minor and ignores unknown fields of a newer minor (a new value form it cannot
+ * parse is an error naming the field); a major bump changes meaning, so a reader refuses a newer
+ * major rather than misread it.
  */
 public record FormatVersion(int major, int minor) {
     public static final String FORMAT_NAME = "kiln-graph";

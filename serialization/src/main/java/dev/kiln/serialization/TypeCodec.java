@@ -59,8 +59,9 @@ final class TypeCodec {
         String s = f.string();
         Dim d = Dim.of(1);
         boolean symbolic = false;
+        // counted before splitting: a string of millions of '*' must not become an array of millions
+        if (s.chars().filter(ch -> ch == '*').count() > 15) throw f.error("dim '" + abbreviate(s) + "' has more than 16 factors");
         String[] parts = s.split("\\*", -1);
-        if (parts.length > 16) throw f.error("dim '" + abbreviate(s) + "' has more than 16 factors");
         try {
             for (String p : parts) {
                 if (SYMBOL.matcher(p).matches()) {

@@ -6,7 +6,6 @@ import dev.kiln.backend.cpu.Copy;
 import dev.kiln.eager.Dispatcher;
 import dev.kiln.eager.OpObserver;
 import dev.kiln.eager.Tensor;
-import dev.kiln.eager.autograd.Autograd;
 import dev.kiln.eager.random.Generator;
 import dev.kiln.graph.Assumption;
 import dev.kiln.graph.Graph;
@@ -27,9 +26,11 @@ import java.util.function.Function;
  * <p>The new inputs are the example inputs repeated (or trimmed) along each dynamic dim, so values
  * such as token ids or class labels stay valid. Each symbol v becomes 2v, or v/2 when v is even
  * and at least 32 (to keep the cost down: the check costs one eager run and one reference
- * interpreter run at that size). It is skipped when the trace drew random numbers or wrote
- * parameters or buffers in place (a replay would draw other numbers or update the state twice),
- * and when the graph's own guards reject the new size (it is then guarded, not silent).
+ * interpreter run at that size). It is skipped (logged at INFO) when the trace drew random
+ * numbers or wrote parameters or buffers in place (a replay would draw other numbers or update
+ * the state twice), when the function itself fails at the new size, and when the graph's own
+ * guards reject the new size (it is then guarded, not silent). The function runs a second time,
+ * so Java side effects happen twice; {@code traceStep} is not checked (its state is not replayable).
  */
 final class SelfCheck {
     private SelfCheck() {}
@@ -59,9 +60,9 @@ final class SelfCheck {
         Generator gen = Generator.defaultGenerator();
         long[] after = gen.state();
         Tensor[] eager;
-        try (var ng = Autograd.noGrad()) {
+        try {
             gen.setState(generatorBefore); // the same draws as the trace made, should the function draw any
-            eager = fn.apply(inputs);
+            eager = fn.apply(inputs); // in the caller's grad mode, as the trace ran: functions may use autograd
         } catch (RuntimeException e) {
             skipped(g, "the function itself fails at " + second + ": " + e.getMessage());
             return;
@@ -97,7 +98,9 @@ final class SelfCheck {
         double scale = 0;
         for (double v : e) if (Double.isFinite(v)) scale = Math.max(scale, Math.abs(v));
         for (int i = 0; i < e.length; i++) {
-            boolean same = Double.isNaN(e[i]) ? Double.isNaN(gv[i]) : e[i] == gv[i] || Math.abs(e[i] - gv[i]) <= TOLERANCE * Math.max(scale, 1e-30);
+            // relative to the element, with a floor relative to the output's scale (sums in another order cancel differently)
+            boolean same = Double.isNaN(e[i]) ? Double.isNaN(gv[i])
+                    : e[i] == gv[i] || Math.abs(e[i] - gv[i]) <= TOLERANCE * Math.abs(e[i]) + 1e-6 * Math.max(scale, 1e-30);
             if (!same) {
                 throw new TraceException(where + ": element " + i + " is " + gv[i] + " in the graph and " + e[i] + " in eager. The trace"
                         + " specialized on something the ledger does not show (a size read into Java, a value computed from one); keep"
@@ -112,7 +115,7 @@ final class SelfCheck {
         for (TraceOptions.DynamicDim d : o.dynamic) {
             if (d.input() != index) continue;
             int want = (int) (long) sizes.get(d.symbol()), have = t.data().shape()[d.dim()];
-            if (have == 0) return t; // nothing to repeat: the comparison below then fails on the shape, naming it
+            if (have == 0) continue; // nothing to repeat (and Tracer.record refuses dynamic dims of size 0 or 1)
             if (want > have) {
                 List<Tensor> copies = new ArrayList<>();
                 for (int n = 0; n < want; n += have) copies.add(t);
@@ -124,6 +127,6 @@ final class SelfCheck {
     }
 
     private static void skipped(Graph g, String why) {
-        java.util.logging.Logger.getLogger("dev.kiln.tracer").fine(g.name() + ": self-check skipped: " + why);
+        java.util.logging.Logger.getLogger("dev.kiln.tracer").info(g.name() + ": self-check skipped: " + why);
     }
 }

@@ -64,6 +64,9 @@ public final class TraceOptions {
 
         public Builder name(String n) { name = n; return this; }
 
+        /** Forgets the dims marked dynamic so far (TracedFunction traces sizes 0 and 1 static). */
+        public Builder clearDynamic() { dynamic.clear(); return this; }
+
         /** Keeps dim {@code dim} of example input {@code input} symbolic, e.g. dynamic(0, 0, "N"). */
         public Builder dynamic(int input, int dim, String symbol) {
             dynamic.add(new DynamicDim(input, dim, symbol));

@@ -230,6 +230,15 @@ final class TraceRecorder implements OpObserver {
         builder.addAssumption(new Assumption("guard", desc + " is assumed to equal this trace's value", src));
     }
 
+    /** detach(): the alias is the same graph value (a parameter, too, once it is one). */
+    @Override
+    public void onAlias(Tensor source, Tensor alias) {
+        if (!active) return;
+        Value v = values.get(source);
+        if (v == null && options.params.containsKey(source)) v = valueOf(source);
+        if (v != null) values.put(alias, v);
+    }
+
     /** Symbolic dims already guarded by a shape read (one guard per dim expression). */
     private final java.util.Set<String> guardedDims = new java.util.HashSet<>();
 
@@ -259,8 +268,8 @@ final class TraceRecorder implements OpObserver {
             if (options.strict) {
                 throw new TraceException("shape read at " + src + ": " + desc + " reads the dynamic dim " + dim + " (" + size
                         + " in this trace) into a Java int, so the graph would silently keep this trace's size. Keep shape code"
-                        + " symbolic (reshape with -1, flatten/unflatten, expandAs, zerosLike, size(); loop over a dynamic dim with"
-                        + " Tensor ops instead of Java), or trace with TraceOptions.strict(false) to guard " + dim + " == " + size
+                        + " symbolic (x.sizeSym(d) for sizes passed to reshape/view/expand, reshape with -1, flatten/unflatten, expandAs,"
+                        + " zerosLike; loop over a dynamic dim with Tensor ops instead of Java), or trace with TraceOptions.strict(false) to guard " + dim + " == " + size
                         + " (checked on every run; TracedFunction retraces when it fails)");
             }
             if (!guardedDims.add(dim.toString())) continue;

@@ -47,16 +47,29 @@ public final class TracedFunction {
     public TracedFunction(Function<Tensor[], Tensor> fn, TraceOptions options) { this(fn, options, 8); }
 
     public synchronized Tensor call(Tensor... inputs) {
-        String sig = signature(inputs);
-        Graph g = cache.get(sig);
+        String sig = signature(inputs, false), exact = signature(inputs, true);
+        // a graph a shape guard pinned to these sizes first, then the one for any size
+        Graph g = cache.get(exact);
+        String key = g != null ? exact : sig;
+        if (g == null) g = cache.get(sig);
         if (g == null) g = retrace(sig, inputs, explainMiss(sig));
         try {
             return run(g, inputs);
         } catch (GraphException e) {
             if (!e.getMessage().contains("guard failed")) throw e;
-            compiled.remove(cache.remove(sig));
-            return run(retrace(sig, inputs, e.getMessage()), inputs);
+            if (e.getMessage().contains("guard failed: the trace assumed") && isShapeGuard(g, e) && key.equals(sig)) {
+                // a shape guard: keep the graph for the sizes it holds, and trace these sizes
+                // under their own key, so alternating lengths do not retrace on every call
+                return run(retrace(exact, inputs, e.getMessage()), inputs);
+            }
+            compiled.remove(cache.remove(key));
+            return run(retrace(key, inputs, e.getMessage()), inputs);
         }
+    }
+
+    private static boolean isShapeGuard(Graph g, GraphException e) {
+        for (dev.kiln.graph.Guard gd : g.guards()) if (gd.kind().equals("shape") && e.getMessage().contains(gd.description())) return true;
+        return false;
     }
 
     private Tensor run(Graph g, Tensor[] inputs) {
@@ -79,7 +92,7 @@ public final class TracedFunction {
                         + String.join("\n  - ", reasons) + "\nMark varying dims dynamic (TraceOptions.dynamic) or avoid data-dependent Java branches");
             }
         }
-        Graph g = Tracer.trace(fn, inputs, options);
+        Graph g = Tracer.trace(fn, inputs, optionsFor(inputs));
         cache.put(sig, g);
         return g;
     }
@@ -89,16 +102,39 @@ public final class TracedFunction {
 
     public synchronized int cachedGraphs() { return cache.size(); }
 
-    public synchronized Graph graphFor(Tensor... inputs) { return cache.get(signature(inputs)); }
+    public synchronized Graph graphFor(Tensor... inputs) {
+        Graph g = cache.get(signature(inputs, true));
+        return g != null ? g : cache.get(signature(inputs, false));
+    }
 
-    private String signature(Tensor[] inputs) {
+    /**
+     * Dtypes and static dims; dims marked dynamic are wildcards, except sizes 0 and 1, which are
+     * traced as static (a dynamic dim needs an example of at least 2: Tracer.record). With
+     * {@code exact}, dynamic sizes too: the key of a graph a shape guard pinned to them.
+     */
+    private String signature(Tensor[] inputs, boolean exact) {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < inputs.length; i++) {
-            int[] s = inputs[i].shape();
-            for (TraceOptions.DynamicDim d : options.dynamic) if (d.input() == i && d.dim() < s.length) s[d.dim()] = -1;
+            int[] s = inputs[i].data().shape().clone();
+            for (TraceOptions.DynamicDim d : options.dynamic) if (d.input() == i && d.dim() < s.length && s[d.dim()] > 1 && !exact) s[d.dim()] = -1;
             sb.append(inputs[i].dtype().shortName()).append(Arrays.toString(s)).append(';');
         }
         return sb.toString();
+    }
+
+    /** The options for tracing these inputs: dynamic dims of size 0 or 1 here are traced static. */
+    private TraceOptions optionsFor(Tensor[] inputs) {
+        boolean small = false;
+        for (TraceOptions.DynamicDim d : options.dynamic) {
+            small |= d.input() < inputs.length && d.dim() < inputs[d.input()].dim() && inputs[d.input()].data().shape()[d.dim()] <= 1;
+        }
+        if (!small) return options;
+        TraceOptions.Builder b = options.toBuilder().clearDynamic();
+        for (TraceOptions.DynamicDim d : options.dynamic) {
+            boolean tiny = d.input() < inputs.length && d.dim() < inputs[d.input()].dim() && inputs[d.input()].data().shape()[d.dim()] <= 1;
+            if (!tiny) b.dynamic(d.input(), d.dim(), d.symbol());
+        }
+        return b.build();
     }
 
     private String explainMiss(String sig) {

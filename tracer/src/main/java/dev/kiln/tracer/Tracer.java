@@ -75,6 +75,15 @@ public final class Tracer {
             TensorType t = new TensorType(ex.dtype(), TraceRecorder.symbolicShape(ex, i, options));
             for (int d = 0; d < t.rank(); d++) {
                 if (!t.dim(d).isConstant()) {
+                    int size = ex.data().shape()[d];
+                    if (size <= 1) {
+                        // size 1 broadcasts and size 0 empties: eager code (gradients that sum a
+                        // broadcast dim back, library shortcuts) takes other paths there, and the
+                        // graph would silently keep them
+                        throw new TraceException("dynamic dim " + t.dim(d) + " (dim " + d + " of input " + i + ") has size " + size
+                                + " in the example; a dynamic dim needs an example size of at least 2, since sizes 0 and 1 behave"
+                                + " differently (broadcasting, empty tensors). Trace with a larger example; the graph runs at 0 and 1 too");
+                    }
                     Long prev = symbols.put(t.dim(d).toString(), (long) ex.data().shape()[d]);
                     if (prev != null && prev != ex.data().shape()[d]) {
                         throw new TraceException("symbol " + t.dim(d) + " is " + prev + " in one example input and " + ex.data().shape()[d] + " in another");

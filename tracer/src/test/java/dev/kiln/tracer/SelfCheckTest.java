@@ -45,7 +45,7 @@ class SelfCheckTest {
         Kiln.manualSeed(5);
         Tensor w = Tensor.randn(5, 4);
         Function<Tensor[], Tensor> f = in -> F.layerNorm(in[0].matmul(w.t()), new int[] {5}, null, null, 1e-5).softmax(-1).mean(1);
-        for (int t : new int[] {1, 3, 32, 40}) {
+        for (int t : new int[] {2, 3, 32, 40}) {
             Graph g = Tracer.trace(f, new Tensor[] {Tensor.randn(2, t, 4)},
                     TraceOptions.builder().dynamic(0, 0, "N").dynamic(0, 1, "T").params(java.util.Map.of("w", w)).build());
             assertEquals(0, g.guards().size());

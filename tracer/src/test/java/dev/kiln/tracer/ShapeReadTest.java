@@ -87,6 +87,38 @@ class ShapeReadTest {
     }
 
     @Test
+    void alternatingLengthsUnderAShapeGuardTraceOncePerLength() {
+        TracedFunction f = new TracedFunction(DECAY, dynamicT(false));
+        for (int i = 0; i < 12; i++) {
+            Tensor x = Tensor.randn(2, i % 2 == 0 ? 3 : 7);
+            assertArrayEquals(DECAY.apply(new Tensor[] {x}).toFloatArray(), f.call(x).toFloatArray(), 1e-6f);
+        }
+        assertEquals(1, f.retraceReasons().size(), f.retraceReasons().toString());
+        assertEquals(2, f.cachedGraphs());
+    }
+
+    @Test
+    void aDetachedTracedValueIsStillTheTracedValue() {
+        // detach() used to hand the tracer a stranger: its ops captured this run's values as constants
+        Function<Tensor[], Tensor> f = in -> in[0].detach().mul(2.0).add(in[0]);
+        Graph g = Tracer.trace(f, new Tensor[] {Tensor.randn(3, 2)}, TraceOptions.builder().dynamic(0, 0, "N").build());
+        assertEquals("f32[N,2]", g.typeOf(g.outputs().get(0)).toString());
+        assertTrue(!g.toString().contains("captured-constant"), g.toString());
+        Tensor x = Tensor.randn(5, 2);
+        assertArrayEquals(x.mul(3.0).toFloatArray(), Tensor.wrap(ReferenceInterpreter.run(g, List.of(x.data())).get(0)).toFloatArray(), 1e-6f);
+        TraceException e = assertThrows(TraceException.class, () -> Tracer.trace(in -> in[0].reshape(in[0].detach().shape(0), 2),
+                new Tensor[] {Tensor.randn(3, 2)}, TraceOptions.builder().dynamic(0, 0, "N").build()));
+        assertTrue(e.getMessage().contains("reads the dynamic dim N"), e.getMessage());
+    }
+
+    @Test
+    void aDynamicDimNeedsAnExampleOfAtLeastTwo() {
+        TraceException e = assertThrows(TraceException.class, () -> Tracer.trace(in -> in[0].sum(new int[] {1}, true).add(in[0]),
+                new Tensor[] {Tensor.randn(2, 1)}, dynamicT(true)));
+        assertTrue(e.getMessage().contains("dynamic dim T (dim 1 of input 0) has size 1 in the example"), e.getMessage());
+    }
+
+    @Test
     void readingAStaticDimOrAnUntracedTensorIsNotAnAssumption() {
         Graph g = Tracer.trace(in -> in[0].reshape(-1, in[0].shape(1) * in[0].shape(2)), new Tensor[] {Tensor.randn(4, 2, 3)},
                 TraceOptions.builder().dynamic(0, 0, "N").build());

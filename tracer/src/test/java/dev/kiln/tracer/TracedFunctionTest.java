@@ -17,7 +17,7 @@ class TracedFunctionTest {
     void dynamicBatchReusesOneGraphAndStaticDimChangeRetracesWithAReason() {
         TracedFunction f = new TracedFunction(in -> in[0].mul(2.0).sum(new int[] {1}, false),
                 TraceOptions.builder().name("double_sum").dynamic(0, 0, "N").build());
-        for (int n : new int[] {1, 7, 64}) {
+        for (int n : new int[] {7, 64, 300}) {
             Tensor x = Tensor.randn(n, 3);
             assertTrue(f.call(x).allclose(x.mul(2.0).sum(new int[] {1}, false), 1e-6, 1e-6));
         }
@@ -26,6 +26,13 @@ class TracedFunctionTest {
         assertEquals(2, f.cachedGraphs());
         assertEquals(1, f.retraceReasons().size());
         assertTrue(f.retraceReasons().get(0).contains("input 0 changed f32[-1, 3] -> f32[-1, 5]"), f.retraceReasons().get(0));
+        // a batch of 1 is traced static (size 1 broadcasts): a graph of its own, then reused
+        Tensor one = Tensor.randn(1, 3);
+        assertTrue(f.call(one).allclose(one.mul(2.0).sum(new int[] {1}, false), 1e-6, 1e-6));
+        assertEquals(3, f.cachedGraphs());
+        assertEquals("f32[1,3]", f.graphFor(one).inputs().get(0).type().toString());
+        f.call(Tensor.randn(1, 3));
+        assertEquals(3, f.cachedGraphs());
     }
 
     @Test

@@ -416,9 +416,8 @@ public final class Gradients {
             java.util.Arrays.fill(view, 1);
             view[d] = m;
             Tensor idx = Tensor.of(map, m).reshape(view).expandAs(cur);
-            int[] target = cur.data().shape().clone();
-            target[d] = n;
-            cur = Tensor.zeros(cur.dtype(), target).scatterAdd(d, idx, cur);
+            // zeros derived from cur (not created from its concrete shape), so a traced batch stays symbolic
+            cur = zerosAlong(cur, d, n).scatterAdd(d, idx, cur);
         }
         return one(cur);
     }

@@ -165,7 +165,7 @@ public abstract class Module {
 
     /** An input error naming this module's path, the expected form and the actual shape. */
     protected IllegalArgumentException badInput(String expected, Tensor got) {
-        return new IllegalArgumentException(describe() + ": expected input " + expected + ", got " + Shapes.toString(got.shape()));
+        return new IllegalArgumentException(describe() + ": expected input " + expected + ", got " + Shapes.toString(got.data().shape()));
     }
 
     // ---- traversal ------------------------------------------------------------------------

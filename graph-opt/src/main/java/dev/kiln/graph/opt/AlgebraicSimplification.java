@@ -21,7 +21,7 @@ import java.util.Set;
  * target has at most one symbolic dim, written as -1, and the reshape rule gives the same type.
  */
 public final class AlgebraicSimplification implements Pass {
-    private static final Set<Op> RESHAPES = EnumSet.of(Op.RESHAPE, Op.FLATTEN, Op.SQUEEZE, Op.UNSQUEEZE);
+    private static final Set<Op> RESHAPES = EnumSet.of(Op.RESHAPE, Op.FLATTEN, Op.UNFLATTEN, Op.SQUEEZE, Op.UNSQUEEZE);
 
     @Override
     public String name() { return "simplify"; }
@@ -70,7 +70,7 @@ public final class AlgebraicSimplification implements Pass {
                     result = permute(r, n, in.get(0));
                     rule = "permute(permute(x))";
                 }
-                case RESHAPE, FLATTEN, SQUEEZE, UNSQUEEZE -> {
+                case RESHAPE, FLATTEN, UNFLATTEN, SQUEEZE, UNSQUEEZE -> {
                     result = reshapeChain(r, n, in.get(0));
                     rule = "reshape chain";
                 }
