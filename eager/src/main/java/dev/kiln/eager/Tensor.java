@@ -712,7 +712,26 @@ public final class Tensor {
             if (i < lead || (shape[i - lead] == 1 && s[i] != 1)) dims.add(i);
         }
         Tensor r = dims.isEmpty() ? this : sum(dims.stream().mapToInt(Integer::intValue).toArray(), true);
-        return lead > 0 || !Arrays.equals(r.data.shape(), shape) ? r.reshapeTo(shape) : r;
+        // the summed leading dims are 1 now: squeezed, not reshaped to sizes, so a traced
+        // backward keeps every other dim symbolic
+        if (lead > 0) {
+            int[] leading = new int[lead];
+            for (int i = 0; i < lead; i++) leading[i] = i;
+            r = r.squeezeDims(leading);
+        }
+        return r;
+    }
+
+    /**
+     * Reshape to {@code other}'s shape (torch.Tensor.reshape_as), its sizes taken as
+     * {@link SymInt}s: in a trace every dynamic dim of {@code other} stays symbolic.
+     */
+    public Tensor reshapeAs(Tensor other) {
+        int r = other.dim();
+        if (r == 0) return reshape(new int[0]);
+        SymInt[] s = new SymInt[r];
+        for (int d = 0; d < r; d++) s[d] = other.sizeSym(d);
+        return reshape(s[0], Arrays.copyOfRange(s, 1, r));
     }
 
     // =====================================================================================

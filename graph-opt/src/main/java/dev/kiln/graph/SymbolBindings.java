@@ -80,5 +80,20 @@ public final class SymbolBindings {
 
     public TensorType concrete(TensorType t) { return TensorType.of(t.dtype(), concreteShape(t)); }
 
+    /** attrs with every symbolic size ({@code SymbolicShape}) evaluated to this run's numbers; attrs itself when it has none. */
+    public dev.kiln.backend.op.Attrs concrete(dev.kiln.backend.op.Attrs attrs) {
+        java.util.Map<String, Object> m = null;
+        for (String name : attrs.names()) {
+            if (attrs.get(name) instanceof dev.kiln.backend.op.SymbolicShape s) {
+                if (m == null) m = new java.util.HashMap<>(attrs.asMap());
+                Dim[] dims = s.dims();
+                int[] v = new int[dims.length];
+                for (int i = 0; i < v.length; i++) v[i] = dims[i] == null ? -1 : Math.toIntExact(eval(dims[i]));
+                m.put(name, v);
+            }
+        }
+        return m == null ? attrs : dev.kiln.backend.op.Attrs.ofMap(m);
+    }
+
     public static SymbolBindings of(Map<String, Long> values) { return new SymbolBindings(new TreeMap<>(values)); }
 }

@@ -56,9 +56,14 @@ public final class GraphModule extends Module {
         for (int i = 0; i < inputs.length; i++) env.put(Value.input(graph.inputs().get(i).name()), inputs[i]);
         byGraphName.forEach((k, v) -> env.put(Value.param(k), v));
         for (NamedTensor c : graph.constants()) env.put(Value.constant(c.name()), Tensor.wrap(c.data()));
+        // symbolic sizes in attributes (a reshape to [N,4,4,4]) get this run's numbers; a tracer
+        // of this module still sees the symbolic ones
+        dev.kiln.graph.SymbolBindings sym = dev.kiln.graph.SymbolBindings.bind(graph,
+                java.util.Arrays.stream(inputs).map(Tensor::data).toList());
         for (Node n : graph.nodes()) {
             Tensor[] in = n.inputs().stream().map(env::get).toArray(Tensor[]::new);
-            env.put(n.output(), Dispatcher.apply(n.op(), n.attrs(), in));
+            dev.kiln.backend.op.Attrs concrete = sym.concrete(n.attrs());
+            env.put(n.output(), Dispatcher.apply(n.op(), concrete, concrete == n.attrs() ? null : n.attrs(), in));
         }
         return graph.outputs().stream().map(env::get).toArray(Tensor[]::new);
     }

@@ -127,7 +127,8 @@ public final class Gradients {
         });
 
         // ---- views ----
-        GradientRule reshapeBack = (c, g) -> one(g.reshapeTo(c.inputShape(0)));
+        // to the input's shape as symbolic sizes: a traced backward keeps every dynamic dim
+        GradientRule reshapeBack = (c, g) -> one(g.reshapeAs(c.inputForShape(0)));
         r.put(Op.RESHAPE, reshapeBack);
         r.put(Op.FLATTEN, reshapeBack);
         r.put(Op.UNFLATTEN, (c, g) -> {
@@ -271,9 +272,12 @@ public final class Gradients {
     private static Tensor keepdimShape(GradContext c, Tensor g) {
         int[] s = c.inputShape(0);
         if (c.attrs().getBool("keepdim") || s.length == 0) return g;
-        int[] dims = ShapeRules.reductionDims("reduce", s.length, c.attrs().getInts("dims"));
-        for (int d : dims) s[d] = 1;
-        return g.reshapeTo(s);
+        int[] dims = ShapeRules.reductionDims("reduce", s.length, c.attrs().getInts("dims")).clone();
+        java.util.Arrays.sort(dims);
+        // the reduced dims put back as size 1, in increasing order (no sizes: symbolic dims stay so)
+        Tensor r = g;
+        for (int d : dims) r = r.unsqueeze(d);
+        return r;
     }
 
     private static Tensor[] gelu(GradContext c, Tensor g) {
@@ -352,8 +356,8 @@ public final class Gradients {
         if (a.dim() == 1) g2 = g2.unsqueeze(b.dim() == 1 ? 0 : -2);
         if (b.dim() == 1) g2 = g2.unsqueeze(-1);
         Tensor ga = null, gb = null;
-        if (c.needsGrad(0)) ga = g2.matmul(b2.transpose(-1, -2)).sumToShape(a2.data().shape()).reshapeTo(a.data().shape());
-        if (c.needsGrad(1)) gb = a2.transpose(-1, -2).matmul(g2).sumToShape(b2.data().shape()).reshapeTo(b.data().shape());
+        if (c.needsGrad(0)) ga = g2.matmul(b2.transpose(-1, -2)).sumToShape(a2.data().shape()).reshapeAs(a);
+        if (c.needsGrad(1)) gb = a2.transpose(-1, -2).matmul(g2).sumToShape(b2.data().shape()).reshapeAs(b);
         return two(ga, gb);
     }
 

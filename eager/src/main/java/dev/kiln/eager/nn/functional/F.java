@@ -1,6 +1,7 @@
 package dev.kiln.eager.nn.functional;
 
 import dev.kiln.backend.DType;
+import dev.kiln.eager.SymInt;
 import dev.kiln.eager.Tensor;
 import dev.kiln.eager.random.Generator;
 import java.util.Arrays;
@@ -138,9 +139,11 @@ public final class F {
                 throw new IllegalArgumentException("embedding: index " + ix[i] + " (at flat position " + i + ") is out of range for " + n + " embeddings");
             }
         }
-        int[] shape = Arrays.copyOf(indices.data().shape(), indices.dim() + 1); // reshapeTo: a symbolic dim past the first fails its type rule
-        shape[indices.dim()] = weight.shape(1);
-        Tensor out = weight.indexSelect(0, indices.reshape(-1)).reshapeTo(shape);
+        // the indices' shape plus the embedding dim, as symbolic sizes: [B, T] indices with B and T dynamic stay so
+        SymInt[] shape = new SymInt[indices.dim() + 1];
+        for (int d = 0; d < indices.dim(); d++) shape[d] = indices.sizeSym(d);
+        shape[indices.dim()] = weight.sizeSym(1);
+        Tensor out = weight.indexSelect(0, indices.reshape(-1)).reshape(shape[0], Arrays.copyOfRange(shape, 1, shape.length));
         if (paddingIdx == null) return out;
         int pad = paddingIdx < 0 ? paddingIdx + n : paddingIdx;
         // same values; the padding rows' copy is detached so their gradient is zero

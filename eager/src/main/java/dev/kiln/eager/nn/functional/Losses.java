@@ -54,7 +54,7 @@ final class Losses {
     private static Tensor targetWeights(Tensor weight, Tensor target, long ignoreIndex) {
         Tensor ignore = target.eq((double) ignoreIndex);
         Tensor safe = Tensor.where(ignore, Tensor.zerosLike(target), target);
-        Tensor w = weight.indexSelect(0, safe.reshape(-1)).reshapeTo(target.data().shape());
+        Tensor w = weight.indexSelect(0, safe.reshape(-1)).reshapeAs(target);
         return w.maskedFill(ignore, 0.0);
     }
 

@@ -79,7 +79,7 @@ final class Norms {
         // -1 for the batch keeps it symbolic under tracing; it cannot be inferred for empty inputs
         Tensor g = x.data().numel() == 0 ? x.reshape(x.data().shape()[0], groups, per) : x.reshape(-1, groups, per);
         int[] d = {2};
-        Tensor y = g.sub(g.mean(d, true)).mul(g.var(d, 0, true).add(eps).rsqrt()).reshapeTo(x.data().shape());
+        Tensor y = g.sub(g.mean(d, true)).mul(g.var(d, 0, true).add(eps).rsqrt()).reshapeAs(x);
         int[] cs = channelShape(x);
         if (weight != null) y = y.mul(weight.reshape(cs));
         if (bias != null) y = y.add(bias.reshape(cs));

@@ -13,7 +13,7 @@ final class Pooling {
 
     static Tensor maxPool2d(Tensor x, int[] k, int[] s, int[] p, int[] d, boolean ceil) {
         Tensor idx = NnPrimitives.maxPool2dIndices(x, k, s, p, d, ceil);
-        return x.flatten(2).gather(2, idx.flatten(2)).reshapeTo(idx.data().shape());
+        return x.flatten(2).gather(2, idx.flatten(2)).reshapeAs(idx);
     }
 
     static Tensor avgPool2d(Tensor x, int[] k, int[] s, int[] p, boolean ceil, boolean countIncludePad) {
