@@ -149,6 +149,21 @@ def losses():
         c["bce_logits_" + red] = case(lambda x, y, w, pw: F.binary_cross_entropy_with_logits(x, y, weight=w, pos_weight=pw, reduction=red),
                                       {"x": a * 3}, {"y": y, "w": bw, "pw": pw}, attrs={"reduction": red})
     c["smooth_l1_beta0"] = case(lambda x, y: F.smooth_l1_loss(x, y, beta=0.0), {"x": a}, {"y": b}, attrs={"reduction": "mean", "beta": 0.0})
+    # huber and kl_div: their own random stream, and the global one restored after them, so the
+    # cases of every other group keep the values they had before these were added
+    state = torch.get_rng_state()
+    g = torch.Generator().manual_seed(77)
+    ha, hb = torch.randn(3, 4, generator=g) * 2, torch.randn(3, 4, generator=g)
+    for red in ("mean", "sum", "none"):
+        c["huber_" + red] = case(lambda x, y: F.huber_loss(x, y, reduction=red, delta=0.8), {"x": ha}, {"y": hb}, attrs={"reduction": red, "delta": 0.8})
+    logp = torch.log_softmax(torch.randn(3, 5, generator=g), 1)
+    tp = torch.softmax(torch.randn(3, 5, generator=g), 1)
+    tp[0, 1] = 0.0  # x log x at 0 is 0
+    for red in ("none", "sum", "mean", "batchmean"):
+        c["kl_div_" + red] = case(lambda x, t: F.kl_div(x, t, reduction=red), {"x": logp}, {"t": tp}, attrs={"reduction": red, "log_target": False})
+    c["kl_div_log_target"] = case(lambda x, t: F.kl_div(x, t, reduction="batchmean", log_target=True), {"x": logp},
+                                  {"t": torch.log(tp.clamp_min(1e-3))}, attrs={"reduction": "batchmean", "log_target": True})
+    torch.set_rng_state(state)
     return c
 
 

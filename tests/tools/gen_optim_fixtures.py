@@ -146,9 +146,35 @@ def schedulers():
     return out
 
 
+# ReduceLROnPlateau over a fixed metric sequence that improves, stalls, worsens and recovers
+PLATEAU_METRICS = [1.0, 0.9, 0.85, 0.86, 0.86, 0.851, 0.84, 0.9, 0.95, 0.95, 0.94, 0.93, 0.93, 0.93, 0.2, 0.21, 0.22, 0.23, 0.24,
+                   0.25, 0.26, 0.27, 0.28, 0.29, 0.3]
+PLATEAUS = [
+    ("default_patience2", dict(patience=2)),
+    ("max_abs_cooldown", dict(mode="max", threshold_mode="abs", threshold=0.01, patience=1, cooldown=2, factor=0.5)),
+    ("min_lr_eps", dict(patience=0, factor=0.3, min_lr=0.004, eps=1e-3)),
+    ("rel_threshold_big", dict(patience=1, threshold=0.05, factor=0.5)),
+]
+
+
+def plateaus():
+    out = []
+    for name, kw in PLATEAUS:
+        p = torch.zeros(2, requires_grad=True)
+        opt = torch.optim.SGD([p], lr=0.1)
+        sched = S.ReduceLROnPlateau(opt, **kw)
+        lrs = []
+        for m in PLATEAU_METRICS:
+            sched.step(m)
+            lrs.append(opt.param_groups[0]["lr"])
+        out.append({"name": name, "args": kw, "metrics": PLATEAU_METRICS, "lrs": lrs})
+    return out
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
-    for fname, data in [("optimizers.json", optimizers()), ("clip.json", clip()), ("schedulers.json", schedulers())]:
+    for fname, data in [("optimizers.json", optimizers()), ("clip.json", clip()), ("schedulers.json", schedulers()),
+                        ("plateau.json", plateaus())]:
         with open(os.path.join(OUT, fname), "w") as f:
             json.dump(data, f, indent=1)
             f.write("\n")

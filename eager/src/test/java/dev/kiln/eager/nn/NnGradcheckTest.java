@@ -100,4 +100,14 @@ class NnGradcheckTest {
             return F.dropout(in[0], 0.4, true);
         }, t(3, 4)));
     }
+
+    @Test
+    void huberAndKlDivLosses() {
+        // |d| straddles delta on both sides, away from the kink
+        Tensor target = t(3, 4).mul(0.5).detach();
+        assertTrue(Autograd.gradcheck(in -> F.huberLoss(in[0], target, Reduction.SUM, 0.7), t(3, 4)));
+        Tensor probs = t(2, 5).softmax(1).detach();
+        assertTrue(Autograd.gradcheck(in -> F.klDiv(in[0].logSoftmax(1), probs, Reduction.BATCH_MEAN, false), t(2, 5)));
+        assertTrue(Autograd.gradcheck(in -> F.klDiv(in[0].logSoftmax(1), in[1], Reduction.SUM, true), t(2, 5), t(2, 5).mul(0.3).detach().requiresGrad(true)));
+    }
 }

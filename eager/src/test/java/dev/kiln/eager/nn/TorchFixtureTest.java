@@ -42,7 +42,11 @@ class TorchFixtureTest {
 
         int num(String k, int def) { return attrs.has(k) ? attrs.get(k).asInt() : def; }
 
-        Reduction reduction() { return attrs.has("reduction") ? Reduction.valueOf(attrs.get("reduction").asText().toUpperCase()) : Reduction.MEAN; }
+        Reduction reduction() {
+            if (!attrs.has("reduction")) return Reduction.MEAN;
+            String r = attrs.get("reduction").asText();
+            return r.equals("batchmean") ? Reduction.BATCH_MEAN : Reduction.valueOf(r.toUpperCase());
+        }
     }
 
     static Tensor tensor(JsonNode n) {
@@ -155,6 +159,8 @@ class TorchFixtureTest {
             if (n.startsWith("mse")) return F.mseLoss(x, c.c("y"), r);
             if (n.startsWith("l1")) return F.l1Loss(x, c.c("y"), r);
             if (n.startsWith("smooth_l1")) return F.smoothL1Loss(x, c.c("y"), r, c.attrs.get("beta").asDouble());
+            if (n.startsWith("huber")) return F.huberLoss(x, c.c("y"), r, c.attrs.get("delta").asDouble());
+            if (n.startsWith("kl_div")) return F.klDiv(x, c.c("t"), r, c.attrs.get("log_target").asBoolean());
             if (n.startsWith("bce_logits")) return F.binaryCrossEntropyWithLogits(x, c.c("y"), c.c("w"), c.c("pw"), r);
             return F.binaryCrossEntropy(x, c.c("y"), c.c("w"), r);
         });

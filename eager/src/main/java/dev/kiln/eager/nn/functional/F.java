@@ -204,6 +204,17 @@ public final class F {
 
     public static Tensor smoothL1Loss(Tensor input, Tensor target, Reduction r, double beta) { return Losses.smoothL1(input, target, r, beta); }
 
+    public static Tensor huberLoss(Tensor input, Tensor target) { return Losses.huber(input, target, Reduction.MEAN, 1.0); }
+
+    /** torch.nn.functional.huber_loss: quadratic below delta, linear (slope delta) beyond. */
+    public static Tensor huberLoss(Tensor input, Tensor target, Reduction r, double delta) { return Losses.huber(input, target, r, delta); }
+
+    /** torch.nn.functional.kl_div with reduction 'mean' (as PyTorch's default; 'batchmean' is the mathematically right one). */
+    public static Tensor klDiv(Tensor input, Tensor target) { return Losses.klDiv(input, target, Reduction.MEAN, false); }
+
+    /** torch.nn.functional.kl_div: input log-probabilities, target probabilities (or log-probabilities with logTarget). */
+    public static Tensor klDiv(Tensor input, Tensor target, Reduction r, boolean logTarget) { return Losses.klDiv(input, target, r, logTarget); }
+
     public static Tensor binaryCrossEntropy(Tensor input, Tensor target) { return Losses.bce(input, target, null, Reduction.MEAN); }
 
     public static Tensor binaryCrossEntropy(Tensor input, Tensor target, Tensor weight, Reduction r) { return Losses.bce(input, target, weight, r); }

@@ -46,6 +46,7 @@ final class Losses {
             // normalized like the nll term: by the summed target weights, or by the count of targets not ignored
             case MEAN -> o.weight() == null ? smooth.sum().div(ignore.logicalNot().to(smooth.dtype()).sum())
                     : smooth.sum().div(targetWeights(o.weight(), target, o.ignoreIndex()).sum());
+            case BATCH_MEAN -> throw new IllegalArgumentException("crossEntropy: reduction 'batchmean' is kl_div's only");
         };
         return nll.mul(1 - ls).add(reduced.mul(ls / classes));
     }
@@ -105,6 +106,34 @@ final class Losses {
         Tensor d = input.sub(target), ad = d.abs();
         if (beta == 0) return r.apply(ad);
         return r.apply(Tensor.where(ad.lt(beta), d.mul(d).mul(0.5 / beta), ad.sub(0.5 * beta)));
+    }
+
+    /** 0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) beyond: torch.nn.functional.huber_loss. */
+    static Tensor huber(Tensor input, Tensor target, Reduction r, double delta) {
+        if (!(delta > 0)) throw new IllegalArgumentException("huberLoss: delta must be positive, got " + delta);
+        Tensor d = input.sub(target), ad = d.abs();
+        return r.apply(Tensor.where(ad.lt(delta), d.mul(d).mul(0.5), ad.sub(0.5 * delta).mul(delta)));
+    }
+
+    /**
+     * torch.nn.functional.kl_div: input holds log-probabilities; the pointwise loss is
+     * target (log target - input), 0 where target is 0 (x log x -> 0), or with logTarget
+     * exp(target) (target - input). BATCH_MEAN divides the sum by the batch size (dim 0) read at
+     * run time, so a traced batch stays symbolic.
+     */
+    static Tensor klDiv(Tensor input, Tensor target, Reduction r, boolean logTarget) {
+        Tensor loss;
+        if (logTarget) {
+            loss = target.exp().mul(target.sub(input));
+        } else {
+            // log of 1 where the target is 0: those terms are 0 * (0 - input) = 0, and no log(0) is taken
+            Tensor positive = target.gt(0.0);
+            Tensor safe = Tensor.where(positive, target, Tensor.onesLike(target));
+            loss = target.mul(safe.log().sub(input));
+        }
+        if (r != Reduction.BATCH_MEAN) return r.apply(loss);
+        if (input.dim() == 0) return loss.sum();
+        return loss.sum().div(input.size(new int[] {0}).to(loss.dtype()));
     }
 
     /** Log terms clamped at -100 as PyTorch does, so 0 or 1 probabilities give a finite loss. */
