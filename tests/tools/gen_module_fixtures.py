@@ -101,6 +101,22 @@ def main():
     c = run(stack, lambda m, ins, masks: (m(ins["src"], mask=masks["mask"]), None), {"src": torch.randn(2, 5, 8)}, {"mask": causal}, False)
     c["args"] = {"d_model": 8, "nhead": 2, "dim_feedforward": 16, "activation": "gelu", "norm_first": True, "num_layers": 2}
     cases["encoder_stack_causal"] = c
+    # decoder layers and a stack: causal self-attention, padded memory
+    mem_kpm = torch.tensor([[False, False, False, False, True, True], [False, False, False, False, False, False]])
+    for name, kw in [("decoder_layer_post_relu", dict(activation="relu", norm_first=False)),
+                     ("decoder_layer_pre_gelu", dict(activation="gelu", norm_first=True))]:
+        layer = nn.TransformerDecoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True, **kw)
+        c = run(layer, lambda m, ins, masks: (m(ins["tgt"], ins["memory"], tgt_mask=masks["tgt_mask"],
+                                                  memory_key_padding_mask=masks["memory_key_padding_mask"]), None),
+                {"tgt": torch.randn(2, 5, 8), "memory": torch.randn(2, 6, 8)}, {"tgt_mask": causal, "memory_key_padding_mask": mem_kpm}, False)
+        c["args"] = {"d_model": 8, "nhead": 2, "dim_feedforward": 16, "activation": kw["activation"], "norm_first": kw["norm_first"]}
+        cases[name] = c
+    dec_layer = nn.TransformerDecoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True, activation="gelu", norm_first=True)
+    dec = nn.TransformerDecoder(dec_layer, 2, norm=nn.LayerNorm(8))
+    c = run(dec, lambda m, ins, masks: (m(ins["tgt"], ins["memory"], tgt_mask=masks["tgt_mask"]), None),
+            {"tgt": torch.randn(2, 5, 8), "memory": torch.randn(2, 6, 8)}, {"tgt_mask": causal}, False)
+    c["args"] = {"d_model": 8, "nhead": 2, "dim_feedforward": 16, "activation": "gelu", "norm_first": True, "num_layers": 2}
+    cases["decoder_stack_causal"] = c
     with open(OUT, "w") as f:
         json.dump(cases, f, separators=(",", ":"))
     print(f"{len(cases)} cases -> {os.path.normpath(OUT)}")

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
 /**
- * MultiheadAttention, TransformerEncoderLayer and TransformerEncoder against PyTorch 1.13
+ * MultiheadAttention, the Transformer encoder and decoder layers and stacks against PyTorch 1.13
  * (tests/tools/gen_module_fixtures.py): each PyTorch state dict loads by name, and the output, the
  * attention weights, every parameter's and input's gradient, and the parameters after 5 SGD
  * momentum steps match. Kiln runs the modules in float32 against PyTorch's float64.
@@ -65,7 +65,11 @@ class ModuleFixtureTest {
             int d = args.get("d_model").asInt(), h = args.get("nhead").asInt(), ff = args.get("dim_feedforward").asInt();
             String act = args.get("activation").asText();
             boolean pre = args.get("norm_first").asBoolean();
-            if (args.has("num_layers")) {
+            if (name.startsWith("decoder")) {
+                m = args.has("num_layers")
+                        ? new TransformerDecoder(() -> new TransformerDecoderLayer(d, h, ff, 0.0, act, 1e-5, true, pre), args.get("num_layers").asInt(), new LayerNorm(d))
+                        : new TransformerDecoderLayer(d, h, ff, 0.0, act, 1e-5, true, pre);
+            } else if (args.has("num_layers")) {
                 m = new TransformerEncoder(() -> new TransformerEncoderLayer(d, h, ff, 0.0, act, 1e-5, true, pre), args.get("num_layers").asInt(),
                         new LayerNorm(d));
             } else {
@@ -85,6 +89,12 @@ class ModuleFixtureTest {
             MultiheadAttention.Output o = mha.forward(q, k, v, masks.get("key_padding_mask"), args.get("need_weights").asBoolean(),
                     masks.get("attn_mask"), args.get("average").asBoolean());
             return new Tensor[] {o.output(), o.weights()};
+        }
+        if (m instanceof TransformerDecoder dec) {
+            return new Tensor[] {dec.forward(in.get("tgt"), in.get("memory"), masks.get("tgt_mask"), null, null, masks.get("memory_key_padding_mask")), null};
+        }
+        if (m instanceof TransformerDecoderLayer dl) {
+            return new Tensor[] {dl.forward(in.get("tgt"), in.get("memory"), masks.get("tgt_mask"), null, null, masks.get("memory_key_padding_mask")), null};
         }
         if (m instanceof TransformerEncoder e) return new Tensor[] {e.forward(in.get("src"), masks.get("mask"), masks.get("src_key_padding_mask")), null};
         return new Tensor[] {((TransformerEncoderLayer) m).forward(in.get("src"), masks.get("mask"), masks.get("src_key_padding_mask")), null};

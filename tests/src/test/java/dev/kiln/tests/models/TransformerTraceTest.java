@@ -7,6 +7,8 @@ import dev.kiln.Kiln;
 import dev.kiln.eager.Tensor;
 import dev.kiln.eager.autograd.Autograd;
 import dev.kiln.eager.nn.LayerNorm;
+import dev.kiln.eager.nn.TransformerDecoder;
+import dev.kiln.eager.nn.TransformerDecoderLayer;
 import dev.kiln.eager.nn.TransformerEncoder;
 import dev.kiln.eager.nn.TransformerEncoderLayer;
 import dev.kiln.graph.Graph;
@@ -53,6 +55,27 @@ class TransformerTraceTest {
             }
             float[] got = Tensor.wrap(c.run(List.of(x.data(), mask.data())).get(0)).toFloatArray();
             assertArrayEquals(eager, got, 1e-4f, "B=" + bt[0] + " T=" + bt[1]);
+        }
+    }
+
+    @Test
+    void aDecoderStackTracesWithDynamicBatchTargetAndMemoryLengths() {
+        Kiln.manualSeed(13);
+        TransformerDecoder decoder = new TransformerDecoder(() -> new TransformerDecoderLayer(16, 4, 32, 0.1, "relu", 1e-5, true, false), 2, null);
+        decoder.eval();
+        Graph g = Tracer.trace(in -> decoder.forward(in[0], in[1], null, null, null, null), new Tensor[] {Tensor.randn(2, 5, 16), Tensor.randn(2, 7, 16)},
+                TraceOptions.builder().name("decoder").dynamic(0, 0, "B").dynamic(0, 1, "T").dynamic(1, 0, "B").dynamic(1, 1, "S")
+                        .params(decoder.namedParameters()).build());
+        assertEquals("f32[B,T,16]", g.typeOf(g.outputs().get(0)).toString());
+        CompiledGraph c = CompiledGraph.compile(KilnReader.fromJson(KilnWriter.toJson(g), LoadLimits.defaults()).graph(), CompileOptions.of(OptLevel.O2));
+        for (int[] bts : new int[][] {{1, 1, 1}, {3, 17, 4}, {4, 33, 65}}) {
+            Tensor tgt = Tensor.randn(bts[0], bts[1], 16), memory = Tensor.randn(bts[0], bts[2], 16);
+            float[] eager;
+            try (var ng = Autograd.noGrad()) {
+                eager = decoder.forward(tgt, memory, null, null, null, null).toFloatArray();
+            }
+            float[] got = Tensor.wrap(c.run(List.of(tgt.data(), memory.data())).get(0)).toFloatArray();
+            assertArrayEquals(eager, got, 1e-4f, "B=" + bts[0] + " T=" + bts[1] + " S=" + bts[2]);
         }
     }
 }
