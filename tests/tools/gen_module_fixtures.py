@@ -117,6 +117,66 @@ def main():
             {"tgt": torch.randn(2, 5, 8), "memory": torch.randn(2, 6, 8)}, {"tgt_mask": causal}, False)
     c["args"] = {"d_model": 8, "nhead": 2, "dim_feedforward": 16, "activation": "gelu", "norm_first": True, "num_layers": 2}
     cases["decoder_stack_causal"] = c
+    # recurrent networks: the output sequence and the final states concatenated into one vector.
+    # Their own random stream, so the cases above keep their values.
+    torch.manual_seed(8765)
+    def rec_call(m, ins, masks):
+        x = ins["x"]
+        if isinstance(m, nn.LSTM):
+            o, (h, c) = m(x, (ins["h0"], ins["c0"])) if "h0" in ins else m(x)
+            return torch.cat([o.reshape(-1), h.reshape(-1), c.reshape(-1)]), None
+        o, h = m(x, ins["h0"]) if "h0" in ins else m(x)
+        return torch.cat([o.reshape(-1), h.reshape(-1)]), None
+    for name, kind, kw, n_in, t, n, with_state in [
+            ("rnn_tanh_2layer_batch_first_h0", "RNN", dict(num_layers=2, batch_first=True), 5, 6, 3, True),
+            ("rnn_relu_bidirectional", "RNN", dict(nonlinearity="relu", bidirectional=True), 4, 5, 2, False),
+            ("gru_2layer_bidirectional_batch_first_h0", "GRU", dict(num_layers=2, batch_first=True, bidirectional=True), 5, 7, 3, True),
+            ("gru_no_bias", "GRU", dict(bias=False), 3, 4, 2, False),
+            ("lstm_2layer_bidirectional_h0", "LSTM", dict(num_layers=2, bidirectional=True), 4, 6, 2, True)]:
+        hidden = 4
+        m = getattr(nn, kind)(n_in, hidden, **kw)
+        d = 2 if kw.get("bidirectional") else 1
+        layers = kw.get("num_layers", 1)
+        x = torch.randn(n, t, n_in) if kw.get("batch_first") else torch.randn(t, n, n_in)
+        ins = {"x": x}
+        if with_state:
+            ins["h0"] = torch.randn(layers * d, n, hidden)
+            if kind == "LSTM":
+                ins["c0"] = torch.randn(layers * d, n, hidden)
+        c = run(m, rec_call, ins, {}, False)
+        c["args"] = {"kind": kind, "input_size": n_in, "hidden_size": hidden, "num_layers": layers, "bias": kw.get("bias", True),
+                     "batch_first": kw.get("batch_first", False), "bidirectional": kw.get("bidirectional", False),
+                     "nonlinearity": kw.get("nonlinearity", "tanh")}
+        cases[name] = c
+    # cells stepped 3 times, the hidden states (and cell states) concatenated
+    def cell_call(m, ins, masks):
+        xs, h = ins["x"], ins.get("h0")
+        c = ins.get("c0")
+        outs = []
+        for t in range(xs.shape[0]):
+            if isinstance(m, nn.LSTMCell):
+                h, c = m(xs[t], (h, c)) if h is not None else m(xs[t])
+                outs += [h.reshape(-1), c.reshape(-1)]
+            else:
+                h = m(xs[t], h)
+                outs.append(h.reshape(-1))
+        return torch.cat(outs), None
+    for name, kind, kw, batched, with_state in [
+            ("rnncell_tanh_h0", "RNNCell", {}, True, True),
+            ("rnncell_relu_unbatched", "RNNCell", dict(nonlinearity="relu"), False, False),
+            ("grucell_h0", "GRUCell", {}, True, True),
+            ("grucell_unbatched_no_bias", "GRUCell", dict(bias=False), False, False),
+            ("lstmcell_h0", "LSTMCell", {}, True, True)]:
+        m = getattr(nn, kind)(5, 4, **kw)
+        x = torch.randn(3, 2, 5) if batched else torch.randn(3, 5)
+        ins = {"x": x}
+        if with_state:
+            ins["h0"] = torch.randn(2, 4)
+            if kind == "LSTMCell":
+                ins["c0"] = torch.randn(2, 4)
+        c = run(m, cell_call, ins, {}, False)
+        c["args"] = {"kind": kind, "input_size": 5, "hidden_size": 4, "bias": kw.get("bias", True), "nonlinearity": kw.get("nonlinearity", "tanh")}
+        cases[name] = c
     with open(OUT, "w") as f:
         json.dump(cases, f, separators=(",", ":"))
     print(f"{len(cases)} cases -> {os.path.normpath(OUT)}")

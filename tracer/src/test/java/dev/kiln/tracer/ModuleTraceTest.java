@@ -73,6 +73,27 @@ class ModuleTraceTest {
     }
 
     @Test
+    void bidirectionalGruOverAFixedLengthWorksForAnyBatchCompiled() {
+        Kiln.manualSeed(7);
+        dev.kiln.eager.nn.GRU gru = new dev.kiln.eager.nn.GRU(4, 6, 2, true, false, 0.0, true);
+        Graph g;
+        try (var ng = Autograd.noGrad()) {
+            g = Tracer.trace(gru, new Tensor[] {Tensor.randn(5, 3, 4)}, TraceOptions.builder().name("gru").dynamic(0, 1, "N").build());
+        }
+        assertEquals("f32[5,N,12]", g.typeOf(g.outputs().get(0)).toString());
+        dev.kiln.graph.exec.CompiledGraph c = dev.kiln.graph.exec.CompiledGraph.compile(g, dev.kiln.graph.exec.CompileOptions.of(dev.kiln.graph.opt.OptLevel.O2));
+        for (int n : new int[] {1, 2, 63, 64}) {
+            Tensor x = Tensor.randn(5, n, 4);
+            Tensor want;
+            try (var ng = Autograd.noGrad()) {
+                want = gru.call(x);
+            }
+            assertTrue(Tensor.wrap(ReferenceInterpreter.run(g, List.of(x.data())).get(0)).allclose(want, 1e-5, 1e-6), "interpreted, batch " + n);
+            assertTrue(Tensor.wrap(c.run(List.of(x.data())).get(0)).allclose(want, 1e-5, 1e-6), "compiled, batch " + n);
+        }
+    }
+
+    @Test
     void trainModeDropoutIsARecordedRandomDraw() {
         Sequential m = smallCnn();
         Graph g = Tracer.trace(m, new Tensor[] {Tensor.randn(2, 1, 8, 8)}, TraceOptions.defaults());

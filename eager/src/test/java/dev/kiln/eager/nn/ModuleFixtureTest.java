@@ -19,7 +19,8 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
 /**
- * MultiheadAttention, the Transformer encoder and decoder layers and stacks against PyTorch 1.13
+ * MultiheadAttention, the Transformer encoder and decoder layers and stacks, RNN, GRU and LSTM
+ * (multi-layer, bidirectional, batch first) and their cells against PyTorch 1.13
  * (tests/tools/gen_module_fixtures.py): each PyTorch state dict loads by name, and the output, the
  * attention weights, every parameter's and input's gradient, and the parameters after 5 SGD
  * momentum steps match. Kiln runs the modules in float32 against PyTorch's float64.
@@ -59,7 +60,9 @@ class ModuleFixtureTest {
     /** The module a case describes, its PyTorch state dict loaded by name. */
     static Module build(String name, JsonNode args, JsonNode state) {
         Module m;
-        if (name.startsWith("mha")) {
+        if (args.has("kind")) {
+            m = recurrent(args);
+        } else if (name.startsWith("mha")) {
             m = new MultiheadAttention(args.get("embed_dim").asInt(), args.get("num_heads").asInt(), 0.0, true, args.get("batch_first").asBoolean());
         } else {
             int d = args.get("d_model").asInt(), h = args.get("nhead").asInt(), ff = args.get("dim_feedforward").asInt();
@@ -82,8 +85,56 @@ class ModuleFixtureTest {
         return m;
     }
 
+    static Module recurrent(JsonNode a) {
+        int in = a.get("input_size").asInt(), h = a.get("hidden_size").asInt();
+        boolean bias = a.get("bias").asBoolean();
+        String act = a.get("nonlinearity").asText();
+        switch (a.get("kind").asText()) {
+            case "RNNCell": return new RNNCell(in, h, bias, act);
+            case "GRUCell": return new GRUCell(in, h, bias);
+            case "LSTMCell": return new LSTMCell(in, h, bias);
+            default: break;
+        }
+        int layers = a.get("num_layers").asInt();
+        boolean bf = a.get("batch_first").asBoolean(), bi = a.get("bidirectional").asBoolean();
+        switch (a.get("kind").asText()) {
+            case "RNN": return new RNN(in, h, layers, act, bias, bf, 0.0, bi);
+            case "GRU": return new GRU(in, h, layers, bias, bf, 0.0, bi);
+            default: return new LSTM(in, h, layers, bias, bf, 0.0, bi);
+        }
+    }
+
+    /** A recurrent case's result: the outputs and final states (cells: every step's states) as one vector. */
+    static Tensor recurrentForward(Module m, Map<String, Tensor> in) {
+        Tensor x = in.get("x"), h0 = in.get("h0"), c0 = in.get("c0");
+        List<Tensor> parts = new ArrayList<>();
+        if (m instanceof RNNCellBase) {
+            Tensor h = h0, c = c0;
+            for (int t = 0; t < x.shape(0); t++) {
+                if (m instanceof LSTMCell cell) {
+                    LSTMCell.State s = cell.step(x.select(0, t), h, c);
+                    h = s.h();
+                    c = s.c();
+                    parts.add(h.reshape(-1));
+                    parts.add(c.reshape(-1));
+                } else {
+                    h = m instanceof GRUCell g ? g.forward(x.select(0, t), h) : ((RNNCell) m).forward(x.select(0, t), h);
+                    parts.add(h.reshape(-1));
+                }
+            }
+        } else if (m instanceof LSTM lstm) {
+            LSTM.Output o = lstm.run(x, h0, c0);
+            parts.addAll(List.of(o.output().reshape(-1), o.h().reshape(-1), o.c().reshape(-1)));
+        } else {
+            RNN.Output o = m instanceof GRU g ? g.run(x, h0) : ((RNN) m).run(x, h0);
+            parts.addAll(List.of(o.output().reshape(-1), o.h().reshape(-1)));
+        }
+        return Tensor.cat(parts, 0);
+    }
+
     /** The forward of a case: output and (for MHA with need_weights) weights. */
     static Tensor[] forward(String name, Module m, JsonNode args, Map<String, Tensor> in, Map<String, Tensor> masks) {
+        if (args.has("kind")) return new Tensor[] {recurrentForward(m, in), null};
         if (m instanceof MultiheadAttention mha) {
             Tensor q = in.get("query"), k = in.getOrDefault("key", q), v = in.getOrDefault("value", k);
             MultiheadAttention.Output o = mha.forward(q, k, v, masks.get("key_padding_mask"), args.get("need_weights").asBoolean(),
