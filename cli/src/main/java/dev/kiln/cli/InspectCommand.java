@@ -24,7 +24,7 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code kiln inspect MODEL}: what a model takes, returns, holds and costs. */
 @Command(name = "inspect", mixinStandardHelpOptions = true, description = "Summarize a model: inputs, outputs, ops, parameters, FLOPs, guards.")
 final class InspectCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact")
+    @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact, or PyTorch weights (*.pt, *.pth: torch.save's zip format)")
     Path model;
 
     @Option(names = "--graph", description = "also print the graph's text form")
@@ -35,6 +35,8 @@ final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        String name = model.getFileName().toString();
+        if (name.endsWith(".pt") || name.endsWith(".pth")) return TorchFileSummary.print(model, spec.commandLine().getOut());
         Artifact a = KilnReader.read(model);
         Graph g = a.graph();
         PrintWriter out = spec.commandLine().getOut();

@@ -78,6 +78,18 @@ class KilnCliTest {
     }
 
     @Test
+    void inspectListsAPyTorchFileWeightsOnly() {
+        Path pt = Path.of("../serialization/src/test/resources/torch-pt");
+        Result r = kiln("inspect", pt.resolve("checkpoint.pt").toString());
+        assertEquals(0, r.code(), r.err());
+        for (String s : new String[] {"tensors:     16 (532 bytes", "model.fc1.weight                         f32[5,4]", "optimizer.state.0.step                   f32[]",
+            "optimizer.param_groups.0.lr              = 0.01", "epoch                                    = 3", "name                                     = 'run-1'"}) {
+            assertTrue(r.out().contains(s), "expected '" + s + "' in:\n" + r.out());
+        }
+        badInput(kiln("inspect", pt.resolve("hostile/os_system.pt").toString()), "global 'os.system' is not allowed");
+    }
+
+    @Test
     void inspectSummarizesTheModel() {
         Result r = kiln("inspect", model.toString());
         assertEquals(0, r.code(), r.err());

@@ -18,7 +18,9 @@ import dev.kiln.eager.autograd.NodeHooks;
 import dev.kiln.eager.random.Generator;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 
@@ -47,6 +49,16 @@ public final class Tensor {
 
     /** Wraps backend data (no copy). */
     public static Tensor wrap(Strided data) { return new Tensor(data); }
+
+    /**
+     * Wraps each value of a name-to-data map, in order (no copy): what a weights file reader
+     * returns, ready for {@code Module.loadStateDict}.
+     */
+    public static Map<String, Tensor> wrapAll(Map<String, Strided> data) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        data.forEach((k, v) -> out.put(k, wrap(v)));
+        return out;
+    }
 
     /** A tensor on device d over data that d computed (a compiled graph's output on a GPU). */
     public static Tensor wrap(Strided data, Device d) {
