@@ -7,9 +7,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code kiln demo}: the Fashion-MNIST job, from eager training to a reloaded, compiled artifact. */
-@Command(name = "demo", mixinStandardHelpOptions = true, description = {
+@Command(name = "demo", mixinStandardHelpOptions = true, subcommands = GptDemoCommand.class, description = {
         "Train LeNet-5 on Fashion-MNIST eagerly, evaluate it, save a checkpoint, then trace it, export it as",
-        "a JSON artifact, reload it without the model code, compile it and check its predictions equal eager's."})
+        "a JSON artifact, reload it without the model code, compile it and check its predictions equal eager's.",
+        "`kiln demo gpt` runs the second demo, a character-level GPT (see kiln demo gpt --help)."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--data", paramLabel = "DIR", description = "folder with the IDX files (default: $KILN_DATA, then /usr/share/datasets/fashion-mnist)")
     String data;

@@ -43,6 +43,15 @@ final class LinalgKernels {
         int[] abs = Shapes.broadcastStrides(Arrays.copyOf(a.shape(), ra - 2), Arrays.copyOf(a.strides(), ra - 2), batch);
         int[] bbs = Shapes.broadcastStrides(Arrays.copyOf(b.shape(), rb - 2), Arrays.copyOf(b.strides(), rb - 2), batch);
         int count = Shapes.numelInt(batch);
+        if (count > 1 && foldsIntoRows(a, batch, abs, bbs)) {
+            // [.., m, k] @ [k, n] with a's batch and row dims one evenly strided run (x W^T of a
+            // linear layer on [B, T, C]): one GEMM of count*m rows instead of count small ones,
+            // each paying its own packing of B and its own parallel hand-off
+            Strided at = new Strided(a.storage(), new int[] {count * m, kk}, new int[] {a.strides()[ra - 2], a.strides()[ra - 1]}, a.offset());
+            Strided bt = new Strided(b.storage(), new int[] {kk, n}, new int[] {b.strides()[rb - 2], b.strides()[rb - 1]}, b.offset());
+            mm(at, bt, c, 0, false);
+            return Strided.contiguous(c.storage(), outT.concreteShape());
+        }
         int[] idx = new int[batch.length];
         for (int t = 0; t < count; t++) {
             int ao = a.offset(), bo = b.offset();
@@ -60,6 +69,22 @@ final class LinalgKernels {
         }
         // drop the unit dims that 1-D operands were promoted with
         return Strided.contiguous(c.storage(), outT.concreteShape());
+    }
+
+    /**
+     * True when B is the same matrix for every batch index (broadcast) and A's batch dims and
+     * its row dim step through memory as one run of count*m rows, each ars apart.
+     */
+    private static boolean foldsIntoRows(Strided a, int[] batch, int[] abs, int[] bbs) {
+        for (int s : bbs) if (s != 0) return false;
+        int ra = a.rank();
+        long expect = (long) a.strides()[ra - 2] * a.shape()[ra - 2]; // the stride the innermost batch dim must have
+        for (int d = batch.length - 1; d >= 0; d--) {
+            if (batch[d] == 1) continue; // a unit dim's stride never matters
+            if (abs[d] != expect) return false;
+            expect *= batch[d];
+        }
+        return a.shape()[ra - 2] > 0;
     }
 
     private static Strided unitView(Strided v, boolean row) {

@@ -210,6 +210,27 @@ final class ReductionKernels {
         return new Strided(data.storage(), shape.clone(), strides, 0);
     }
 
+    /**
+     * One float32 row in place, in vector rows: subtract the max, exp, sum (FloatRows.sum's fixed
+     * order), then divide by the sum (softmax) or subtract its log (log_softmax, whose exps go to
+     * {@code scratch}). An all -inf row keeps NaN-free exp(-inf - 0) = 0, like PyTorch.
+     */
+    private static void softmaxRow(float[] s, int off, int n, boolean log, float[] scratch, float[] m) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) max = Math.max(max, s[off + i]);
+        m[0] = max == Float.NEGATIVE_INFINITY ? 0f : max;
+        ROWS.binary(FloatRows.Binary.SUB, s, off, 1, m, 0, 0, s, off, n);
+        if (log) {
+            ROWS.unary(FloatRows.Unary.EXP, s, off, scratch, 0, n);
+            m[0] = (float) Math.log(ROWS.sum(scratch, 0, n));
+            ROWS.binary(FloatRows.Binary.SUB, s, off, 1, m, 0, 0, s, off, n);
+        } else {
+            ROWS.unary(FloatRows.Unary.EXP, s, off, s, off, n);
+            m[0] = (float) ROWS.sum(s, off, n);
+            ROWS.binary(FloatRows.Binary.DIV, s, off, 1, m, 0, 0, s, off, n);
+        }
+    }
+
     private static Strided softmax(Strided x, Attrs a, TensorType outT, boolean log) {
         DType t = outT.dtype();
         if (x.rank() == 0) {
@@ -221,21 +242,16 @@ final class ReductionKernels {
         Rows rows = rowsOf(x, new int[] {d}, t, true);
         Strided data = rows.data;
         int n = rows.length;
-        for (int r = 0; r < rows.count; r++) {
-            int off = r * n;
-            if (t == DType.FLOAT32) {
-                float[] s = data.storage().f32();
-                double m = Double.NEGATIVE_INFINITY;
-                for (int i = 0; i < n; i++) m = Math.max(m, s[off + i]);
-                if (m == Double.NEGATIVE_INFINITY) m = 0; // all -inf: keep NaN-free exp(-inf - 0) = 0 like PyTorch
-                double z = 0;
-                for (int i = 0; i < n; i++) z += Math.exp(s[off + i] - m);
-                double lz = Math.log(z);
-                for (int i = 0; i < n; i++) {
-                    double v = s[off + i] - m;
-                    s[off + i] = (float) (log ? v - lz : Math.exp(v) / z);
-                }
-            } else {
+        if (t == DType.FLOAT32) {
+            // rows are independent: split them (each row's result depends on its row alone)
+            float[] s = data.storage().f32();
+            BatchSplit.run(rows.count, 8L * n, (chunk, from, to) -> {
+                float[] scratch = log ? new float[n] : null, m = new float[1];
+                for (int r = from; r < to; r++) softmaxRow(s, r * n, n, log, scratch, m);
+            });
+        } else {
+            for (int r = 0; r < rows.count; r++) {
+                int off = r * n;
                 double[] s = data.storage().f64();
                 double m = Double.NEGATIVE_INFINITY;
                 for (int i = 0; i < n; i++) m = Math.max(m, s[off + i]);

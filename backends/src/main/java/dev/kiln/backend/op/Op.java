@@ -62,7 +62,9 @@ public enum Op {
                     .rowsWithAttrs(a -> tanhGelu(a) ? null : FloatRows.Unary.GELU)
                     .cuda((a, t, x) -> (tanhGelu(a) ? "k_gelu_tanh(" : "k_gelu(") + x[0] + ")"))),
     SILU(unary("silu", ShapeRules::unaryFloat, "x * sigmoid(x)").elementwise(ElementwiseSpec.unary(MathFns::silu).cuda("k_silu"))),
-    ERF(unary("erf", ShapeRules::unaryFloat, "the error function").elementwise(ElementwiseSpec.unary(MathFns::erf).cuda("k_erf"))),
+    ERF(unary("erf", ShapeRules::unaryFloat, "the error function")
+            // float32 results use a fixed polynomial and fit (about 1e-7); float64 keeps the exact series
+            .elementwise(ElementwiseSpec.unary(MathFns::erf).float32(a -> MathFns::erfFloat).rows(FloatRows.Unary.ERF).cuda("k_erf"))),
     FLOOR(unary("floor", ShapeRules::unaryNumeric, "round down; gradient 0").elementwise(ElementwiseSpec.unary(Math::floor).integer(x -> x).cuda("k_floor"))),
     CEIL(unary("ceil", ShapeRules::unaryNumeric, "round up; gradient 0").elementwise(ElementwiseSpec.unary(Math::ceil).integer(x -> x).cuda("k_ceil"))),
     ROUND(unary("round", ShapeRules::unaryNumeric, "round half to even; gradient 0").elementwise(ElementwiseSpec.unary(Math::rint).integer(x -> x).cuda("k_rint"))),

@@ -8,8 +8,8 @@ public interface FloatRows {
 
     enum Binary { ADD, SUB, MUL, DIV, MAX, MIN }
 
-    /** GELU is the exact (erf) form, computed as {@code MathFns.geluFloat} (float32 accuracy). */
-    enum Unary { NEG, ABS, RELU, SQRT, EXP, TANH, SIGMOID, GELU }
+    /** GELU is the exact (erf) form, computed as {@code MathFns.geluFloat}; ERF as {@code MathFns.erfFloat} (float32 accuracy). */
+    enum Unary { NEG, ABS, RELU, SQRT, EXP, TANH, SIGMOID, GELU, ERF }
 
     /** Comparisons with Java's float semantics: false for NaN, except NE which is true. */
     enum Compare { EQ, NE, LT, LE, GT, GE }

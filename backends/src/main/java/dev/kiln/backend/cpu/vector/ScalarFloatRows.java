@@ -93,6 +93,7 @@ public final class ScalarFloatRows implements FloatRows {
             case TANH -> { for (int i = 0; i < n; i++) out[oo + i] = (float) Math.tanh(x[xo + i]); }
             case SIGMOID -> { for (int i = 0; i < n; i++) out[oo + i] = (float) MathFns.sigmoid(x[xo + i]); }
             case GELU -> { for (int i = 0; i < n; i++) out[oo + i] = (float) MathFns.geluFloat(x[xo + i]); }
+            case ERF -> { for (int i = 0; i < n; i++) out[oo + i] = (float) MathFns.erfFloat(x[xo + i]); }
         }
     }
 

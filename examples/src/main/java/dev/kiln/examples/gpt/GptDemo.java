@@ -1,0 +1,203 @@
+package dev.kiln.examples.gpt;
+
+import dev.kiln.Kiln;
+import dev.kiln.backend.Strided;
+import dev.kiln.eager.Tensor;
+import dev.kiln.eager.autograd.Autograd;
+import dev.kiln.eager.nn.functional.F;
+import dev.kiln.eager.optim.AdamW;
+import dev.kiln.eager.optim.ClipGrad;
+import dev.kiln.eager.optim.ParamGroup;
+import dev.kiln.eager.random.Generator;
+import dev.kiln.graph.Graph;
+import dev.kiln.graph.exec.CompileOptions;
+import dev.kiln.graph.exec.CompiledGraph;
+import dev.kiln.graph.opt.OptLevel;
+import dev.kiln.serialization.KilnReader;
+import dev.kiln.serialization.KilnWriter;
+import dev.kiln.tracer.TraceOptions;
+import dev.kiln.tracer.Tracer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * {@code kiln demo gpt}: the character-level GPT of ../shared/bench/torch_gpt.py, trained eagerly
+ * on the fortunes corpus with the same model, split and hyper-parameters (context 128, 4 layers,
+ * 4 heads, width 128, batch 32, AdamW lr 1e-3, betas (0.9, 0.95), weight decay 0.1 on matrices
+ * only, grad-norm clip 1.0), then traced with the batch and the sequence length symbolic,
+ * exported, reloaded without the model code and compiled; text is generated from the artifact
+ * (greedy and temperature sampling, seeded) and the greedy text is checked against eager's.
+ */
+public final class GptDemo {
+    private GptDemo() {}
+
+    public static final int CONTEXT = 128, LAYERS = 4, HEADS = 4, WIDTH = 128;
+
+    /** Options of {@code kiln demo gpt}. */
+    public record Options(Path data, int steps, int batchSize, long seed, int generate, double temperature, Path out) {
+        public static Options defaults() { return new Options(null, 300, 32, 0, 300, 0.8, Path.of("checkpoints")); }
+    }
+
+    /** A training batch: inputs and next-character targets, each [B, T]. */
+    record Batch(Tensor x, Tensor y) {}
+
+    /** B windows of T+1 characters at starts drawn uniformly from the source. */
+    static Batch batch(long[] src, int b, int t, Generator g) {
+        long[] starts = g.integers(b, 0, src.length - t - 1);
+        long[] x = new long[b * t], y = new long[b * t];
+        for (int i = 0; i < b; i++) {
+            int s = (int) starts[i];
+            System.arraycopy(src, s, x, i * t, t);
+            System.arraycopy(src, s + 1, y, i * t, t);
+        }
+        return new Batch(Tensor.of(x, b, t), Tensor.of(y, b, t));
+    }
+
+    static Tensor loss(CharGpt model, Batch b) {
+        Tensor logits = model.call(b.x());
+        return F.crossEntropy(logits.reshape(-1, model.vocab), b.y().reshape(-1));
+    }
+
+    /** AdamW over the model with torch_gpt.py's groups: weight decay 0.1 on matrices, none on vectors. */
+    static AdamW optimizer(CharGpt model) {
+        List<Tensor> decay = new ArrayList<>(), other = new ArrayList<>();
+        for (Tensor p : model.parameters()) (p.dim() >= 2 ? decay : other).add(p);
+        return AdamW.builder(ParamGroup.of(decay, Map.of("weight_decay", 0.1)), ParamGroup.of(other, Map.of("weight_decay", 0.0)))
+                .lr(1e-3).betas(0.9, 0.95).build();
+    }
+
+    /** One optimizer step; returns the loss before it. */
+    static double trainStep(CharGpt model, AdamW opt, Batch b) {
+        Tensor l = loss(model, b);
+        opt.zeroGrad();
+        l.backward();
+        ClipGrad.clipGradNorm(model.parameters(), 1.0);
+        opt.step();
+        return l.item();
+    }
+
+    /** Mean loss over 20 validation batches drawn with seed 1, as torch_gpt.py. */
+    static double validationLoss(CharGpt model, long[] val, int b, int t) {
+        boolean was = model.isTraining();
+        model.eval();
+        Generator g = new Generator(1);
+        double sum = 0;
+        try (var ng = Autograd.noGrad()) {
+            for (int i = 0; i < 20; i++) sum += loss(model, batch(val, b, t, g)).item();
+        }
+        model.train(was);
+        return sum / 20;
+    }
+
+    /**
+     * Appends {@code n} characters to {@code prompt}, each from the logits of the last position
+     * over the last {@code context} ids: the argmax when temperature is 0, else a draw from
+     * softmax(logits / temperature) with {@code g}.
+     */
+    static long[] generate(Function<Tensor, Tensor> logitsOf, long[] prompt, int n, int context, double temperature, Generator g) {
+        long[] ids = Arrays.copyOf(prompt, prompt.length + n);
+        for (int i = prompt.length; i < ids.length; i++) {
+            int from = Math.max(0, i - context);
+            Tensor logits = logitsOf.apply(Tensor.of(Arrays.copyOfRange(ids, from, i), 1, i - from));
+            float[] last = logits.select(1, i - from - 1).reshape(-1).toFloatArray();
+            ids[i] = temperature == 0 ? argmax(last) : sample(last, temperature, g);
+        }
+        return ids;
+    }
+
+    static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
+    static int sample(float[] logits, double temperature, Generator g) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : logits) max = Math.max(max, v / temperature);
+        double[] p = new double[logits.length];
+        double sum = 0;
+        for (int i = 0; i < p.length; i++) sum += p[i] = Math.exp(logits[i] / temperature - max);
+        double u = g.uniform(1, 0, 1)[0] * sum;
+        for (int i = 0; i < p.length; i++) if ((u -= p[i]) < 0) return i;
+        return p.length - 1;
+    }
+
+    public static void run(Options o, PrintStream out) throws IOException {
+        Kiln.manualSeed(o.seed());
+        CharCorpus corpus = CharCorpus.load(o.data());
+        out.printf(Locale.ROOT, "data: %s; vocabulary %d, train %d, validation %d characters%n", corpus.source, corpus.vocabSize(),
+                corpus.train.length, corpus.val.length);
+        CharGpt model = new CharGpt(corpus.vocabSize(), CONTEXT, LAYERS, HEADS, WIDTH);
+        out.printf(Locale.ROOT, "model: context %d, %d layers, %d heads, width %d; %,d parameters%n", CONTEXT, LAYERS, HEADS, WIDTH, model.parameterCount());
+        AdamW opt = optimizer(model);
+        Generator g = new Generator(o.seed());
+        double[] stepMs = new double[o.steps()];
+        double lossSum = 0;
+        int lossN = 0;
+        long t0 = System.nanoTime();
+        for (int step = 1; step <= o.steps(); step++) {
+            Batch b = batch(corpus.train, o.batchSize(), CONTEXT, g);
+            long s = System.nanoTime();
+            lossSum += trainStep(model, opt, b);
+            lossN++;
+            stepMs[step - 1] = (System.nanoTime() - s) / 1e6;
+            if (step % 25 == 0 || step == o.steps()) {
+                out.printf(Locale.ROOT, "step %4d/%d  train loss %.4f  %.0f ms/step  %.0f tokens/s%n", step, o.steps(), lossSum / lossN,
+                        stepMs[step - 1], (double) o.batchSize() * CONTEXT * step / ((System.nanoTime() - t0) / 1e9));
+                lossSum = 0;
+                lossN = 0;
+            }
+        }
+        double trainS = (System.nanoTime() - t0) / 1e9;
+        double[] sorted = stepMs.clone();
+        Arrays.sort(sorted);
+        double val = validationLoss(model, corpus.val, o.batchSize(), CONTEXT);
+        out.printf(Locale.ROOT, "{\"gpt_steps\": %d, \"val_loss\": %.4f, \"train_s\": %.1f, \"median_step_ms\": %.1f}%n", o.steps(), val, trainS,
+                sorted.length == 0 ? 0 : sorted[sorted.length / 2]);
+
+        // deployment: trace with B and T symbolic, export, reload without the model code, compile
+        model.eval();
+        Graph traced;
+        try (var ng = Autograd.noGrad()) {
+            traced = Tracer.trace(model, new Tensor[] {batch(corpus.val, 2, 16, new Generator(2)).x()},
+                    TraceOptions.builder().name("char_gpt").dynamic(0, 0, "B").dynamic(0, 1, "T").inputNames("ids").build());
+        }
+        Files.createDirectories(o.out());
+        Path file = o.out().resolve("gpt.kiln.json");
+        KilnWriter.save(traced, file, KilnWriter.Weights.SIDECAR);
+        CompiledGraph compiled = CompiledGraph.compile(KilnReader.load(file), CompileOptions.of(OptLevel.O2));
+        out.printf(Locale.ROOT, "traced %d nodes with ids: %s, saved to %s (+ gpt.safetensors), reloaded and compiled (%d nodes)%n",
+                traced.nodes().size(), traced.inputs().get(0).type(), file.toAbsolutePath(), compiled.graph().nodes().size());
+
+        Function<Tensor, Tensor> artifact = ids -> {
+            List<Strided> r = compiled.run(List.of(ids.data()));
+            return Tensor.wrap(r.get(0));
+        };
+        Function<Tensor, Tensor> eager = ids -> {
+            try (var ng = Autograd.noGrad()) {
+                return model.call(ids);
+            }
+        };
+        long[] prompt = {corpus.encode('\n')};
+        long t1 = System.nanoTime();
+        long[] greedy = generate(artifact, prompt, o.generate(), CONTEXT, 0, null);
+        double genS = (System.nanoTime() - t1) / 1e9;
+        long[] greedyEager = generate(eager, prompt, o.generate(), CONTEXT, 0, null);
+        int firstDiff = -1;
+        for (int i = 0; i < greedy.length && firstDiff < 0; i++) if (greedy[i] != greedyEager[i]) firstDiff = i;
+        out.println();
+        out.printf(Locale.ROOT, "greedy, from the artifact (%.0f tokens/s, no key/value cache):%n%s%n", o.generate() / genS, corpus.decode(greedy).strip());
+        out.println(firstDiff < 0 ? "eager generates the same " + o.generate() + " characters"
+                : "eager differs from the artifact first at character " + firstDiff);
+        long[] sampled = generate(artifact, prompt, o.generate(), CONTEXT, o.temperature(), new Generator(o.seed() + 7));
+        out.printf(Locale.ROOT, "%nsampled at temperature %.2f, seed %d:%n%s%n", o.temperature(), o.seed() + 7, corpus.decode(sampled).strip());
+    }
+}
