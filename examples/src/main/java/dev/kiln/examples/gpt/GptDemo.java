@@ -186,7 +186,7 @@ public final class GptDemo {
                 return model.call(ids);
             }
         };
-        long[] prompt = {corpus.encode('\n')};
+        long[] prompt = "The ".codePoints().mapToLong(corpus::encode).toArray();
         long t1 = System.nanoTime();
         long[] greedy = generate(artifact, prompt, o.generate(), CONTEXT, 0, null);
         double genS = (System.nanoTime() - t1) / 1e9;

@@ -1,0 +1,140 @@
+package dev.kiln.examples.gpt;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.Kiln;
+import dev.kiln.backend.DType;
+import dev.kiln.eager.Tensor;
+import dev.kiln.eager.autograd.Autograd;
+import dev.kiln.eager.nn.functional.F;
+import dev.kiln.eager.optim.AdamW;
+import dev.kiln.eager.random.Generator;
+import dev.kiln.graph.Graph;
+import dev.kiln.graph.exec.CompileOptions;
+import dev.kiln.graph.exec.CompiledGraph;
+import dev.kiln.graph.opt.OptLevel;
+import dev.kiln.serialization.KilnReader;
+import dev.kiln.serialization.KilnWriter;
+import dev.kiln.tracer.TraceOptions;
+import dev.kiln.tracer.Tracer;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The GPT demo's model: against PyTorch's torch_gpt.py model (tests/tools/gen_gpt_fixture.py:
+ * logits, loss and every gradient from its state dict), and the demo's pipeline at a small size:
+ * a few AdamW steps lower the loss; the traced, exported and reloaded artifact equals eager at
+ * other batch sizes and lengths, and generates the same characters.
+ */
+class CharGptTest {
+    static Tensor tensor(JsonNode n) {
+        int[] shape = new int[n.get("shape").size()];
+        for (int i = 0; i < shape.length; i++) shape[i] = n.get("shape").get(i).asInt();
+        JsonNode d = n.get("data");
+        return switch (n.get("dtype").asText()) {
+            case "i64" -> {
+                long[] v = new long[d.size()];
+                for (int i = 0; i < v.length; i++) v[i] = d.get(i).asLong();
+                yield Tensor.of(v, shape);
+            }
+            case "bool" -> {
+                boolean[] v = new boolean[d.size()];
+                for (int i = 0; i < v.length; i++) v[i] = d.get(i).asBoolean();
+                yield Tensor.of(v, shape);
+            }
+            default -> {
+                double[] v = new double[d.size()];
+                for (int i = 0; i < v.length; i++) v[i] = d.get(i).asDouble();
+                yield Tensor.of(v, shape);
+            }
+        };
+    }
+
+    static void close(String what, Tensor want, Tensor got, double tol) {
+        assertArrayEquals(want.shape(), got.shape(), what + ": shape");
+        double[] e = want.toDoubleArray(), a = got.to(DType.FLOAT64).contiguous().toDoubleArray();
+        for (int i = 0; i < e.length; i++) {
+            int k = i;
+            assertTrue(Math.abs(e[i] - a[i]) <= tol * (1 + Math.abs(e[i])), () -> what + " element " + k + ": PyTorch " + e[k] + ", Kiln " + a[k]);
+        }
+    }
+
+    @Test
+    void matchesTheTorchGptModelWithItsStateDict() throws Exception {
+        JsonNode f;
+        try (InputStream in = CharGptTest.class.getResourceAsStream("/gpt/tiny_gpt.json")) {
+            f = new ObjectMapper().readTree(in);
+        }
+        JsonNode s = f.get("sizes");
+        CharGpt m = new CharGpt(s.get("vocab").asInt(), s.get("context").asInt(), s.get("layers").asInt(), s.get("heads").asInt(), s.get("width").asInt());
+        Map<String, Tensor> sd = new LinkedHashMap<>();
+        f.get("state").fields().forEachRemaining(e -> {
+            // head.weight is tok.weight (tied); the causal mask buffers are computed from the input instead
+            if (!e.getKey().equals("head.weight") && !e.getKey().endsWith(".mask")) sd.put(e.getKey(), tensor(e.getValue()).to(DType.FLOAT32));
+        });
+        assertTrue(m.loadStateDict(sd, true).clean());
+        Tensor logits = m.call(tensor(f.get("idx")));
+        close("logits", tensor(f.get("logits")), logits, 2e-5);
+        Tensor loss = F.crossEntropy(logits.reshape(-1, m.vocab), tensor(f.get("targets")).reshape(-1));
+        assertEquals(f.get("loss").asDouble(), loss.item(), 2e-5 * (1 + Math.abs(f.get("loss").asDouble())));
+        loss.backward();
+        Map<String, Tensor> params = m.namedParameters();
+        assertEquals(f.get("grads").size(), params.size(), "PyTorch's parameters (head.weight being tok.weight) are Kiln's");
+        f.get("grads").fields().forEachRemaining(e -> close("gradient of " + e.getKey(), tensor(e.getValue()), params.get(e.getKey()).grad(), 1e-4));
+    }
+
+    @Test
+    void trainsTracesExportsReloadsAndGeneratesAsEager(@TempDir Path dir) throws Exception {
+        Kiln.manualSeed(3);
+        CharCorpus corpus = CharCorpus.load(dir.resolve("no-fortunes-here")); // the built-in text
+        int context = 32;
+        CharGpt m = new CharGpt(corpus.vocabSize(), context, 2, 2, 32);
+        AdamW opt = GptDemo.optimizer(m);
+        Generator g = new Generator(5);
+        double first = 0, last = 0;
+        for (int step = 0; step < 12; step++) {
+            double l = GptDemo.trainStep(m, opt, GptDemo.batch(corpus.train, 8, context, g));
+            if (step == 0) first = l;
+            last = l;
+        }
+        assertTrue(last < first * 0.8, "loss " + first + " -> " + last);
+
+        m.eval();
+        Graph traced;
+        try (var ng = Autograd.noGrad()) {
+            traced = Tracer.trace(m, new Tensor[] {GptDemo.batch(corpus.val, 2, 16, new Generator(2)).x()},
+                    TraceOptions.builder().name("char_gpt").dynamic(0, 0, "B").dynamic(0, 1, "T").inputNames("ids").build());
+        }
+        assertEquals("i64[B,T]", traced.inputs().get(0).type().toString());
+        assertEquals("f32[B,T," + corpus.vocabSize() + "]", traced.typeOf(traced.outputs().get(0)).toString());
+        assertTrue(traced.guards().isEmpty(), "nothing baked in: " + traced.guards());
+        Path file = dir.resolve("gpt.kiln.json");
+        KilnWriter.save(traced, file, KilnWriter.Weights.SIDECAR);
+        CompiledGraph compiled = CompiledGraph.compile(KilnReader.load(file), CompileOptions.of(OptLevel.O2));
+        Function<Tensor, Tensor> artifact = ids -> Tensor.wrap(compiled.run(List.of(ids.data())).get(0));
+        Function<Tensor, Tensor> eager = ids -> {
+            try (var ng = Autograd.noGrad()) {
+                return m.call(ids);
+            }
+        };
+        for (int[] bt : new int[][] {{1, 1}, {1, 2}, {3, 17}, {4, context}}) {
+            Tensor ids = GptDemo.batch(corpus.val, bt[0], bt[1], new Generator(bt[0] * 100L + bt[1])).x();
+            assertTrue(artifact.apply(ids).allclose(eager.apply(ids), 1e-4, 1e-4), "B=" + bt[0] + ", T=" + bt[1]);
+        }
+        long[] prompt = {corpus.encode('T')};
+        assertArrayEquals(GptDemo.generate(eager, prompt, 40, context, 0, null), GptDemo.generate(artifact, prompt, 40, context, 0, null),
+                "greedy text, beyond the context length");
+        assertArrayEquals(GptDemo.generate(eager, prompt, 40, context, 0.8, new Generator(9)), GptDemo.generate(artifact, prompt, 40, context, 0.8, new Generator(9)),
+                "sampled text with one seed");
+    }
+}
