@@ -1,0 +1,533 @@
+package dev.kiln.onnx;
+
+import dev.kiln.backend.DType;
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.op.Attrs;
+import dev.kiln.backend.op.Op;
+import dev.kiln.backend.shape.Dim;
+import dev.kiln.backend.shape.TensorType;
+import dev.kiln.graph.Graph;
+import dev.kiln.graph.GraphInput;
+import dev.kiln.graph.NamedTensor;
+import dev.kiln.graph.Node;
+import dev.kiln.graph.Value;
+import dev.kiln.serialization.TensorBytes;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes a Kiln graph as an ONNX model (opset 17, IR version 8): graph inputs and outputs with
+ * their symbolic dims as {@code dim_param}, parameters and constants as initializers, and each
+ * Kiln op as the ONNX nodes that compute the same thing. Sizes that are symbolic in Kiln
+ * (a reshape to B*T) are computed in the model from the Shape of the input that binds each
+ * symbol, so the model runs at any batch and length. Ops with no faithful ONNX equivalent
+ * (training-only ops, random draws, sorts whose tie order ONNX leaves open) are errors naming
+ * the node.
+ */
+final class OnnxExporter {
+    static final long OPSET = 17, IR_VERSION = 8;
+
+    private final Graph g;
+    private final ProtoWriter graph = new ProtoWriter();
+    private final List<ProtoWriter> nodes = new ArrayList<>();
+    private final List<ProtoWriter> initializers = new ArrayList<>();
+    private final Map<Value, String> names = new HashMap<>();
+    private final Map<String, String> symbolDims = new HashMap<>(); // symbol -> name of its 1-element i64 tensor
+    private final Map<String, String> constants = new HashMap<>();
+    private int counter;
+
+    private OnnxExporter(Graph g) { this.g = g; }
+
+    /** The ONNX ModelProto bytes of {@code g}; {@code external} receives initializers above its threshold (null: all inline). */
+    static byte[] export(Graph g, ExternalData external) {
+        if (!g.guards().isEmpty()) {
+            throw new OnnxException("graph '" + g.name() + "' has " + g.guards().size() + " guard(s) (" + g.guards().get(0).description()
+                    + "); ONNX cannot check them, so the model would run unchecked at sizes the trace never saw: trace strictly, or with those dims static");
+        }
+        return new OnnxExporter(g).run(external);
+    }
+
+    /** Where large initializers go: a file beside the model, with offsets into it. */
+    interface ExternalData {
+        long thresholdBytes();
+
+        /** Appends the bytes and returns the StringStringEntryProto fields location/offset/length. */
+        String[] append(byte[] data);
+    }
+
+    private byte[] run(ExternalData external) {
+        for (GraphInput in : g.inputs()) {
+            String n = in.name();
+            names.put(Value.input(n), n);
+            graph.message(11, valueInfo(n, in.type()));
+        }
+        for (NamedTensor p : g.params()) initializer(Value.param(p.name()), p.name(), p.data(), external);
+        for (NamedTensor c : g.constants()) initializer(Value.constant(c.name()), "const_" + c.name(), c.data(), external);
+        for (Node n : g.nodes()) {
+            try {
+                names.put(n.output(), emit(n));
+            } catch (OnnxException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new OnnxException("node " + n.output() + " (" + n.op().opName() + "): " + e.getMessage(), e);
+            }
+        }
+        for (int i = 0; i < g.outputs().size(); i++) {
+            Value v = g.outputs().get(i);
+            String out = outputName(i, v);
+            node("Identity", List.of(name(v)), out);
+            graph.message(12, valueInfo(out, g.typeOf(v)));
+        }
+        ProtoWriter body = new ProtoWriter();
+        for (ProtoWriter n : nodes) body.message(1, n);
+        body.string(2, g.name());
+        for (ProtoWriter t : initializers) body.message(5, t);
+        byte[] io = graph.toByteArray();
+        ProtoWriter model = new ProtoWriter();
+        model.int64(1, IR_VERSION).string(2, "kiln").string(3, "0.1.0");
+        byte[] bodyBytes = body.toByteArray();
+        byte[] gbytes = Arrays.copyOf(bodyBytes, bodyBytes.length + io.length);
+        System.arraycopy(io, 0, gbytes, bodyBytes.length, io.length);
+        model.bytes(7, gbytes);
+        model.message(8, new ProtoWriter().string(1, "").int64(2, OPSET));
+        for (var e : g.metadata().entrySet()) model.message(14, new ProtoWriter().string(1, e.getKey()).string(2, e.getValue()));
+        return model.toByteArray();
+    }
+
+    private String outputName(int i, Value v) {
+        String base = g.outputs().size() == 1 ? "output" : "output_" + i;
+        return base;
+    }
+
+    // ---- writing pieces ---------------------------------------------------------------------
+
+    static int dataType(DType t) {
+        return switch (t) {
+            case FLOAT32 -> OnnxProto.FLOAT;
+            case FLOAT64 -> OnnxProto.DOUBLE;
+            case INT64 -> OnnxProto.INT64;
+            case BOOL -> OnnxProto.BOOL;
+        };
+    }
+
+    private static ProtoWriter valueInfo(String name, TensorType t) {
+        ProtoWriter shape = new ProtoWriter();
+        for (Dim d : t.shape()) {
+            ProtoWriter dim = new ProtoWriter();
+            if (d.isConstant()) dim.int64(1, d.value());
+            else dim.string(2, d.toString());
+            shape.message(1, dim);
+        }
+        ProtoWriter tensor = new ProtoWriter().int64(1, dataType(t.dtype())).message(2, shape);
+        return new ProtoWriter().string(1, name).message(2, new ProtoWriter().message(1, tensor));
+    }
+
+    private void initializer(Value v, String name, Strided data, ExternalData external) {
+        byte[] bytes = TensorBytes.toBytes(data);
+        ProtoWriter t = new ProtoWriter();
+        long[] dims = Arrays.stream(data.shape()).asLongStream().toArray();
+        if (dims.length > 0) t.packedInt64s(1, dims);
+        t.int64(2, dataType(data.dtype())).string(8, name);
+        if (external != null && bytes.length >= external.thresholdBytes()) {
+            String[] loc = external.append(bytes);
+            t.message(13, new ProtoWriter().string(1, "location").string(2, loc[0]));
+            t.message(13, new ProtoWriter().string(1, "offset").string(2, loc[1]));
+            t.message(13, new ProtoWriter().string(1, "length").string(2, loc[2]));
+            t.int64(14, 1);
+        } else {
+            t.bytes(9, bytes);
+        }
+        initializers.add(t);
+        names.put(v, name);
+    }
+
+    private String fresh(String hint) { return hint + "_" + (counter++); }
+
+    /** Appends a node; returns its (first) output's name. */
+    private String node(String op, List<String> inputs, String output, ProtoWriter... attrs) {
+        ProtoWriter n = new ProtoWriter();
+        for (String i : inputs) n.string(1, i);
+        n.string(2, output);
+        n.string(3, output + "_" + op);
+        n.string(4, op);
+        for (ProtoWriter a : attrs) n.message(5, a);
+        nodes.add(n);
+        return output;
+    }
+
+    private String node(String op, List<String> inputs, ProtoWriter... attrs) { return node(op, inputs, fresh(op.toLowerCase()), attrs); }
+
+    private static ProtoWriter attrInt(String name, long v) { return new ProtoWriter().string(1, name).int64(20, OnnxProto.ATTR_INT).int64(3, v); }
+
+    private static ProtoWriter attrFloat(String name, float v) { return new ProtoWriter().string(1, name).int64(20, OnnxProto.ATTR_FLOAT).float32(2, v); }
+
+    private static ProtoWriter attrString(String name, String v) { return new ProtoWriter().string(1, name).int64(20, OnnxProto.ATTR_STRING).string(4, v); }
+
+    private static ProtoWriter attrInts(String name, long... v) {
+        ProtoWriter a = new ProtoWriter().string(1, name).int64(20, OnnxProto.ATTR_INTS);
+        for (long x : v) a.int64(8, x);
+        return a;
+    }
+
+    private static ProtoWriter attrTensor(String name, DType t, double value) {
+        Strided s = Strided.allocate(t, new int[] {1});
+        dev.kiln.backend.cpu.Copy.fill(s, value);
+        ProtoWriter tensor = new ProtoWriter().packedInt64s(1, new long[] {1}).int64(2, dataType(t)).bytes(9, TensorBytes.toBytes(s));
+        return new ProtoWriter().string(1, name).int64(20, OnnxProto.ATTR_TENSOR).message(5, tensor);
+    }
+
+    /** A constant int64 vector (or scalar when {@code scalar}) as an initializer, shared by equal values. */
+    private String ints(boolean scalar, long... v) {
+        String key = (scalar ? "s" : "v") + Arrays.toString(v);
+        return constants.computeIfAbsent(key, k -> {
+            String name = fresh("const_i64");
+            ProtoWriter t = new ProtoWriter();
+            if (!scalar) t.packedInt64s(1, new long[] {v.length});
+            byte[] b = new byte[8 * v.length];
+            java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).asLongBuffer().put(v);
+            t.int64(2, OnnxProto.INT64).string(8, name).bytes(9, b);
+            initializers.add(t);
+            return name;
+        });
+    }
+
+    private String ints(long... v) { return ints(false, v); }
+
+    private String scalar(DType t, double v) {
+        String key = t + ":" + Double.doubleToRawLongBits(v);
+        return constants.computeIfAbsent(key, k -> {
+            String name = fresh("const_" + t.shortName());
+            Strided s = Strided.allocate(t, new int[0]);
+            dev.kiln.backend.cpu.Copy.fill(s, v);
+            initializers.add(new ProtoWriter().int64(2, dataType(t)).string(8, name).bytes(9, TensorBytes.toBytes(s)));
+            return name;
+        });
+    }
+
+    private String name(Value v) {
+        String n = names.get(v);
+        if (n == null) throw new IllegalStateException("value " + v + " has no ONNX name yet");
+        return n;
+    }
+
+    private String in(Node n, int i) { return name(n.inputs().get(i)); }
+
+    private DType dtypeOf(Value v) { return g.typeOf(v).dtype(); }
+
+    private String cast(String x, DType from, DType to) {
+        return from == to ? x : node("Cast", List.of(x), attrInt("to", dataType(to)));
+    }
+
+    /** Input i cast to t. */
+    private String in(Node n, int i, DType t) { return cast(in(n, i), dtypeOf(n.inputs().get(i)), t); }
+
+    // ---- symbolic sizes ---------------------------------------------------------------------
+
+    /** A 1-element i64 tensor holding dim d at run time (a constant when d is). */
+    private String dim(Dim d) {
+        if (d.isConstant()) return ints(d.value());
+        String acc = null;
+        for (String s : d.symbols()) {
+            String v = symbolDims.computeIfAbsent(s, this::bindSymbol);
+            acc = acc == null ? v : node("Mul", List.of(acc, v));
+        }
+        return d.coefficient() == 1 ? acc : node("Mul", List.of(acc, ints(d.coefficient())));
+    }
+
+    /** Shape(input)[axis] of the first graph input with symbol s at axis. */
+    private String bindSymbol(String s) {
+        for (GraphInput in : g.inputs()) {
+            Dim[] shape = in.type().shape();
+            for (int a = 0; a < shape.length; a++) {
+                if (shape[a].symbols().equals(List.of(s)) && shape[a].coefficient() == 1) {
+                    String sh = node("Shape", List.of(in.name()));
+                    return node("Gather", List.of(sh, ints(a)), attrInt("axis", 0));
+                }
+            }
+        }
+        throw new OnnxException("symbol " + s + " is not a plain dim of any graph input, so the model cannot compute it");
+    }
+
+    /** A shape vector: each entry a constant, a symbolic dim, or -1 (null). */
+    private String shape(Dim[] dims) {
+        boolean constant = true;
+        for (Dim d : dims) constant &= d == null || d.isConstant();
+        if (constant) {
+            long[] v = new long[dims.length];
+            for (int i = 0; i < v.length; i++) v[i] = dims[i] == null ? -1 : dims[i].value();
+            return ints(v);
+        }
+        List<String> parts = new ArrayList<>();
+        for (Dim d : dims) parts.add(d == null ? ints(-1) : dim(d));
+        return node("Concat", parts, attrInt("axis", 0));
+    }
+
+    // ---- ops ----------------------------------------------------------------------------------
+
+    private String emit(Node n) {
+        Op op = n.op();
+        Attrs a = n.attrs();
+        DType out = n.type().dtype();
+        switch (op) {
+            case NEG: return node("Neg", List.of(in(n, 0, out)));
+            case ABS: return node("Abs", List.of(in(n, 0, out)));
+            case SIGN: return node("Sign", List.of(in(n, 0, out)));
+            case EXP: return node("Exp", List.of(in(n, 0, out)));
+            case LOG: return node("Log", List.of(in(n, 0, out)));
+            case LOG1P: return node("Log", List.of(node("Add", List.of(in(n, 0, out), scalar(out, 1)))));
+            case EXPM1: return node("Sub", List.of(node("Exp", List.of(in(n, 0, out))), scalar(out, 1)));
+            case SQRT: return node("Sqrt", List.of(in(n, 0, out)));
+            case RSQRT: return node("Reciprocal", List.of(node("Sqrt", List.of(in(n, 0, out)))));
+            case RECIPROCAL: return node("Reciprocal", List.of(in(n, 0, out)));
+            case SIN: return node("Sin", List.of(in(n, 0, out)));
+            case COS: return node("Cos", List.of(in(n, 0, out)));
+            case TANH: return node("Tanh", List.of(in(n, 0, out)));
+            case SIGMOID: return node("Sigmoid", List.of(in(n, 0, out)));
+            case RELU: return node("Relu", List.of(in(n, 0, out)));
+            case ERF: return node("Erf", List.of(in(n, 0, out)));
+            case FLOOR: return node("Floor", List.of(in(n, 0, out)));
+            case CEIL: return node("Ceil", List.of(in(n, 0, out)));
+            case ROUND: return node("Round", List.of(in(n, 0, out)));
+            case SILU: {
+                String x = in(n, 0, out);
+                return node("Mul", List.of(x, node("Sigmoid", List.of(x))));
+            }
+            case GELU: {
+                String x = in(n, 0, out);
+                if (a.getString("approximate").equals("tanh")) {
+                    // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+                    String x3 = node("Mul", List.of(node("Mul", List.of(x, x)), x));
+                    String inner = node("Mul", List.of(node("Add", List.of(x, node("Mul", List.of(x3, scalar(out, 0.044715))))), scalar(out, Math.sqrt(2 / Math.PI))));
+                    return node("Mul", List.of(node("Mul", List.of(x, scalar(out, 0.5))), node("Add", List.of(node("Tanh", List.of(inner)), scalar(out, 1)))));
+                }
+                String cdf = node("Add", List.of(node("Erf", List.of(node("Mul", List.of(x, scalar(out, 1 / Math.sqrt(2)))))), scalar(out, 1)));
+                return node("Mul", List.of(node("Mul", List.of(x, scalar(out, 0.5))), cdf));
+            }
+            case CLAMP: {
+                List<String> ins = new ArrayList<>(List.of(in(n, 0, out)));
+                Double lo = a.getOptionalFloat("min"), hi = a.getOptionalFloat("max");
+                ins.add(lo == null ? "" : scalar(out, lo));
+                if (hi != null) ins.add(scalar(out, hi));
+                return node("Clip", ins);
+            }
+            case LOGICAL_NOT: return node("Not", List.of(in(n, 0, DType.BOOL)));
+            case CAST: return in(n, 0, out);
+            case CLONE: return node("Identity", List.of(in(n, 0)));
+            case FULL_LIKE: {
+                String shape = node("Shape", List.of(in(n, 0)));
+                return node("ConstantOfShape", List.of(shape), attrTensor("value", out, a.getFloat("value")));
+            }
+            case ADD: return binary(n, out == DType.BOOL ? "Or" : "Add", out);
+            case SUB: return binary(n, "Sub", out);
+            case MUL: return binary(n, out == DType.BOOL ? "And" : "Mul", out);
+            case DIV: return binary(n, "Div", out);
+            case POW: return binary(n, "Pow", out);
+            case MAXIMUM: return binary(n, "Max", out);
+            case MINIMUM: return binary(n, "Min", out);
+            case EQ: return compare(n, "Equal");
+            case NE: return node("Not", List.of(compare(n, "Equal")));
+            case LT: return compare(n, "Less");
+            case LE: return compare(n, "LessOrEqual");
+            case GT: return compare(n, "Greater");
+            case GE: return compare(n, "GreaterOrEqual");
+            case LOGICAL_AND: return node("And", List.of(in(n, 0, DType.BOOL), in(n, 1, DType.BOOL)));
+            case LOGICAL_OR: return node("Or", List.of(in(n, 0, DType.BOOL), in(n, 1, DType.BOOL)));
+            case LOGICAL_XOR: return node("Xor", List.of(in(n, 0, DType.BOOL), in(n, 1, DType.BOOL)));
+            case WHERE: return node("Where", List.of(in(n, 0, DType.BOOL), in(n, 1, out), in(n, 2, out)));
+            case SUM: return reduce(n, "ReduceSum", out, true);
+            case PROD: return reduce(n, "ReduceProd", out, false);
+            case AMAX: return reduce(n, "ReduceMax", out, false);
+            case AMIN: return reduce(n, "ReduceMin", out, false);
+            case ALL: return cast(reduceOn(n, "ReduceMin", in(n, 0, DType.BOOL), DType.BOOL), DType.INT64, DType.BOOL);
+            case ANY: return cast(reduceOn(n, "ReduceMax", in(n, 0, DType.BOOL), DType.BOOL), DType.INT64, DType.BOOL);
+            case ARGMAX: return argReduce(n, "ArgMax");
+            case ARGMIN: return argReduce(n, "ArgMin");
+            case CUMSUM: return node("CumSum", List.of(in(n, 0, out), ints(true, a.getInt("dim"))));
+            case SOFTMAX: return node("Softmax", List.of(in(n, 0, out)), attrInt("axis", a.getInt("dim")));
+            case LOG_SOFTMAX: return node("LogSoftmax", List.of(in(n, 0, out)), attrInt("axis", a.getInt("dim")));
+            case MATMUL: return node("MatMul", List.of(in(n, 0, out), in(n, 1, out)));
+            case ADDMM: return node("Gemm", List.of(in(n, 1, out), in(n, 2, out), in(n, 0, out)));
+            case RESHAPE: return node("Reshape", List.of(in(n, 0), shape(a.getShape("shape"))));
+            case UNFLATTEN:
+            case FLATTEN: return node("Reshape", List.of(in(n, 0), shape(n.type().shape())));
+            case PERMUTE: return node("Transpose", List.of(in(n, 0)), attrInts("perm", Arrays.stream(a.getInts("dims")).asLongStream().toArray()));
+            case EXPAND: {
+                Dim[] target = a.getShape("shape");
+                Dim[] outShape = n.type().shape();
+                Dim[] s = new Dim[target.length];
+                for (int i = 0; i < s.length; i++) s[i] = target[i] == null ? outShape[i] : target[i];
+                return node("Expand", List.of(in(n, 0), shape(s)));
+            }
+            case EXPAND_AS: return node("Expand", List.of(in(n, 0), node("Shape", List.of(in(n, 1)))));
+            case SLICE: {
+                int d = a.getInt("dim");
+                return node("Slice", List.of(in(n, 0), ints(a.getInt("start")), ints(a.getInt("end") == Integer.MAX_VALUE ? Long.MAX_VALUE : a.getInt("end")),
+                        ints(d), ints(a.getInt("step"))));
+            }
+            case SELECT: return node("Gather", List.of(in(n, 0), ints(true, a.getInt("index"))), attrInt("axis", a.getInt("dim")));
+            case SQUEEZE: {
+                int[] dims = a.getInts("dims");
+                Dim[] inShape = g.typeOf(n.inputs().get(0)).shape();
+                List<Long> axes = new ArrayList<>();
+                for (int d = 0; d < inShape.length; d++) {
+                    boolean listed = dims.length == 0;
+                    for (int x : dims) listed |= (x < 0 ? x + inShape.length : x) == d;
+                    if (listed && inShape[d].isConstant() && inShape[d].value() == 1) axes.add((long) d);
+                }
+                if (axes.isEmpty()) return node("Identity", List.of(in(n, 0)));
+                return node("Squeeze", List.of(in(n, 0), ints(axes.stream().mapToLong(Long::longValue).toArray())));
+            }
+            case UNSQUEEZE: return node("Unsqueeze", List.of(in(n, 0), ints(a.getInt("dim"))));
+            case CAT: {
+                List<String> ins = new ArrayList<>();
+                for (int i = 0; i < n.inputs().size(); i++) ins.add(in(n, i, out));
+                return node("Concat", ins, attrInt("axis", a.getInt("dim")));
+            }
+            case PAD: return pad(n, out);
+            case INDEX_SELECT: return node("Gather", List.of(in(n, 0), in(n, 1)), attrInt("axis", a.getInt("dim")));
+            case GATHER: return node("GatherElements", List.of(in(n, 0), in(n, 1)), attrInt("axis", a.getInt("dim")));
+            case SCATTER_ADD: return node("ScatterElements", List.of(in(n, 0, out), in(n, 1), in(n, 2, out)), attrInt("axis", a.getInt("dim")), attrString("reduction", "add"));
+            case TRIL: return node("Trilu", List.of(in(n, 0), ints(true, a.getInt("diagonal"))), attrInt("upper", 0));
+            case TRIU: return node("Trilu", List.of(in(n, 0), ints(true, a.getInt("diagonal"))), attrInt("upper", 1));
+            case FLIP: {
+                int[] dims = a.getInts("dims");
+                long[] starts = new long[dims.length], ends = new long[dims.length], axes = new long[dims.length], steps = new long[dims.length];
+                for (int i = 0; i < dims.length; i++) {
+                    starts[i] = -1;
+                    ends[i] = Long.MIN_VALUE;
+                    axes[i] = dims[i];
+                    steps[i] = -1;
+                }
+                return node("Slice", List.of(in(n, 0), ints(starts), ints(ends), ints(axes), ints(steps)));
+            }
+            case REPEAT: {
+                int[] reps = a.getInts("repeats");
+                int rank = g.typeOf(n.inputs().get(0)).rank();
+                String x = in(n, 0);
+                if (reps.length > rank) {
+                    Dim[] padded = new Dim[reps.length];
+                    Dim[] s = g.typeOf(n.inputs().get(0)).shape();
+                    for (int i = 0; i < padded.length; i++) padded[i] = i < reps.length - rank ? Dim.of(1) : s[i - (reps.length - rank)];
+                    x = node("Reshape", List.of(x, shape(padded)));
+                }
+                return node("Tile", List.of(x, ints(Arrays.stream(reps).asLongStream().toArray())));
+            }
+            case ONE_HOT: {
+                String values = ints(0, 1);
+                return node("OneHot", List.of(in(n, 0), ints(true, a.getInt("num_classes")), values), attrInt("axis", -1));
+            }
+            case SIZE: {
+                int[] dims = a.getInts("dims");
+                String shape = node("Shape", List.of(in(n, 0)));
+                if (dims.length > 0) shape = node("Gather", List.of(shape, ints(Arrays.stream(dims).asLongStream().toArray())), attrInt("axis", 0));
+                return node("ReduceProd", List.of(shape), attrInt("keepdims", 0));
+            }
+            case CONV2D: {
+                int[] p = a.getInts("padding"), s = a.getInts("stride"), d = a.getInts("dilation");
+                List<String> ins = new ArrayList<>(List.of(in(n, 0, out), in(n, 1, out)));
+                if (n.inputs().size() > 2) ins.add(in(n, 2, out));
+                return node("Conv", ins, attrInts("pads", p[0], p[1], p[0], p[1]), attrInts("strides", s[0], s[1]), attrInts("dilations", d[0], d[1]),
+                        attrInt("group", a.getInt("groups")));
+            }
+            case CONV_TRANSPOSE2D: {
+                int[] p = a.getInts("padding"), s = a.getInts("stride"), d = a.getInts("dilation"), op2 = a.getInts("output_padding");
+                List<String> ins = new ArrayList<>(List.of(in(n, 0, out), in(n, 1, out)));
+                if (n.inputs().size() > 2) ins.add(in(n, 2, out));
+                return node("ConvTranspose", ins, attrInts("pads", p[0], p[1], p[0], p[1]), attrInts("strides", s[0], s[1]), attrInts("dilations", d[0], d[1]),
+                        attrInts("output_padding", op2[0], op2[1]), attrInt("group", a.getInt("groups")));
+            }
+            case MAX_POOL2D_INDICES: {
+                int[] k = a.getInts("kernel_size"), s = a.getInts("stride"), p = a.getInts("padding"), d = a.getInts("dilation");
+                Dim[] inShape = g.typeOf(n.inputs().get(0)).shape();
+                ProtoWriter[] attrs = {attrInts("kernel_shape", k[0], k[1]), attrInts("strides", s[0], s[1]), attrInts("pads", p[0], p[1], p[0], p[1]),
+                    attrInts("dilations", d[0], d[1]), attrInt("ceil_mode", a.getBool("ceil_mode") ? 1 : 0)};
+                ProtoWriter pool = new ProtoWriter();
+                String values = fresh("maxpool_values"), indices = fresh("maxpool_indices");
+                pool.string(1, in(n, 0)).string(2, values).string(2, indices).string(3, indices + "_MaxPool").string(4, "MaxPool");
+                for (ProtoWriter at : attrs) pool.message(5, at);
+                nodes.add(pool);
+                // ONNX's index counts over the whole NCHW tensor, Kiln's within one H*W plane
+                String plane = inShape[2].isConstant() && inShape[3].isConstant() ? ints(true, inShape[2].value() * inShape[3].value())
+                        : node("Squeeze", List.of(node("Mul", List.of(dim(inShape[2]), dim(inShape[3]))), ints(0)));
+                return node("Mod", List.of(indices, plane));
+            }
+            case CONV2D_WEIGHT_GRAD:
+                throw new OnnxException("node " + n.output() + " (conv2d_weight_grad) is a training op; export an inference graph (traced with no grad)");
+            case RAND_LIKE:
+                throw new OnnxException("node " + n.output() + " (rand_like: train-mode dropout?) has no deterministic ONNX equivalent; trace the model in eval mode");
+            case ARGSORT:
+            case TOPK_INDICES:
+                throw new OnnxException("node " + n.output() + " (" + op.opName() + "): ONNX's TopK leaves the order of ties open, Kiln's is stable; not exported");
+            default:
+                throw new OnnxException("node " + n.output() + ": op " + op.opName() + " has no ONNX export yet");
+        }
+    }
+
+    private String binary(Node n, String op, DType out) {
+        DType t = out == DType.BOOL ? DType.BOOL : out;
+        return node(op, List.of(in(n, 0, t), in(n, 1, t)));
+    }
+
+    private String compare(Node n, String op) {
+        DType t = DType.promote(dtypeOf(n.inputs().get(0)), dtypeOf(n.inputs().get(1)));
+        if (t == DType.BOOL && !op.equals("Equal")) t = DType.INT64; // ONNX orders numbers only
+        return node(op, List.of(in(n, 0, t), in(n, 1, t)));
+    }
+
+    private long[] reduceAxes(Node n) {
+        int[] dims = n.attrs().getInts("dims");
+        int rank = g.typeOf(n.inputs().get(0)).rank();
+        if (dims.length == 0) {
+            long[] all = new long[rank];
+            for (int i = 0; i < rank; i++) all[i] = i;
+            return all;
+        }
+        return Arrays.stream(dims).asLongStream().toArray();
+    }
+
+    private String reduce(Node n, String op, DType out, boolean axesAsInput) {
+        return reduceOn(n, op, in(n, 0, out), out);
+    }
+
+    /** ReduceSum takes axes as an input from opset 13; the others as an attribute until opset 18. */
+    private String reduceOn(Node n, String op, String x, DType t) {
+        long[] axes = reduceAxes(n);
+        long keep = n.attrs().getBool("keepdim") ? 1 : 0;
+        if (axes.length == 0) return node("Identity", List.of(x));
+        if (t == DType.BOOL) x = cast(x, DType.BOOL, DType.INT64); // ReduceMin/Max do not take bool
+        if (op.equals("ReduceSum")) return node(op, List.of(x, ints(axes)), attrInt("keepdims", keep));
+        return node(op, List.of(x), attrInts("axes", axes), attrInt("keepdims", keep));
+    }
+
+    private String argReduce(Node n, String op) {
+        Integer dim = n.attrs().getOptionalInt("dim");
+        String x = in(n, 0);
+        if (dtypeOf(n.inputs().get(0)) == DType.BOOL) x = cast(x, DType.BOOL, DType.INT64);
+        if (dim == null) {
+            x = node("Reshape", List.of(x, ints(-1)));
+            return node(op, List.of(x), attrInt("axis", 0), attrInt("keepdims", 0));
+        }
+        return node(op, List.of(x), attrInt("axis", dim), attrInt("keepdims", n.attrs().getBool("keepdim") ? 1 : 0));
+    }
+
+    private String pad(Node n, DType out) {
+        int[] p = n.attrs().getInts("pads");
+        int rank = g.typeOf(n.inputs().get(0)).rank();
+        long[] onnx = new long[2 * rank];
+        for (int i = 0; i < p.length / 2; i++) {
+            int d = rank - 1 - i; // Kiln lists the last dim first, (lo, hi) pairs
+            onnx[d] = p[2 * i];
+            onnx[rank + d] = p[2 * i + 1];
+        }
+        String mode = n.attrs().getString("mode");
+        String m = mode.equals("replicate") ? "edge" : mode;
+        List<String> ins = new ArrayList<>(List.of(in(n, 0, out), ints(onnx)));
+        if (m.equals("constant")) ins.add(scalar(out, n.attrs().getFloat("value")));
+        return node("Pad", ins, attrString("mode", m));
+    }
+
+}

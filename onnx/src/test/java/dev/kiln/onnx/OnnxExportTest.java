@@ -1,0 +1,200 @@
+package dev.kiln.onnx;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import dev.kiln.Kiln;
+import dev.kiln.backend.DType;
+import dev.kiln.eager.Tensor;
+import dev.kiln.eager.autograd.Autograd;
+import dev.kiln.eager.nn.Conv2d;
+import dev.kiln.eager.nn.Flatten;
+import dev.kiln.eager.nn.Linear;
+import dev.kiln.eager.nn.MaxPool2d;
+import dev.kiln.eager.nn.Module;
+import dev.kiln.eager.nn.ReLU;
+import dev.kiln.eager.nn.Sequential;
+import dev.kiln.eager.nn.Tanh;
+import dev.kiln.eager.nn.TransformerEncoderLayer;
+import dev.kiln.eager.nn.functional.F;
+import dev.kiln.graph.Graph;
+import dev.kiln.tracer.TraceOptions;
+import dev.kiln.tracer.Tracer;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Kiln graphs exported to ONNX run in ONNX Runtime (Java, from Maven Central) with the same
+ * results as Kiln's eager model, at the traced batch and at others: the symbolic dims are
+ * dim_params and symbolic reshape sizes are computed in the model.
+ */
+class OnnxExportTest {
+    static final OrtEnvironment ENV = OrtEnvironment.getEnvironment();
+
+    /** Runs the ONNX model on Kiln tensors, returning output 0. */
+    static float[] ort(byte[] model, Map<String, Tensor> inputs) throws Exception {
+        try (OrtSession s = ENV.createSession(model, new OrtSession.SessionOptions())) {
+            Map<String, OnnxTensor> in = new HashMap<>();
+            try {
+                for (var e : inputs.entrySet()) {
+                    Tensor t = e.getValue().contiguous();
+                    long[] shape = java.util.Arrays.stream(t.shape()).asLongStream().toArray();
+                    in.put(e.getKey(), t.dtype() == DType.INT64 ? OnnxTensor.createTensor(ENV, LongBuffer.wrap(t.toLongArray()), shape)
+                            : OnnxTensor.createTensor(ENV, FloatBuffer.wrap(t.toFloatArray()), shape));
+                }
+                try (OrtSession.Result r = s.run(in)) {
+                    FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
+                    float[] out = new float[fb.remaining()];
+                    fb.get(out);
+                    return out;
+                }
+            } finally {
+                for (OnnxTensor t : in.values()) t.close();
+            }
+        }
+    }
+
+    static Tensor eager(Module m, Tensor x) {
+        try (var ng = Autograd.noGrad()) {
+            return m.call(x);
+        }
+    }
+
+    static void same(String what, Tensor want, float[] got, float tol) {
+        float[] w = want.contiguous().toFloatArray();
+        assertEquals(w.length, got.length, what + ": element count");
+        for (int i = 0; i < w.length; i++) {
+            int k = i;
+            assertTrue(Math.abs(w[i] - got[i]) <= tol * (1 + Math.abs(w[i])), () -> what + " element " + k + ": Kiln " + w[k] + ", ONNX Runtime " + got[k]);
+        }
+    }
+
+    static Graph trace(Module m, Tensor example, TraceOptions o) {
+        m.eval();
+        try (var ng = Autograd.noGrad()) {
+            return Tracer.trace(m, new Tensor[] {example}, o);
+        }
+    }
+
+    @Test
+    void aLeNetRunsInOnnxRuntimeAtAnyBatch() throws Exception {
+        Kiln.manualSeed(1);
+        Sequential lenet = new Sequential(new Conv2d(1, 6, 5, 1, 2), new ReLU(), new MaxPool2d(2), new Conv2d(6, 16, 5), new ReLU(), new MaxPool2d(2),
+                new Flatten(), new Linear(400, 120), new ReLU(), new Linear(120, 84), new ReLU(), new Linear(84, 10));
+        Graph g = trace(lenet, Tensor.randn(4, 1, 28, 28), TraceOptions.builder().name("lenet").dynamic(0, 0, "N").inputNames("x").build());
+        byte[] model = Onnx.toBytes(g);
+        for (int n : new int[] {1, 4, 63, 64}) {
+            Tensor x = Tensor.randn(n, 1, 28, 28);
+            same("lenet batch " + n, eager(lenet, x), ort(model, Map.of("x", x)), 1e-4f);
+        }
+    }
+
+    @Test
+    void anMlpRunsInOnnxRuntime() throws Exception {
+        Kiln.manualSeed(2);
+        Sequential mlp = new Sequential(new Linear(8, 16), new ReLU(), new Linear(16, 16), new Tanh(), new Linear(16, 4));
+        byte[] model = Onnx.toBytes(trace(mlp, Tensor.randn(3, 8), TraceOptions.builder().name("mlp").dynamic(0, 0, "N").inputNames("x").build()));
+        for (int n : new int[] {1, 3, 100}) {
+            Tensor x = Tensor.randn(n, 8);
+            same("mlp batch " + n, eager(mlp, x), ort(model, Map.of("x", x)), 1e-5f);
+        }
+    }
+
+    @Test
+    void aTransformerEncoderLayerRunsWithDynamicBatchAndLength() throws Exception {
+        Kiln.manualSeed(3);
+        TransformerEncoderLayer layer = new TransformerEncoderLayer(16, 2, 32, 0.0, "gelu", 1e-5, true, true);
+        Graph g = trace(layer, Tensor.randn(2, 5, 16), TraceOptions.builder().name("encoder").dynamic(0, 0, "B").dynamic(0, 1, "T").inputNames("src").build());
+        byte[] model = Onnx.toBytes(g);
+        for (int[] bt : new int[][] {{1, 1}, {2, 5}, {3, 17}, {8, 64}}) {
+            Tensor x = Tensor.randn(bt[0], bt[1], 16);
+            same("encoder (B,T)=(" + bt[0] + "," + bt[1] + ")", eager(layer, x), ort(model, Map.of("src", x)), 2e-4f);
+        }
+    }
+
+    @Test
+    void elementwiseReductionAndShapeOpsAgree() throws Exception {
+        Kiln.manualSeed(4);
+        Function<Tensor[], Tensor> f = in -> {
+            Tensor x = in[0];
+            Tensor a = F.layerNorm(x, new int[] {6}, null, null, 1e-5).gelu().clamp(-0.5, 0.75);
+            Tensor b = x.softmax(-1).cumsum(1).add(x.abs().sqrt().log1p());
+            Tensor c = Tensor.where(x.gt(0.1), x.sigmoid(), x.tanh().mul(2.0)).amax(new int[] {2}, true).expand(-1, -1, 6);
+            Tensor d = x.pad(new int[] {1, 2}, "constant", 0.5).narrow(2, 1, 6).flip(1);
+            return Tensor.cat(2, a, b, c, d).mean(new int[] {1}, false).silu();
+        };
+        Graph g;
+        try (var ng = Autograd.noGrad()) {
+            g = Tracer.trace(f, new Tensor[] {Tensor.randn(2, 5, 6)}, TraceOptions.builder().name("ops").dynamic(0, 0, "N").dynamic(0, 1, "T").inputNames("x").build());
+        }
+        byte[] model = Onnx.toBytes(g);
+        for (int[] nt : new int[][] {{1, 2}, {2, 5}, {4, 9}}) {
+            Tensor x = Tensor.randn(nt[0], nt[1], 6);
+            same("ops " + nt[0] + "x" + nt[1], f.apply(new Tensor[] {x}), ort(model, Map.of("x", x)), 2e-5f);
+        }
+    }
+
+    @Test
+    void largeWeightsGoToAnExternalDataFileOnnxRuntimeReads(@TempDir Path dir) throws Exception {
+        Kiln.manualSeed(5);
+        Sequential mlp = new Sequential(new Linear(64, 64), new ReLU(), new Linear(64, 3));
+        Graph g = trace(mlp, Tensor.randn(2, 64), TraceOptions.builder().name("mlp").dynamic(0, 0, "N").inputNames("x").build());
+        Path file = dir.resolve("mlp.onnx");
+        Onnx.save(g, file, true);
+        assertTrue(java.nio.file.Files.size(dir.resolve("mlp.onnx.data")) >= 64 * 64 * 4);
+        assertTrue(java.nio.file.Files.size(file) < 4096, "the weights are not inline");
+        Tensor x = Tensor.randn(5, 64);
+        try (OrtSession s = ENV.createSession(file.toString(), new OrtSession.SessionOptions());
+             OnnxTensor t = OnnxTensor.createTensor(ENV, FloatBuffer.wrap(x.toFloatArray()), new long[] {5, 64});
+             OrtSession.Result r = s.run(Map.of("x", t))) {
+            float[][] out = (float[][]) r.get(0).getValue();
+            float[] flat = new float[15];
+            for (int i = 0; i < 5; i++) System.arraycopy(out[i], 0, flat, 3 * i, 3);
+            same("external data", eager(mlp, x), flat, 1e-5f);
+        }
+    }
+
+    @Test
+    void trainModeDropoutAndGuardsAreRefusedByName() {
+        Sequential m = new Sequential(new Linear(4, 4), new dev.kiln.eager.nn.Dropout(0.5));
+        Graph train = Tracer.trace(m, new Tensor[] {Tensor.randn(2, 4)}, TraceOptions.builder().name("drop").build());
+        OnnxException e = assertThrows(OnnxException.class, () -> Onnx.toBytes(train));
+        assertTrue(e.getMessage().contains("rand_like") && e.getMessage().contains("eval mode"), e.getMessage());
+        Function<Tensor[], Tensor> loop = in -> { // a loop over a dynamic length: lenient tracing guards T
+            Tensor acc = in[0].select(1, 0);
+            for (int i = 1; i < in[0].shape(1); i++) acc = acc.add(in[0].select(1, i));
+            return acc;
+        };
+        Graph guarded = Tracer.trace(loop, new Tensor[] {Tensor.randn(4, 6)}, TraceOptions.builder().name("guarded").dynamic(0, 1, "T").strict(false).build());
+        e = assertThrows(OnnxException.class, () -> Onnx.toBytes(guarded));
+        assertTrue(e.getMessage().contains("guard"), e.getMessage());
+    }
+
+    @Test
+    void symbolicReshapesAreComputedFromTheInputShape() throws Exception {
+        Function<Tensor[], Tensor> f = in -> {
+            var b = in[0].sizeSym(0);
+            var t = in[0].sizeSym(1);
+            return in[0].reshape(b.times(t), dev.kiln.eager.SymInt.of(4)).softmax(1).reshape(b, t, dev.kiln.eager.SymInt.of(2), dev.kiln.eager.SymInt.of(2)).sum(3);
+        };
+        Graph g;
+        try (var ng = Autograd.noGrad()) {
+            g = Tracer.trace(f, new Tensor[] {Tensor.randn(2, 3, 4)}, TraceOptions.builder().name("sym").dynamic(0, 0, "B").dynamic(0, 1, "T").inputNames("x").build());
+        }
+        byte[] model = Onnx.toBytes(g);
+        for (int[] bt : new int[][] {{1, 1}, {5, 7}}) {
+            Tensor x = Tensor.randn(bt[0], bt[1], 4);
+            same("sym", f.apply(new Tensor[] {x}), ort(model, Map.of("x", x)), 1e-5f);
+        }
+    }
+}
