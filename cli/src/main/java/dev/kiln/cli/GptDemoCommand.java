@@ -32,11 +32,27 @@ final class GptDemoCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "checkpoints", description = "where gpt.kiln.json goes (default ${DEFAULT-VALUE})")
     Path out;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
         if (steps <= 0 || batchSize <= 0 || generate < 0 || !(temperature > 0))
             throw new IllegalArgumentException("demo gpt: --steps and --batch-size must be positive, --generate non-negative and --temperature above 0");
-        GptDemo.run(new GptDemo.Options(data, steps, batchSize, seed, generate, temperature, out), System.out);
+        // the demo prints progress line by line: a PrintStream over the command's writer keeps picocli's streams
+        java.io.PrintWriter w = spec.commandLine().getOut();
+        java.io.PrintStream ps = new java.io.PrintStream(new java.io.OutputStream() {
+            @Override
+            public void write(int b) { w.write(b); }
+
+            @Override
+            public void write(byte[] b, int off, int len) { w.write(new String(b, off, len, java.nio.charset.StandardCharsets.UTF_8)); }
+
+            @Override
+            public void flush() { w.flush(); }
+        }, true, java.nio.charset.StandardCharsets.UTF_8);
+        GptDemo.run(new GptDemo.Options(data, steps, batchSize, seed, generate, temperature, out), ps);
+        ps.flush();
         return 0;
     }
 }

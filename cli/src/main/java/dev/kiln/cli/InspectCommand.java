@@ -24,7 +24,7 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code kiln inspect MODEL}: what a model takes, returns, holds and costs. */
 @Command(name = "inspect", mixinStandardHelpOptions = true, description = "Summarize a model: inputs, outputs, ops, parameters, FLOPs, guards.")
 final class InspectCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact, or PyTorch weights (*.pt, *.pth: torch.save's zip format)")
+    @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact, or PyTorch weights (*.pt, *.pth, *.bin: torch.save's zip format, recognized by its content)")
     Path model;
 
     @Option(names = "--graph", description = "also print the graph's text form")
@@ -33,10 +33,19 @@ final class InspectCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** torch.save writes a zip archive; Kiln artifacts are JSON. Sniffed, whatever the extension. */
+    private static boolean isZipArchive(Path p) throws java.io.IOException {
+        try (var in = java.nio.file.Files.newInputStream(p)) {
+            byte[] head = in.readNBytes(4);
+            return head.length == 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4;
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false; // the JSON reader reports the missing file
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
-        String name = model.getFileName().toString();
-        if (name.endsWith(".pt") || name.endsWith(".pth")) return TorchFileSummary.print(model, spec.commandLine().getOut());
+        if (isZipArchive(model)) return TorchFileSummary.print(model, spec.commandLine().getOut()); // .pt, .pth, pytorch_model.bin
         Artifact a = KilnReader.read(model);
         Graph g = a.graph();
         PrintWriter out = spec.commandLine().getOut();

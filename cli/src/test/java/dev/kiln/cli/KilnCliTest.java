@@ -87,6 +87,11 @@ class KilnCliTest {
             assertTrue(r.out().contains(s), "expected '" + s + "' in:\n" + r.out());
         }
         badInput(kiln("inspect", pt.resolve("hostile/os_system.pt").toString()), "global 'os.system' is not allowed");
+        // a 4 MB key over 20,000 entries: keys are cut, at most 10,000 entries printed
+        Result big = kiln("inspect", pt.resolve("hostile/review_summary_paths.pt").toString());
+        assertEquals(0, big.code(), big.err());
+        assertTrue(big.out().contains("...(4194304 chars).0") && big.out().contains("... 10000 more"), big.out().substring(0, 500));
+        assertTrue(big.out().length() < 2_000_000, "bounded output: " + big.out().length());
     }
 
     @Test

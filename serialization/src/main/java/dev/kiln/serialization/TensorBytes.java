@@ -88,4 +88,18 @@ public final class TensorBytes {
         for (int i = 0; i < s.length; i++) s[i] = (int) shape[i];
         return s;
     }
+
+    /** IEEE 754 binary16 bits to float, exactly (Float.float16ToFloat needs Java 20); NaN payloads are kept. */
+    public static float halfToFloat(short h) {
+        int sign = (h & 0x8000) << 16, exp = (h >>> 10) & 0x1f, mant = h & 0x3ff;
+        if (exp == 0x1f) return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
+        if (exp == 0) {
+            float v = mant * 0x1p-24f; // subnormal (or zero): exact in float
+            return sign != 0 ? -v : v;
+        }
+        return Float.intBitsToFloat(sign | ((exp - 15 + 127) << 23) | (mant << 13));
+    }
+
+    /** bfloat16 bits to float: the upper half of the float's bits, exactly. */
+    public static float bfloat16ToFloat(short h) { return Float.intBitsToFloat((h & 0xffff) << 16); }
 }

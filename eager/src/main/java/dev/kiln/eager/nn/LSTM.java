@@ -35,8 +35,9 @@ public class LSTM extends RNNBase {
         throw new IllegalArgumentException(describe() + ": expected x or (x, h0, c0), got " + inputs.length + " inputs");
     }
 
-    /** h0 and c0 may be null (zeros). */
+    /** h0 and c0 both given, or both null (zeros); x may be unbatched [T, in] with 2-D states. */
     public Output run(Tensor x, Tensor h0, Tensor c0) {
+        if ((h0 == null) != (c0 == null)) throw new IllegalArgumentException(describe() + ": give both h0 and c0, or neither");
         Tensor[] r = runLayers(x, h0, c0);
         return new Output(r[0], r[1], r[2]);
     }

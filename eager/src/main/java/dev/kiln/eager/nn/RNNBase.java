@@ -68,7 +68,21 @@ public abstract class RNNBase extends Module {
      * or nulls for zeros. Returns the output sequence followed by the final states.
      */
     final Tensor[] runLayers(Tensor x, Tensor... init) {
-        String layout = batchFirst ? "[N,T," + inputSize + "]" : "[T,N," + inputSize + "]";
+        if (x.dim() == 2) {
+            // unbatched [T, in] with states [L*D, H], as PyTorch: run as a batch of one
+            Tensor[] batchedInit = new Tensor[init.length];
+            for (int i = 0; i < init.length; i++) {
+                if (init[i] != null && init[i].dim() != 2)
+                    throw new IllegalArgumentException(describe() + ": an unbatched input takes 2-D initial states [" + numLayers * directions() + "," + hiddenSize
+                            + "], got " + Shapes.toString(init[i].data().shape()));
+                batchedInit[i] = init[i] == null ? null : init[i].unsqueeze(1);
+            }
+            Tensor[] r = runLayers(x.unsqueeze(batchFirst ? 0 : 1), batchedInit);
+            r[0] = r[0].squeeze(batchFirst ? 0 : 1);
+            for (int i = 1; i < r.length; i++) r[i] = r[i].squeeze(1);
+            return r;
+        }
+        String layout = batchFirst ? "[N,T," + inputSize + "] or unbatched [T," + inputSize + "]" : "[T,N," + inputSize + "] or unbatched [T," + inputSize + "]";
         int[] xs = x.data().shape();
         if (xs.length != 3 || xs[2] != inputSize) throw badInput(layout, x);
         int states = numLayers * directions();

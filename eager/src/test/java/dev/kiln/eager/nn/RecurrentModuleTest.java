@@ -63,4 +63,18 @@ class RecurrentModuleTest {
         assertArrayEquals(new int[] {4}, one.shape());
         assertTrue(one.allclose(cell.forward(x.unsqueeze(0), h.unsqueeze(0)).squeeze(0), 0, 0));
     }
+
+    @Test
+    void anUnbatchedSequenceEqualsABatchOfOne() {
+        Kiln.manualSeed(6);
+        LSTM lstm = new LSTM(3, 4, 2, true, false, 0.0, true);
+        Tensor x = Tensor.randn(5, 3), h0 = Tensor.randn(4, 4), c0 = Tensor.randn(4, 4);
+        LSTM.Output one = lstm.run(x, h0, c0), batched = lstm.run(x.unsqueeze(1), h0.unsqueeze(1), c0.unsqueeze(1));
+        assertArrayEquals(new int[] {5, 8}, one.output().shape());
+        assertArrayEquals(new int[] {4, 4}, one.h().shape());
+        assertTrue(one.output().allclose(batched.output().squeeze(1), 0, 0));
+        assertTrue(one.c().allclose(batched.c().squeeze(1), 0, 0));
+        String e = assertThrows(IllegalArgumentException.class, () -> lstm.run(x, h0, null)).getMessage();
+        assertTrue(e.contains("both h0 and c0"), e);
+    }
 }

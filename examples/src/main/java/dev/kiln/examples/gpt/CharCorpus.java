@@ -50,19 +50,27 @@ public final class CharCorpus {
 
     /** The fortunes under {@code dir} ({@link #DEBIAN_DIR} when null), or the built-in text when there are none. */
     public static CharCorpus load(Path dir) throws IOException {
-        Path d = dir != null ? dir : DEBIAN_DIR;
+        String env = System.getenv("FORTUNES"); // torch_gpt.py's override
+        Path d = dir != null ? dir : env != null && !env.isEmpty() ? Path.of(env) : DEBIAN_DIR;
         if (!Files.isDirectory(d)) return new CharCorpus("built-in text (" + d + " not found: apt-get install -y fortunes)", BUILT_IN.repeat(40));
         List<Path> files;
         try (Stream<Path> s = Files.list(d)) {
-            files = s.filter(Files::isRegularFile).filter(p -> !p.toString().endsWith(".dat") && !p.toString().endsWith(".u8"))
+            // glob("*") skips dotfiles
+            files = s.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().startsWith("."))
+                    .filter(p -> !p.toString().endsWith(".dat") && !p.toString().endsWith(".u8"))
                     .sorted((a, b) -> a.getFileName().toString().compareTo(b.getFileName().toString())).toList();
         }
         if (files.isEmpty()) return new CharCorpus("built-in text (no fortune files in " + d + ")", BUILT_IN.repeat(40));
         StringBuilder text = new StringBuilder();
         for (Path f : files) {
             // as Python's open(..., errors="replace"): undecodable bytes become U+FFFD
-            text.append(StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPLACE)
-                    .onUnmappableCharacter(CodingErrorAction.REPLACE).decode(ByteBuffer.wrap(Files.readAllBytes(f))));
+            String t = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPLACE)
+                    .onUnmappableCharacter(CodingErrorAction.REPLACE).decode(ByteBuffer.wrap(Files.readAllBytes(f))).toString();
+            text.append(t.replace("\r\n", "\n").replace('\r', '\n')); // Python's text mode: universal newlines
+        }
+        if (text.codePoints().count() < 10L * 130) {
+            throw new IllegalArgumentException("gpt demo: the corpus in " + d + " has " + text.codePoints().count()
+                    + " characters; it needs at least 1,300 (a validation tenth longer than the context)");
         }
         return new CharCorpus(d + " (" + files.size() + " files, " + text.codePoints().count() + " characters)", text.toString());
     }

@@ -103,6 +103,7 @@ public final class GptDemo {
      * softmax(logits / temperature) with {@code g}.
      */
     static long[] generate(Function<Tensor, Tensor> logitsOf, long[] prompt, int n, int context, double temperature, Generator g) {
+        if (prompt.length == 0) throw new IllegalArgumentException("generate: the prompt needs at least one character");
         long[] ids = Arrays.copyOf(prompt, prompt.length + n);
         for (int i = prompt.length; i < ids.length; i++) {
             int from = Math.max(0, i - context);
@@ -194,7 +195,8 @@ public final class GptDemo {
         int firstDiff = -1;
         for (int i = 0; i < greedy.length && firstDiff < 0; i++) if (greedy[i] != greedyEager[i]) firstDiff = i;
         out.println();
-        out.printf(Locale.ROOT, "greedy, from the artifact (%.0f tokens/s, no key/value cache):%n%s%n", o.generate() / genS, corpus.decode(greedy).strip());
+        out.printf(Locale.ROOT, "greedy, from the artifact (%s, no key/value cache):%n%s%n",
+                o.generate() == 0 ? "nothing generated" : String.format(Locale.ROOT, "%.0f tokens/s", o.generate() / genS), corpus.decode(greedy).strip());
         out.println(firstDiff < 0 ? "eager generates the same " + o.generate() + " characters"
                 : "eager differs from the artifact first at character " + firstDiff);
         long[] sampled = generate(artifact, prompt, o.generate(), CONTEXT, o.temperature(), new Generator(o.seed() + 7));

@@ -55,12 +55,12 @@ enum TorchStorageType {
             }
             case HALF: {
                 float[] a = new float[numel];
-                for (int i = 0; i < numel; i++) a[i] = halfToFloat(b.getShort(2 * i));
+                for (int i = 0; i < numel; i++) a[i] = dev.kiln.serialization.TensorBytes.halfToFloat(b.getShort(2 * i));
                 return Storage.wrap(a);
             }
             case BFLOAT16: {
                 float[] a = new float[numel];
-                for (int i = 0; i < numel; i++) a[i] = Float.intBitsToFloat((b.getShort(2 * i) & 0xffff) << 16);
+                for (int i = 0; i < numel; i++) a[i] = dev.kiln.serialization.TensorBytes.bfloat16ToFloat(b.getShort(2 * i));
                 return Storage.wrap(a);
             }
             case BOOL: {
@@ -86,16 +86,5 @@ enum TorchStorageType {
                 return Storage.wrap(a);
             }
         }
-    }
-
-    /** IEEE 754 binary16 to float, exactly (Float.float16ToFloat needs Java 20). */
-    static float halfToFloat(short h) {
-        int sign = (h & 0x8000) << 16, exp = (h >>> 10) & 0x1f, mant = h & 0x3ff;
-        if (exp == 0x1f) return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13)); // inf, NaN (payload kept)
-        if (exp == 0) {
-            float v = mant * 0x1p-24f; // subnormal (or zero): exact in float
-            return sign != 0 ? -v : v;
-        }
-        return Float.intBitsToFloat(sign | ((exp - 15 + 127) << 23) | (mant << 13));
     }
 }

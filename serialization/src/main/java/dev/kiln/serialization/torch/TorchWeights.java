@@ -56,7 +56,7 @@ public final class TorchWeights {
             } catch (UncheckedIOException e) {
                 throw e.getCause();
             }
-            checkTree(root, limits.maxNestingDepth(), zip.what);
+            checkTree(root, limits, zip.what);
             return root;
         }
     }
@@ -89,7 +89,7 @@ public final class TorchWeights {
         }
         if (!notTensors.isEmpty()) {
             String hint = keys.length == 0 && m.keySet().stream().anyMatch(k -> k instanceof String && m.get(k) instanceof Map)
-                    ? "; a checkpoint dict? pick its state dict with stateDict(file, \"" + m.keySet().stream().filter(k -> m.get(k) instanceof Map).findFirst().get() + "\")"
+                    ? "; a checkpoint dict? pick its state dict with stateDict(file, \"" + m.keySet().stream().filter(k -> k instanceof String && m.get(k) instanceof Map).findFirst().get() + "\")"
                     : "";
             throw KilnFormatException.at(what + pathSuffix(path), "is not a state dict: " + notTensors.size() + " entr" + (notTensors.size() == 1 ? "y is" : "ies are")
                     + " not named tensors: " + String.join(", ", notTensors.subList(0, Math.min(5, notTensors.size()))) + (notTensors.size() > 5 ? ", ..." : "") + hint);
@@ -121,6 +121,18 @@ public final class TorchWeights {
         Storages(TorchZip zip, LoadLimits limits) {
             this.zip = zip;
             this.limits = limits;
+        }
+
+        @Override
+        public void chargeCopy(long bytes, String what) {
+            if (bytes > limits.maxTensorBytes()) {
+                throw KilnFormatException.at(zip.what + ": " + what, "the tensor needs " + bytes + " bytes, more than the limit of " + limits.maxTensorBytes()
+                        + " (LoadLimits.maxTensorBytes)");
+            }
+            if (totalBytes + bytes > limits.maxTotalBytes()) {
+                throw KilnFormatException.at(zip.what + ": " + what, "the tensors need more than " + limits.maxTotalBytes() + " bytes together (LoadLimits.maxTotalBytes)");
+            }
+            totalBytes += bytes;
         }
 
         @Override
@@ -165,34 +177,64 @@ public final class TorchWeights {
     }
 
     /**
-     * Walks the result without recursion: nesting deeper than the limit, or a container that
-     * contains itself, is refused here, so no caller's recursive walk (printing, equals) can
-     * overflow the stack on a loaded object.
+     * Walks the result once, without recursion, in post-order: every container's height and
+     * the size it has when expanded as a tree are computed from its children's (each container
+     * is measured once, however many parents share it). Nesting deeper than the limit, a
+     * container that contains itself, a tree expanding past {@code maxNodes} (sharing can make
+     * a small pickle an exponential tree, which any recursive walk of the result, printing or
+     * equals, would then take forever over), or one of the machine's own records, are refused.
      */
-    private static void checkTree(Object root, int maxDepth, String what) {
-        Deque<Iterator<?>> path = new ArrayDeque<>();
+    private static void checkTree(Object root, LoadLimits limits, String what) {
+        Map<Object, long[]> measured = new IdentityHashMap<>(); // container -> {height, expanded size}
         Set<Object> open = Collections.newSetFromMap(new IdentityHashMap<>());
-        Iterator<?> children = childrenOf(root);
-        if (children == null) return;
-        open.add(root);
-        path.push(children);
         Deque<Object> owners = new ArrayDeque<>();
+        Deque<Iterator<?>> path = new ArrayDeque<>();
+        Deque<long[]> acc = new ArrayDeque<>(); // per open container: {max child height, sum of child sizes}
+        if (WeightsOnlyUnpickler.isInternal(root)) throw KilnFormatException.at(what, "the pickle's result is not a value");
+        Iterator<?> top = childrenOf(root);
+        if (top == null) return;
+        open.add(root);
         owners.push(root);
+        path.push(top);
+        acc.push(new long[2]);
         while (!path.isEmpty()) {
             Iterator<?> it = path.peek();
-            if (!it.hasNext()) {
-                path.pop();
-                open.remove(owners.pop());
+            if (it.hasNext()) {
+                Object child = it.next();
+                if (WeightsOnlyUnpickler.isInternal(child)) throw KilnFormatException.at(what, "the pickled object holds " + WeightsOnlyUnpickler.describe(child) + ", not a value");
+                long[] known = measured.get(child);
+                Iterator<?> grand = known == null ? childrenOf(child) : null;
+                if (known == null && grand == null) {
+                    add(acc.peek(), 0, 1, limits, what);
+                    continue;
+                }
+                if (known != null) {
+                    add(acc.peek(), known[0], known[1], limits, what);
+                    continue;
+                }
+                if (open.contains(child)) throw KilnFormatException.at(what, "the pickled object contains itself (a reference cycle), which a state dict never does");
+                if (path.size() >= limits.maxNestingDepth()) throw KilnFormatException.at(what, "the pickled object nests deeper than " + limits.maxNestingDepth() + " levels");
+                open.add(child);
+                owners.push(child);
+                path.push(grand);
+                acc.push(new long[2]);
                 continue;
             }
-            Object child = it.next();
-            Iterator<?> grand = childrenOf(child);
-            if (grand == null) continue;
-            if (open.contains(child)) throw KilnFormatException.at(what, "the pickled object contains itself (a reference cycle), which a state dict never does");
-            if (path.size() >= maxDepth) throw KilnFormatException.at(what, "the pickled object nests deeper than " + maxDepth + " levels");
-            open.add(child);
-            owners.push(child);
-            path.push(grand);
+            path.pop();
+            Object done = owners.pop();
+            open.remove(done);
+            long[] a = acc.pop();
+            long[] m = {a[0] + 1, a[1] + 1};
+            measured.put(done, m);
+            if (!acc.isEmpty()) add(acc.peek(), m[0], m[1], limits, what);
+        }
+    }
+
+    private static void add(long[] acc, long height, long size, LoadLimits limits, String what) {
+        acc[0] = Math.max(acc[0], height);
+        acc[1] = acc[1] + size;
+        if (acc[1] > limits.maxNodes()) {
+            throw KilnFormatException.at(what, "the pickled object expands to more than " + limits.maxNodes() + " values (shared containers multiply; LoadLimits.maxNodes)");
         }
     }
 

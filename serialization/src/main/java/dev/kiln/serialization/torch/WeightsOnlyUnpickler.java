@@ -34,6 +34,9 @@ final class WeightsOnlyUnpickler {
     /** Reads a storage by key (the persistent id of torch.save's data/&lt;key&gt; entries). */
     interface StorageSource {
         StorageRef load(String key, TorchStorageType type, long numel);
+
+        /** Counts bytes a view's copy will take against the per-tensor and total limits (before it is made). */
+        void chargeCopy(long bytes, String what);
     }
 
     /** A storage read from the archive: its Kiln data and the element count the pickle declared. */
@@ -63,12 +66,25 @@ final class WeightsOnlyUnpickler {
     private final Map<Long, Object> memo = new HashMap<>();
     private int pos;
     private int opAt;
+    /**
+     * Values pushed, memoized or added to containers, all counted: one opcode byte can hold ~50
+     * bytes of heap (a memo entry), and a compressed pickle is 1000x smaller than its size, so
+     * the count, not the pickle's length, is what bounds memory.
+     */
+    private long held;
+    private final long budget;
 
     private WeightsOnlyUnpickler(byte[] pickle, String what, LoadLimits limits, StorageSource storages) {
         this.p = pickle;
         this.what = what;
         this.limits = limits;
         this.storages = storages;
+        this.budget = Math.max(1 << 16, limits.maxDocumentBytes() / 16);
+    }
+
+    private void hold(long n) {
+        held += n;
+        if (held > budget) throw error("the pickle builds more than " + budget + " values (a limit derived from LoadLimits.maxDocumentBytes)");
     }
 
     /** The object the pickle describes; {@code what} names the pickle (the archive entry) in errors. */
@@ -91,10 +107,18 @@ final class WeightsOnlyUnpickler {
                 case '.' -> { // STOP
                     Object result = pop();
                     if (!stack.isEmpty() || !marks.isEmpty()) throw error("STOP with " + stack.size() + " value(s) left on the stack");
+                    if (isInternal(result)) throw error("the pickle's result is " + describe(result) + ", not a value");
                     return result;
                 }
-                case '(' -> { marks.add(stack.size()); stack.add(MARK); }
-                case '0' -> pop();
+                case '(' -> { hold(1); marks.add(stack.size()); stack.add(MARK); }
+                case '0' -> { // CPython's load_pop: a MARK on top is popped too (protocol 0's recursive tuples)
+                    if (!stack.isEmpty() && stack.get(stack.size() - 1) == MARK) {
+                        stack.remove(stack.size() - 1);
+                        marks.remove(marks.size() - 1);
+                    } else {
+                        pop();
+                    }
+                }
                 case '1' -> popMark();
                 case '2' -> push(peek());
                 case 'N' -> push(null);
@@ -103,8 +127,8 @@ final class WeightsOnlyUnpickler {
                 case 'J' -> push((long) le32()); // BININT
                 case 'K' -> push((long) u8()); // BININT1
                 case 'M' -> push((long) (u8() | u8() << 8)); // BININT2
-                case 0x8a -> push(longOf(bytes(u8()))); // LONG1
-                case 0x8b -> push(longOf(bytes(length(le32(), "LONG4")))); // LONG4
+                case 0x8a -> push(longOf(bytes(bigIntLength(u8(), "LONG1")))); // LONG1
+                case 0x8b -> push(longOf(bytes(bigIntLength(length(le32(), "LONG4"), "LONG4")))); // LONG4
                 case 'I' -> push(intLine());
                 case 'L' -> push(longLine());
                 case 'G' -> push(ByteBuffer.wrap(bytes(8)).order(ByteOrder.BIG_ENDIAN).getDouble()); // BINFLOAT
@@ -121,8 +145,8 @@ final class WeightsOnlyUnpickler {
                 case '}' -> push(new LinkedHashMap<>());
                 case ')' -> push(tuple(List.of()));
                 case 0x8f -> push(new LinkedHashSet<>()); // EMPTY_SET
-                case 'l' -> push(new ArrayList<>(popMark()));
-                case 't' -> push(tuple(popMark()));
+                case 'l' -> { List<Object> vs = popMark(); hold(vs.size()); push(new ArrayList<>(vs)); }
+                case 't' -> { List<Object> vs = popMark(); hold(vs.size()); push(tuple(vs)); }
                 case 0x85 -> push(tuple(popN(1)));
                 case 0x86 -> push(tuple(popN(2)));
                 case 0x87 -> push(tuple(popN(3)));
@@ -131,15 +155,15 @@ final class WeightsOnlyUnpickler {
                     List<Object> kv = popMark();
                     push(setItems(new LinkedHashMap<>(), kv));
                 }
-                case 'a' -> { Object v = pop(); listAt(peek()).add(v); }
-                case 'e' -> { List<Object> vs = popMark(); listAt(peek()).addAll(vs); }
+                case 'a' -> { Object v = pop(); hold(1); listAt(peek()).add(v); }
+                case 'e' -> { List<Object> vs = popMark(); hold(vs.size()); listAt(peek()).addAll(vs); }
                 case 's' -> { Object v = pop(), k = pop(); setItems(peek(), Arrays.asList(k, v)); }
                 case 'u' -> { List<Object> kv = popMark(); setItems(peek(), kv); }
                 case 0x90 -> { List<Object> vs = popMark(); Set<Object> set = setAt(peek()); for (Object v : vs) set.add(hashable(v, "a set element")); } // ADDITEMS
-                case 'q' -> memo.put((long) u8(), peek()); // BINPUT
-                case 'r' -> memo.put(le32() & 0xffffffffL, peek()); // LONG_BINPUT
-                case 'p' -> memo.put(memoIndex(line()), peek()); // PUT
-                case 0x94 -> memo.put((long) memo.size(), peek()); // MEMOIZE
+                case 'q' -> memoPut(u8()); // BINPUT
+                case 'r' -> memoPut(le32() & 0xffffffffL); // LONG_BINPUT
+                case 'p' -> memoPut(memoIndex(line())); // PUT
+                case 0x94 -> memoPut(memo.size()); // MEMOIZE
                 case 'h' -> push(memoGet(u8()));
                 case 'j' -> push(memoGet(le32() & 0xffffffffL));
                 case 'g' -> push(memoGet(memoIndex(line())));
@@ -199,7 +223,7 @@ final class WeightsOnlyUnpickler {
                 if (args.size() == 1 && args.get(0) instanceof List<?> pairs) {
                     for (Object pair : pairs) {
                         if (!(pair instanceof List<?> kv) || kv.size() != 2) throw error("OrderedDict needs (key, value) pairs");
-                        d.put(kv.get(0), kv.get(1));
+                        d.put(hashable(kv.get(0), "an OrderedDict key"), kv.get(1));
                     }
                 } else if (!args.isEmpty()) {
                     throw error("OrderedDict takes no arguments or a list of pairs here, got " + args.size());
@@ -275,7 +299,10 @@ final class WeightsOnlyUnpickler {
             throw error(fn + ": a view of size " + Arrays.toString(shape) + ", stride " + Arrays.toString(strides) + " at offset " + offset
                     + " reaches element " + last + " of storage '" + s.key() + "', which has " + s.numel());
         }
-        return Copy.contiguousOf(new Strided(s.storage(), shape, strides, offset.intValue()), s.storage().dtype());
+        Strided view = new Strided(s.storage(), shape, strides, offset.intValue());
+        boolean whole = offset == 0 && view.isContiguous() && numel == s.numel();
+        if (!whole) storages.chargeCopy(numel * s.storage().dtype().itemSize(), fn + ": a view of storage '" + s.key() + "'");
+        return Copy.contiguousOf(view, s.storage().dtype());
     }
 
     private int[] ints(Object o, String what) {
@@ -290,7 +317,10 @@ final class WeightsOnlyUnpickler {
 
     // ---- stack ----------------------------------------------------------------------------
 
-    private void push(Object o) { stack.add(o); }
+    private void push(Object o) {
+        hold(1);
+        stack.add(o);
+    }
 
     private Object pop() {
         if (stack.isEmpty()) throw error("the stack is empty");
@@ -339,6 +369,7 @@ final class WeightsOnlyUnpickler {
         if (!(target instanceof Map<?, ?>)) throw error("setting items of " + describe(target) + ", which is not a dict");
         if (kv.size() % 2 != 0) throw error("an odd number of values (" + kv.size() + ") for dict items");
         Map<Object, Object> m = (Map<Object, Object>) target;
+        hold(kv.size() / 2);
         for (int i = 0; i < kv.size(); i += 2) {
             m.put(hashable(kv.get(i), "a dict key"), kv.get(i + 1));
         }
@@ -357,12 +388,18 @@ final class WeightsOnlyUnpickler {
      */
     private Object hashable(Object k, String role) {
         if (isPrimitive(k)) return k;
-        if (k instanceof List<?> t && !(k instanceof ArrayList<?>) && t.stream().allMatch(WeightsOnlyUnpickler::isPrimitive)) return k;
+        // short flat tuples only: a key's hash is recomputed at every insertion
+        if (k instanceof List<?> t && !(k instanceof ArrayList<?>) && t.size() <= 16 && t.stream().allMatch(WeightsOnlyUnpickler::isPrimitive)) return k;
         throw error(role + " is " + describe(k) + "; a weights-only load accepts primitives and flat tuples of them");
     }
 
     private static boolean isPrimitive(Object o) {
         return o == null || o instanceof String || o instanceof Long || o instanceof BigInteger || o instanceof Double || o instanceof Boolean;
+    }
+
+    private void memoPut(long i) {
+        hold(1);
+        memo.put(i, peek());
     }
 
     private Object memoGet(long i) {
@@ -384,6 +421,15 @@ final class WeightsOnlyUnpickler {
         return lo | hi << 32;
     }
 
+    /**
+     * Integers beyond 256 bits have no place in a state dict, and printing or hashing a huge
+     * one costs time superlinear in its length (CPython limits int digits for the same reason).
+     */
+    private int bigIntLength(int n, String op) {
+        if (n > 32) throw error(op + " holds an integer of " + n + " bytes; a weights-only load reads integers up to 256 bits");
+        return n;
+    }
+
     /** A declared length, checked against what is left of the pickle before anything is allocated. */
     private int length(long n, String op) {
         if (n < 0 || n > p.length - pos) throw error(op + " declares " + (n < 0 ? "a negative length" : n + " bytes") + " but " + (p.length - pos) + " remain");
@@ -401,7 +447,8 @@ final class WeightsOnlyUnpickler {
 
     private String line() {
         int start = pos;
-        while (pos < p.length && p[pos] != '\n') pos++;
+        while (pos < p.length && p[pos] != '\n' && pos - start <= 256) pos++;
+        if (pos - start > 256) throw error("a text argument is longer than 256 bytes");
         if (pos >= p.length) throw error("a text argument has no end of line");
         String s = new String(p, start, pos - start, StandardCharsets.UTF_8);
         pos++;
@@ -464,12 +511,16 @@ final class WeightsOnlyUnpickler {
         }
     }
 
+    /** The machine's own records (a global, a storage) are not values a caller may receive. */
+    static boolean isInternal(Object o) { return o instanceof Global || o instanceof StorageRef; }
+
     /** A short description of a value for errors (never its whole content). */
     static String describe(Object o) {
         if (o == null) return "None";
         if (o instanceof Global g) return "global " + g;
         if (o instanceof String s) return "'" + (s.length() > 40 ? s.substring(0, 40) + "..." : s) + "'";
-        if (o instanceof Long || o instanceof Double || o instanceof Boolean || o instanceof BigInteger) return String.valueOf(o);
+        if (o instanceof BigInteger b) return "an integer of " + b.bitLength() + " bits";
+        if (o instanceof Long || o instanceof Double || o instanceof Boolean) return String.valueOf(o);
         if (o instanceof Strided t) return "a tensor " + t.dtype() + Arrays.toString(t.shape());
         if (o instanceof StorageRef s) return "storage '" + s.key() + "'";
         if (o instanceof Map<?, ?> m) return "a dict of " + m.size();

@@ -179,13 +179,27 @@ class TorchWeightsTest {
         HOSTILE.put("unknown_opcode.pt", "opcode 0xff");
         HOSTILE.put("long4_huge.pt", "LONG4 declares 2147483647 bytes");
         HOSTILE.put("bad_dtype_storage.pt", "torch.ComplexFloatStorage is not one Kiln reads");
+        // found by review: each ran the loader out of time, memory or stack (LoadLimits of a 512 MiB heap)
+        HOSTILE.put("review_laughs.pt", "expands to more than 10000000 values");
+        HOSTILE.put("review_od_cycle_key.pt", "an OrderedDict key is a list of 1");
+        HOSTILE.put("review_od_deep_key.pt", "an OrderedDict key is a list of 1");
+        HOSTILE.put("review_stride0.pt", "the tensor needs 1600000000 bytes, more than the limit of 134217728");
+        HOSTILE.put("review_many_views.pt", "bytes together");
+        HOSTILE.put("review_memo_flood.pt", "the pickle builds more than 4194304 values");
+        HOSTILE.put("review_bigint_describe.pt", "LONG4 holds an integer of 2097152 bytes");
+        HOSTILE.put("review_tuple_hash.pt", "a dict key is a tuple of 200000");
     }
+
+    /** The limits a 512 MiB heap gets: small enough that a file past them would exhaust it. */
+    static final LoadLimits SMALL_HEAP = LoadLimits.forHeap(512L << 20);
 
     @TestFactory
     Stream<DynamicTest> hostileFilesFailWithTheirProblemNamed() {
         return HOSTILE.entrySet().stream().map(e -> DynamicTest.dynamicTest(e.getKey(), () -> {
             Path p = DIR.resolve("hostile").resolve(e.getKey());
-            String msg = assertThrows(KilnFormatException.class, () -> TorchWeights.load(p)).getMessage();
+            long t0 = System.nanoTime();
+            String msg = assertThrows(KilnFormatException.class, () -> TorchWeights.load(p, SMALL_HEAP)).getMessage();
+            assertTrue(System.nanoTime() - t0 < 20_000_000_000L, "refused in seconds");
             assertTrue(msg.startsWith(e.getKey()), "the error names the file: " + msg);
             assertTrue(msg.contains(e.getValue()), msg);
         }));
@@ -197,8 +211,16 @@ class TorchWeightsTest {
             List<String> names = files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".pt")).sorted().toList();
             List<String> covered = new ArrayList<>(HOSTILE.keySet());
             covered.add("zip_bomb.pt");
+            covered.add("review_summary_paths.pt"); // valid; KilnCliTest prints it
             assertEquals(names, covered.stream().sorted().toList());
         }
+    }
+
+    @Test
+    void sharedAndHugeStructuresWithinTheLimitsStillLoad() throws IOException {
+        // a 4 MB key over a 20,000-element list: valid, and quick to load
+        Object root = TorchWeights.load(DIR.resolve("hostile/review_summary_paths.pt"), SMALL_HEAP);
+        assertTrue(root instanceof Map<?, ?> m && m.size() == 1);
     }
 
     @Test
