@@ -6,6 +6,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 
 /**
  * ONNX in and out of Kiln. {@link #save} writes a graph as an ONNX model (opset 17) that ONNX
@@ -19,6 +20,21 @@ public final class Onnx {
     /** Initializers at least this big go to the external data file when a model would pass protobuf's 2 GiB. */
     static final long EXTERNAL_THRESHOLD = 1 << 10;
     private static final long INLINE_LIMIT = 1L << 30;
+
+    /** Imports an ONNX model with the default (heap-derived) limits; every dim_param stays symbolic. */
+    public static Graph load(Path file) throws IOException { return load(file, LoadLimits.defaults(), Map.of()); }
+
+    /**
+     * Imports an ONNX model. {@code fixedDims} pins named dims to a size (a recurrent layer over
+     * a symbolic sequence length needs one, Kiln has no scan yet). Errors name the node, the
+     * operator and the opset, or the field of the file.
+     */
+    public static Graph load(Path file, LoadLimits limits, Map<String, Integer> fixedDims) throws IOException {
+        return OnnxImporter.load(file, limits, fixedDims);
+    }
+
+    /** The ONNX model as an eager Kiln module (its float initializers are parameters): to run, inspect or fine-tune it eagerly. */
+    public static OnnxModule module(Path file) throws IOException { return OnnxImporter.module(file, LoadLimits.defaults()); }
 
     /** The ONNX ModelProto of {@code g}, every initializer inline. */
     public static byte[] toBytes(Graph g) { return OnnxExporter.export(g, null); }
