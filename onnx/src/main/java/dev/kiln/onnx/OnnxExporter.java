@@ -67,9 +67,11 @@ final class OnnxExporter {
         }
         for (NamedTensor p : g.params()) initializer(Value.param(p.name()), p.name(), p.data(), external);
         for (NamedTensor c : g.constants()) initializer(Value.constant(c.name()), "const_" + c.name(), c.data(), external);
+        findPoolGathers();
         for (Node n : g.nodes()) {
+            if (skipped.contains(n.id())) continue;
             try {
-                names.put(n.output(), emit(n));
+                names.put(n.output(), poolGathers.containsKey(n.id()) ? pooledValues(n, poolGathers.get(n.id())) : emit(n));
             } catch (OnnxException e) {
                 throw e;
             } catch (RuntimeException e) {
@@ -96,6 +98,51 @@ final class OnnxExporter {
         model.message(8, new ProtoWriter().string(1, "").int64(2, OPSET));
         for (var e : g.metadata().entrySet()) model.message(14, new ProtoWriter().string(1, e.getKey()).string(2, e.getValue()));
         return model.toByteArray();
+    }
+
+    /** gather nodes that read max-pooled values (F.maxPool2d's composite) -> their max_pool2d_indices node */
+    private final Map<Integer, Node> poolGathers = new HashMap<>();
+    /** index nodes (and their flattenings) that only serve such gathers: MaxPool's values replace them */
+    private final java.util.Set<Integer> skipped = new java.util.HashSet<>();
+
+    /**
+     * Finds Kiln's max pooling, gather(flatten(x, 2), 2, flatten(max_pool2d_indices(x), 2)), so
+     * the export is ONNX's MaxPool values rather than its indices and a gather over the input.
+     */
+    private void findPoolGathers() {
+        Map<Value, List<Node>> users = g.users();
+        for (Node idx : g.nodes()) {
+            if (idx.op() != Op.MAX_POOL2D_INDICES) continue;
+            List<Node> flats = users.getOrDefault(idx.output(), List.of());
+            boolean all = !flats.isEmpty() && !g.outputs().contains(idx.output());
+            List<Node> gathers = new ArrayList<>();
+            for (Node f : flats) {
+                boolean ok = f.op() == Op.FLATTEN && f.attrs().getInt("start") == 2 && !g.outputs().contains(f.output());
+                for (Node u : users.getOrDefault(f.output(), List.of())) {
+                    Node src = u.op() == Op.GATHER && u.inputs().get(1).equals(f.output()) ? producer(u.inputs().get(0)) : null;
+                    ok &= src != null && src.op() == Op.FLATTEN && src.attrs().getInt("start") == 2 && src.inputs().get(0).equals(idx.inputs().get(0))
+                            && u.attrs().getInt("dim") == 2;
+                    if (ok) gathers.add(u);
+                }
+                all &= ok && !users.getOrDefault(f.output(), List.of()).isEmpty();
+            }
+            if (!all) continue;
+            skipped.add(idx.id());
+            for (Node f : flats) skipped.add(f.id());
+            for (Node u : gathers) poolGathers.put(u.id(), idx);
+        }
+    }
+
+    private Node producer(Value v) { return v.kind() == Value.Kind.NODE ? g.node(v.nodeId()) : null; }
+
+    /** MaxPool's values, flattened to the gather's [N, C, Ho*Wo]. */
+    private String pooledValues(Node gather, Node idx) {
+        Attrs a = idx.attrs();
+        int[] k = a.getInts("kernel_size"), s = a.getInts("stride"), p = a.getInts("padding"), d = a.getInts("dilation");
+        String y = node("MaxPool", List.of(name(idx.inputs().get(0))), attrInts("kernel_shape", k[0], k[1]), attrInts("strides", s[0], s[1]),
+                attrInts("pads", p[0], p[1], p[0], p[1]), attrInts("dilations", d[0], d[1]), attrInt("ceil_mode", a.getBool("ceil_mode") ? 1 : 0));
+        return node("Reshape", List.of(y, ints(0, 0, -1))); // 0 keeps N and C
+
     }
 
     private String outputName(int i, Value v) {

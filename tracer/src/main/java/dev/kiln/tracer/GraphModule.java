@@ -37,6 +37,26 @@ public final class GraphModule extends Module {
 
     public Graph graph() { return graph; }
 
+    /**
+     * The graph with this module's current parameter values (after fine-tuning): what to save
+     * as an artifact or export. Each parameter is copied, so later training does not change it.
+     */
+    public Graph toGraph() {
+        dev.kiln.graph.GraphBuilder b = Graph.builder(graph.name());
+        for (var in : graph.inputs()) b.addInput(in.name(), in.type());
+        for (NamedTensor p : graph.params()) {
+            Tensor t = byGraphName.get(p.name());
+            b.addParam(p.name(), p.type(), Copy.toContiguous(t.data(), p.type().dtype()));
+        }
+        for (NamedTensor c : graph.constants()) b.addConstant(c.name(), c.type(), c.data());
+        for (var n : graph.nodes()) b.addNode(n);
+        for (Value v : graph.outputs()) b.output(v);
+        graph.guards().forEach(b::addGuard);
+        graph.assumptions().forEach(b::addAssumption);
+        graph.metadata().forEach(b::putMetadata);
+        return b.build();
+    }
+
     @Override
     public Tensor forward(Tensor... inputs) {
         Tensor[] outs = forwardAll(inputs);
