@@ -19,7 +19,7 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code kiln bench MODEL}: latency percentiles and throughput of repeated runs after a warm-up. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Time repeated runs: latency p50/p90/p99 and throughput.")
 final class BenchCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact")
+    @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact or an *.onnx model")
     Path model;
 
     @Option(names = "--input", paramLabel = "NAME=FILE.npy", description = "inputs; when none are given, random inputs with every symbolic dim = --batch-size")
@@ -49,7 +49,7 @@ final class BenchCommand implements Callable<Integer> {
         if (warmup < 0) throw new CliErrors.UsageException("--warmup must not be negative, got " + warmup);
         if (batchSize < 1) throw new CliErrors.UsageException("--batch-size must be at least 1, got " + batchSize);
         dev.kiln.eager.Device where = CliErrors.device(device); // before any work: a missing GPU fails first
-        Graph g = KilnReader.load(model);
+        Graph g = ModelFiles.load(model);
         List<Strided> in = inputs == null || inputs.isEmpty() ? Inputs.random(g, batchSize, 1) : Inputs.fromFiles(g, inputs);
         Executor exec = Executor.of(g, optimize, where);
         for (int i = 0; i < warmup; i++) exec.run(in);

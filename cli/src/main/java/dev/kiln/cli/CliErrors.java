@@ -11,7 +11,7 @@ final class CliErrors {
     private CliErrors() {}
 
     static boolean isUserError(Throwable t) {
-        return t instanceof KilnFormatException || t instanceof GraphException || t instanceof IOException || t instanceof CliErrors.UsageException
+        return t instanceof KilnFormatException || t instanceof dev.kiln.onnx.OnnxException || t instanceof GraphException || t instanceof IOException || t instanceof CliErrors.UsageException
                 || t instanceof IllegalArgumentException;
     }
 

@@ -18,7 +18,7 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "dot", mixinStandardHelpOptions = true,
         description = "Print the graph as Graphviz DOT; with -o FILE.svg (or .png, .pdf), render it with the 'dot' binary.")
 final class DotCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact")
+    @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact or an *.onnx model")
     Path model;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "write to FILE instead of stdout: .dot or .gv as text; .svg, .png or .pdf rendered")
@@ -32,7 +32,7 @@ final class DotCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Graph g = KilnReader.load(model);
+        Graph g = ModelFiles.load(model);
         String dot = g.toDot();
         if (output == null) {
             spec.commandLine().getOut().print(dot);

@@ -24,7 +24,7 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code kiln inspect MODEL}: what a model takes, returns, holds and costs. */
 @Command(name = "inspect", mixinStandardHelpOptions = true, description = "Summarize a model: inputs, outputs, ops, parameters, FLOPs, guards.")
 final class InspectCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact, or PyTorch weights (*.pt, *.pth, *.bin: torch.save's zip format, recognized by its content)")
+    @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact, an *.onnx model, or PyTorch weights (*.pt, *.pth, *.bin: torch.save's zip format, recognized by its content)")
     Path model;
 
     @Option(names = "--graph", description = "also print the graph's text form")
@@ -46,7 +46,7 @@ final class InspectCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (isZipArchive(model)) return TorchFileSummary.print(model, spec.commandLine().getOut()); // .pt, .pth, pytorch_model.bin
-        Artifact a = KilnReader.read(model);
+        Artifact a = ModelFiles.read(model);
         Graph g = a.graph();
         PrintWriter out = spec.commandLine().getOut();
         out.println(Printable.escape("model:       " + g.name()));

@@ -12,7 +12,7 @@ import picocli.CommandLine.ScopeType;
  */
 @Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0",
         description = "Train the demo; inspect, run, draw, benchmark and serve Kiln graph artifacts (*.kiln.json).",
-        subcommands = {DemoCommand.class, InspectCommand.class, RunCommand.class, DotCommand.class, BenchCommand.class, ServeCommand.class,
+        subcommands = {DemoCommand.class, InspectCommand.class, RunCommand.class, ConvertCommand.class, DotCommand.class, BenchCommand.class, ServeCommand.class,
             CommandLine.HelpCommand.class})
 public final class KilnCli {
     static final int BAD_INPUT = 2;

@@ -18,7 +18,7 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code kiln run MODEL --input x=x.npy --output y.npy}: one inference on .npy files. */
 @Command(name = "run", mixinStandardHelpOptions = true, description = "Run a model on .npy inputs and write its first output as .npy.")
 final class RunCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact")
+    @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact or an *.onnx model")
     Path model;
 
     @Option(names = "--input", paramLabel = "NAME=FILE.npy", required = true, description = "one per model input")
@@ -42,7 +42,7 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         dev.kiln.eager.Device where = CliErrors.device(device); // before any work: a missing GPU fails first
-        Graph g = KilnReader.load(model);
+        Graph g = ModelFiles.load(model);
         List<Strided> in = Inputs.fromFiles(g, inputs);
         Executor exec = Executor.of(g, optimize, where);
         Strided out = batchSize == null ? exec.run(in).get(0) : Batches.run(exec, in, batchSize);

@@ -16,7 +16,7 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code kiln serve MODEL}: the model behind HTTP until the process is stopped (see docs/serving.md). */
 @Command(name = "serve", mixinStandardHelpOptions = true, description = "Serve a model over HTTP: POST /v1/models/NAME:predict, GET /v1/models/NAME, /healthz, /metrics.")
 final class ServeCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact")
+    @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact or an *.onnx model")
     Path model;
 
     @Option(names = "--port", paramLabel = "PORT", defaultValue = "8080", description = "TCP port (0: any free one; default ${DEFAULT-VALUE})")
@@ -53,7 +53,7 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ServeOptions options = new ServeOptions(host, port, threads, maxBatch, maxDelayMs, maxBodyBytes, maxInflight, readTimeoutSeconds);
         if (drainSeconds < 0) throw new CliErrors.UsageException("--drain-s must be at least 0, got " + drainSeconds);
-        ModelServer server = ModelServer.start(KilnReader.read(model), options);
+        ModelServer server = ModelServer.start(ModelFiles.read(model), options);
         PrintWriter out = spec.commandLine().getOut();
         out.println("serving " + server.modelName() + " at " + server.url() + "/v1/models/" + server.modelName() + " (batching " + server.batchingDescription() + ")");
         out.flush();

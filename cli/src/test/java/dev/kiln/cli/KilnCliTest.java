@@ -95,6 +95,36 @@ class KilnCliTest {
     }
 
     @Test
+    void onnxModelsRunInspectAndConvertBothWays() throws Exception {
+        Path onnxDir = Path.of("../onnx/src/test/resources/onnx-fixtures");
+        Path mlp = onnxDir.resolve("mlp_opset17.onnx");
+        Result r = kiln("inspect", mlp.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("producer onnx opset 17 from pytorch 1.13") && r.out().contains("f32[N,8]"), r.out());
+        // run it on a .npy batch of 3 and compare with the ONNX fixture's reference computed by PyTorch
+        com.fasterxml.jackson.databind.JsonNode f = new com.fasterxml.jackson.databind.ObjectMapper().readTree(onnxDir.resolve("mlp_opset17.json").toFile());
+        com.fasterxml.jackson.databind.JsonNode c = f.get("cases").get(1);
+        String inName = c.get("inputs").fieldNames().next();
+        double[] xs = new double[c.get("inputs").get(inName).get("data").size()];
+        for (int i = 0; i < xs.length; i++) xs[i] = c.get("inputs").get(inName).get("data").get(i).asDouble();
+        int[] shape = {c.get("inputs").get(inName).get("shape").get(0).asInt(), c.get("inputs").get(inName).get("shape").get(1).asInt()};
+        Path x = dir.resolve("x.npy"), y = dir.resolve("y.npy");
+        dev.kiln.serialization.Npy.write(x, dev.kiln.eager.Tensor.of(xs, shape).to(dev.kiln.backend.DType.FLOAT32).data());
+        r = kiln("run", mlp.toString(), "--input", inName.replace('.', '_') + "=" + x, "--output", y.toString());
+        assertEquals(0, r.code(), r.err());
+        float[] got = dev.kiln.eager.Tensor.wrap(dev.kiln.serialization.Npy.read(y)).toFloatArray();
+        com.fasterxml.jackson.databind.JsonNode want = c.get("outputs").elements().next().get("data");
+        for (int i = 0; i < got.length; i++) assertEquals(want.get(i).asDouble(), got[i], 1e-5 * (1 + Math.abs(want.get(i).asDouble())));
+        // convert to an artifact and back to ONNX
+        Path json = dir.resolve("mlp.kiln.json"), back = dir.resolve("mlp.onnx");
+        assertEquals(0, kiln("convert", mlp.toString(), json.toString()).code());
+        assertEquals(0, kiln("convert", json.toString(), back.toString()).code());
+        assertTrue(kiln("inspect", back.toString()).out().contains("f32[N,8]"));
+        badInput(kiln("convert", mlp.toString(), dir.resolve("x.txt").toString()), "expected MODEL.onnx OUT.kiln.json or MODEL.kiln.json OUT.onnx");
+        badInput(kiln("run", onnxDir.resolve("hostile/unknown_op.onnx").toString(), "--input", "x=" + x, "--output", y.toString()), "FancyOp");
+    }
+
+    @Test
     void inspectSummarizesTheModel() {
         Result r = kiln("inspect", model.toString());
         assertEquals(0, r.code(), r.err());

@@ -100,6 +100,23 @@ class OnnxExportTest {
     }
 
     @Test
+    void theDemosLeNetArtifactExportsAndRunsInOnnxRuntime(@TempDir Path dir) throws Exception {
+        Kiln.manualSeed(7);
+        dev.kiln.examples.LeNet lenet = new dev.kiln.examples.LeNet();
+        Graph traced = trace(lenet, Tensor.randn(64, 1, 28, 28), TraceOptions.builder().name("lenet").dynamic(0, 0, "N").inputNames("x").build());
+        // as the demo deploys it: JSON + safetensors sidecar, reloaded without the model code
+        Path file = dir.resolve("lenet.kiln.json");
+        dev.kiln.serialization.KilnWriter.save(traced, file, dev.kiln.serialization.KilnWriter.Weights.SIDECAR);
+        Path onnx = dir.resolve("lenet.onnx");
+        Onnx.save(dev.kiln.serialization.KilnReader.load(file), onnx);
+        byte[] model = java.nio.file.Files.readAllBytes(onnx);
+        for (int n : new int[] {1, 64, 1000}) {
+            Tensor x = Tensor.randn(n, 1, 28, 28);
+            same("demo lenet batch " + n, eager(lenet, x), ort(model, Map.of("x", x)), 1e-4f);
+        }
+    }
+
+    @Test
     void anMlpRunsInOnnxRuntime() throws Exception {
         Kiln.manualSeed(2);
         Sequential mlp = new Sequential(new Linear(8, 16), new ReLU(), new Linear(16, 16), new Tanh(), new Linear(16, 4));
