@@ -40,8 +40,16 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-inflight", paramLabel = "N", defaultValue = "64", description = "requests admitted at once; more get 503 (default ${DEFAULT-VALUE})")
     int maxInflight;
 
-    @Option(names = "--read-timeout-s", paramLabel = "S", defaultValue = "30", description = "cut off a request not received (or an answer not taken) within S seconds (default ${DEFAULT-VALUE})")
+    @Option(names = "--read-timeout-s", paramLabel = "S", defaultValue = "30",
+            description = "close a connection that has not sent its whole request within S seconds of connecting or of its last answer (default ${DEFAULT-VALUE})")
     int readTimeoutSeconds;
+
+    @Option(names = "--max-connections", paramLabel = "N", defaultValue = "4096", description = "open connections at once; more are closed at accept (default ${DEFAULT-VALUE})")
+    int maxConnections;
+
+    @Option(names = "--memory-budget-bytes", paramLabel = "BYTES", defaultValue = "0",
+            description = "memory all requests in flight may hold (bodies, tensors, answers); over it a request gets 503, or 413 if it can never fit (default 0: a third of the heap)")
+    long memoryBudgetBytes;
 
     @Option(names = "--drain-s", paramLabel = "S", defaultValue = "10", description = "on shutdown, wait up to S seconds for requests in flight (default ${DEFAULT-VALUE})")
     int drainSeconds;
@@ -51,7 +59,8 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ServeOptions options = new ServeOptions(host, port, threads, maxBatch, maxDelayMs, maxBodyBytes, maxInflight, readTimeoutSeconds);
+        ServeOptions options = new ServeOptions(host, port, threads, maxBatch, maxDelayMs, maxBodyBytes, maxInflight, readTimeoutSeconds, maxConnections,
+                memoryBudgetBytes);
         if (drainSeconds < 0) throw new CliErrors.UsageException("--drain-s must be at least 0, got " + drainSeconds);
         ModelServer server = ModelServer.start(ModelFiles.read(model), options);
         PrintWriter out = spec.commandLine().getOut();

@@ -56,10 +56,52 @@ class ServeCommandTest {
     }
 
     @Test
+    void fourConcurrentBodiesJustUnderTheLimitAtXmx512mGet200Or503() throws Exception {
+        // the finding: at -Xmx512m, 2 to 4 of these got 500 OutOfMemoryError
+        new KilnCliTest().saveModelIn(dir); // mlp: x f32[N,4]
+        Path log = dir.resolve("serve512.log");
+        Process p = new ProcessBuilder(java.util.List.of(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m", "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), KilnCli.class.getName(),
+                "serve", dir.resolve("mlp.kiln.json").toString(), "--port", "0", "--max-body-bytes", "17000000", "--max-batch", "1"))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (!java.nio.file.Files.readString(log).contains("serving ") && System.nanoTime() < deadline && p.isAlive()) Thread.sleep(50);
+            String first = java.nio.file.Files.readString(log);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("at (http://[0-9.:]+)/v1/models/(\\w+)").matcher(first);
+            assertTrue(m.find(), first);
+            // a 16.8 MB .npy body: 1,050,000 rows of 4 floats
+            int rows = 1_050_000;
+            java.io.ByteArrayOutputStream npy = new java.io.ByteArrayOutputStream();
+            dev.kiln.serialization.Npy.write(npy, dev.kiln.backend.Strided.allocate(dev.kiln.backend.DType.FLOAT32, new int[] {rows, 4}));
+            byte[] body = npy.toByteArray();
+            assertTrue(body.length > 16_700_000 && body.length < 17_000_000, "body " + body.length);
+            java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+            java.util.List<java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>>> all = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                all.add(client.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(m.group(1) + "/v1/models/" + m.group(2) + ":predict"))
+                        .header("Content-Type", "application/x-npy").header("Accept", "application/x-npy")
+                        .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()));
+            }
+            int ok = 0;
+            for (var f : all) {
+                var r = f.get(120, java.util.concurrent.TimeUnit.SECONDS);
+                assertTrue(r.statusCode() == 200 || r.statusCode() == 503, r.statusCode() + ": " + r.body().substring(0, Math.min(300, r.body().length())));
+                if (r.statusCode() == 200) ok++;
+            }
+            assertTrue(ok >= 1, "at least one fits the budget");
+            assertTrue(p.isAlive(), java.nio.file.Files.readString(log));
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
     void helpListsTheOptions() {
         StringWriter out = new StringWriter();
         assertEquals(0, KilnCli.execute(new String[] {"serve", "--help"}, new PrintWriter(out), new PrintWriter(new StringWriter())));
-        for (String o : new String[] {"--port", "--host", "--threads", "--max-batch", "--max-delay-ms", "--max-body-bytes", "--max-inflight", "--read-timeout-s", "--drain-s"}) {
+        for (String o : new String[] {"--port", "--host", "--threads", "--max-batch", "--max-delay-ms", "--max-body-bytes", "--max-inflight", "--read-timeout-s", "--drain-s",
+            "--max-connections", "--memory-budget-bytes"}) {
             assertTrue(out.toString().contains(o), o + " in\n" + out);
         }
     }

@@ -1,8 +1,6 @@
 package dev.kiln.cli.serve;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpHandler;
 import dev.kiln.backend.shape.Dim;
 import dev.kiln.backend.shape.TensorType;
 import dev.kiln.graph.GraphInput;
@@ -16,10 +14,10 @@ import java.util.function.BooleanSupplier;
 
 /**
  * Routes every request, turns every failure into a status and a one-line JSON error, and records
- * the metrics. Nothing thrown here reaches the JDK server (which would drop the connection
+ * the metrics. Nothing thrown here reaches the transport (which would drop the connection
  * without an answer).
  */
-final class Api implements HttpHandler {
+final class Api implements NettyTransport.Handler {
     private static final String MODELS = "/v1/models/";
 
     private final ServedModel model;
@@ -37,12 +35,12 @@ final class Api implements HttpHandler {
     }
 
     @Override
-    public void handle(HttpExchange ex) {
+    public void handle(HttpCall ex) {
         long start = System.nanoTime();
         String endpoint = "other";
         int status = 500;
         try {
-            String path = ex.getRequestURI().getRawPath();
+            String path = ex.rawPath;
             if (path.equals("/healthz")) {
                 endpoint = "healthz";
                 allow(ex, "GET");
@@ -73,54 +71,68 @@ final class Api implements HttpHandler {
             }
         } catch (ApiException e) {
             status = e.status;
-            if (status == 503) ex.getResponseHeaders().set("Retry-After", "1");
+            if (status == 503) ex.setResponseHeader("Retry-After", "1");
             trySendError(ex, status, e.getMessage());
         } catch (IOException e) {
-            // The client went away or was cut off (read timeout): there is nobody to answer.
-            status = 499;
+            status = 500;
+            trySendError(ex, 500, "internal error: " + e);
+        } catch (OutOfMemoryError e) {
+            // the memory budget should have refused this request; if the heap still ran out, the
+            // client may retry once others are done
+            status = 503;
+            ex.setResponseHeader("Retry-After", "1");
+            trySendError(ex, 503, "the server ran out of memory for this request; retry later");
         } catch (RuntimeException | Error e) {
             status = 500;
             trySendError(ex, 500, "internal error: " + e);
         } finally {
             metrics.request(endpoint, status, System.nanoTime() - start);
-            ex.close();
         }
     }
 
     private static ApiException overloaded(String message) { return new ApiException(503, message); }
 
     /** A 405 carries the Allow header (RFC 9110, 15.5.6). */
-    private static void allow(HttpExchange ex, String allowed) {
-        String method = ex.getRequestMethod();
+    private static void allow(HttpCall ex, String allowed) {
+        String method = ex.method;
         if (method.equals(allowed)) return;
-        ex.getResponseHeaders().set("Allow", allowed);
+        ex.setResponseHeader("Allow", allowed);
         throw new ApiException(405, "method " + TensorJson.abbreviate(method) + " is not allowed here (use " + allowed + ")");
     }
 
     private void checkName(String raw) {
-        String name = URLDecoder.decode(raw, StandardCharsets.UTF_8);
+        String name = decode(raw, "path");
         if (!name.equals(model.graph.name())) {
             throw new ApiException(404, "no model named '" + TensorJson.abbreviate(name) + "' (this server serves '" + model.graph.name() + "')");
         }
     }
 
-    private static void trySendError(HttpExchange ex, int status, String message) {
+    /** Percent-decoding that answers 400 for a malformed escape ({@code %zz}) instead of failing. */
+    static String decode(String raw, String where) {
         try {
-            Responses.error(ex, status, message);
-        } catch (IOException | RuntimeException e) {
-            // Headers already sent, or the connection is gone: nothing more can be said.
+            return URLDecoder.decode(raw, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(400, "malformed percent-encoding in the " + where + ": " + TensorJson.abbreviate(raw));
         }
     }
 
-    private static Map<String, String> query(HttpExchange ex) {
+    private static void trySendError(HttpCall ex, int status, String message) {
+        try {
+            Responses.error(ex, status, message);
+        } catch (RuntimeException e) {
+            // the connection is gone: nothing more can be said
+        }
+    }
+
+    private static Map<String, String> query(HttpCall ex) {
         Map<String, String> q = new HashMap<>();
-        String raw = ex.getRequestURI().getRawQuery();
+        String raw = ex.rawQuery;
         if (raw == null) return q;
         for (String pair : raw.split("&")) {
             if (pair.isEmpty()) continue;
             int eq = pair.indexOf('=');
-            String k = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-            String v = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+            String k = decode(eq < 0 ? pair : pair.substring(0, eq), "query");
+            String v = eq < 0 ? "" : decode(pair.substring(eq + 1), "query");
             q.put(k, v);
         }
         return q;

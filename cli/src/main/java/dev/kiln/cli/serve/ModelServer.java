@@ -1,27 +1,21 @@
 package dev.kiln.cli.serve;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.kiln.serialization.Artifact;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One model behind HTTP. The JDK's {@code com.sun.net.httpserver} is enough here: the work is a
- * model run per request, not connection juggling, and it adds no dependency to a module that
- * deployments copy around. Its gaps are closed around it: a bounded executor with an admission
- * count ({@link AdmissionExecutor}), bodies read against a limit ({@link BodyReader}), the JDK
- * server's request/response timers for slow clients, and a drain on {@link #stop(int)}.
+ * One model behind HTTP, on {@link NettyTransport}: connections are cheap and bounded, each
+ * must send its request within the read timeout, bodies are read against a limit and a memory
+ * budget ({@link MemoryBudget}), complete requests run on a bounded worker pool with an
+ * admission count ({@link AdmissionExecutor}), and {@link #stop(int)} drains.
  */
 public final class ModelServer {
-    private static final String MAX_REQ_TIME = "sun.net.httpserver.maxReqTime";
-    private static final String MAX_RSP_TIME = "sun.net.httpserver.maxRspTime";
-    private static final String NO_DELAY = "sun.net.httpserver.nodelay";
-
-    private final HttpServer server;
+    private final NettyTransport transport;
     private final AdmissionExecutor executor;
     private final DynamicBatcher batcher;
     private final ServedModel model;
+    private final MemoryBudget budget;
     private volatile boolean draining;
     private boolean stopped;
 
@@ -31,19 +25,21 @@ public final class ModelServer {
         this.batcher = model.batchSymbol != null && options.maxBatch() > 1
                 ? new DynamicBatcher(model, metrics, options.maxBatch(), options.maxDelayMs()) : null;
         this.executor = new AdmissionExecutor(options.threads(), options.maxInflight());
-        configureJdkServer(options.readTimeoutSeconds());
+        this.budget = options.memoryBudgetBytes() > 0 ? new MemoryBudget(options.memoryBudgetBytes()) : MemoryBudget.forHeap();
+        Api api = new Api(model, new Predict(model, batcher, metrics, options.maxBodyBytes()), metrics, options, () -> draining);
         try {
-            this.server = HttpServer.create(new InetSocketAddress(options.host(), options.port()), 0);
+            this.transport = new NettyTransport(options, budget, executor, api);
         } catch (java.net.BindException e) {
             // the JDK's message ("Address already in use") names neither the port nor the host
             executor.shutdown(0);
             if (batcher != null) batcher.close(0);
             throw new java.net.BindException("cannot listen on " + options.host() + ":" + options.port() + ": " + e.getMessage()
                     + " (another process holds the port; pick another with --port, or --port 0 for any free one)");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            executor.shutdown(0);
+            throw new IOException("interrupted while binding", e);
         }
-        server.setExecutor(executor);
-        server.createContext("/", new Api(model, new Predict(model, batcher, metrics, options.maxBodyBytes()), metrics, options, () -> draining));
-        server.start();
     }
 
     /** Loads nothing itself: compiles {@code artifact}, binds, and serves until {@link #stop(int)}. */
@@ -51,27 +47,18 @@ public final class ModelServer {
         return new ModelServer(artifact, options);
     }
 
-    /**
-     * The JDK server closes a connection whose request (headers and body) takes longer than
-     * maxReqTime, or whose answer is not taken within maxRspTime, which frees a worker held by a
-     * slow client. It also leaves Nagle's algorithm on by default: the answer's headers and body
-     * go out as two small writes, and the second waits for the client's delayed ACK (about 40 ms
-     * per request on Linux loopback) unless TCP_NODELAY is set. These are JVM-wide settings read
-     * once, when the first server starts: a value given with -D wins, and later servers in the
-     * same JVM share the first one's.
-     */
-    private static void configureJdkServer(int timeoutSeconds) {
-        if (System.getProperty(MAX_REQ_TIME) == null) System.setProperty(MAX_REQ_TIME, Integer.toString(timeoutSeconds));
-        if (System.getProperty(MAX_RSP_TIME) == null) System.setProperty(MAX_RSP_TIME, Integer.toString(timeoutSeconds));
-        if (System.getProperty(NO_DELAY) == null) System.setProperty(NO_DELAY, "true");
-    }
+    public int port() { return transport.port(); }
 
-    public int port() { return server.getAddress().getPort(); }
-
-    public String url() { return "http://" + server.getAddress().getHostString() + ":" + port(); }
+    public String url() { return "http://" + transport.host() + ":" + port(); }
 
     /** The served model's name (the {@code NAME} in {@code /v1/models/NAME}). */
     public String modelName() { return model.graph.name(); }
+
+    /** Open connections (for tests and metrics). */
+    public int connections() { return transport.connections(); }
+
+    /** Bytes the requests in flight hold in the memory budget. */
+    public long memoryInUse() { return budget.used(); }
 
     /** Whether requests are batched dynamically (and if not, why). */
     public String batchingDescription() {
@@ -95,7 +82,7 @@ public final class ModelServer {
                 break;
             }
         }
-        server.stop(0);
+        transport.shutdown();
         if (batcher != null) batcher.close(1000);
         executor.shutdown(1000);
     }

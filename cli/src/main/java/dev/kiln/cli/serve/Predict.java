@@ -1,6 +1,5 @@
 package dev.kiln.cli.serve;
 
-import com.sun.net.httpserver.HttpExchange;
 import dev.kiln.backend.DType;
 import dev.kiln.backend.Strided;
 import dev.kiln.graph.GraphException;
@@ -35,16 +34,25 @@ final class Predict {
         this.maxBodyBytes = maxBodyBytes;
     }
 
-    void handle(HttpExchange ex, Map<String, String> query) throws IOException {
-        byte[] body = BodyReader.read(ex, maxBodyBytes);
+    void handle(HttpCall ex, Map<String, String> query) throws IOException {
+        byte[] body = ex.body; // the transport read it within --max-body-bytes
         List<Strided> inputs = inputs(ex, query, body);
+        SymbolBindings bindings;
         try {
-            SymbolBindings.bind(model.graph, inputs);
+            bindings = SymbolBindings.bind(model.graph, inputs);
         } catch (GraphException e) {
             throw new ApiException(400, e.getMessage());
         }
+        // the outputs and their encoding (JSON: up to ~16 characters a number) before running
+        long outBytes = 0;
+        for (var v : model.graph.outputs()) {
+            long n = 1;
+            for (dev.kiln.backend.shape.Dim d : model.graph.typeOf(v).shape()) n = Math.multiplyExact(n, bindings.eval(d));
+            outBytes = Math.addExact(outBytes, Math.multiplyExact(20L, n));
+        }
+        ex.reserve(outBytes, "this request's outputs");
         List<Strided> outputs = run(inputs);
-        String accept = ex.getRequestHeaders().getFirst("Accept");
+        String accept = ex.header("Accept");
         if (accept != null && accept.contains(Responses.NPY)) {
             String name = query.getOrDefault("output", model.outputNames.get(0));
             int i = model.outputNames.indexOf(name);
@@ -59,8 +67,8 @@ final class Predict {
         }
     }
 
-    private List<Strided> inputs(HttpExchange ex, Map<String, String> query, byte[] body) throws IOException {
-        String type = ex.getRequestHeaders().getFirst("Content-Type");
+    private List<Strided> inputs(HttpCall ex, Map<String, String> query, byte[] body) throws IOException {
+        String type = ex.header("Content-Type");
         String mime = type == null ? Responses.JSON : type.split(";", 2)[0].trim().toLowerCase(java.util.Locale.ROOT);
         Map<String, Strided> given;
         if (mime.equals(Responses.NPY)) {

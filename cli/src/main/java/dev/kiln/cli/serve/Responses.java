@@ -2,10 +2,8 @@ package dev.kiln.cli.serve;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.sun.net.httpserver.HttpExchange;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 
 /** Writing answers: a body with its length, and the one-line {@code {"error": ...}} of every refusal. */
@@ -16,17 +14,9 @@ final class Responses {
 
     private Responses() {}
 
-    static void send(HttpExchange ex, int status, String contentType, byte[] body) throws IOException {
-        ex.getResponseHeaders().set("Content-Type", contentType);
-        ex.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(body);
-        }
-    }
+    static void send(HttpCall call, int status, String contentType, byte[] body) { call.respond(status, contentType, body); }
 
-    static void error(HttpExchange ex, int status, String message) throws IOException {
-        send(ex, status, JSON, errorBody(message));
-    }
+    static void error(HttpCall call, int status, String message) { send(call, status, JSON, errorBody(message)); }
 
     static byte[] errorBody(String message) {
         String line = message == null ? "unknown error" : message.lines().findFirst().orElse("unknown error");

@@ -8,10 +8,13 @@ package dev.kiln.cli.serve;
  * @param maxDelayMs       how long the first request of a batch waits for company
  * @param maxBodyBytes     largest request body read; more is refused with 413 while reading
  * @param maxInflight      requests admitted at once (queued or running); more get 503
- * @param readTimeoutSeconds a request whose headers and body take longer is cut off
+ * @param readTimeoutSeconds a connection must send each request (headers and body) within this many seconds of
+ *                         connecting or of its previous answer, else it is closed
+ * @param maxConnections   open connections at once; more are closed at accept
+ * @param memoryBudgetBytes bytes all requests in flight may hold; 0 means a third of the heap
  */
 public record ServeOptions(String host, int port, int threads, int maxBatch, int maxDelayMs, long maxBodyBytes,
-                           int maxInflight, int readTimeoutSeconds) {
+                           int maxInflight, int readTimeoutSeconds, int maxConnections, long memoryBudgetBytes) {
     public ServeOptions {
         if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be in 0..65535, got " + port);
         if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
@@ -20,20 +23,33 @@ public record ServeOptions(String host, int port, int threads, int maxBatch, int
         if (maxBodyBytes < 1) throw new IllegalArgumentException("--max-body-bytes must be at least 1, got " + maxBodyBytes);
         if (maxInflight < 1) throw new IllegalArgumentException("--max-inflight must be at least 1, got " + maxInflight);
         if (readTimeoutSeconds < 1) throw new IllegalArgumentException("--read-timeout-s must be at least 1, got " + readTimeoutSeconds);
+        if (maxConnections < 1) throw new IllegalArgumentException("--max-connections must be at least 1, got " + maxConnections);
+        if (memoryBudgetBytes < 0) throw new IllegalArgumentException("--memory-budget-bytes must be at least 0, got " + memoryBudgetBytes);
+    }
+
+    /** The settings of earlier versions; connections bounded at 4096, the memory budget a third of the heap. */
+    public ServeOptions(String host, int port, int threads, int maxBatch, int maxDelayMs, long maxBodyBytes, int maxInflight, int readTimeoutSeconds) {
+        this(host, port, threads, maxBatch, maxDelayMs, maxBodyBytes, maxInflight, readTimeoutSeconds, 4096, 0);
     }
 
     /** Loopback only, an ephemeral port, batching on: what tests start from. */
     public static ServeOptions defaults() { return new ServeOptions("127.0.0.1", 0, 32, 32, 2, 16L << 20, 64, 30); }
 
-    public ServeOptions withPort(int p) { return new ServeOptions(host, p, threads, maxBatch, maxDelayMs, maxBodyBytes, maxInflight, readTimeoutSeconds); }
+    public ServeOptions withPort(int p) { return new ServeOptions(host, p, threads, maxBatch, maxDelayMs, maxBodyBytes, maxInflight, readTimeoutSeconds, maxConnections, memoryBudgetBytes); }
 
-    public ServeOptions withBatching(int rows, int delayMs) { return new ServeOptions(host, port, threads, rows, delayMs, maxBodyBytes, maxInflight, readTimeoutSeconds); }
+    public ServeOptions withBatching(int rows, int delayMs) {
+        return new ServeOptions(host, port, threads, rows, delayMs, maxBodyBytes, maxInflight, readTimeoutSeconds, maxConnections, memoryBudgetBytes);
+    }
 
-    public ServeOptions withMaxBodyBytes(long n) { return new ServeOptions(host, port, threads, maxBatch, maxDelayMs, n, maxInflight, readTimeoutSeconds); }
+    public ServeOptions withMaxBodyBytes(long n) { return new ServeOptions(host, port, threads, maxBatch, maxDelayMs, n, maxInflight, readTimeoutSeconds, maxConnections, memoryBudgetBytes); }
 
-    public ServeOptions withMaxInflight(int n) { return new ServeOptions(host, port, threads, maxBatch, maxDelayMs, maxBodyBytes, n, readTimeoutSeconds); }
+    public ServeOptions withMaxInflight(int n) { return new ServeOptions(host, port, threads, maxBatch, maxDelayMs, maxBodyBytes, n, readTimeoutSeconds, maxConnections, memoryBudgetBytes); }
 
-    public ServeOptions withThreads(int n) { return new ServeOptions(host, port, n, maxBatch, maxDelayMs, maxBodyBytes, maxInflight, readTimeoutSeconds); }
+    public ServeOptions withThreads(int n) { return new ServeOptions(host, port, n, maxBatch, maxDelayMs, maxBodyBytes, maxInflight, readTimeoutSeconds, maxConnections, memoryBudgetBytes); }
 
-    public ServeOptions withReadTimeoutSeconds(int s) { return new ServeOptions(host, port, threads, maxBatch, maxDelayMs, maxBodyBytes, maxInflight, s); }
+    public ServeOptions withReadTimeoutSeconds(int s) { return new ServeOptions(host, port, threads, maxBatch, maxDelayMs, maxBodyBytes, maxInflight, s, maxConnections, memoryBudgetBytes); }
+
+    public ServeOptions withMaxConnections(int n) { return new ServeOptions(host, port, threads, maxBatch, maxDelayMs, maxBodyBytes, maxInflight, readTimeoutSeconds, n, memoryBudgetBytes); }
+
+    public ServeOptions withMemoryBudgetBytes(long n) { return new ServeOptions(host, port, threads, maxBatch, maxDelayMs, maxBodyBytes, maxInflight, readTimeoutSeconds, maxConnections, n); }
 }
