@@ -131,8 +131,54 @@ final class SafetensorsFile implements Closeable {
 
     Strided read(String name) throws IOException {
         Entry e = entries.get(name);
-        byte[] b = bytes(name);
-        return TensorBytes.fromBytes(e.dtype(), TensorBytes.toIntShape(e.shape()), b, 0, what + "." + name);
+        if (e.dtype() == DType.BOOL) {
+            byte[] b = bytes(name); // one byte per element: no larger than the tensor
+            return TensorBytes.fromBytes(e.dtype(), TensorBytes.toIntShape(e.shape()), b, 0, what + "." + name);
+        }
+        // decoded straight from the file in 1 MiB pieces: the tensor is the only full-size copy in the heap
+        int[] shape = TensorBytes.toIntShape(e.shape());
+        Strided t = Strided.allocate(e.dtype(), shape);
+        ByteBuffer chunk = ByteBuffer.allocate(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
+        long pos = dataStart + e.begin(), end = dataStart + e.end();
+        int at = 0, item = e.dtype().itemSize();
+        while (pos < end) {
+            chunk.clear().limit((int) Math.min(CHUNK, end - pos));
+            readFully(channel, chunk, pos);
+            pos += chunk.limit();
+            chunk.flip();
+            int n = chunk.remaining() / item;
+            switch (e.dtype()) {
+                case FLOAT32 -> chunk.asFloatBuffer().get(t.storage().f32(), at, n);
+                case FLOAT64 -> chunk.asDoubleBuffer().get(t.storage().f64(), at, n);
+                default -> chunk.asLongBuffer().get(t.storage().i64(), at, n);
+            }
+            at += n;
+        }
+        return t;
+    }
+
+    /** CHUNK is a multiple of every item size. */
+    private static final int CHUNK = 1 << 20;
+
+    /** SHA-256 of one entry's bytes, read in 1 MiB pieces: no copy of the tensor is made to check it. */
+    String sha256(String name) throws IOException {
+        Entry e = entries.get(name);
+        java.security.MessageDigest md;
+        try {
+            md = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException x) {
+            throw new IllegalStateException("every Java runtime has SHA-256", x);
+        }
+        ByteBuffer chunk = ByteBuffer.allocate(CHUNK);
+        long pos = dataStart + e.begin(), end = dataStart + e.end();
+        while (pos < end) {
+            chunk.clear().limit((int) Math.min(CHUNK, end - pos));
+            readFully(channel, chunk, pos);
+            pos += chunk.limit();
+            chunk.flip();
+            md.update(chunk);
+        }
+        return java.util.HexFormat.of().formatHex(md.digest());
     }
 
     private static void readFully(FileChannel ch, ByteBuffer b, long pos) throws IOException {

@@ -63,7 +63,10 @@ final class TensorData {
             if (e.dtype() != dtype || !Arrays.equals(e.shape(), shape)) {
                 throw keyField.error("sidecar tensor is " + e.dtype() + Arrays.toString(e.shape()) + " but the artifact declares " + dtype + Arrays.toString(shape));
             }
-            raw = sf.bytes(key);
+            // checked before the tensor is allocated, streaming over the file
+            String actual = sf.sha256(key);
+            if (!actual.equals(sha)) throw KilnFormatException.at(f.child("sha256"), "checksum mismatch: the data hashes to " + actual);
+            return sf.read(key);
         } else {
             throw KilnFormatException.at(f.child("encoding"), "unknown encoding '" + TypeCodec.abbreviate(encoding) + "' (expected base64 or safetensors)");
         }
