@@ -25,8 +25,10 @@ final class Api implements NettyTransport.Handler {
     private final Metrics metrics;
     private final ServeOptions options;
     private final BooleanSupplier draining;
+    private final OpenInferenceV2 v2;
 
     Api(ServedModel model, Predict predict, Metrics metrics, ServeOptions options, BooleanSupplier draining) {
+        this.v2 = new OpenInferenceV2(model, predict, draining);
         this.model = model;
         this.predict = predict;
         this.metrics = metrics;
@@ -52,6 +54,10 @@ final class Api implements NettyTransport.Handler {
                 allow(ex, "GET");
                 status = 200;
                 Responses.send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.text().getBytes(StandardCharsets.UTF_8));
+            } else if (path.equals("/v2") || path.startsWith("/v2/")) {
+                endpoint = "v2";
+                endpoint = v2.handle(ex, path);
+                status = ex.status();
             } else if (path.startsWith(MODELS) && path.endsWith(":predict")) {
                 endpoint = "predict";
                 allow(ex, "POST");

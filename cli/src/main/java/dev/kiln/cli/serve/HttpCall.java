@@ -52,10 +52,16 @@ final class HttpCall {
 
     boolean responded() { return responded; }
 
+    private int status;
+
+    /** The status sent (0 before). */
+    int status() { return status; }
+
     /** Sends the answer; a second call is ignored (the first one won). */
     void respond(int status, String contentType, byte[] content) {
         if (responded) return;
         responded = true;
+        this.status = status;
         FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status), Unpooled.wrappedBuffer(content));
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
         r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, content.length);

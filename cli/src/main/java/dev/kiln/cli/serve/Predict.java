@@ -36,22 +36,7 @@ final class Predict {
 
     void handle(HttpCall ex, Map<String, String> query) throws IOException {
         byte[] body = ex.body; // the transport read it within --max-body-bytes
-        List<Strided> inputs = inputs(ex, query, body);
-        SymbolBindings bindings;
-        try {
-            bindings = SymbolBindings.bind(model.graph, inputs);
-        } catch (GraphException e) {
-            throw new ApiException(400, e.getMessage());
-        }
-        // the outputs and their encoding (JSON: up to ~16 characters a number) before running
-        long outBytes = 0;
-        for (var v : model.graph.outputs()) {
-            long n = 1;
-            for (dev.kiln.backend.shape.Dim d : model.graph.typeOf(v).shape()) n = Math.multiplyExact(n, bindings.eval(d));
-            outBytes = Math.addExact(outBytes, Math.multiplyExact(20L, n));
-        }
-        ex.reserve(outBytes, "this request's outputs");
-        List<Strided> outputs = run(inputs);
+        List<Strided> outputs = infer(ex, given(ex, query, body));
         String accept = ex.header("Accept");
         if (accept != null && accept.contains(Responses.NPY)) {
             String name = query.getOrDefault("output", model.outputNames.get(0));
@@ -67,7 +52,43 @@ final class Predict {
         }
     }
 
-    private List<Strided> inputs(HttpCall ex, Map<String, String> query, byte[] body) throws IOException {
+    /**
+     * The protocol-independent part of a prediction: the named inputs in the graph's order,
+     * their dtypes and shapes checked, memory reserved for the outputs, the model run (batched
+     * or alone).
+     */
+    List<Strided> infer(HttpCall ex, Map<String, Strided> given) {
+        List<Strided> ordered = new ArrayList<>();
+        for (GraphInput in : model.graph.inputs()) {
+            Strided x = given.get(in.name());
+            if (x == null) throw new ApiException(400, "missing input '" + in.name() + "' (" + in.type() + ")");
+            ordered.add(x);
+        }
+        for (String name : given.keySet()) {
+            DType want = model.inputDtypes.get(name);
+            if (want == null) throw new ApiException(400, "the model has no input named '" + TensorJson.abbreviate(name) + "' (its inputs: " + String.join(", ", model.inputDtypes.keySet()) + ")");
+            if (given.get(name).dtype() != want) {
+                throw new ApiException(400, "input '" + name + "' must be " + want.shortName() + ", got " + given.get(name).dtype().shortName());
+            }
+        }
+        SymbolBindings bindings;
+        try {
+            bindings = SymbolBindings.bind(model.graph, ordered);
+        } catch (GraphException e) {
+            throw new ApiException(400, e.getMessage());
+        }
+        // the outputs and their encoding (JSON: up to ~16 characters a number) before running
+        long outBytes = 0;
+        for (var v : model.graph.outputs()) {
+            long n = 1;
+            for (dev.kiln.backend.shape.Dim d : model.graph.typeOf(v).shape()) n = Math.multiplyExact(n, bindings.eval(d));
+            outBytes = Math.addExact(outBytes, Math.multiplyExact(20L, n));
+        }
+        ex.reserve(outBytes, "this request's outputs");
+        return run(ordered);
+    }
+
+    private Map<String, Strided> given(HttpCall ex, Map<String, String> query, byte[] body) throws IOException {
         String type = ex.header("Content-Type");
         String mime = type == null ? Responses.JSON : type.split(";", 2)[0].trim().toLowerCase(java.util.Locale.ROOT);
         Map<String, Strided> given;
@@ -90,19 +111,7 @@ final class Predict {
         } else {
             throw new ApiException(415, "unsupported Content-Type '" + TensorJson.abbreviate(type) + "' (use application/json or application/x-npy)");
         }
-        List<Strided> ordered = new ArrayList<>();
-        for (GraphInput in : model.graph.inputs()) {
-            Strided x = given.get(in.name());
-            if (x == null) throw new ApiException(400, "missing input '" + in.name() + "' (" + in.type() + ")");
-            ordered.add(x);
-        }
-        for (String name : given.keySet()) {
-            DType want = model.inputDtypes.get(name);
-            if (want != null && given.get(name).dtype() != want) {
-                throw new ApiException(400, "input '" + name + "' must be " + want.shortName() + ", got " + given.get(name).dtype().shortName());
-            }
-        }
-        return ordered;
+        return given;
     }
 
     private List<Strided> run(List<Strided> inputs) {

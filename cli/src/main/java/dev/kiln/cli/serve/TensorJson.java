@@ -141,7 +141,7 @@ final class TensorJson {
     }
 
     /** A growing flat buffer of one dtype, filled from JSON scalars. */
-    private static final class Flat {
+    static final class Flat {
         final DType dtype;
         float[] f = new float[0];
         double[] d = new double[0];
