@@ -54,7 +54,10 @@ final class InspectCommand implements Callable<Integer> {
         out.println("inputs:");
         for (GraphInput in : g.inputs()) out.println(Printable.escape("  %" + in.name() + ": " + in.type()));
         out.println("outputs:");
-        for (Value v : g.outputs()) out.println(Printable.escape("  " + v + ": " + g.typeOf(v)));
+        for (int i = 0; i < g.outputs().size(); i++) {
+            Value v = g.outputs().get(i);
+            out.println(Printable.escape("  " + g.outputNames().get(i) + " = " + v + ": " + g.typeOf(v)));
+        }
         long count = 0, bytes = 0;
         for (NamedTensor p : g.params()) {
             long n = p.data().numel();
@@ -69,6 +72,7 @@ final class InspectCommand implements Callable<Integer> {
         out.println("ops:         " + g.nodes().size() + " nodes");
         hist.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
                 .forEach(e -> out.printf("  %-16s %d%n", e.getKey(), e.getValue()));
+        for (String w : dev.kiln.graph.TrainingArtifacts.of(g)) out.println(Printable.escape("warning:     " + w));
         out.println("guards:      " + (g.guards().isEmpty() ? "none" : g.guards().size()));
         for (Guard gd : g.guards()) out.println(Printable.escape("  " + gd.kind() + ": " + gd.description() + (gd.source() != null ? "   # " + gd.source() : "")));
         if (!g.assumptions().isEmpty()) {

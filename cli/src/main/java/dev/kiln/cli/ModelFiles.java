@@ -17,6 +17,12 @@ final class ModelFiles {
 
     static Graph load(Path p) throws IOException { return isOnnx(p) ? Onnx.load(p) : KilnReader.load(p); }
 
+    /** Prints a warning line per finding of {@link dev.kiln.graph.TrainingArtifacts} (train mode, random draws). */
+    static void warnIfTraining(Graph g, java.io.PrintWriter err) {
+        for (String w : dev.kiln.graph.TrainingArtifacts.of(g)) err.println(dev.kiln.graph.Printable.escape("kiln: warning: " + w));
+        err.flush();
+    }
+
     /** As an artifact: an imported ONNX model says so in its producer. */
     static Artifact read(Path p) throws IOException {
         if (!isOnnx(p)) return KilnReader.read(p);

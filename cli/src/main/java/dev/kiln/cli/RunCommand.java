@@ -43,6 +43,7 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         dev.kiln.eager.Device where = CliErrors.device(device); // before any work: a missing GPU fails first
         Graph g = ModelFiles.load(model);
+        ModelFiles.warnIfTraining(g, spec.commandLine().getErr());
         List<Strided> in = Inputs.fromFiles(g, inputs);
         Executor exec = Executor.of(g, optimize, where);
         Strided out = batchSize == null ? exec.run(in).get(0) : Batches.run(exec, in, batchSize);

@@ -62,7 +62,9 @@ final class ServeCommand implements Callable<Integer> {
         ServeOptions options = new ServeOptions(host, port, threads, maxBatch, maxDelayMs, maxBodyBytes, maxInflight, readTimeoutSeconds, maxConnections,
                 memoryBudgetBytes);
         if (drainSeconds < 0) throw new CliErrors.UsageException("--drain-s must be at least 0, got " + drainSeconds);
-        ModelServer server = ModelServer.start(ModelFiles.read(model), options);
+        dev.kiln.serialization.Artifact artifact = ModelFiles.read(model);
+        ModelFiles.warnIfTraining(artifact.graph(), spec.commandLine().getErr());
+        ModelServer server = ModelServer.start(artifact, options);
         PrintWriter out = spec.commandLine().getOut();
         out.println("serving " + server.modelName() + " at " + server.url() + "/v1/models/" + server.modelName() + " (batching " + server.batchingDescription() + ")");
         out.flush();

@@ -125,10 +125,22 @@ class KilnCliTest {
     }
 
     @Test
+    void aTrainModeArtifactIsFlaggedOnLoad() throws Exception {
+        dev.kiln.eager.nn.Sequential m = new dev.kiln.eager.nn.Sequential(new dev.kiln.eager.nn.Linear(4, 2), new dev.kiln.eager.nn.Dropout(0.5));
+        Graph g = dev.kiln.tracer.Tracer.trace(m, new dev.kiln.eager.Tensor[] {dev.kiln.eager.Tensor.randn(2, 4)},
+                dev.kiln.tracer.TraceOptions.builder().name("drop").build());
+        Path file = dir.resolve("drop.kiln.json");
+        dev.kiln.serialization.KilnWriter.save(g, file);
+        Result r = kiln("inspect", file.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("warning:     graph 'drop' was traced in train mode") && r.out().contains("draws random numbers"), r.out());
+    }
+
+    @Test
     void inspectSummarizesTheModel() {
         Result r = kiln("inspect", model.toString());
         assertEquals(0, r.code(), r.err());
-        for (String s : new String[] {"model:       mlp", "kiln-graph 1.1, opset 1", "%x: f32[N,4]", "%3: f32[N,2]",
+        for (String s : new String[] {"model:       mlp", "kiln-graph 1.2, opset 1", "%x: f32[N,4]", "%3: f32[N,2]",
             "parameters:  3 tensors, 21 values, 84 bytes", "FLOPs:       39*N", "addmm            1", "matmul           1", "guards:      none"}) {
             assertTrue(r.out().contains(s), "expected '" + s + "' in:\n" + r.out());
         }
@@ -223,8 +235,8 @@ class KilnCliTest {
         Files.writeString(broken, Files.readString(model).replace("\"relu\"", "\"exec\""));
         badInput(kiln("inspect", broken.toString()), "nodes[1].op: unknown op 'exec'");
         Path newer = dir.resolve("newer.kiln.json");
-        Files.writeString(newer, Files.readString(model).replace("\"version\" : \"1.1\"", "\"version\" : \"2.0\""));
-        badInput(kiln("run", newer.toString(), "--input", "x=a.npy", "--output", "b.npy"), "version: file format version 2.0 is newer than this reader's 1.1");
+        Files.writeString(newer, Files.readString(model).replace("\"version\" : \"1.2\"", "\"version\" : \"2.0\""));
+        badInput(kiln("run", newer.toString(), "--input", "x=a.npy", "--output", "b.npy"), "version: file format version 2.0 is newer than this reader's 1.2");
         Result verbose = kiln("inspect", "--verbose", broken.toString());
         assertEquals(2, verbose.code());
         assertTrue(verbose.err().contains("\tat dev.kiln."), "--verbose prints the stack trace: " + verbose.err());

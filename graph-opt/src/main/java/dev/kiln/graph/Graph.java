@@ -20,6 +20,7 @@ public final class Graph {
     private final List<NamedTensor> constants;
     private final List<Node> nodes;
     private final List<Value> outputs;
+    private final List<String> outputNames;
     private final List<Guard> guards;
     private final List<Assumption> assumptions;
     private final Map<String, String> metadata;
@@ -27,13 +28,17 @@ public final class Graph {
     private final Map<Integer, Node> byId;
 
     Graph(String name, List<GraphInput> inputs, List<NamedTensor> params, List<NamedTensor> constants, List<Node> nodes,
-          List<Value> outputs, List<Guard> guards, List<Assumption> assumptions, Map<String, String> metadata) {
+          List<Value> outputs, List<String> outputNames, List<Guard> guards, List<Assumption> assumptions, Map<String, String> metadata) {
         this.name = name;
         this.inputs = List.copyOf(inputs);
         this.params = List.copyOf(params);
         this.constants = List.copyOf(constants);
         this.nodes = List.copyOf(nodes);
         this.outputs = List.copyOf(outputs);
+        this.outputNames = List.copyOf(outputNames);
+        if (this.outputNames.size() != this.outputs.size()) {
+            throw new GraphException(name + ": " + outputs.size() + " outputs but " + outputNames.size() + " output names");
+        }
         this.guards = List.copyOf(guards);
         this.assumptions = List.copyOf(assumptions);
         this.metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
@@ -52,9 +57,13 @@ public final class Graph {
 
     public static GraphBuilder builder(String name) { return new GraphBuilder(name); }
 
-    /** A builder pre-filled with everything but the nodes and outputs (for passes). */
+    /**
+     * A builder pre-filled with everything but the nodes and outputs (for passes). The output
+     * names carry over by position: a pass that adds the same number of outputs keeps them.
+     */
     public GraphBuilder rebuild() {
         GraphBuilder b = new GraphBuilder(name);
+        b.inheritOutputNames(outputNames);
         for (GraphInput in : inputs) b.addInput(in.name(), in.type());
         for (NamedTensor p : params) b.addParam(p.name(), p.type(), p.data());
         for (NamedTensor c : constants) b.addConstant(c.name(), c.type(), c.data());
@@ -76,6 +85,12 @@ public final class Graph {
     public List<Node> nodes() { return nodes; }
 
     public List<Value> outputs() { return outputs; }
+
+    /**
+     * What clients call each output (a served model's answer, an ONNX output): stable across
+     * re-traces, unlike the node ids. Traced graphs default to {@code output0, output1, ...}.
+     */
+    public List<String> outputNames() { return outputNames; }
 
     public List<Guard> guards() { return guards; }
 

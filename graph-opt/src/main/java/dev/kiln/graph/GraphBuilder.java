@@ -17,6 +17,8 @@ public final class GraphBuilder {
     private final List<NamedTensor> constants = new ArrayList<>();
     private final List<Node> nodes = new ArrayList<>();
     private final List<Value> outputs = new ArrayList<>();
+    private final List<String> outputNames = new ArrayList<>();
+    private List<String> inherited = List.of();
     private final List<Guard> guards = new ArrayList<>();
     private final List<Assumption> assumptions = new ArrayList<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
@@ -77,10 +79,17 @@ public final class GraphBuilder {
 
     public TensorType typeOf(Value v) { return types.get(v); }
 
-    public GraphBuilder output(Value v) {
+    /** Adds an output; its name is the rebuilt graph's at this position, else {@code output<i>}. */
+    public GraphBuilder output(Value v) { return output(v, null); }
+
+    /** Adds an output named {@code name} (null: the default, see {@link #output(Value)}). */
+    public GraphBuilder output(Value v, String name) {
         outputs.add(v);
+        outputNames.add(name);
         return this;
     }
+
+    void inheritOutputNames(List<String> names) { inherited = names; }
 
     public GraphBuilder addGuard(Guard g) {
         guards.add(g);
@@ -98,6 +107,17 @@ public final class GraphBuilder {
     }
 
     public Graph build() {
-        return new Graph(name, inputs, params, constants, nodes, outputs, guards, assumptions, metadata);
+        List<String> names = new ArrayList<>();
+        boolean inherit = inherited.size() == outputs.size();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (int i = 0; i < outputs.size(); i++) {
+            String n = outputNames.get(i) != null ? outputNames.get(i) : inherit ? inherited.get(i) : "output" + i;
+            if (n.isEmpty() || n.length() > 256 || n.chars().anyMatch(Character::isISOControl)) {
+                throw new GraphException(name + ": output " + i + " has the name '" + Printable.escape(n) + "' (1 to 256 printable characters)");
+            }
+            if (!seen.add(n)) throw new GraphException(name + ": two outputs are named '" + Printable.escape(n) + "'");
+            names.add(n);
+        }
+        return new Graph(name, inputs, params, constants, nodes, outputs, names, guards, assumptions, metadata);
     }
 }

@@ -39,8 +39,13 @@ final class GraphPrinter {
             line(sb, line.toString());
         }
         StringJoiner ret = new StringJoiner(", ");
-        for (Value v : g.outputs()) ret.add(v.toString());
-        line(sb, "  return " + ret);
+        boolean defaults = true;
+        for (int i = 0; i < g.outputs().size(); i++) {
+            ret.add(g.outputs().get(i).toString());
+            defaults &= g.outputNames().get(i).equals("output" + i);
+        }
+        // names other than the default output0, output1, ... are part of what the graph means to clients
+        line(sb, "  return " + ret + (defaults ? "" : "   # as " + String.join(", ", g.outputNames())));
         if (!g.assumptions().isEmpty()) {
             line(sb, "  assumptions:");
             for (Assumption a : g.assumptions()) line(sb, "    " + a);

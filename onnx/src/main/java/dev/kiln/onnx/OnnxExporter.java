@@ -145,10 +145,8 @@ final class OnnxExporter {
 
     }
 
-    private String outputName(int i, Value v) {
-        String base = g.outputs().size() == 1 ? "output" : "output_" + i;
-        return base;
-    }
+    /** The graph's output name (Kiln's names are unique and printable, as ONNX's must be). */
+    private String outputName(int i, Value v) { return g.outputNames().get(i); }
 
     // ---- writing pieces ---------------------------------------------------------------------
 

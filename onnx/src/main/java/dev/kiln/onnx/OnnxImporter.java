@@ -99,7 +99,8 @@ final class OnnxImporter {
         }
         var b = g.rebuild();
         for (var node : g.nodes()) b.addNode(node);
-        for (var out : g.outputs()) b.output(out);
+        // the ONNX output names are what the model's clients know
+        for (int k = 0; k < g.outputs().size(); k++) b.output(g.outputs().get(k), m.graph().outputs().get(k).name());
         b.putMetadata("onnx.producer", (m.producer() + " " + m.producerVersion()).trim());
         b.putMetadata("onnx.opset", Long.toString(m.opset()));
         for (int k = 0; k < m.graph().outputs().size(); k++) b.putMetadata("onnx.output." + k, m.graph().outputs().get(k).name());

@@ -120,7 +120,10 @@ class OnnxExportTest {
     void anMlpRunsInOnnxRuntime() throws Exception {
         Kiln.manualSeed(2);
         Sequential mlp = new Sequential(new Linear(8, 16), new ReLU(), new Linear(16, 16), new Tanh(), new Linear(16, 4));
-        byte[] model = Onnx.toBytes(trace(mlp, Tensor.randn(3, 8), TraceOptions.builder().name("mlp").dynamic(0, 0, "N").inputNames("x").build()));
+        byte[] model = Onnx.toBytes(trace(mlp, Tensor.randn(3, 8), TraceOptions.builder().name("mlp").dynamic(0, 0, "N").inputNames("x").outputNames("logits").build()));
+        try (OrtSession s = ENV.createSession(model, new OrtSession.SessionOptions())) {
+            assertEquals(java.util.Set.of("logits"), s.getOutputNames(), "the graph's output name is the ONNX output's");
+        }
         for (int n : new int[] {1, 3, 100}) {
             Tensor x = Tensor.randn(n, 8);
             same("mlp batch " + n, eager(mlp, x), ort(model, Map.of("x", x)), 1e-5f);

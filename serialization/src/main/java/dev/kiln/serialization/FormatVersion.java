@@ -9,8 +9,8 @@ package dev.kiln.serialization;
  */
 public record FormatVersion(int major, int minor) {
     public static final String FORMAT_NAME = "kiln-graph";
-    /** 1.1: symbolic sizes in SHAPE attributes. */
-    public static final FormatVersion CURRENT = new FormatVersion(1, 1);
+    /** 1.1: symbolic sizes in SHAPE attributes; 1.2: named outputs. */
+    public static final FormatVersion CURRENT = new FormatVersion(1, 2);
     /** Version of the op vocabulary (names, attrs, semantics) the nodes refer to. */
     public static final int OPSET = 1;
 

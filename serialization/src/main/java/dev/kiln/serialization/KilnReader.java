@@ -89,7 +89,7 @@ public final class KilnReader {
         readStored(root, "parameters", b);
         readStored(root, "constants", b);
         readNodes(root, b);
-        readOutputs(root, b);
+        readOutputs(root, b, version);
         readGuards(root, b);
         readAssumptions(root, b);
         readMetadata(root, b);
@@ -196,15 +196,31 @@ public final class KilnReader {
         }
     }
 
-    private void readOutputs(Json root, GraphBuilder b) {
+    private void readOutputs(Json root, GraphBuilder b, FormatVersion version) {
         List<Json> outs = root.get("outputs").array();
         if (outs.isEmpty()) throw root.get("outputs").error("a graph needs at least one output");
-        for (Json o : outs) {
-            o.onlyKeys(Set.of("ref", "type"), lenient);
+        boolean named = version.minor() >= 2 || version.major() > 1;
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (int i = 0; i < outs.size(); i++) {
+            Json o = outs.get(i);
+            o.onlyKeys(named ? Set.of("ref", "type", "name") : Set.of("ref", "type"), lenient);
             Value v = defined(o.get("ref"));
             TensorType declared = TypeCodec.type(o.get("type"), limits);
             if (!declared.equals(types.get(v))) throw o.get("type").error("declared " + declared + " but " + v + " is " + types.get(v));
-            b.output(v);
+            String name;
+            if (named) {
+                Json n = o.get("name");
+                name = n.string();
+                if (name.isEmpty() || name.length() > 256 || name.chars().anyMatch(Character::isISOControl)) throw n.error("an output name has 1 to 256 printable characters");
+                if (!seen.add(name)) throw n.error("two outputs are named '" + TypeCodec.abbreviate(name) + "'");
+            } else {
+                // before 1.2, clients knew outputs by the value they return ("3" for node 3):
+                // old artifacts keep those names
+                String legacy = v.name();
+                name = seen.add(legacy) ? legacy : legacy + "_" + i;
+                seen.add(name);
+            }
+            b.output(v, name);
         }
     }
 

@@ -82,8 +82,10 @@ public final class KilnWriter {
             }
             j.writeEndArray();
             j.writeArrayFieldStart("outputs");
-            for (Value v : g.outputs()) {
+            for (int i = 0; i < g.outputs().size(); i++) {
+                Value v = g.outputs().get(i);
                 j.writeStartObject();
+                j.writeStringField("name", g.outputNames().get(i));
                 j.writeStringField("ref", ValueRefs.write(v));
                 TypeCodec.writeType(j, "type", g.typeOf(v));
                 j.writeEndObject();

@@ -50,7 +50,7 @@ public final class GraphModule extends Module {
         }
         for (NamedTensor c : graph.constants()) b.addConstant(c.name(), c.type(), c.data());
         for (var n : graph.nodes()) b.addNode(n);
-        for (Value v : graph.outputs()) b.output(v);
+        for (int i = 0; i < graph.outputs().size(); i++) b.output(graph.outputs().get(i), graph.outputNames().get(i));
         graph.guards().forEach(b::addGuard);
         graph.assumptions().forEach(b::addAssumption);
         graph.metadata().forEach(b::putMetadata);

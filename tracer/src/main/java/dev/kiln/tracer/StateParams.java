@@ -33,7 +33,7 @@ record StateParams(Graph graph, List<Value> state) {
             for (Value v : n.inputs()) in.add(ren.getOrDefault(v, v));
             b.addNode(new Node(n.id(), n.op(), in, n.attrs(), n.type(), n.source()));
         }
-        for (Value o : g.outputs()) b.output(ren.getOrDefault(o, o));
+        for (int i = 0; i < g.outputs().size(); i++) b.output(ren.getOrDefault(g.outputs().get(i), g.outputs().get(i)), g.outputNames().get(i));
         for (Guard gd : g.guards()) {
             b.addGuard(new Guard(gd.kind(), gd.description(), gd.value() == null ? null : ren.getOrDefault(gd.value(), gd.value()), gd.expected(), gd.source()));
         }

@@ -19,6 +19,7 @@ public final class TraceOptions {
     final boolean strict;
     final boolean selfCheck;
     final List<String> inputNames;
+    final List<String> outputNames;
     final Map<Tensor, String> params;
     final List<dev.kiln.graph.Assumption> assumptions;
 
@@ -28,13 +29,15 @@ public final class TraceOptions {
         strict = b.strict;
         selfCheck = b.selfCheck;
         inputNames = List.copyOf(b.inputNames);
+        outputNames = List.copyOf(b.outputNames);
         params = b.params;
         assumptions = List.copyOf(b.assumptions);
     }
 
     /** A builder holding these options, to derive variants. */
     public Builder toBuilder() {
-        Builder b = new Builder().name(name).strict(strict).selfCheck(selfCheck).inputNames(inputNames.toArray(new String[0]));
+        Builder b = new Builder().name(name).strict(strict).selfCheck(selfCheck).inputNames(inputNames.toArray(new String[0]))
+                .outputNames(outputNames.toArray(new String[0]));
         for (DynamicDim d : dynamic) b.dynamic(d.input(), d.dim(), d.symbol());
         b.params.putAll(params);
         b.assumptions.addAll(assumptions);
@@ -53,6 +56,7 @@ public final class TraceOptions {
         private boolean strict = true;
         private boolean selfCheck = true;
         private final List<String> inputNames = new ArrayList<>();
+        private final List<String> outputNames = new ArrayList<>();
         private final Map<Tensor, String> params = new java.util.IdentityHashMap<>();
         private final List<dev.kiln.graph.Assumption> assumptions = new ArrayList<>();
 
@@ -90,6 +94,16 @@ public final class TraceOptions {
         public Builder inputNames(String... names) {
             inputNames.clear();
             inputNames.addAll(List.of(names));
+            return this;
+        }
+
+        /**
+         * What clients will call the outputs (a served model's answer, an ONNX output), in order;
+         * outputs not named here are {@code output0}, {@code output1}, ...
+         */
+        public Builder outputNames(String... names) {
+            outputNames.clear();
+            outputNames.addAll(List.of(names));
             return this;
         }
 

@@ -27,6 +27,8 @@ public final class Tracer {
      * Traces a module's forward: its parameters and buffers become named graph parameters,
      * and the train/eval mode it ran in goes into the ledger.
      */
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger("dev.kiln.tracer");
+
     public static Graph trace(dev.kiln.eager.nn.Module module, Tensor[] examples, TraceOptions options) {
         Map<String, Tensor> named = new java.util.LinkedHashMap<>(module.namedParameters());
         named.putAll(module.namedBuffers());
@@ -34,7 +36,9 @@ public final class Tracer {
                 .assume("mode", module.getClass().getSimpleName() + " traced in " + (module.isTraining() ? "train" : "eval")
                         + " mode (dropout and batch-norm behave as in that mode)", SourceLines.caller())
                 .build();
-        return trace(in -> module.call(in), examples, o);
+        Graph g = trace(in -> module.call(in), examples, o);
+        for (String w : dev.kiln.graph.TrainingArtifacts.of(g)) LOG.warning(w);
+        return g;
     }
 
     /** Traces a single-output function. */
@@ -107,7 +111,10 @@ public final class Tracer {
             rec.stop();
             Dispatcher.setObserver(prev);
         }
-        for (Tensor o : outs) b.output(rec.valueOf(o));
+        if (options.outputNames.size() > outs.length) {
+            throw new IllegalArgumentException(options.name + ": " + options.outputNames.size() + " output names for " + outs.length + " outputs");
+        }
+        for (int i = 0; i < outs.length; i++) b.output(rec.valueOf(outs[i]), i < options.outputNames.size() ? options.outputNames.get(i) : null);
         List<Value> state = new ArrayList<>();
         List<dev.kiln.backend.Strided> stateData = new ArrayList<>();
         if (stateAsOutputs) {

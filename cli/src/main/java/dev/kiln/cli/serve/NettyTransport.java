@@ -116,14 +116,22 @@ final class NettyTransport {
     }
 
     /** A JSON error answer written by the transport itself (before the API sees the request), then the connection closes. */
-    static void refuse(ChannelHandlerContext ctx, int status, String message, boolean retry) {
+    static void refuse(ChannelHandlerContext ctx, int status, String message, boolean retry) { refuse(ctx, status, message, retry, true); }
+
+    /**
+     * As {@link #refuse(ChannelHandlerContext, int, String, boolean)}; with {@code close} false the
+     * connection stays open so the client can finish sending the body it has started (its rest is
+     * discarded, then the connection closes): a client that cannot finish writing never reads the
+     * answer, it sees a broken pipe instead.
+     */
+    static void refuse(ChannelHandlerContext ctx, int status, String message, boolean retry, boolean close) {
         FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
                 Unpooled.wrappedBuffer(Responses.errorBody(message)));
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, Responses.JSON);
         r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.content().readableBytes());
         r.headers().set(HttpHeaderNames.CONNECTION, "close");
         if (retry) r.headers().set("Retry-After", "1");
-        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+        ctx.writeAndFlush(r).addListener(close ? ChannelFutureListener.CLOSE : ChannelFutureListener.CLOSE_ON_FAILURE);
     }
 
     /**
@@ -190,15 +198,26 @@ final class NettyTransport {
             try {
                 g.budget.reserve(bytes, "this request");
             } catch (ApiException e) {
-                g.discarding = true;
-                ReferenceCountUtil.release(msg);
-                refuse(ctx, e.status, e.getMessage(), e.status == 503);
+                g.refuseAndDrain(ctx, (HttpRequest) msg, e.status, e.getMessage(), e.status == 503);
                 return false;
             }
             long[] held = ctx.channel().attr(RESERVED).get();
             if (held == null) ctx.channel().attr(RESERVED).set(new long[] {bytes});
             else held[0] += bytes;
             return true;
+        }
+
+        /**
+         * Answers at the head and reads the rest of the request without keeping it: the client
+         * gets to finish writing and reads the answer. A client waiting for 100-continue sends no
+         * body, so its connection closes at once; a body that never ends meets the read timeout.
+         */
+        private void refuseAndDrain(ChannelHandlerContext ctx, HttpRequest req, int status, String message, boolean retry) {
+            discarding = true;
+            boolean waitsForContinue = HttpUtil.is100ContinueExpected(req);
+            boolean bodyless = req instanceof io.netty.handler.codec.http.FullHttpRequest || HttpUtil.getContentLength(req, -1L) == 0;
+            ReferenceCountUtil.release(req);
+            refuse(ctx, status, message, retry, waitsForContinue || bodyless);
         }
 
         Gate(long maxBody, MemoryBudget budget) {
@@ -208,8 +227,10 @@ final class NettyTransport {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (discarding) { // the rest of a refused request
+            if (discarding) { // the rest of a refused request, read and dropped; then the connection closes
+                boolean last = msg instanceof LastHttpContent;
                 ReferenceCountUtil.release(msg);
+                if (last) ctx.close();
                 return;
             }
             if (msg instanceof HttpRequest req) {
@@ -223,15 +244,11 @@ final class NettyTransport {
                 }
                 long declared = HttpUtil.getContentLength(req, -1L);
                 if (declared > maxBody) {
-                    discarding = true;
-                    ReferenceCountUtil.release(msg);
-                    refuse(ctx, 413, "request body exceeds the limit of " + maxBody + " bytes (--max-body-bytes)", false);
+                    refuseAndDrain(ctx, req, 413, "request body exceeds the limit of " + maxBody + " bytes (--max-body-bytes)", false);
                     return;
                 }
                 if (declared >= 0 && FIXED_COST + BODY_FACTOR * declared > budget.capacity()) {
-                    discarding = true;
-                    ReferenceCountUtil.release(msg);
-                    refuse(ctx, 413, "a body of " + declared + " bytes needs about " + (FIXED_COST + BODY_FACTOR * declared)
+                    refuseAndDrain(ctx, req, 413, "a body of " + declared + " bytes needs about " + (FIXED_COST + BODY_FACTOR * declared)
                             + " bytes in memory, more than this server's budget of " + budget.capacity() + " (a third of the heap; a larger -Xmx raises it)", false);
                     return;
                 }

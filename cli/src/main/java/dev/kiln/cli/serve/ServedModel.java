@@ -49,7 +49,7 @@ final class ServedModel {
         this.graph = artifact.graph();
         this.compiled = CompiledGraph.compile(graph, CompileOptions.of(OptLevel.O2));
         for (GraphInput in : graph.inputs()) inputDtypes.put(in.name(), in.type().dtype());
-        this.outputNames = outputNames(graph);
+        this.outputNames = graph.outputNames(); // output0, ... for new artifacts; node ids for those before format 1.2
         long params = 0;
         for (NamedTensor p : graph.params()) params += p.data().numel();
         this.parameterValues = params;
@@ -60,17 +60,6 @@ final class ServedModel {
     }
 
     List<Strided> run(List<Strided> inputs) { return compiled.run(inputs); }
-
-    /** Outputs are named after the values they return ({@code node:3} -> "3"); repeats get "_i" appended. */
-    private static List<String> outputNames(Graph g) {
-        List<String> names = new ArrayList<>();
-        Set<String> seen = new HashSet<>();
-        for (int i = 0; i < g.outputs().size(); i++) {
-            String n = g.outputs().get(i).name();
-            names.add(seen.add(n) ? n : n + "_" + i);
-        }
-        return List.copyOf(names);
-    }
 
     private static String batchSymbolOf(Graph g) {
         String sym = null;

@@ -97,7 +97,7 @@ class BatchingTest {
             for (int i = 0; i < answers.size(); i++) {
                 HttpResponse<String> a = answers.get(i).get();
                 assertEquals(200, a.statusCode(), a.body());
-                float[][] y = matrix(JSON.readTree(a.body()).get("outputs").get("1"));
+                float[][] y = matrix(JSON.readTree(a.body()).get("outputs").get("output0"));
                 Strided in = inputs.get(i);
                 assertEquals(in.shape()[0], y.length);
                 for (int row = 0; row < y.length; row++) {
@@ -126,9 +126,9 @@ class BatchingTest {
         ModelServer s = ModelServer.start(artifact(rowMixing(), dir), options());
         try {
             String sig = get(s, "/v1/models/centered").body();
-            assertTrue(sig.contains("\"batching\":{\"enabled\":false,\"reason\":\"output 2 of a batch differs"), sig);
+            assertTrue(sig.contains("\"batching\":{\"enabled\":false,\"reason\":\"output output0 of a batch differs"), sig);
             HttpResponse<String> r = predict(s, "{\"inputs\": {\"x\": [[1, 2, 3, 4], [1, 1, 1, 1]]}}");
-            assertEquals("{\"outputs\":{\"2\":[[-1.0,-1.0,-1.0,-1.0],[-1.0,-2.0,-3.0,-4.0]]}}", r.body().strip());
+            assertEquals("{\"outputs\":{\"output0\":[[-1.0,-1.0,-1.0,-1.0],[-1.0,-2.0,-3.0,-4.0]]}}", r.body().strip());
         } finally {
             s.stop(1);
         }

@@ -69,7 +69,7 @@ class ModelServerTest {
         assertEquals(200, r.statusCode(), r.body());
         JsonNode n = JSON.readTree(r.body());
         assertEquals("mlp", n.get("name").asText());
-        assertEquals("1.1", n.get("version").asText());
+        assertEquals("1.2", n.get("version").asText());
         assertEquals(1, n.get("opset").asInt());
         assertEquals("[{\"name\":\"x\",\"dtype\":\"f32\",\"shape\":[\"N\",16]}]", n.get("inputs").toString());
         assertEquals("f32", n.get("outputs").get(0).get("dtype").asText());
@@ -86,7 +86,7 @@ class ModelServerTest {
         HttpResponse<String> r = predict(server, body("x", x));
         assertEquals(200, r.statusCode(), r.body());
         JsonNode outputs = JSON.readTree(r.body()).get("outputs");
-        String name = graph.outputs().get(0).name();
+        String name = graph.outputNames().get(0);
         float[][] got = matrix(outputs.get(name));
         float[] expected = ReferenceInterpreter.run(graph, List.of(x)).get(0).storage().f32();
         float[] compiled = CompiledGraph.compile(graph, CompileOptions.of(OptLevel.O2)).run(List.of(x)).get(0).storage().f32();
@@ -129,7 +129,7 @@ class ModelServerTest {
             assertError(CLIENT.send(req.uri(URI.create(pair.url() + path + "?input=z")).build(), HttpResponse.BodyHandlers.ofString()), 400, "no input named 'z'");
             HttpResponse<String> ok = predict(pair, "{\"inputs\": {\"x\": [[1, 2, 3, 4]], \"y\": [[0.5, 0.5, 0.5, 0.5]]}}");
             assertEquals(200, ok.statusCode(), ok.body());
-            assertEquals("{\"outputs\":{\"1\":[[1.5,2.5,3.5,4.5]]}}", ok.body().strip());
+            assertEquals("{\"outputs\":{\"output0\":[[1.5,2.5,3.5,4.5]]}}", ok.body().strip());
         } finally {
             pair.stop(1);
         }

@@ -77,7 +77,7 @@ class ServeLoadTest {
     /** Requests {@code from..to} from {@link #CLIENTS} concurrent clients, each answer checked. */
     private static void load(ModelServer s, Artifact a, List<Case> cases, ExecutorService clients, int from, int to, long[] latency, long[] startedAt)
             throws Exception {
-        String name = a.graph().outputs().get(0).name();
+        String name = a.graph().outputNames().get(0);
         URI uri = URI.create(s.url() + "/v1/models/mlp:predict");
         AtomicInteger next = new AtomicInteger(from);
         List<Future<?>> work = new ArrayList<>();

@@ -48,7 +48,7 @@ public final class DeadCodeElimination implements Pass {
         for (NamedTensor p : g.params()) b.addParam(p.name(), p.type(), p.data());
         for (NamedTensor c : usedConstants) b.addConstant(c.name(), c.type(), c.data());
         for (int i = 0; i < nodes.size(); i++) if (keep[i]) b.addNode(nodes.get(i));
-        for (Value v : g.outputs()) b.output(v);
+        for (int i = 0; i < g.outputs().size(); i++) b.output(g.outputs().get(i), g.outputNames().get(i));
         for (Guard gd : g.guards()) b.addGuard(gd);
         for (Assumption a : g.assumptions()) b.addAssumption(a);
         g.metadata().forEach(b::putMetadata);
