@@ -2,8 +2,10 @@ package dev.kiln.onnx;
 
 import dev.kiln.graph.Graph;
 import dev.kiln.serialization.LoadLimits;
-import java.io.ByteArrayOutputStream;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -57,19 +59,31 @@ public final class Onnx {
             return;
         }
         String dataName = file.getFileName() + ".data";
-        ByteArrayOutputStream data = new ByteArrayOutputStream();
-        byte[] model = OnnxExporter.export(g, new OnnxExporter.ExternalData() {
-            @Override
-            public long thresholdBytes() { return EXTERNAL_THRESHOLD; }
+        // streamed to the file: the weights may pass what one Java array can hold
+        try (OutputStream data = new BufferedOutputStream(Files.newOutputStream(file.resolveSibling(dataName)), 1 << 20)) {
+            long[] written = {0};
+            byte[] model;
+            try {
+                model = OnnxExporter.export(g, new OnnxExporter.ExternalData() {
+                    @Override
+                    public long thresholdBytes() { return EXTERNAL_THRESHOLD; }
 
-            @Override
-            public String[] append(byte[] bytes) {
-                long offset = data.size();
-                data.write(bytes, 0, bytes.length);
-                return new String[] {dataName, Long.toString(offset), Long.toString(bytes.length)};
+                    @Override
+                    public String[] append(byte[] bytes) {
+                        long offset = written[0];
+                        try {
+                            data.write(bytes);
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                        written[0] += bytes.length;
+                        return new String[] {dataName, Long.toString(offset), Long.toString(bytes.length)};
+                    }
+                });
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
             }
-        });
-        Files.write(file.resolveSibling(dataName), data.toByteArray());
-        Files.write(file, model);
+            Files.write(file, model);
+        }
     }
 }

@@ -137,12 +137,33 @@ final class OnnxExporter {
 
     /** MaxPool's values, flattened to the gather's [N, C, Ho*Wo]. */
     private String pooledValues(Node gather, Node idx) {
+        String y = node("MaxPool", List.of(name(idx.inputs().get(0))), maxPoolAttrs(idx));
+        return node("Reshape", List.of(y, ints(0, 0, -1))); // 0 keeps N and C
+    }
+
+    /**
+     * MaxPool's attributes for a max_pool2d_indices node. ceil_mode is written as explicit end
+     * padding with ceil_mode 0: PyTorch (and Kiln) drop a last window that would start in the
+     * end padding, and runtimes differ on whether ONNX's ceil_mode does, so the output size is
+     * pinned by the pads instead. Padded cells are -inf to MaxPool, so extra padding changes
+     * only the size.
+     */
+    private ProtoWriter[] maxPoolAttrs(Node idx) {
         Attrs a = idx.attrs();
         int[] k = a.getInts("kernel_size"), s = a.getInts("stride"), p = a.getInts("padding"), d = a.getInts("dilation");
-        String y = node("MaxPool", List.of(name(idx.inputs().get(0))), attrInts("kernel_shape", k[0], k[1]), attrInts("strides", s[0], s[1]),
-                attrInts("pads", p[0], p[1], p[0], p[1]), attrInts("dilations", d[0], d[1]), attrInt("ceil_mode", a.getBool("ceil_mode") ? 1 : 0));
-        return node("Reshape", List.of(y, ints(0, 0, -1))); // 0 keeps N and C
-
+        long[] end = {p[0], p[1]};
+        if (a.getBool("ceil_mode")) {
+            Dim[] in = g.typeOf(idx.inputs().get(0)).shape(), out = g.typeOf(idx.output()).shape();
+            for (int i = 0; i < 2; i++) {
+                if (!in[2 + i].isConstant() || !out[2 + i].isConstant())
+                    throw new OnnxException("node " + idx.output() + " (max_pool2d with ceil_mode) has a symbolic " + (i == 0 ? "height" : "width")
+                            + " " + in[2 + i] + "; ONNX runtimes disagree on ceil_mode's last window, so fix the dim (kiln convert --fix-dim) to export it");
+                long needed = (out[2 + i].value() - 1) * s[i] + (long) (k[i] - 1) * d[i] + 1 - in[2 + i].value() - p[i];
+                end[i] = Math.max(p[i], needed);
+            }
+        }
+        return new ProtoWriter[] {attrInts("kernel_shape", k[0], k[1]), attrInts("strides", s[0], s[1]),
+            attrInts("pads", p[0], p[1], end[0], end[1]), attrInts("dilations", d[0], d[1]), attrInt("ceil_mode", 0)};
     }
 
     /** The graph's output name (Kiln's names are unique and printable, as ONNX's must be). */
@@ -371,8 +392,8 @@ final class OnnxExporter {
             case MUL: return binary(n, out == DType.BOOL ? "And" : "Mul", out);
             case DIV: return binary(n, "Div", out);
             case POW: return binary(n, "Pow", out);
-            case MAXIMUM: return binary(n, "Max", out);
-            case MINIMUM: return binary(n, "Min", out);
+            case MAXIMUM: return binary(n, out == DType.BOOL ? "Or" : "Max", out); // ONNX's Max/Min take no bool
+            case MINIMUM: return binary(n, out == DType.BOOL ? "And" : "Min", out);
             case EQ: return compare(n, "Equal");
             case NE: return node("Not", List.of(compare(n, "Equal")));
             case LT: return compare(n, "Less");
@@ -385,8 +406,8 @@ final class OnnxExporter {
             case WHERE: return node("Where", List.of(in(n, 0, DType.BOOL), in(n, 1, out), in(n, 2, out)));
             case SUM: return reduce(n, "ReduceSum", out, true);
             case PROD: return reduce(n, "ReduceProd", out, false);
-            case AMAX: return reduce(n, "ReduceMax", out, false);
-            case AMIN: return reduce(n, "ReduceMin", out, false);
+            case AMAX: return cast(reduce(n, "ReduceMax", out, false), out == DType.BOOL ? DType.INT64 : out, out);
+            case AMIN: return cast(reduce(n, "ReduceMin", out, false), out == DType.BOOL ? DType.INT64 : out, out);
             case ALL: return cast(reduceOn(n, "ReduceMin", in(n, 0, DType.BOOL), DType.BOOL), DType.INT64, DType.BOOL);
             case ANY: return cast(reduceOn(n, "ReduceMax", in(n, 0, DType.BOOL), DType.BOOL), DType.INT64, DType.BOOL);
             case ARGMAX: return argReduce(n, "ArgMax");
@@ -396,10 +417,14 @@ final class OnnxExporter {
             case LOG_SOFTMAX: return node("LogSoftmax", List.of(in(n, 0, out)), attrInt("axis", a.getInt("dim")));
             case MATMUL: return node("MatMul", List.of(in(n, 0, out), in(n, 1, out)));
             case ADDMM: return node("Gemm", List.of(in(n, 1, out), in(n, 2, out), in(n, 0, out)));
-            case RESHAPE: return node("Reshape", List.of(in(n, 0), shape(a.getShape("shape"))));
+            // allowzero: a 0 in a Kiln shape is an empty dim, never ONNX's default "copy the input's"
+            case RESHAPE: return node("Reshape", List.of(in(n, 0), shape(a.getShape("shape"))), attrInt("allowzero", 1));
             case UNFLATTEN:
-            case FLATTEN: return node("Reshape", List.of(in(n, 0), shape(n.type().shape())));
-            case PERMUTE: return node("Transpose", List.of(in(n, 0)), attrInts("perm", Arrays.stream(a.getInts("dims")).asLongStream().toArray()));
+            case FLATTEN: return node("Reshape", List.of(in(n, 0), shape(n.type().shape())), attrInt("allowzero", 1));
+            case PERMUTE: {
+                int rank = g.typeOf(n.inputs().get(0)).rank();
+                return node("Transpose", List.of(in(n, 0)), attrInts("perm", Arrays.stream(a.getInts("dims")).mapToLong(d -> d < 0 ? d + rank : d).toArray()));
+            }
             case EXPAND: {
                 Dim[] target = a.getShape("shape");
                 Dim[] outShape = n.type().shape();
@@ -486,10 +511,8 @@ final class OnnxExporter {
                         attrInts("output_padding", op2[0], op2[1]), attrInt("group", a.getInt("groups")));
             }
             case MAX_POOL2D_INDICES: {
-                int[] k = a.getInts("kernel_size"), s = a.getInts("stride"), p = a.getInts("padding"), d = a.getInts("dilation");
                 Dim[] inShape = g.typeOf(n.inputs().get(0)).shape();
-                ProtoWriter[] attrs = {attrInts("kernel_shape", k[0], k[1]), attrInts("strides", s[0], s[1]), attrInts("pads", p[0], p[1], p[0], p[1]),
-                    attrInts("dilations", d[0], d[1]), attrInt("ceil_mode", a.getBool("ceil_mode") ? 1 : 0)};
+                ProtoWriter[] attrs = maxPoolAttrs(n);
                 ProtoWriter pool = new ProtoWriter();
                 String values = fresh("maxpool_values"), indices = fresh("maxpool_indices");
                 pool.string(1, in(n, 0)).string(2, values).string(2, indices).string(3, indices + "_MaxPool").string(4, "MaxPool");

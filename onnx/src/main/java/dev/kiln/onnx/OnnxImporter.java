@@ -57,11 +57,13 @@ final class OnnxImporter {
         String name = m.graph().name().isEmpty() ? stem(file) : m.graph().name();
         TraceOptions.Builder o = TraceOptions.builder().name(OnnxModule.paramName(name));
         Map<String, Integer> sizes = new LinkedHashMap<>();
+        Map<String, String> symbols = new LinkedHashMap<>(); // dim_param -> Kiln symbol, unique (a.b and a_b stay two)
         List<Tensor> examples = new ArrayList<>();
         List<String> inputNames = new ArrayList<>();
         Map<String, ValueInfo> infos = new LinkedHashMap<>();
         for (ValueInfo v : m.graph().inputs()) infos.put(v.name(), v);
         int i = 0;
+        long exampleBytes = 0;
         for (String in : module.inputNames()) {
             ValueInfo v = infos.get(in);
             if (!v.hasShape()) throw new OnnxException("graph input '" + in + "' has no shape; Kiln needs each input's rank");
@@ -73,7 +75,13 @@ final class OnnxImporter {
                 if (symbol != null && fixedDims.containsKey(symbol)) {
                     shape[d] = fixedDims.get(symbol);
                 } else if (symbol != null) {
-                    String sym = symbolName(symbol);
+                    String sym = symbols.get(symbol);
+                    if (sym == null) {
+                        String base = symbolName(symbol);
+                        sym = base;
+                        for (int k = 2; symbols.containsValue(sym); k++) sym = base + "_" + k;
+                        symbols.put(symbol, sym);
+                    }
                     if (!sizes.containsKey(sym)) {
                         if (sizes.size() >= EXAMPLE_SIZES.length) throw new OnnxException("more than " + EXAMPLE_SIZES.length + " symbolic dims");
                         sizes.put(sym, EXAMPLE_SIZES[sizes.size()]);
@@ -81,11 +89,18 @@ final class OnnxImporter {
                     shape[d] = sizes.get(sym);
                     o.dynamic(i, d, sym);
                 } else {
-                    shape[d] = Math.toIntExact(di.value());
+                    if (di.value() > Integer.MAX_VALUE) throw new OnnxException("graph input '" + in + "': dim " + d + " is " + di.value() + ", above 2^31-1");
+                    shape[d] = (int) di.value();
                 }
             }
+            // the example is allocated: its size is checked first, like any tensor from the file
+            long[] dims = java.util.Arrays.stream(shape).asLongStream().toArray();
+            exampleBytes += dev.kiln.serialization.TensorBytes.checkedByteSize(t, dims, limits.maxTensorBytes(), "graph input '" + in + "'");
+            if (exampleBytes > limits.maxTotalBytes()) throw new OnnxException("the graph inputs' examples need more than " + limits.maxTotalBytes() + " bytes");
             examples.add(example(t, shape));
-            inputNames.add(OnnxModule.paramName(in));
+            String inName = OnnxModule.paramName(in), unique = inName;
+            for (int k = 2; inputNames.contains(unique); k++) unique = inName + "_" + k;
+            inputNames.add(unique);
             i++;
         }
         o.inputNames(inputNames.toArray(new String[0])).params(module.namedParameters());

@@ -30,10 +30,15 @@ import java.util.Set;
 public final class OnnxModule extends Module {
     final Model model;
     private final Map<String, Tensor> initializers = new LinkedHashMap<>();
+    /** ONNX initializer name -> its parameter's name: sanitized and made unique (a.b and a_b must not merge) */
+    private final Map<String, String> paramNames = new HashMap<>();
     private final List<String> inputNames = new ArrayList<>();
+
+    private final OnnxTensors reader;
 
     OnnxModule(Model model, OnnxTensors reader) throws IOException {
         this.model = model;
+        this.reader = reader;
         long opset = model.opset();
         if (opset < OnnxOps.MIN_OPSET || opset > OnnxOps.MAX_OPSET) {
             throw new OnnxException("the model uses opset " + opset + " of the default domain; Kiln imports opsets " + OnnxOps.MIN_OPSET + " to " + OnnxOps.MAX_OPSET);
@@ -47,7 +52,12 @@ public final class OnnxModule extends Module {
             String where = "graph.initializer[" + i++ + "]";
             if (initializers.containsKey(t.name())) throw new OnnxException(where + ": initializer '" + t.name() + "' is defined twice");
             Tensor data = Tensor.wrap(reader.read(t, where));
-            if (data.dtype().isFloatingPoint()) registerParameter(paramName(t.name()), data);
+            if (data.dtype().isFloatingPoint()) {
+                String base = paramName(t.name()), name = base;
+                for (int k = 2; parameter(name) != null || paramNames.containsValue(name); k++) name = base + "_" + k;
+                paramNames.put(t.name(), name);
+                registerParameter(name, data);
+            }
             initializers.put(t.name(), data);
         }
         for (OnnxProto.ValueInfo in : g.inputs()) if (!initializers.containsKey(in.name())) inputNames.add(in.name());
@@ -79,7 +89,7 @@ public final class OnnxModule extends Module {
         if (inputs.length != inputNames.size()) {
             throw new IllegalArgumentException("ONNX model: expected " + inputNames.size() + " inputs " + inputNames + ", got " + inputs.length);
         }
-        Env env = new Env();
+        Env env = new Env(reader);
         initializers.forEach((k, v) -> env.put(k, parameterOrConstant(k, v), true));
         for (int i = 0; i < inputs.length; i++) env.put(inputNames.get(i), inputs[i], false);
         long opset = model.opset();
@@ -94,6 +104,10 @@ public final class OnnxModule extends Module {
                         + "; a size Kiln cannot keep symbolic here can be fixed at import: Onnx.load(path, limits, Map.of(dim, size))", e);
             } catch (RuntimeException e) {
                 throw new OnnxException(n.label() + " (opset " + opset + "): " + e.getMessage(), e);
+            } catch (OutOfMemoryError e) {
+                // a size the checks did not foresee (a broadcast of two small inputs): the failed
+                // allocation is gone once this unwinds, and the caller gets an error, not a dead JVM
+                throw new OnnxException(n.label() + " (opset " + opset + "): ran out of memory computing this node (" + e.getMessage() + ")");
             }
             for (int k = 0; k < n.outputs().size() && k < outs.length; k++) {
                 if (n.outputs().get(k).isEmpty()) continue;
@@ -106,8 +120,8 @@ public final class OnnxModule extends Module {
     }
 
     private Tensor parameterOrConstant(String onnxName, Tensor data) {
-        Tensor p = parameter(paramName(onnxName));
-        return p != null ? p : data;
+        String name = paramNames.get(onnxName);
+        return name != null ? parameter(name) : data;
     }
 
     /**
@@ -116,7 +130,10 @@ public final class OnnxModule extends Module {
      * them alone), so attribute-like inputs (axes, pads, starts) can be read as numbers.
      */
     static final class Env {
+        final OnnxTensors tensors;
         private final Map<String, Object> values = new HashMap<>();
+
+        Env(OnnxTensors tensors) { this.tensors = tensors; }
         private final Set<Tensor> constants = Collections.newSetFromMap(new IdentityHashMap<>());
 
         void put(String name, Tensor t, boolean constant) {

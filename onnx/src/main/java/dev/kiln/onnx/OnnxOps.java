@@ -63,7 +63,10 @@ final class OnnxOps {
             case "Floor": return one(x(n, env).floor());
             case "Ceil": return one(x(n, env).ceil());
             case "Round": return one(x(n, env).round());
-            case "Softplus": return one(x(n, env).exp().log1p());
+            case "Softplus": { // max(x, 0) + log1p(exp(-|x|)): exp(x) alone overflows for x > 88
+                Tensor x = x(n, env);
+                return one(x.relu().add(x.abs().neg().exp().log1p()));
+            }
             case "LeakyRelu": {
                 Tensor x = x(n, env);
                 double a = attrFloat(n, "alpha", 0.01);
@@ -80,9 +83,16 @@ final class OnnxOps {
             case "Div": return binary(n, env, "Div");
             case "Pow": return one(in(n, env, 0).pow(in(n, env, 1)));
             case "Mod": {
-                if (attrInt(n, "fmod", 0) != 0) throw unsupported(n, "fmod=1");
+                boolean fmod = attrInt(n, "fmod", 0) != 0;
                 Tensor a = in(n, env, 0), b = in(n, env, 1);
-                return one(a.sub(a.div(b).floor().to(a.dtype()).mul(b)));
+                boolean real = a.dtype().isFloatingPoint() || b.dtype().isFloatingPoint();
+                if (real && fmod) throw unsupported(n, "fmod=1 on floating-point inputs (C's fmod; Kiln has no exact op for it)");
+                if (real) return one(a.sub(a.div(b).floor().mul(b)));
+                // integers, exactly in int64: C's remainder (the dividend's sign) for fmod=1, else the divisor's sign
+                Tensor r = a.sub(truncDiv(a, b).mul(b));
+                if (fmod) return one(r);
+                Tensor fix = r.ne(0.0).logicalAnd(r.lt(0.0).logicalXor(b.lt(0.0)));
+                return one(Tensor.where(fix, r.add(b), r));
             }
             case "Max": return one(variadic(n, env, Tensor::maximum));
             case "Min": return one(variadic(n, env, Tensor::minimum));
@@ -197,6 +207,15 @@ final class OnnxOps {
             case "Expand": return one(expand(n, env));
             case "Tile": {
                 long[] reps = constInts(n, env, 1);
+                Tensor tx = x(n, env);
+                long[] out = new long[Math.max(reps.length, tx.dim())];
+                for (int i = 0; i < out.length; i++) {
+                    int xi = i - (out.length - tx.dim()), ri = i - (out.length - reps.length);
+                    long dim = xi >= 0 ? tx.data().shape()[xi] : 1, rep = ri >= 0 ? reps[ri] : 1;
+                    if (rep < 0) throw new OnnxException(n.label() + ": repeat " + rep + " is negative");
+                    out[i] = Math.multiplyExact(dim, rep);
+                }
+                env.tensors.checkCreated(tx.dtype(), out, n.label() + " output");
                 return one(x(n, env).repeat(Arrays.stream(reps).mapToInt(Math::toIntExact).toArray()));
             }
             case "Pad": return one(pad(n, env));
@@ -205,7 +224,7 @@ final class OnnxOps {
                 int k = present(n, 1) ? (int) constInts(n, env, 1)[0] : 0;
                 return one(attrInt(n, "upper", 1) != 0 ? x.triu(k) : x.tril(k));
             }
-            case "Constant": return one(constant(n));
+            case "Constant": return one(constant(n, env));
             case "ConstantOfShape": return one(constantOfShape(n, env));
             case "Range": return one(range(n, env));
             case "LSTM": return OnnxRecurrent.lstm(n, env);
@@ -315,9 +334,31 @@ final class OnnxOps {
             case "Add" -> x.add(y);
             case "Sub" -> x.sub(y);
             case "Mul" -> x.mul(y);
-            default -> ints ? x.div(y).floor().to(DType.INT64) : x.div(y); // ONNX integer Div truncates; sizes are non-negative here
+            default -> ints ? truncDiv(x, y) : x.div(y);
         });
     }
+
+    /**
+     * ONNX's integer Div, truncating toward zero, exact in int64. The float64 quotient is off by
+     * up to |q| * 2^-52 (hundreds near 2^63); the exact remainder of that guess (int64 wraps, and
+     * the true value fits) divided again is then off by at most one, which the sign and size of
+     * the final remainder fix.
+     */
+    static Tensor truncDiv(Tensor a, Tensor b) {
+        a = a.to(DType.INT64);
+        b = b.to(DType.INT64);
+        Tensor bf = b.to(DType.FLOAT64);
+        Tensor q = truncToLong(a.to(DType.FLOAT64).div(bf));
+        q = q.add(truncToLong(a.sub(q.mul(b)).to(DType.FLOAT64).div(bf)));
+        Tensor r = a.sub(q.mul(b));
+        Tensor step = a.lt(0.0).logicalXor(b.lt(0.0)).to(DType.INT64).mul(-2L).add(1L); // sign of the exact quotient
+        Tensor tooBig = r.abs().ge(b.abs()); // |r| >= |b|: q is one short
+        Tensor wrongSign = r.ne(0.0).logicalAnd(r.lt(0.0).logicalXor(a.lt(0.0))); // r opposes a: q is one over
+        q = Tensor.where(tooBig, q.add(step), q);
+        return Tensor.where(wrongSign, q.sub(step), q);
+    }
+
+    private static Tensor truncToLong(Tensor f) { return Tensor.where(f.lt(0.0), f.ceil(), f.floor()).to(DType.INT64); }
 
     private static Shape shapeArith(Node n, Env env, String op, Object a, Object b) {
         SymInt[] x = symbols(n, env, a), y = symbols(n, env, b);
@@ -610,6 +651,15 @@ final class OnnxOps {
             if (keep && xi < 0) out[i] = SymInt.of(1);
         }
         if (r == 0) return x;
+        long[] concrete = new long[r];
+        boolean known = true;
+        for (int i = 0; i < r; i++) {
+            int xi = i - (r - x.dim());
+            if (out[i] == SymInt.INFER) concrete[i] = xi >= 0 ? x.data().shape()[xi] : 1;
+            else if (out[i].isSymbolic()) known = false;
+            else concrete[i] = out[i].intValue();
+        }
+        if (known) env.tensors.checkCreated(x.dtype(), concrete, n.label() + " output");
         return x.expand(out[0], Arrays.copyOfRange(out, 1, r));
     }
 
@@ -771,11 +821,16 @@ final class OnnxOps {
         Tensor x = (Tensor) v, idx = in(n, env, 1);
         int axis = norm(axisAttr, x.dim());
         if (env.isConstant(idx) && idx.dim() == 0) {
-            long i = idx.to(DType.INT64).item() < 0 ? (long) idx.to(DType.INT64).item() + x.data().shape()[axis] : (long) idx.to(DType.INT64).item();
-            return x.select(axis, (int) i);
+            // a negative index stays negative: select counts it from the end at run time, so a
+            // dynamic dim is not pinned to this run's size
+            return x.select(axis, (int) (long) idx.to(DType.INT64).item());
         }
-        if (axis == 0 && x.dim() == 2) return F.embedding(idx, x); // the embedding lookup exporters emit
-        if (idx.dim() == 1) return x.indexSelect(axis, idx);
+        if (axis == 0 && x.dim() == 2 && !x.sizeSym(0).isSymbolic()) {
+            // the embedding lookup exporters emit; ONNX allows negative indices, embedding does not
+            idx = Tensor.where(idx.lt(0.0), idx.add((long) x.data().shape()[0]), idx);
+            return F.embedding(idx, x);
+        }
+        if (idx.dim() == 1) return x.indexSelect(axis, idx); // index_select counts negative indices from the end
         throw unsupported(n, "Gather with " + idx.dim() + "-D indices on axis " + axis + " of a " + x.dim() + "-D tensor");
     }
 
@@ -787,8 +842,6 @@ final class OnnxOps {
         if (p.length != 2 * r) throw new OnnxException(n.label() + ": pads has " + p.length + " entries for a rank-" + r + " input");
         String mode = attrString(n, "mode", "constant");
         double value = present(n, 2) ? optScalar(n, env, 2) : 0.0;
-        int last = r - 1;
-        while (last >= 0 && p[last] == 0 && p[last + r] == 0) last--;
         int[] kp = new int[2 * (r - Math.max(0, firstPadded(p, r)))];
         int first = firstPadded(p, r);
         if (first < 0) return x;
@@ -796,6 +849,9 @@ final class OnnxOps {
             kp[2 * k] = (int) p[d];
             kp[2 * k + 1] = (int) p[d + r];
         }
+        long[] outShape = new long[r];
+        for (int d = 0; d < r; d++) outShape[d] = Math.max(0, x.data().shape()[d] + p[d] + p[d + r]);
+        env.tensors.checkCreated(x.dtype(), outShape, n.label() + " output");
         String kmode = switch (mode) {
             case "constant" -> "constant";
             case "reflect" -> "reflect";
@@ -810,13 +866,13 @@ final class OnnxOps {
         return -1;
     }
 
-    private static Tensor constant(Node n) {
+    private static Tensor constant(Node n, Env env) {
         if (n.attributes().size() != 1) throw new OnnxException(n.label() + ": a Constant needs exactly one value attribute");
         Attribute a = n.attributes().values().iterator().next();
         return switch (a.name()) {
             case "value" -> {
                 try {
-                    yield Tensor.wrap(new OnnxTensors(null, dev.kiln.serialization.LoadLimits.defaults()).read(a.t(), n.label() + " value"));
+                    yield Tensor.wrap(env.tensors.read(a.t(), n.label() + " value"));
                 } catch (java.io.IOException e) {
                     throw new OnnxException(n.label() + ": " + e.getMessage(), e);
                 }
@@ -832,11 +888,11 @@ final class OnnxOps {
         };
     }
 
-    private static Tensor valueOf(Node n) {
+    private static Tensor valueOf(Node n, Env env) {
         Attribute a = attr(n, "value");
         if (a == null) return Tensor.scalar(0.0, DType.FLOAT32);
         try {
-            Tensor t = Tensor.wrap(new OnnxTensors(null, dev.kiln.serialization.LoadLimits.defaults()).read(a.t(), n.label() + " value"));
+            Tensor t = Tensor.wrap(env.tensors.read(a.t(), n.label() + " value"));
             return t.reshape(new int[0]);
         } catch (java.io.IOException e) {
             throw new OnnxException(n.label() + ": " + e.getMessage(), e);
@@ -844,12 +900,13 @@ final class OnnxOps {
     }
 
     private static Tensor constantOfShape(Node n, Env env) {
-        Tensor value = valueOf(n);
+        Tensor value = valueOf(n, env);
         Object v = env.get(n.inputs().get(0), "input");
         SymInt[] dims = v instanceof Shape s ? s.dims() : Arrays.stream(constInts(n, env, 0)).mapToObj(SymInt::of).toArray(SymInt[]::new);
         if (dims.length == 0) return value;
         boolean symbolic = Arrays.stream(dims).anyMatch(SymInt::isSymbolic);
         if (!symbolic) {
+            env.tensors.checkCreated(value.dtype(), Arrays.stream(dims).mapToLong(SymInt::intValue).toArray(), n.label() + " output");
             int[] shape = Arrays.stream(dims).mapToInt(SymInt::intValue).toArray();
             Tensor t = Tensor.full(value.dtype(), value.to(DType.FLOAT64).item(), shape);
             env.markConstant(t);
@@ -875,6 +932,9 @@ final class OnnxOps {
         }
         double a = start.to(DType.FLOAT64).item(), b = lim instanceof Shape s ? s.values()[0] : in(n, env, 1).to(DType.FLOAT64).item(), d = delta.to(DType.FLOAT64).item();
         if (d == 0) throw new OnnxException(n.label() + ": delta is 0");
+        double count = Math.max(0, Math.ceil((b - a) / d));
+        if (!(count <= Integer.MAX_VALUE)) throw new OnnxException(n.label() + ": a range of " + count + " elements");
+        env.tensors.checkCreated(t, new long[] {(long) count}, n.label() + " output");
         Tensor r = t.isFloatingPoint() ? Tensor.arange(a, b, d).to(t) : Tensor.arange((long) a, (long) b, (long) d);
         env.markConstant(r);
         return r;

@@ -26,12 +26,26 @@ import java.util.Map;
 final class OnnxParser {
     private final LoadLimits limits;
     private int nodes;
+    /**
+     * Messages parsed (nodes, initializers, attributes, value infos, dims): each costs a record
+     * and its lists, far more than its few bytes in the file, so their number is bounded by the
+     * file's size rather than trusted.
+     */
+    private long messages;
+    private final long messageBudget;
 
-    private OnnxParser(LoadLimits limits) { this.limits = limits; }
+    private OnnxParser(LoadLimits limits, long fileBytes) {
+        this.limits = limits;
+        this.messageBudget = 4096 + fileBytes / 8;
+    }
 
     static Model parse(ByteBuffer file, String what, LoadLimits limits) {
         if (!file.hasRemaining()) throw KilnFormatException.at(what, "the file is empty, not an ONNX model");
-        return new OnnxParser(limits).model(new ProtoReader(file, what));
+        return new OnnxParser(limits, file.remaining()).model(new ProtoReader(file, what));
+    }
+
+    private void count(ProtoReader r) {
+        if (++messages > messageBudget) throw r.error("more than " + messageBudget + " messages for a file of this size (empty or tiny messages in bulk)");
     }
 
     private Model model(ProtoReader r) {
@@ -88,13 +102,23 @@ final class OnnxParser {
         while (r.next()) {
             switch (r.field()) {
                 case 1 -> {
+                    count(r);
                     if (++nodes > limits.maxNodes()) throw r.error("more than " + limits.maxNodes() + " nodes (LoadLimits.maxNodes)");
                     ns.add(node(r.message("node", r.where + ".node[" + ns.size() + "]"), depth));
                 }
                 case 2 -> name = r.string("name", limits.maxStringLength());
-                case 5 -> inits.add(tensor(r.message("initializer", r.where + ".initializer[" + inits.size() + "]")));
-                case 11 -> ins.add(valueInfo(r.message("input", r.where + ".input[" + ins.size() + "]")));
-                case 12 -> outs.add(valueInfo(r.message("output", r.where + ".output[" + outs.size() + "]")));
+                case 5 -> {
+                    count(r);
+                    inits.add(tensor(r.message("initializer", r.where + ".initializer[" + inits.size() + "]")));
+                }
+                case 11 -> {
+                    count(r);
+                    ins.add(valueInfo(r.message("input", r.where + ".input[" + ins.size() + "]")));
+                }
+                case 12 -> {
+                    count(r);
+                    outs.add(valueInfo(r.message("output", r.where + ".output[" + outs.size() + "]")));
+                }
                 case 15 -> throw r.error("sparse initializers are not supported");
                 default -> r.skip();
             }
@@ -113,6 +137,7 @@ final class OnnxParser {
                 case 3 -> name = r.string("name", limits.maxStringLength());
                 case 4 -> op = r.string("op_type", 256);
                 case 5 -> {
+                    count(r);
                     Attribute a = attribute(r.message("attribute", r.where + ".attribute[" + attrs.size() + "]"), depth);
                     if (attrs.put(a.name(), a) != null) throw r.error("attribute '" + a.name() + "' appears twice");
                 }
@@ -158,20 +183,22 @@ final class OnnxParser {
     private Tensor tensor(ProtoReader r) {
         String name = "", location = null;
         int type = 0;
-        LongList dims = new LongList(), int64s = new LongList();
+        LongList dims = new LongList(), int64s = new LongList(), int32s = new LongList();
         FloatList floats = new FloatList();
-        List<Integer> int32s = new ArrayList<>();
-        List<Double> doubles = new ArrayList<>();
+        DoubleList doubles = new DoubleList();
         ByteBuffer raw = null;
         long offset = 0, length = -1;
         boolean external = false;
         while (r.next()) {
             switch (r.field()) {
-                case 1 -> r.int64s("dims", dims::add);
+                case 1 -> r.int64s("dims", v -> {
+                    if (dims.size() >= limits.maxRank()) throw r.error("a tensor with more than " + limits.maxRank() + " dims");
+                    dims.add(v);
+                });
                 case 2 -> type = r.int32("data_type");
                 case 3 -> throw r.error("segmented tensors are not supported");
                 case 4 -> r.float32s("float_data", floats::add);
-                case 5 -> r.int64s("int32_data", v -> int32s.add((int) v));
+                case 5 -> r.int64s("int32_data", int32s::add);
                 case 6 -> throw r.error("string tensors are not supported (Kiln has no string dtype)");
                 case 7 -> r.int64s("int64_data", int64s::add);
                 case 8 -> name = r.string("name", limits.maxStringLength());
@@ -198,8 +225,10 @@ final class OnnxParser {
         }
         if (external && location == null) throw KilnFormatException.at(r.where, "data_location is EXTERNAL but external_data has no location");
         if (!external && location != null) throw KilnFormatException.at(r.where, "external_data without data_location EXTERNAL");
-        double[] ds = doubles.stream().mapToDouble(Double::doubleValue).toArray();
-        int[] is = int32s.stream().mapToInt(Integer::intValue).toArray();
+        double[] ds = doubles.toArray();
+        long[] i32 = int32s.toArray();
+        int[] is = new int[i32.length];
+        for (int k = 0; k < is.length; k++) is[k] = (int) i32[k];
         return new Tensor(name, type, dims.toArray(), raw, floats.toArray(), int64s.toArray(), is, ds, location, offset, length);
     }
 
@@ -267,23 +296,37 @@ final class OnnxParser {
 
     /** A growable long[] (repeated fields are bounded by the bytes that encode them). */
     static final class LongList {
-        private long[] a = new long[8];
+        private long[] a = new long[0]; // allocated on the first value: most fields are absent
         private int n;
 
+        int size() { return n; }
+
         void add(long v) {
-            if (n == a.length) a = java.util.Arrays.copyOf(a, n * 2);
+            if (n == a.length) a = java.util.Arrays.copyOf(a, Math.max(8, n * 2));
             a[n++] = v;
         }
 
         long[] toArray() { return java.util.Arrays.copyOf(a, n); }
     }
 
+    static final class DoubleList {
+        private double[] a = new double[0];
+        private int n;
+
+        void add(double v) {
+            if (n == a.length) a = java.util.Arrays.copyOf(a, Math.max(8, n * 2));
+            a[n++] = v;
+        }
+
+        double[] toArray() { return java.util.Arrays.copyOf(a, n); }
+    }
+
     static final class FloatList {
-        private float[] a = new float[8];
+        private float[] a = new float[0];
         private int n;
 
         void add(float v) {
-            if (n == a.length) a = java.util.Arrays.copyOf(a, n * 2);
+            if (n == a.length) a = java.util.Arrays.copyOf(a, Math.max(8, n * 2));
             a[n++] = v;
         }
 

@@ -32,6 +32,14 @@ final class OnnxTensors {
         this.limits = limits;
     }
 
+    LoadLimits limits() { return limits; }
+
+    /** Checks a tensor the import is about to create (a constant of a given shape, a range) against the limits. */
+    void checkCreated(DType t, long[] shape, String what) {
+        long bytes = TensorBytes.checkedByteSize(t, shape, limits.maxTensorBytes(), what);
+        if (total + bytes > limits.maxTotalBytes()) throw KilnFormatException.at(what, "the model's tensors need more than " + limits.maxTotalBytes() + " bytes together");
+    }
+
     static DType kilnType(int onnx, String where) {
         return switch (onnx) {
             case OnnxProto.FLOAT, OnnxProto.FLOAT16, OnnxProto.BFLOAT16 -> DType.FLOAT32;

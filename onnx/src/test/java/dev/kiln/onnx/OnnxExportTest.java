@@ -117,6 +117,20 @@ class OnnxExportTest {
     }
 
     @Test
+    void ceilModeMaxPoolingKeepsPyTorchsOutputSizeInOnnxRuntime() throws Exception {
+        // PyTorch drops a last window that would start in the end padding; the export pins the size with explicit pads
+        for (int[] ksp : new int[][] {{2, 2, 1}, {3, 2, 1}, {3, 3, 0}, {2, 2, 0}}) {
+            MaxPool2d pool = new MaxPool2d(new int[] {ksp[0], ksp[0]}, new int[] {ksp[1], ksp[1]}, new int[] {ksp[2], ksp[2]}, new int[] {1, 1}, true);
+            for (int h : new int[] {5, 6, 7, 8, 9}) {
+                Tensor x = Tensor.randn(2, 3, h, h + 1);
+                Graph g = trace(pool, x, TraceOptions.builder().name("pool").dynamic(0, 0, "N").inputNames("x").build());
+                String what = "maxpool k" + ksp[0] + " s" + ksp[1] + " p" + ksp[2] + " ceil at " + h + "x" + (h + 1);
+                same(what, eager(pool, x), ort(Onnx.toBytes(g), Map.of("x", x)), 0f);
+            }
+        }
+    }
+
+    @Test
     void anMlpRunsInOnnxRuntime() throws Exception {
         Kiln.manualSeed(2);
         Sequential mlp = new Sequential(new Linear(8, 16), new ReLU(), new Linear(16, 16), new Tanh(), new Linear(16, 4));

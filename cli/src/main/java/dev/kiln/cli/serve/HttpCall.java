@@ -21,7 +21,8 @@ final class HttpCall {
     final byte[] body;
     private final HttpHeaders requestHeaders;
     private final Map<String, String> responseHeaders = new LinkedHashMap<>();
-    private final Consumer<FullHttpResponse> writer;
+    /** Hands the answer to the transport; set by the transport before the call runs. */
+    Consumer<FullHttpResponse> writer;
     private boolean responded;
     private final MemoryBudget budget;
     /** Bytes this request holds in the budget; the transport frees them once the answer is written. */

@@ -52,11 +52,18 @@ import java.util.function.Consumer;
  * these knobs in about a megabyte of jars.
  */
 final class NettyTransport {
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger("dev.kiln.serve");
     private static final AttributeKey<long[]> RESERVED = AttributeKey.valueOf("kiln.reserved");
     /** Per-request memory beyond the body: headers, the decoded tensors' bookkeeping. */
     static final long FIXED_COST = 64 << 10;
-    /** The body, its decoded tensors and the copies a batch makes, at most this many times the body's bytes. */
+    /** An .npy body, its decoded tensor and the copies a batch makes: at most this many times the body's bytes. */
     static final int BODY_FACTOR = 3;
+    /**
+     * A JSON body: a number may take two characters ("0,") and decode to 8 bytes (f64, i64),
+     * into a buffer that doubles (up to 16 bytes a number) and is then copied to size (8 more):
+     * 24 bytes for 2 of body, 12x, plus the body itself.
+     */
+    static final int JSON_BODY_FACTOR = 13;
 
     private final EventLoopGroup boss, workers;
     private final Channel server;
@@ -152,7 +159,7 @@ final class NettyTransport {
             }, timeoutNanos, TimeUnit.NANOSECONDS);
         }
 
-        private void disarm() {
+        void disarm() {
             if (timer != null) timer.cancel(false);
             timer = null;
         }
@@ -171,9 +178,12 @@ final class NettyTransport {
 
         @Override
         public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
-            if (msg instanceof FullHttpResponse) promise.addListener(f -> {
-                if (ctx.channel().isActive()) arm(ctx); // the next request's clock starts with this answer
-            });
+            if (msg instanceof FullHttpResponse) {
+                arm(ctx); // a client that does not read its answer is cut off like one that does not send
+                promise.addListener(f -> {
+                    if (ctx.channel().isActive()) arm(ctx); // the next request's clock starts with this answer
+                });
+            }
             super.write(ctx, msg, promise);
         }
 
@@ -247,8 +257,9 @@ final class NettyTransport {
                     refuseAndDrain(ctx, req, 413, "request body exceeds the limit of " + maxBody + " bytes (--max-body-bytes)", false);
                     return;
                 }
-                if (declared >= 0 && FIXED_COST + BODY_FACTOR * declared > budget.capacity()) {
-                    refuseAndDrain(ctx, req, 413, "a body of " + declared + " bytes needs about " + (FIXED_COST + BODY_FACTOR * declared)
+                int factor = bodyFactor(req);
+                if (declared >= 0 && FIXED_COST + factor * declared > budget.capacity()) {
+                    refuseAndDrain(ctx, req, 413, "a body of " + declared + " bytes needs about " + (FIXED_COST + factor * declared)
                             + " bytes in memory, more than this server's budget of " + budget.capacity() + " (a third of the heap; a larger -Xmx raises it)", false);
                     return;
                 }
@@ -256,11 +267,19 @@ final class NettyTransport {
                 // admitted can finish (a reservation per chunk let concurrent uploads starve each
                 // other half-way). A client that declares a large body and sends nothing holds its
                 // share until the read timeout; large requests may use only part of the budget, so
-                // such clients cannot starve small requests.
-                if (!hold(ctx, FIXED_COST + (long) BODY_FACTOR * (declared >= 0 ? declared : maxBody), msg)) return;
+                // such clients cannot starve small requests. A chunked body's size is unknown, so
+                // it reserves for the largest; a request with neither header has no body.
+                long body = declared >= 0 ? declared : HttpUtil.isTransferEncodingChunked(req) ? maxBody : 0;
+                if (!hold(ctx, FIXED_COST + factor * body, msg)) return;
             }
             ctx.fireChannelRead(msg);
         }
+    }
+
+    /** How many times its body's bytes a request may need in memory, by its Content-Type. */
+    static int bodyFactor(HttpRequest req) {
+        String type = req.headers().get(HttpHeaderNames.CONTENT_TYPE);
+        return type != null && type.toLowerCase(java.util.Locale.ROOT).startsWith(Responses.NPY) ? BODY_FACTOR : JSON_BODY_FACTOR;
     }
 
     /** Reserves {@code bytes} for the connection's current request, or refuses it (503, or 413 when it can never fit). */
@@ -283,13 +302,24 @@ final class NettyTransport {
         }
     }
 
-    /** A complete request: to a worker, and its answer back to the connection. */
+    /**
+     * A complete request: to a worker, and its answer back to the connection. A connection has
+     * one request in flight: HTTP/1.1 answers in request order, so pipelined requests wait here
+     * (reading stops meanwhile) and the next starts once the answer is written. The request's
+     * memory is released when its answer has left, not when it was computed.
+     */
     static final class Dispatch extends SimpleChannelInboundHandler<FullHttpRequest> {
         private final Executor executor;
         private final Handler api;
         private final MemoryBudget budget;
+        private final java.util.ArrayDeque<Pending> waiting = new java.util.ArrayDeque<>();
+        private boolean inFlight;
+
+        /** A pipelined request read while another was in flight, with the memory its head reserved. */
+        private record Pending(FullHttpRequest req, long reserved) {}
 
         Dispatch(Executor executor, Handler api, MemoryBudget budget) {
+            super(false); // requests are released when they are done with, possibly after waiting
             this.executor = executor;
             this.api = api;
             this.budget = budget;
@@ -297,22 +327,53 @@ final class NettyTransport {
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-            boolean keepAlive = HttpUtil.isKeepAlive(req);
             long[] held = ctx.channel().attr(RESERVED).getAndSet(null);
-            long reserved = held == null ? 0 : held[0];
-            byte[] body = ByteBufUtil.getBytes(req.content());
-            Consumer<FullHttpResponse> writer = r -> {
+            Pending p = new Pending(req, held == null ? 0 : held[0]);
+            if (inFlight) {
+                waiting.add(p);
+                ctx.channel().config().setAutoRead(false); // at most what one read decoded waits here
+                return;
+            }
+            start(ctx, p);
+        }
+
+        private void start(ChannelHandlerContext ctx, Pending p) {
+            inFlight = true;
+            FullHttpRequest req = p.req();
+            long reserved = p.reserved();
+            if (req.decoderResult().isFailure()) { // a malformed chunk or trailer after a well-formed head
+                req.release();
+                budget.release(reserved);
+                refuse(ctx, 400, "malformed HTTP request: " + req.decoderResult().cause().getMessage(), false);
+                return;
+            }
+            boolean keepAlive = HttpUtil.isKeepAlive(req);
+            byte[] body;
+            HttpCall call;
+            try {
+                body = ByteBufUtil.getBytes(req.content());
+                call = new HttpCall(req.method().name(), req.uri(), req.headers().copy(), body, budget, reserved, null);
+            } finally {
+                req.release();
+            }
+            call.writer = r -> ctx.executor().execute(() -> {
                 if (!keepAlive) r.headers().set(HttpHeaderNames.CONNECTION, "close");
-                ctx.writeAndFlush(r).addListener(keepAlive ? ChannelFutureListener.CLOSE_ON_FAILURE : ChannelFutureListener.CLOSE);
-            };
-            HttpCall call = new HttpCall(req.method().name(), req.uri(), req.headers().copy(), body, budget, reserved, r -> {
-                writer.accept(r);
+                ctx.writeAndFlush(r).addListener(f -> {
+                    budget.release(call.reserved);
+                    if (!f.isSuccess() || !keepAlive) {
+                        ctx.close();
+                        return;
+                    }
+                    next(ctx);
+                });
             });
             Runnable work = () -> {
                 try {
                     api.handle(call);
+                } catch (Throwable t) { // a bug, not the client's: answered, and the connection lives on
+                    LOG.log(java.util.logging.Level.SEVERE, call.method + " " + call.rawPath + " failed", t);
                 } finally {
-                    budget.release(call.reserved);
+                    if (!call.responded()) call.respond(500, Responses.JSON, Responses.errorBody("internal error while handling this request; see the server's log"));
                 }
             };
             try {
@@ -321,6 +382,29 @@ final class NettyTransport {
                 budget.release(reserved);
                 refuse(ctx, 503, "the server is overloaded or shutting down; retry later", true);
             }
+        }
+
+        /** The answer is written: the next pipelined request, or reading again. */
+        private void next(ChannelHandlerContext ctx) {
+            inFlight = false;
+            Pending p = waiting.poll();
+            if (p != null) {
+                RequestDeadline d = ctx.pipeline().get(RequestDeadline.class);
+                if (d != null) d.disarm(); // this request was read in full already
+                start(ctx, p);
+                return;
+            }
+            ctx.channel().config().setAutoRead(true);
+            ctx.read();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+            for (Pending p; (p = waiting.poll()) != null; ) {
+                p.req().release();
+                budget.release(p.reserved());
+            }
+            super.channelInactive(ctx);
         }
 
         @Override

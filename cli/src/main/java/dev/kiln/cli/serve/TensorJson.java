@@ -217,7 +217,10 @@ final class TensorJson {
 
         Strided toTensor(int[] shape, String path) {
             long numel = 1;
-            for (int s : shape) numel *= s;
+            for (int s : shape) {
+                if (s < 0) throw new ApiException(400, path + ": shape " + Arrays.toString(shape) + " has a negative dim");
+                numel = numel > n ? numel : numel * s; // past n it is wrong already, and cannot overflow
+            }
             if (numel != n) throw new ApiException(400, path + ": ragged array (" + n + " numbers for shape " + Arrays.toString(shape) + ")");
             Storage s = switch (dtype) {
                 case FLOAT32 -> Storage.wrap(Arrays.copyOf(f, n));

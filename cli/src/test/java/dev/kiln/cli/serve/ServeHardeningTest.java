@@ -104,8 +104,8 @@ class ServeHardeningTest {
 
     @Test
     void concurrentLargeBodiesGet200Or503NeverAnError() throws Exception {
-        // a 1.6 MB budget: one ~290 KB body fits (3x its bytes, 64 KB, 300 KB for its outputs' JSON), two at once do not
-        ModelServer s = ModelServer.start(artifact(mlp(), dir), options().withBatching(1, 0).withMemoryBudgetBytes(1_600_000).withMaxBodyBytes(1 << 20));
+        // a 6 MB budget: one ~290 KB JSON body fits (13x its bytes, 64 KB, 300 KB for its outputs' JSON), two at once do not
+        ModelServer s = ModelServer.start(artifact(mlp(), dir), options().withBatching(1, 0).withMemoryBudgetBytes(6_000_000).withMaxBodyBytes(1 << 20));
         try {
             String big = body("x", randn(new Random(5), 1500, 16));
             assertTrue(big.length() > 200_000 && big.length() < 400_000, "body " + big.length());
@@ -132,6 +132,56 @@ class ServeHardeningTest {
             String huge = body("x", randn(new Random(6), 5000, 16));
             assertTrue(huge.length() < (1 << 20));
             assertError(predict(s, huge), 413, "more than this server's budget");
+        } finally {
+            s.stop(1);
+        }
+    }
+
+    @Test
+    void aRequestWithoutABodyReservesNoBodyShare() throws Exception {
+        // a body-carrying request of the 10 MB limit could never fit a 1 MB budget; GETs must not pay for one
+        ModelServer s = ModelServer.start(artifact(mlp(), dir), options().withMemoryBudgetBytes(1_000_000).withMaxBodyBytes(10 << 20));
+        try {
+            for (String path : new String[] {"/healthz", "/v1/models/mlp"}) {
+                try (Socket k = new Socket("127.0.0.1", s.port())) { // neither Content-Length nor chunked: no body
+                    k.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                    String answer = new String(k.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                    assertTrue(answer.startsWith("HTTP/1.1 200"), path + ": " + answer);
+                }
+            }
+            assertEquals(200, predict(s, body("x", randn(new Random(1), 2, 16))).statusCode());
+            assertEquals(0, s.memoryInUse());
+        } finally {
+            s.stop(1);
+        }
+    }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrderAndMalformedChunksAre400() throws Exception {
+        ModelServer s = ModelServer.start(artifact(mlp(), dir), options().withBatching(1, 0));
+        try (Socket k = new Socket("127.0.0.1", s.port())) {
+            // a slow predict first, then two quick GETs, in one write: HTTP/1.1 answers in request order
+            String big = body("x", randn(new Random(8), 3000, 16));
+            String req = "POST /v1/models/mlp:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + big.length() + "\r\n\r\n" + big
+                    + "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /v1/models/mlp HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+            k.getOutputStream().write(req.getBytes(StandardCharsets.US_ASCII));
+            String answer = new String(k.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            int predicted = answer.indexOf("\"outputs\""), healthy = answer.indexOf("\"status\":\"ok\""), metadata = answer.indexOf("\"inputs\"");
+            assertEquals(3, answer.split("HTTP/1.1 200", -1).length - 1, answer.length() > 600 ? answer.substring(0, 300) : answer);
+            assertTrue(predicted > 0 && predicted < healthy && healthy < metadata, "answers out of order: " + predicted + ", " + healthy + ", " + metadata);
+        }
+        try (Socket k = new Socket("127.0.0.1", s.port())) {
+            k.getOutputStream().write(("POST /v1/models/mlp:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "zz\r\n{}\r\n0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            String answer = new String(k.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(answer.startsWith("HTTP/1.1 400") && answer.contains("application/json"), answer);
+        }
+        try {
+            long deadline = System.nanoTime() + 2_000_000_000L;
+            while (s.memoryInUse() > 0 && System.nanoTime() < deadline) Thread.sleep(10);
+            assertEquals(0, s.memoryInUse(), "every reservation was released");
+            assertEquals(200, get(s, "/healthz").statusCode());
         } finally {
             s.stop(1);
         }
