@@ -1,5 +1,6 @@
 package dev.kiln.cli;
 
+import dev.kiln.cli.serve.ModelRepository;
 import dev.kiln.cli.serve.ModelServer;
 import dev.kiln.cli.serve.ServeOptions;
 import dev.kiln.serialization.KilnReader;
@@ -13,10 +14,12 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code kiln serve MODEL}: the model behind HTTP until the process is stopped (see docs/serving.md). */
-@Command(name = "serve", mixinStandardHelpOptions = true, description = "Serve a model over HTTP: POST /v1/models/NAME:predict, GET /v1/models/NAME, /healthz, /metrics.")
+/** {@code kiln serve MODEL}: the model (or a model directory) behind HTTP until the process is stopped (see docs/serving.md). */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Serve models over HTTP: POST /v1/models/NAME[/versions/V]:predict, GET /v1/models[/NAME], the KServe v2 API under /v2, /healthz, /metrics.")
 final class ServeCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact or an *.onnx model")
+    @Parameters(index = "0", paramLabel = "MODEL",
+            description = "a *.kiln.json artifact, an *.onnx model, or a model directory laid out NAME/VERSION/model-file (every model, every version)")
     Path model;
 
     @Option(names = "--port", paramLabel = "PORT", defaultValue = "8080", description = "TCP port (0: any free one; default ${DEFAULT-VALUE})")
@@ -51,6 +54,13 @@ final class ServeCommand implements Callable<Integer> {
             description = "memory all requests in flight may hold (bodies, tensors, answers); over it a request gets 503, or 413 if it can never fit (default 0: a third of the heap)")
     long memoryBudgetBytes;
 
+    @Option(names = "--access-log", paramLabel = "FILE", description = "append one JSON line per request to FILE (- for standard output)")
+    String accessLog;
+
+    @Option(names = "--poll-s", paramLabel = "S", defaultValue = "0",
+            description = "rescan a model directory every S seconds for new, changed and removed versions (default 0: only on SIGHUP)")
+    int pollSeconds;
+
     @Option(names = "--drain-s", paramLabel = "S", defaultValue = "10", description = "on shutdown, wait up to S seconds for requests in flight (default ${DEFAULT-VALUE})")
     int drainSeconds;
 
@@ -60,14 +70,39 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ServeOptions options = new ServeOptions(host, port, threads, maxBatch, maxDelayMs, maxBodyBytes, maxInflight, readTimeoutSeconds, maxConnections,
-                memoryBudgetBytes);
+                memoryBudgetBytes, accessLog, pollSeconds);
         if (drainSeconds < 0) throw new CliErrors.UsageException("--drain-s must be at least 0, got " + drainSeconds);
-        dev.kiln.serialization.Artifact artifact = ModelFiles.read(model);
-        ModelFiles.warnIfTraining(artifact.graph(), spec.commandLine().getErr());
-        ModelServer server = ModelServer.start(artifact, options);
-        PrintWriter out = spec.commandLine().getOut();
-        out.println("serving " + server.modelName() + " at " + server.url() + "/v1/models/" + server.modelName() + " (batching " + server.batchingDescription() + ")");
+        PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        ModelServer server;
+        boolean directory = java.nio.file.Files.isDirectory(model);
+        if (directory) {
+            ModelRepository.Loader loader = file -> {
+                dev.kiln.serialization.Artifact a = ModelFiles.read(file);
+                ModelFiles.warnIfTraining(a.graph(), err);
+                return a;
+            };
+            server = ModelServer.start(model, loader, options, report -> print(report, out, err));
+        } else {
+            if (pollSeconds > 0) throw new CliErrors.UsageException("--poll-s rescans a model directory; " + model + " is a file");
+            dev.kiln.serialization.Artifact artifact = ModelFiles.read(model);
+            ModelFiles.warnIfTraining(artifact.graph(), err);
+            server = ModelServer.start(artifact, options);
+        }
+        if (directory) {
+            for (String name : server.modelNames()) out.println("serving " + name + " at " + server.url() + "/v1/models/" + name);
+            out.println("batching: " + server.batchingDescription());
+        } else {
+            out.println("serving " + server.modelName() + " at " + server.url() + "/v1/models/" + server.modelName() + " (batching " + server.batchingDescription() + ")");
+        }
         out.flush();
+        if (directory) {
+            try { // SIGHUP rescans the directory, as daemons reload their configuration
+                sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> new Thread(() -> print(server.reload(), out, err), "kiln-serve-reload").start());
+            } catch (IllegalArgumentException | UnsupportedOperationException e) {
+                err.println("kiln serve: this platform has no SIGHUP; use --poll-s to pick up new versions");
+                err.flush();
+            }
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
         Runnable drain = () -> {
@@ -88,5 +123,16 @@ final class ServeCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(drain, "kiln-serve-shutdown"));
         stopped.await();
         return 0;
+    }
+
+    private static void print(ModelRepository.Report report, PrintWriter out, PrintWriter err) {
+        synchronized (out) {
+            for (String c : report.changes()) out.println("kiln serve: " + c);
+            out.flush();
+        }
+        synchronized (err) {
+            for (String p : report.problems()) err.println("kiln serve: reload: " + p + " (what was serving keeps serving)");
+            err.flush();
+        }
     }
 }

@@ -23,6 +23,7 @@ class ServeCommandTest {
         expect2(new String[] {"serve", model, "--port", "70000"}, "--port must be in 0..65535, got 70000");
         expect2(new String[] {"serve", model, "--max-inflight", "-1", "--port", "0"}, "--max-inflight must be at least 1");
         expect2(new String[] {"serve", model, "--threads", "many"}, "Invalid value for option '--threads'");
+        expect2(new String[] {"serve", model, "--poll-s", "5", "--port", "0"}, "--poll-s rescans a model directory");
     }
 
     @Test
@@ -48,6 +49,34 @@ class ServeCommandTest {
             while (!java.nio.file.Files.readString(log).contains("serving ") && System.nanoTime() < deadline && p.isAlive()) Thread.sleep(50);
             assertTrue(java.nio.file.Files.readString(log).contains("serving "), java.nio.file.Files.readString(log));
             p.destroy(); // SIGTERM
+            assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "did not stop");
+            assertEquals(0, p.exitValue(), java.nio.file.Files.readString(log));
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aModelDirectoryIsRescannedOnSighup() throws Exception {
+        Path v1 = java.nio.file.Files.createDirectories(dir.resolve("models/mlp/1"));
+        new KilnCliTest().saveModelIn(v1);
+        Path log = dir.resolve("serve-dir.log");
+        Process p = new ProcessBuilder(java.util.List.of(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), KilnCli.class.getName(),
+                "serve", dir.resolve("models").toString(), "--port", "0", "--drain-s", "1"))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (!java.nio.file.Files.readString(log).contains("serving ") && System.nanoTime() < deadline && p.isAlive()) Thread.sleep(50);
+            assertTrue(java.nio.file.Files.readString(log).contains("serving mlp at http://"), java.nio.file.Files.readString(log));
+            Path v2 = java.nio.file.Files.createDirectories(dir.resolve("models/mlp/2"));
+            try (var files = java.nio.file.Files.list(v1)) {
+                for (Path f : files.toList()) java.nio.file.Files.copy(f, v2.resolve(f.getFileName()));
+            }
+            assertEquals(0, new ProcessBuilder("kill", "-HUP", Long.toString(p.pid())).start().waitFor());
+            while (!java.nio.file.Files.readString(log).contains("loaded mlp version 2") && System.nanoTime() < deadline && p.isAlive()) Thread.sleep(50);
+            assertTrue(java.nio.file.Files.readString(log).contains("kiln serve: loaded mlp version 2 from mlp/2/mlp.kiln.json"), java.nio.file.Files.readString(log));
+            p.destroy();
             assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "did not stop");
             assertEquals(0, p.exitValue(), java.nio.file.Files.readString(log));
         } finally {
@@ -101,7 +130,7 @@ class ServeCommandTest {
         StringWriter out = new StringWriter();
         assertEquals(0, KilnCli.execute(new String[] {"serve", "--help"}, new PrintWriter(out), new PrintWriter(new StringWriter())));
         for (String o : new String[] {"--port", "--host", "--threads", "--max-batch", "--max-delay-ms", "--max-body-bytes", "--max-inflight", "--read-timeout-s", "--drain-s",
-            "--max-connections", "--memory-budget-bytes"}) {
+            "--max-connections", "--memory-budget-bytes", "--access-log", "--poll-s"}) {
             assertTrue(out.toString().contains(o), o + " in\n" + out);
         }
     }

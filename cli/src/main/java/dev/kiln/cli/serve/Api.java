@@ -18,19 +18,17 @@ import java.util.function.BooleanSupplier;
  * without an answer).
  */
 final class Api implements NettyTransport.Handler {
-    private static final String MODELS = "/v1/models/";
+    private static final String MODELS = "/v1/models";
 
-    private final ServedModel model;
-    private final Predict predict;
+    private final ModelRepository models;
     private final Metrics metrics;
     private final ServeOptions options;
     private final BooleanSupplier draining;
     private final OpenInferenceV2 v2;
 
-    Api(ServedModel model, Predict predict, Metrics metrics, ServeOptions options, BooleanSupplier draining) {
-        this.v2 = new OpenInferenceV2(model, predict, draining);
-        this.model = model;
-        this.predict = predict;
+    Api(ModelRepository models, Metrics metrics, ServeOptions options, BooleanSupplier draining) {
+        this.v2 = new OpenInferenceV2(models, draining);
+        this.models = models;
         this.metrics = metrics;
         this.options = options;
         this.draining = draining;
@@ -58,22 +56,37 @@ final class Api implements NettyTransport.Handler {
                 endpoint = "v2";
                 endpoint = v2.handle(ex, path);
                 status = ex.status();
-            } else if (path.startsWith(MODELS) && path.endsWith(":predict")) {
-                endpoint = "predict";
-                allow(ex, "POST");
-                checkName(path.substring(MODELS.length(), path.length() - ":predict".length()));
-                if (draining.getAsBoolean()) throw overloaded("the server is shutting down");
-                if (AdmissionExecutor.overLimit()) throw overloaded("too many requests in flight (--max-inflight " + options.maxInflight() + "); retry later");
-                predict.handle(ex, query(ex));
-                status = 200;
-            } else if (path.startsWith(MODELS)) {
-                endpoint = "model";
+            } else if (path.equals(MODELS) || path.equals(MODELS + "/")) {
+                endpoint = "models";
                 allow(ex, "GET");
-                checkName(path.substring(MODELS.length()));
                 status = 200;
-                Responses.send(ex, 200, Responses.JSON, signature());
+                Responses.send(ex, 200, Responses.JSON, index());
+            } else if (path.startsWith(MODELS + "/")) {
+                String rest = path.substring(MODELS.length() + 1);
+                boolean predicting = rest.endsWith(":predict");
+                if (predicting) rest = rest.substring(0, rest.length() - ":predict".length());
+                String[] parts = rest.split("/", -1);
+                if (parts.length != 1 && (parts.length != 3 || !parts[1].equals("versions"))) {
+                    throw new ApiException(404, "no endpoint " + TensorJson.abbreviate(path) + " (" + MODELS + "/NAME[/versions/V][:predict])");
+                }
+                endpoint = predicting ? "predict" : "model";
+                allow(ex, predicting ? "POST" : "GET");
+                if (predicting) {
+                    if (draining.getAsBoolean()) throw overloaded("the server is shutting down");
+                    if (AdmissionExecutor.overLimit()) throw overloaded("too many requests in flight (--max-inflight " + options.maxInflight() + "); retry later");
+                }
+                LoadedModel m = models.acquire(decode(parts[0], "path"), parts.length == 3 ? decode(parts[2], "path") : null);
+                try {
+                    ex.model = m.name;
+                    ex.version = m.versionText();
+                    if (predicting) m.predict.handle(ex, query(ex));
+                    else Responses.send(ex, 200, Responses.JSON, signature(m));
+                    status = 200;
+                } finally {
+                    m.release();
+                }
             } else {
-                throw new ApiException(404, "no endpoint " + TensorJson.abbreviate(path) + " (see GET " + MODELS + model.graph.name() + ")");
+                throw new ApiException(404, "no endpoint " + TensorJson.abbreviate(path) + " (see GET " + MODELS + ")");
             }
         } catch (ApiException e) {
             status = e.status;
@@ -104,13 +117,6 @@ final class Api implements NettyTransport.Handler {
         if (method.equals(allowed)) return;
         ex.setResponseHeader("Allow", allowed);
         throw new ApiException(405, "method " + TensorJson.abbreviate(method) + " is not allowed here (use " + allowed + ")");
-    }
-
-    private void checkName(String raw) {
-        String name = decode(raw, "path");
-        if (!name.equals(model.graph.name())) {
-            throw new ApiException(404, "no model named '" + TensorJson.abbreviate(name) + "' (this server serves '" + model.graph.name() + "')");
-        }
     }
 
     /** Percent-decoding that answers 400 for a malformed escape ({@code %zz}) instead of failing. */
@@ -144,10 +150,36 @@ final class Api implements NettyTransport.Handler {
         return q;
     }
 
-    /** {@code GET /v1/models/NAME}: the signature with symbolic dims as strings, and the artifact's header. */
-    private byte[] signature() {
+    /** {@code GET /v1/models}: every model and its versions (the highest is the one {@code NAME:predict} runs). */
+    private byte[] index() {
         return Responses.object(g -> {
-            g.writeStringField("name", model.graph.name());
+            g.writeArrayFieldStart("models");
+            for (String name : models.names()) {
+                var versions = models.versions(name);
+                if (versions == null) continue; // removed since the listing
+                g.writeStartObject();
+                g.writeStringField("name", name);
+                g.writeArrayFieldStart("versions");
+                for (long v : versions.keySet()) g.writeString(Long.toString(v));
+                g.writeEndArray();
+                g.writeStringField("latest", Long.toString(versions.lastKey()));
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+        });
+    }
+
+    /** {@code GET /v1/models/NAME[/versions/V]}: the signature with symbolic dims as strings, and the artifact's header. */
+    private byte[] signature(LoadedModel m) {
+        ServedModel model = m.served;
+        return Responses.object(g -> {
+            g.writeStringField("name", m.name);
+            g.writeStringField("model_version", m.versionText());
+            var versions = models.versions(m.name);
+            g.writeArrayFieldStart("versions");
+            if (versions != null) for (long v : versions.keySet()) g.writeString(Long.toString(v));
+            g.writeEndArray();
+            g.writeStringField("graph", model.graph.name());
             g.writeStringField("format", "kiln-graph");
             g.writeStringField("version", model.artifact.version().toString());
             g.writeNumberField("opset", model.artifact.opset());
@@ -162,9 +194,8 @@ final class Api implements NettyTransport.Handler {
             g.writeNumberField("parameters", model.parameterValues);
             g.writeNumberField("parameter_tensors", model.graph.params().size());
             g.writeObjectFieldStart("batching");
-            boolean on = predict != null && model.batchSymbol != null && options.maxBatch() > 1;
-            g.writeBooleanField("enabled", on);
-            if (on) {
+            g.writeBooleanField("enabled", m.batching());
+            if (m.batching()) {
                 g.writeStringField("dim", model.batchSymbol);
                 g.writeNumberField("max_batch", options.maxBatch());
                 g.writeNumberField("max_delay_ms", options.maxDelayMs());

@@ -17,8 +17,14 @@ import java.util.function.Consumer;
  * it on the connection's event loop.
  */
 final class HttpCall {
-    final String method, rawPath, rawQuery;
+    final String method, rawPath, rawQuery, uri;
     final byte[] body;
+    /** The client's address, for the access log. */
+    String remote = "";
+    /** When the complete request was handed over (System.nanoTime). */
+    final long startNanos = System.nanoTime();
+    /** The model and version that answered (null: none), for the access log. */
+    volatile String model, version;
     private final HttpHeaders requestHeaders;
     private final Map<String, String> responseHeaders = new LinkedHashMap<>();
     /** Hands the answer to the transport; set by the transport before the call runs. */
@@ -32,6 +38,7 @@ final class HttpCall {
         this.budget = budget;
         this.reserved = reserved;
         this.method = method;
+        this.uri = uri;
         int q = uri.indexOf('?');
         this.rawPath = q < 0 ? uri : uri.substring(0, q);
         this.rawQuery = q < 0 ? null : uri.substring(q + 1);

@@ -73,7 +73,7 @@ final class NettyTransport {
         void handle(HttpCall call);
     }
 
-    NettyTransport(ServeOptions o, MemoryBudget budget, Executor executor, Handler api) throws InterruptedException, java.net.BindException {
+    NettyTransport(ServeOptions o, MemoryBudget budget, Executor executor, Handler api, AccessLog log) throws InterruptedException, java.net.BindException {
         boss = new NioEventLoopGroup(1, DynamicBatcher.daemon("kiln-accept"));
         workers = new NioEventLoopGroup(Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())), DynamicBatcher.daemon("kiln-io"));
         ServerBootstrap b = new ServerBootstrap().group(boss, workers).channel(NioServerSocketChannel.class)
@@ -95,9 +95,9 @@ final class NettyTransport {
                         ChannelPipeline p = ch.pipeline();
                         p.addLast(new HttpServerCodec(8192, 16384, 65536));
                         p.addLast(new RequestDeadline(o.readTimeoutSeconds()));
-                        p.addLast(new Gate(o.maxBodyBytes(), budget));
+                        p.addLast(new Gate(o.maxBodyBytes(), budget, log));
                         p.addLast(new BodyAggregator(o.maxBodyBytes()));
-                        p.addLast(new Dispatch(executor, api, budget));
+                        p.addLast(new Dispatch(executor, api, budget, log));
                     }
                 });
         try {
@@ -201,6 +201,7 @@ final class NettyTransport {
     static final class Gate extends ChannelInboundHandlerAdapter {
         private final long maxBody;
         private final MemoryBudget budget;
+        private final AccessLog log;
         private boolean discarding;
 
         static boolean hold(ChannelHandlerContext ctx, long bytes, Object msg) {
@@ -226,13 +227,15 @@ final class NettyTransport {
             discarding = true;
             boolean waitsForContinue = HttpUtil.is100ContinueExpected(req);
             boolean bodyless = req instanceof io.netty.handler.codec.http.FullHttpRequest || HttpUtil.getContentLength(req, -1L) == 0;
+            if (log != null) log.log(remote(ctx), req.method().name(), req.uri(), status, HttpUtil.getContentLength(req, 0L), 0, 0, null, null);
             ReferenceCountUtil.release(req);
             refuse(ctx, status, message, retry, waitsForContinue || bodyless);
         }
 
-        Gate(long maxBody, MemoryBudget budget) {
+        Gate(long maxBody, MemoryBudget budget, AccessLog log) {
             this.maxBody = maxBody;
             this.budget = budget;
+            this.log = log;
         }
 
         @Override
@@ -282,6 +285,11 @@ final class NettyTransport {
         return type != null && type.toLowerCase(java.util.Locale.ROOT).startsWith(Responses.NPY) ? BODY_FACTOR : JSON_BODY_FACTOR;
     }
 
+    /** The client's address as the access log shows it. */
+    static String remote(ChannelHandlerContext ctx) {
+        return ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() + ":" + a.getPort() : String.valueOf(ctx.channel().remoteAddress());
+    }
+
     /** Reserves {@code bytes} for the connection's current request, or refuses it (503, or 413 when it can never fit). */
     private static boolean hold(ChannelHandlerContext ctx, long bytes, Object msg) {
         return Gate.hold(ctx, bytes, msg);
@@ -312,17 +320,19 @@ final class NettyTransport {
         private final Executor executor;
         private final Handler api;
         private final MemoryBudget budget;
+        private final AccessLog log;
         private final java.util.ArrayDeque<Pending> waiting = new java.util.ArrayDeque<>();
         private boolean inFlight;
 
         /** A pipelined request read while another was in flight, with the memory its head reserved. */
         private record Pending(FullHttpRequest req, long reserved) {}
 
-        Dispatch(Executor executor, Handler api, MemoryBudget budget) {
+        Dispatch(Executor executor, Handler api, MemoryBudget budget, AccessLog log) {
             super(false); // requests are released when they are done with, possibly after waiting
             this.executor = executor;
             this.api = api;
             this.budget = budget;
+            this.log = log;
         }
 
         @Override
@@ -353,20 +363,17 @@ final class NettyTransport {
             try {
                 body = ByteBufUtil.getBytes(req.content());
                 call = new HttpCall(req.method().name(), req.uri(), req.headers().copy(), body, budget, reserved, null);
+                call.remote = remote(ctx);
             } finally {
                 req.release();
             }
-            call.writer = r -> ctx.executor().execute(() -> {
-                if (!keepAlive) r.headers().set(HttpHeaderNames.CONNECTION, "close");
-                ctx.writeAndFlush(r).addListener(f -> {
-                    budget.release(call.reserved);
-                    if (!f.isSuccess() || !keepAlive) {
-                        ctx.close();
-                        return;
-                    }
-                    next(ctx);
-                });
-            });
+            call.writer = r -> {
+                if (log != null) { // on the worker's thread, never the event loop's
+                    log.log(call.remote, call.method, call.uri, r.status().code(), call.body.length, r.content().readableBytes(), System.nanoTime() - call.startNanos,
+                            call.model, call.version);
+                }
+                ctx.executor().execute(() -> write(ctx, call, r, keepAlive));
+            };
             Runnable work = () -> {
                 try {
                     api.handle(call);
@@ -382,6 +389,18 @@ final class NettyTransport {
                 budget.release(reserved);
                 refuse(ctx, 503, "the server is overloaded or shutting down; retry later", true);
             }
+        }
+
+        private void write(ChannelHandlerContext ctx, HttpCall call, FullHttpResponse r, boolean keepAlive) {
+            if (!keepAlive) r.headers().set(HttpHeaderNames.CONNECTION, "close");
+            ctx.writeAndFlush(r).addListener(f -> {
+                budget.release(call.reserved);
+                if (!f.isSuccess() || !keepAlive) {
+                    ctx.close();
+                    return;
+                }
+                next(ctx);
+            });
         }
 
         /** The answer is written: the next pipelined request, or reading again. */

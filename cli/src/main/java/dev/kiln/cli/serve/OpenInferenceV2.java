@@ -26,20 +26,17 @@ import java.util.function.BooleanSupplier;
  * metadata, readiness, and {@code POST /v2/models/NAME[/versions/1]/infer} with named, typed,
  * shaped tensors ({@code {"inputs": [{"name", "shape", "datatype", "data"}]}}, data flat or
  * nested, in C order). Datatypes BOOL, INT64, FP32, FP64 (Kiln's); the binary extension is not
- * implemented. The served model has version "1".
+ * implemented. Without {@code /versions/V} a request gets the model's highest version.
  */
 final class OpenInferenceV2 {
-    static final String VERSION = "1";
     private static final JsonFactory JSON = JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxNumberLength(400).build()).build();
 
-    private final ServedModel model;
-    private final Predict predict;
+    private final ModelRepository models;
     private final BooleanSupplier draining;
 
-    OpenInferenceV2(ServedModel model, Predict predict, BooleanSupplier draining) {
-        this.model = model;
-        this.predict = predict;
+    OpenInferenceV2(ModelRepository models, BooleanSupplier draining) {
+        this.models = models;
         this.draining = draining;
     }
 
@@ -58,7 +55,7 @@ final class OpenInferenceV2 {
         }
         if (p.length == 3 && p[1].equals("health")) {
             get(ex);
-            boolean up = !draining.getAsBoolean();
+            boolean up = !draining.getAsBoolean() && !models.names().isEmpty();
             if (p[2].equals("live")) {
                 Responses.send(ex, 200, Responses.JSON, Responses.object(g -> g.writeBooleanField("live", true)));
             } else if (p[2].equals("ready")) {
@@ -69,52 +66,59 @@ final class OpenInferenceV2 {
             return "v2_health";
         }
         if (p.length >= 3 && p[1].equals("models")) {
-            checkName(p[2]);
             int at = 3;
+            String version = null;
             if (p.length >= 5 && p[3].equals("versions")) {
-                if (!Api.decode(p[4], "path").equals(VERSION)) throw new ApiException(404, "model '" + model.graph.name() + "' has no version '" + TensorJson.abbreviate(p[4]) + "' (it has version " + VERSION + ")");
+                version = Api.decode(p[4], "path");
                 at = 5;
             }
-            if (p.length == at) {
-                get(ex);
-                Responses.send(ex, 200, Responses.JSON, metadata());
-                return "v2_model";
-            }
-            if (p.length == at + 1 && p[at].equals("ready")) {
-                get(ex);
-                boolean up = !draining.getAsBoolean();
-                Responses.send(ex, up ? 200 : 503, Responses.JSON, Responses.object(g -> {
-                    g.writeStringField("name", model.graph.name());
-                    g.writeBooleanField("ready", up);
-                }));
-                return "v2_ready";
-            }
-            if (p.length == at + 1 && p[at].equals("infer")) {
-                if (!ex.method.equals("POST")) {
-                    ex.setResponseHeader("Allow", "POST");
-                    throw new ApiException(405, "method " + TensorJson.abbreviate(ex.method) + " is not allowed here (use POST)");
+            String route = p.length == at ? "" : p.length == at + 1 ? p[at] : null;
+            if (route != null && (route.isEmpty() || route.equals("ready") || route.equals("infer"))) {
+                if (route.equals("infer")) {
+                    if (!ex.method.equals("POST")) {
+                        ex.setResponseHeader("Allow", "POST");
+                        throw new ApiException(405, "method " + TensorJson.abbreviate(ex.method) + " is not allowed here (use POST)");
+                    }
+                    if (draining.getAsBoolean()) throw new ApiException(503, "the server is shutting down");
+                    if (AdmissionExecutor.overLimit()) throw new ApiException(503, "too many requests in flight; retry later");
+                } else {
+                    get(ex);
                 }
-                if (draining.getAsBoolean()) throw new ApiException(503, "the server is shutting down");
-                if (AdmissionExecutor.overLimit()) throw new ApiException(503, "too many requests in flight; retry later");
-                infer(ex);
-                return "v2_infer";
+                LoadedModel m = models.acquire(Api.decode(p[2], "path"), version);
+                try {
+                    ex.model = m.name;
+                    ex.version = m.versionText();
+                    switch (route) {
+                        case "" -> {
+                            Responses.send(ex, 200, Responses.JSON, metadata(m));
+                            return "v2_model";
+                        }
+                        case "ready" -> {
+                            boolean up = !draining.getAsBoolean();
+                            Responses.send(ex, up ? 200 : 503, Responses.JSON, Responses.object(g -> {
+                                g.writeStringField("name", m.name);
+                                g.writeBooleanField("ready", up);
+                            }));
+                            return "v2_ready";
+                        }
+                        default -> {
+                            infer(ex, m);
+                            return "v2_infer";
+                        }
+                    }
+                } finally {
+                    m.release();
+                }
             }
         }
-        throw new ApiException(404, "no endpoint " + TensorJson.abbreviate(path) + " (the v2 API: /v2, /v2/health/{live,ready}, /v2/models/" + model.graph.name()
-                + "[/versions/1][/ready|/infer])");
+        throw new ApiException(404, "no endpoint " + TensorJson.abbreviate(path) + " (the v2 API: /v2, /v2/health/{live,ready}, /v2/models/NAME"
+                + "[/versions/V][/ready|/infer])");
     }
 
     private static void get(HttpCall ex) {
         if (ex.method.equals("GET")) return;
         ex.setResponseHeader("Allow", "GET");
         throw new ApiException(405, "method " + TensorJson.abbreviate(ex.method) + " is not allowed here (use GET)");
-    }
-
-    private void checkName(String raw) {
-        String name = Api.decode(raw, "path");
-        if (!name.equals(model.graph.name())) {
-            throw new ApiException(404, "no model named '" + TensorJson.abbreviate(name) + "' (this server serves '" + model.graph.name() + "')");
-        }
     }
 
     static String datatype(DType t) {
@@ -136,11 +140,13 @@ final class OpenInferenceV2 {
         };
     }
 
-    private byte[] metadata() {
+    private byte[] metadata(LoadedModel m) {
+        ServedModel model = m.served;
+        var versions = models.versions(m.name);
         return Responses.object(g -> {
-            g.writeStringField("name", model.graph.name());
+            g.writeStringField("name", m.name);
             g.writeArrayFieldStart("versions");
-            g.writeString(VERSION);
+            if (versions != null) for (long v : versions.keySet()) g.writeString(Long.toString(v));
             g.writeEndArray();
             g.writeStringField("platform", "kiln");
             g.writeArrayFieldStart("inputs");
@@ -163,13 +169,14 @@ final class OpenInferenceV2 {
         g.writeEndObject();
     }
 
-    private void infer(HttpCall ex) throws IOException {
+    private void infer(HttpCall ex, LoadedModel m) throws IOException {
+        ServedModel model = m.served;
         String type = ex.header("Content-Type");
         if (type != null && !type.split(";", 2)[0].trim().equalsIgnoreCase(Responses.JSON)) {
             throw new ApiException(415, "unsupported Content-Type '" + TensorJson.abbreviate(type) + "' (the v2 API takes application/json; the binary extension is not implemented)");
         }
-        Request r = parse(ex.body);
-        List<Strided> outputs = predict.infer(ex, r.inputs);
+        Request r = parse(ex.body, model);
+        List<Strided> outputs = m.predict.infer(ex, r.inputs);
         List<String> wanted = r.outputs.isEmpty() ? model.outputNames : r.outputs;
         for (String w : wanted) {
             if (!model.outputNames.contains(w)) throw new ApiException(400, "the model has no output named '" + TensorJson.abbreviate(w) + "' (its outputs: " + String.join(", ", model.outputNames) + ")");
@@ -177,8 +184,8 @@ final class OpenInferenceV2 {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (JsonGenerator g = JSON.createGenerator(bytes)) {
             g.writeStartObject();
-            g.writeStringField("model_name", model.graph.name());
-            g.writeStringField("model_version", VERSION);
+            g.writeStringField("model_name", m.name);
+            g.writeStringField("model_version", m.versionText());
             if (r.id != null) g.writeStringField("id", r.id);
             g.writeArrayFieldStart("outputs");
             for (String w : wanted) {
@@ -216,7 +223,7 @@ final class OpenInferenceV2 {
      * Streams the request: each input's datatype must come before its data (as the clients send
      * it), so numbers are read once, in their own type, with the shape checked against the count.
      */
-    private Request parse(byte[] body) {
+    private Request parse(byte[] body, ServedModel model) {
         try (JsonParser p = JSON.createParser(body)) {
             need(p.nextToken() == JsonToken.START_OBJECT, "the body must be a JSON object {\"inputs\": [...]}");
             String id = null;
@@ -237,7 +244,7 @@ final class OpenInferenceV2 {
                         int i = 0;
                         while (p.nextToken() == JsonToken.START_OBJECT) {
                             String path = "inputs[" + i++ + "]";
-                            var t = tensor(p, path);
+                            var t = tensor(p, path, model);
                             if (inputs.put(t.name, t.data) != null) throw new ApiException(400, path + ": input '" + t.name + "' is given twice");
                         }
                     }
@@ -270,7 +277,7 @@ final class OpenInferenceV2 {
 
     private record Named(String name, Strided data) {}
 
-    private Named tensor(JsonParser p, String path) throws IOException {
+    private Named tensor(JsonParser p, String path, ServedModel model) throws IOException {
         String name = null;
         DType dtype = null;
         int[] shape = null;
