@@ -121,6 +121,25 @@ class MalformedArtifactTest {
     }
 
     @Test
+    void aUtf8ByteOrderMarkIsSkippedAndUtf16Or32IsRefusedByName() {
+        Graph g = SmallModels.mlp();
+        byte[] doc = KilnWriter.toJson(g);
+        byte[] bom = new byte[doc.length + 3];
+        bom[0] = (byte) 0xef;
+        bom[1] = (byte) 0xbb;
+        bom[2] = (byte) 0xbf;
+        System.arraycopy(doc, 0, bom, 3, doc.length);
+        assertEquals(g.toString(), KilnReader.fromJson(bom, LoadLimits.defaults()).graph().toString());
+        String text = new String(doc, StandardCharsets.UTF_8);
+        // Jackson alone would detect and read each of these
+        for (var cs : List.of(StandardCharsets.UTF_16, StandardCharsets.UTF_16LE, StandardCharsets.UTF_16BE, java.nio.charset.Charset.forName("UTF-32"))) {
+            byte[] other = text.getBytes(cs);
+            KilnFormatException e = assertThrows(KilnFormatException.class, () -> KilnReader.fromJson(other, LoadLimits.defaults()), cs.name());
+            assertTrue(e.getMessage().contains("artifacts are UTF-8 (RFC 8259)") && e.getMessage().contains("UTF-"), cs + ": " + e.getMessage());
+        }
+    }
+
+    @Test
     void olderOrEqualMinorLoadsAndNewerMinorMayAddFields() {
         Graph g = SmallModels.mlp();
         ObjectNode r = SmallModels.tree(g);
