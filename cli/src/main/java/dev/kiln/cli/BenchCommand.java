@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code kiln bench MODEL}: latency percentiles and throughput of repeated runs after a warm-up. */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Time repeated runs: latency p50/p90/p99 and throughput.")
+@Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = KilnCli.Version.class, description = "Time repeated runs: latency p50/p90/p99 and throughput.")
 final class BenchCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact or an *.onnx model")
     Path model;

@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code kiln convert IN OUT}: ONNX to a Kiln artifact and back, the direction chosen by the extensions. */
-@Command(name = "convert", mixinStandardHelpOptions = true, description = {
+@Command(name = "convert", mixinStandardHelpOptions = true, versionProvider = KilnCli.Version.class, description = {
         "Convert between an ONNX model and a Kiln artifact: MODEL.onnx OUT.kiln.json imports (dynamic dims stay symbolic),",
         "MODEL.kiln.json OUT.onnx exports (opset 17, dynamic dims as dim_param)."})
 final class ConvertCommand implements Callable<Integer> {

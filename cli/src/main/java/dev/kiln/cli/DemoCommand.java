@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code kiln demo}: the Fashion-MNIST job, from eager training to a reloaded, compiled artifact. */
-@Command(name = "demo", mixinStandardHelpOptions = true, subcommands = GptDemoCommand.class, description = {
+@Command(name = "demo", mixinStandardHelpOptions = true, versionProvider = KilnCli.Version.class, subcommands = GptDemoCommand.class, description = {
         "Train LeNet-5 on Fashion-MNIST eagerly, evaluate it, save a checkpoint, then trace it, export it as",
         "a JSON artifact, reload it without the model code, compile it and check its predictions equal eager's.",
         "`kiln demo gpt` runs the second demo, a character-level GPT (see kiln demo gpt --help)."})

@@ -15,7 +15,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code kiln dot MODEL [-o FILE]}: Graphviz DOT, or SVG rendered by the {@code dot} binary. */
-@Command(name = "dot", mixinStandardHelpOptions = true,
+@Command(name = "dot", mixinStandardHelpOptions = true, versionProvider = KilnCli.Version.class,
         description = "Print the graph as Graphviz DOT; with -o FILE.svg (or .png, .pdf), render it with the 'dot' binary.")
 final class DotCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact or an *.onnx model")

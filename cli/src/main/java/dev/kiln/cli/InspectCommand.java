@@ -22,7 +22,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code kiln inspect MODEL}: what a model takes, returns, holds and costs. */
-@Command(name = "inspect", mixinStandardHelpOptions = true, description = "Summarize a model: inputs, outputs, ops, parameters, FLOPs, guards.")
+@Command(name = "inspect", mixinStandardHelpOptions = true, versionProvider = KilnCli.Version.class, description = "Summarize a model: inputs, outputs, ops, parameters, FLOPs, guards.")
 final class InspectCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact, an *.onnx model, or PyTorch weights (*.pt, *.pth, *.bin: torch.save's zip format, recognized by its content)")
     Path model;

@@ -10,12 +10,20 @@ import picocli.CommandLine.ScopeType;
  * The {@code kiln} command. Bad input (a malformed model, a missing file, a wrong shape) exits
  * with code 2 and one line on stderr naming the problem; {@code --verbose} adds the stack trace.
  */
-@Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1.0",
+@Command(name = "kiln", mixinStandardHelpOptions = true, versionProvider = KilnCli.Version.class,
         description = "Train the demo; inspect, run, draw, benchmark and serve Kiln graph artifacts (*.kiln.json).",
         subcommands = {DemoCommand.class, InspectCommand.class, RunCommand.class, ConvertCommand.class, DotCommand.class, BenchCommand.class, ServeCommand.class,
             CommandLine.HelpCommand.class})
 public final class KilnCli {
     static final int BAD_INPUT = 2;
+
+    /** {@code --version} on every command: the one version of the build (parent POM). */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"kiln " + dev.kiln.backend.KilnVersion.VERSION, "JVM: ${java.version} (${java.vendor} ${java.vm.name})", "OS: ${os.name} ${os.arch}"};
+        }
+    }
 
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "print stack traces of errors")
     boolean verbose;

@@ -16,7 +16,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code kiln run MODEL --input x=x.npy --output y.npy}: one inference on .npy files. */
-@Command(name = "run", mixinStandardHelpOptions = true, description = "Run a model on .npy inputs and write its first output as .npy.")
+@Command(name = "run", mixinStandardHelpOptions = true, versionProvider = KilnCli.Version.class, description = "Run a model on .npy inputs and write its first output as .npy.")
 final class RunCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "a *.kiln.json artifact or an *.onnx model")
     Path model;

@@ -1,8 +1,8 @@
 package dev.kiln.cli;
 
-import dev.kiln.cli.serve.ModelRepository;
-import dev.kiln.cli.serve.ModelServer;
-import dev.kiln.cli.serve.ServeOptions;
+import dev.kiln.serve.ModelRepository;
+import dev.kiln.serve.ModelServer;
+import dev.kiln.serve.ServeOptions;
 import dev.kiln.serialization.KilnReader;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -15,7 +15,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code kiln serve MODEL}: the model (or a model directory) behind HTTP until the process is stopped (see docs/serving.md). */
-@Command(name = "serve", mixinStandardHelpOptions = true,
+@Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = KilnCli.Version.class,
         description = "Serve models over HTTP: POST /v1/models/NAME[/versions/V]:predict, GET /v1/models[/NAME], the KServe v2 API under /v2, /healthz, /metrics.")
 final class ServeCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL",

@@ -150,7 +150,10 @@ class KilnCliTest {
 
     @Test
     void everyCommandHasHelpAndTyposGetSuggestions() {
-        for (String cmd : new String[] {"inspect", "run", "dot", "bench", "serve", "demo"}) {
+        for (String cmd : new String[] {"inspect", "run", "dot", "bench", "serve", "demo", "convert"}) {
+            Result v = kiln(cmd, "--version");
+            assertEquals(0, v.code(), cmd + " --version: " + v);
+            assertTrue(v.out().startsWith("kiln " + dev.kiln.backend.KilnVersion.VERSION + "\n") && !dev.kiln.backend.KilnVersion.VERSION.equals("unknown"), cmd + " --version: " + v.out());
             Result r = kiln(cmd, "--help");
             assertEquals(0, r.code(), cmd + " --help: " + r);
             assertTrue(r.out().contains("Usage: kiln " + cmd), cmd + " --help: " + r.out());
@@ -186,7 +189,7 @@ class KilnCliTest {
     void inspectEscapesControlCharactersFromTheFile() throws Exception {
         // a producer that would clear the screen, return the cursor and print a fake verdict
         Path hostile = dir.resolve("hostile.kiln.json");
-        String doc = Files.readString(model).replace("\"producer\" : \"kiln 0.1.0\"", "\"producer\" : \"\\u001b[2J\\r\\nkiln: OK\\u202e\"");
+        String doc = Files.readString(model).replace("\"producer\" : \"" + dev.kiln.serialization.KilnWriter.PRODUCER + "\"", "\"producer\" : \"\\u001b[2J\\r\\nkiln: OK\\u202e\"");
         assertTrue(doc.contains("u001b[2J"), "the replacement applied");
         Files.writeString(hostile, doc);
         Result r = kiln("inspect", "--graph", hostile.toString());

@@ -9,7 +9,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code kiln serve}'s command line: bad options and models fail before anything binds (the server itself: dev.kiln.cli.serve). */
+/** {@code kiln serve}'s command line: bad options and models fail before anything binds (the server itself: dev.kiln.serve). */
 class ServeCommandTest {
     @TempDir
     Path dir;

@@ -90,7 +90,7 @@ final class OnnxExporter {
         for (ProtoWriter t : initializers) body.message(5, t);
         byte[] io = graph.toByteArray();
         ProtoWriter model = new ProtoWriter();
-        model.int64(1, IR_VERSION).string(2, "kiln").string(3, "0.1.0");
+        model.int64(1, IR_VERSION).string(2, "kiln").string(3, dev.kiln.backend.KilnVersion.VERSION);
         byte[] bodyBytes = body.toByteArray();
         byte[] gbytes = Arrays.copyOf(bodyBytes, bodyBytes.length + io.length);
         System.arraycopy(io, 0, gbytes, bodyBytes.length, io.length);

@@ -22,7 +22,7 @@ import java.util.Map;
 
 /** Writes a graph as a {@code *.kiln.json} artifact (docs/format.md), weights embedded or in a sidecar. */
 public final class KilnWriter {
-    public static final String PRODUCER = "kiln 0.1.0";
+    public static final String PRODUCER = "kiln " + dev.kiln.backend.KilnVersion.VERSION;
 
     /** Where the weights go: inside the JSON (small single-file artifacts) or a sidecar safetensors file. */
     public enum Weights { EMBEDDED, SIDECAR }
