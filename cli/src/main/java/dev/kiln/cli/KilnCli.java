@@ -13,7 +13,7 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "kiln", mixinStandardHelpOptions = true, versionProvider = KilnCli.Version.class,
         description = "Train the demo; inspect, run, draw, benchmark and serve Kiln graph artifacts (*.kiln.json).",
         subcommands = {DemoCommand.class, InspectCommand.class, RunCommand.class, ConvertCommand.class, DotCommand.class, BenchCommand.class, ServeCommand.class,
-            CommandLine.HelpCommand.class})
+            CommandLine.HelpCommand.class, picocli.AutoComplete.GenerateCompletion.class})
 public final class KilnCli {
     static final int BAD_INPUT = 2;
 
@@ -41,7 +41,16 @@ public final class KilnCli {
     private static final java.util.logging.Logger KILN_LOG = java.util.logging.Logger.getLogger("dev.kiln");
 
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
-        KILN_LOG.setLevel(java.util.Arrays.asList(args).contains("--verbose") ? java.util.logging.Level.INFO : java.util.logging.Level.WARNING);
+        boolean verbose = java.util.Arrays.asList(args).contains("--verbose");
+        // Kiln logs through System.Logger, which the JDK routes to java.util.logging: its DEBUG
+        // lines (the kernels chosen at startup) are FINE there, below the console's INFO
+        KILN_LOG.setLevel(verbose ? java.util.logging.Level.FINE : java.util.logging.Level.WARNING);
+        if (verbose && KILN_LOG.getHandlers().length == 0) {
+            java.util.logging.ConsoleHandler h = new java.util.logging.ConsoleHandler();
+            h.setLevel(java.util.logging.Level.FINE);
+            KILN_LOG.addHandler(h);
+            KILN_LOG.setUseParentHandlers(false);
+        }
         KilnCli root = new KilnCli();
         CommandLine cl = new CommandLine(root);
         cl.setOut(out);

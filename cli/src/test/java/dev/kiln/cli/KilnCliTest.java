@@ -162,6 +162,9 @@ class KilnCliTest {
             assertTrue(h.out().contains("Usage: kiln " + cmd), "help " + cmd + ": " + h.out());
         }
         badInput(kiln("inspct", model.toString()), "did you mean 'inspect'?");
+        Result completion = kiln("generate-completion");
+        assertEquals(0, completion.code(), completion.toString());
+        for (String s : new String[] {"complete -F", "inspect", "serve", "--max-batch"}) assertTrue(completion.out().contains(s), s + " in the bash completion script");
         assertEquals(java.util.logging.Level.WARNING, java.util.logging.Logger.getLogger("dev.kiln").getLevel(), "INFO lines are off without --verbose");
     }
 

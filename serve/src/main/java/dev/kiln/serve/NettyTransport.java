@@ -52,7 +52,7 @@ import java.util.function.Consumer;
  * these knobs in about a megabyte of jars.
  */
 final class NettyTransport {
-    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger("dev.kiln.serve");
+    private static final System.Logger LOG = System.getLogger("dev.kiln.serve");
     private static final AttributeKey<long[]> RESERVED = AttributeKey.valueOf("kiln.reserved");
     /** Per-request memory beyond the body: headers, the decoded tensors' bookkeeping. */
     static final long FIXED_COST = 64 << 10;
@@ -378,7 +378,7 @@ final class NettyTransport {
                 try {
                     api.handle(call);
                 } catch (Throwable t) { // a bug, not the client's: answered, and the connection lives on
-                    LOG.log(java.util.logging.Level.SEVERE, call.method + " " + call.rawPath + " failed", t);
+                    LOG.log(System.Logger.Level.ERROR, call.method + " " + call.rawPath + " failed", t);
                 } finally {
                     if (!call.responded()) call.respond(500, Responses.JSON, Responses.errorBody("internal error while handling this request; see the server's log"));
                 }

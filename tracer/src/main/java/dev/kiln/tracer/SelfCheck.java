@@ -127,6 +127,6 @@ final class SelfCheck {
     }
 
     private static void skipped(Graph g, String why) {
-        java.util.logging.Logger.getLogger("dev.kiln.tracer").info(g.name() + ": self-check skipped: " + why);
+        System.getLogger("dev.kiln.tracer").log(System.Logger.Level.INFO, g.name() + ": self-check skipped: " + why);
     }
 }

@@ -14,7 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
-import java.util.logging.Logger;
 
 /**
  * A function that traces itself on first use and then runs the graph. Graphs are cached by
@@ -23,7 +22,7 @@ import java.util.logging.Logger;
  * that lists every reason.
  */
 public final class TracedFunction {
-    private static final Logger LOG = Logger.getLogger("dev.kiln.tracer");
+    private static final System.Logger LOG = System.getLogger("dev.kiln.tracer");
 
     private final Function<Tensor[], Tensor> fn;
     private final TraceOptions options;
@@ -86,7 +85,7 @@ public final class TracedFunction {
     private Graph retrace(String sig, Tensor[] inputs, String why) {
         if (traces++ > 0) {
             reasons.add(why);
-            LOG.info("retracing " + options.name + ": " + why);
+            LOG.log(System.Logger.Level.INFO, "retracing " + options.name + ": " + why);
             if (reasons.size() > budget) {
                 throw new TraceException("retrace budget of " + budget + " exceeded for " + options.name + "; reasons:\n  - "
                         + String.join("\n  - ", reasons) + "\nMark varying dims dynamic (TraceOptions.dynamic) or avoid data-dependent Java branches");

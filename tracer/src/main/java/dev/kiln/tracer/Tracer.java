@@ -27,7 +27,7 @@ public final class Tracer {
      * Traces a module's forward: its parameters and buffers become named graph parameters,
      * and the train/eval mode it ran in goes into the ledger.
      */
-    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger("dev.kiln.tracer");
+    private static final System.Logger LOG = System.getLogger("dev.kiln.tracer");
 
     public static Graph trace(dev.kiln.eager.nn.Module module, Tensor[] examples, TraceOptions options) {
         Map<String, Tensor> named = new java.util.LinkedHashMap<>(module.namedParameters());
@@ -37,7 +37,7 @@ public final class Tracer {
                         + " mode (dropout and batch-norm behave as in that mode)", SourceLines.caller())
                 .build();
         Graph g = trace(in -> module.call(in), examples, o);
-        for (String w : dev.kiln.graph.TrainingArtifacts.of(g)) LOG.warning(w);
+        for (String w : dev.kiln.graph.TrainingArtifacts.of(g)) LOG.log(System.Logger.Level.WARNING, w);
         return g;
     }
 

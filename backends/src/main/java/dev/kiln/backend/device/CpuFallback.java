@@ -7,7 +7,6 @@ import dev.kiln.backend.op.Op;
 import dev.kiln.backend.shape.TensorType;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.logging.Logger;
 
 /**
  * Runs an op on a device, or on the CPU when the device has no kernel for it (or not for these
@@ -18,7 +17,7 @@ import java.util.logging.Logger;
  * executor's message (to find them, or to be sure nothing leaves the GPU).
  */
 public final class CpuFallback {
-    private static final Logger LOG = Logger.getLogger("dev.kiln.backend");
+    private static final System.Logger LOG = System.getLogger("dev.kiln.backend");
     private static final Set<String> LOGGED = ConcurrentHashMap.newKeySet();
 
     private CpuFallback() {}
@@ -32,7 +31,7 @@ public final class CpuFallback {
         } catch (UnsupportedOperationException uncovered) {
             if (!enabled()) throw uncovered;
             if (LOGGED.add(device.deviceName() + "\0" + op.opName())) {
-                LOG.warning(uncovered.getMessage() + "; running " + op.opName() + " on the CPU instead (its inputs are copied to the host; "
+                LOG.log(System.Logger.Level.WARNING, uncovered.getMessage() + "; running " + op.opName() + " on the CPU instead (its inputs are copied to the host; "
                         + "-Dkiln.device.cpuFallback=false makes this an error)");
             }
             return CpuKernels.run(op, inputs, attrs, out);

@@ -2,8 +2,6 @@ package dev.kiln.backend.cpu.gemm;
 
 import dev.kiln.backend.cpu.parallel.Parallel;
 
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * Picks the fastest usable {@link Gemm} once per JVM: the Vector API kernels when the incubator
@@ -16,7 +14,7 @@ import java.util.logging.Logger;
  * {@code jdk.incubator.vector} classes it refers to is ever linked.
  */
 public final class GemmProvider {
-    private static final Logger LOG = Logger.getLogger("dev.kiln.backend");
+    private static final System.Logger LOG = System.getLogger("dev.kiln.backend");
     private static final String VECTOR_MODULE = "jdk.incubator.vector";
     private static final String PANAMA_CLASS = "dev.kiln.backend.cpu.gemm.PanamaGemm";
 
@@ -45,17 +43,17 @@ public final class GemmProvider {
         try {
             Gemm g = (Gemm) Class.forName(PANAMA_CLASS)
                     .getConstructor(int.class).newInstance(threads);
-            LOG.info(() -> "Using Vector API gemm kernels: " + g.name());
+            LOG.log(System.Logger.Level.DEBUG, () -> "Using Vector API gemm kernels: " + g.name());
             return g;
         } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
             // E.g. a JDK whose incubator API changed shape: degrade rather than fail.
-            LOG.log(Level.WARNING, "Vector API gemm kernels failed to load; using scalar kernels", e);
+            LOG.log(System.Logger.Level.WARNING, "Vector API gemm kernels failed to load; using scalar kernels", e);
             return new ScalarGemm(threads);
         }
     }
 
     private static Gemm scalar(int threads, String why) {
-        LOG.info(() -> why + "; using scalar kernels");
+        LOG.log(System.Logger.Level.INFO, () -> why + "; using scalar kernels"); // the fallback says why, once
         return new ScalarGemm(threads);
     }
 }

@@ -4,7 +4,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
-import java.util.logging.Logger;
 
 /**
  * Kiln's CPU thread pool: runs the parts of one kernel call on the caller plus {@code threads - 1}
@@ -28,7 +27,7 @@ import java.util.logging.Logger;
  * 20000).
  */
 public final class Parallel {
-    private static final Logger LOG = Logger.getLogger("dev.kiln.backend");
+    private static final System.Logger LOG = System.getLogger("dev.kiln.backend");
 
     /** How long an idle worker spins before it parks: longer than the gap between two kernels. */
     static final long SPIN_NANOS = Long.getLong("kiln.spinMicros", 200L) * 1000L;
@@ -225,7 +224,7 @@ public final class Parallel {
         } catch (NumberFormatException ignored) {
             // Fall through to the warning below.
         }
-        LOG.warning(() -> "Ignoring kiln.threads=" + v + " (want an integer >= 1)");
+        LOG.log(System.Logger.Level.WARNING, () -> "Ignoring kiln.threads=" + v + " (want an integer >= 1)");
         return fallback;
     }
 }

@@ -1,6 +1,5 @@
 package dev.kiln.backend.cpu.vector;
 
-import java.util.logging.Logger;
 
 /**
  * Chooses between the Vector API kernels and the scalar fallback once per JVM and logs why
@@ -8,7 +7,7 @@ import java.util.logging.Logger;
  * the scalar kernels.
  */
 public final class VectorSupport {
-    private static final Logger LOG = Logger.getLogger("dev.kiln.backend");
+    private static final System.Logger LOG = System.getLogger("dev.kiln.backend");
     private static final FloatRows ROWS;
     private static final String REASON;
 
@@ -16,7 +15,8 @@ public final class VectorSupport {
         String[] reason = new String[1];
         ROWS = choose(reason);
         REASON = reason[0];
-        LOG.info("Kiln CPU kernels: " + ROWS.name() + " (" + REASON + ")");
+        // the usual choice is a debug line; the scalar fallback says why at INFO, once
+        LOG.log(ROWS.name().startsWith("Vector API") ? System.Logger.Level.DEBUG : System.Logger.Level.INFO, "Kiln CPU kernels: " + ROWS.name() + " (" + REASON + ")");
     }
 
     private VectorSupport() {}
