@@ -33,7 +33,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--limit", defaultValue = "0", description = "train on the first N images only (0: all)")
     int limit;
 
-    @Option(names = "--checkpoint", defaultValue = "checkpoints/lenet-fashion.ckpt", description = "checkpoint file; the artifact goes next to it")
+    @Option(names = "--checkpoint", defaultValue = "checkpoints/lenet-fashion.safetensors", description = "checkpoint file; the artifact goes next to it")
     Path checkpoint;
 
     @Option(names = "--device", defaultValue = "cpu", description = "where to train and evaluate: cpu, cuda or cuda:N (default ${DEFAULT-VALUE}; "

@@ -11,6 +11,9 @@ import dev.kiln.eager.metrics.ConfusionMatrix;
 import dev.kiln.eager.nn.functional.F;
 import dev.kiln.eager.optim.SGD;
 import dev.kiln.eager.random.Generator;
+import dev.kiln.eager.train.LineChart;
+import dev.kiln.eager.train.MetricsLogger;
+import dev.kiln.eager.train.ProgressBar;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -34,7 +37,7 @@ public final class FashionMnistDemo {
             int epochs = 3, batch = 64, limit = 0;
             double lr = 0.05, momentum = 0.9;
             long seed = 0;
-            Path ckpt = Path.of("checkpoints", "lenet-fashion.ckpt");
+            Path ckpt = Path.of("checkpoints", "lenet-fashion.safetensors");
             String device = "cpu";
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -77,6 +80,11 @@ public final class FashionMnistDemo {
 
     public static void run(Options o, PrintStream out) throws Exception {
         Device device = Device.of(o.device); // fails here, with the reason, when CUDA cannot be used
+        String ckptName = o.checkpoint.getFileName().toString();
+        if (ckptName.equals("lenet.kiln.json") || ckptName.equals("lenet.safetensors") || ckptName.equals("metrics") || ckptName.equals("training.svg")) {
+            throw new IllegalArgumentException("demo: --checkpoint " + o.checkpoint + " would be overwritten by the exported artifact or the metrics "
+                    + "written beside it (lenet.kiln.json, lenet.safetensors, metrics/, training.svg); choose another name");
+        }
         Kiln.manualSeed(o.seed);
         FashionData data = loadData(o, out);
         Tensor xtr = data.trainImages(), ytr = data.trainLabels();
@@ -98,9 +106,12 @@ public final class FashionMnistDemo {
                 .batchSize(o.batchSize).shuffle(true).generator(shuffle).build();
 
         double accuracy = 0;
+        Path runDir = o.checkpoint.toAbsolutePath().getParent();
+        MetricsLogger metrics = MetricsLogger.open(runDir.resolve("metrics"));
+        long globalStep = 0;
         for (int epoch = 1; epoch <= epochs; epoch++) {
             model.train();
-            Progress bar = new Progress(out, String.format(Locale.ROOT, "epoch %d/%d", epoch, epochs), loader.size());
+            ProgressBar bar = new ProgressBar(out, String.format(Locale.ROOT, "epoch %d/%d", epoch, epochs), loader.size(), "img");
             long t0 = System.nanoTime();
             double lossSum = 0;
             long correct = 0, seen = 0;
@@ -113,12 +124,14 @@ public final class FashionMnistDemo {
                 loss.backward();
                 opt.step();
                 int n = x.shape(0);
-                lossSum += loss.item() * n;
+                double batchLoss = loss.item();
+                lossSum += batchLoss * n;
                 try (var ng = Autograd.noGrad()) {
                     correct += (long) logits.argmax(1, false).eq(y).to(dev.kiln.backend.DType.INT64).sum().item();
                 }
                 seen += n;
                 bar.update(++step, seen, String.format(Locale.ROOT, "loss %.4f  acc %.4f", lossSum / seen, (double) correct / seen));
+                metrics.log("step", orderedMap("step", ++globalStep, "epoch", epoch, "loss", batchLoss));
             }
             double trainSecs = (System.nanoTime() - t0) / 1e9;
             ConfusionMatrix cm = evaluate(model, data.testImages(), data.testLabels(), device);
@@ -126,8 +139,18 @@ public final class FashionMnistDemo {
             // train_loss in full (Double.toString round-trips): the same seed gives the same bits on every run
             out.printf(Locale.ROOT, "{\"epoch\": %d, \"train_loss\": %s, \"train_s\": %.2f, \"test_acc\": %.4f, \"images_per_s\": %.0f}%n",
                     epoch, Double.toString(lossSum / seen), trainSecs, accuracy, seen / trainSecs);
+            metrics.log("epoch", orderedMap("epoch", epoch, "step", globalStep, "train_loss", lossSum / seen, "train_acc", (double) correct / seen,
+                    "test_acc", accuracy, "train_s", trainSecs));
             Checkpoint.save(o.checkpoint, model, opt, null, Map.of("shuffle", shuffle), epoch);
         }
+        metrics.close();
+        double[][] stepLoss = metrics.series("step", "step", "loss"), epochLoss = metrics.series("epoch", "step", "train_loss");
+        double[][] trainAcc = metrics.series("epoch", "epoch", "train_acc"), testAcc = metrics.series("epoch", "epoch", "test_acc");
+        Path chart = runDir.resolve("training.svg");
+        LineChart.write(chart,
+                new LineChart("Fashion-MNIST LeNet: loss", "step", "cross-entropy").series("batch", stepLoss[0], stepLoss[1]).series("epoch mean", epochLoss[0], epochLoss[1]),
+                new LineChart("accuracy", "epoch", "accuracy").series("train", trainAcc[0], trainAcc[1]).series("test", testAcc[0], testAcc[1]));
+        out.println("metrics: " + metrics.directory().resolve("metrics.jsonl") + " (and step.csv, epoch.csv); curves: " + chart);
         ConfusionMatrix cm = evaluate(model, data.testImages(), data.testLabels(), device);
         out.println();
         out.println("test set confusion matrix (rows: true class, columns: predicted):");
@@ -141,6 +164,13 @@ public final class FashionMnistDemo {
             throw new IllegalStateException("the deployed artifact disagrees with the eager model on " + mismatches + " test images");
         }
         if (data.synthetic()) out.println("(synthetic data: install the real data set to reproduce the 0.87+ accuracy of the recipe)");
+    }
+
+    /** A map that keeps its keys in the order given (the CSV columns' order). */
+    private static Map<String, Number> orderedMap(Object... kv) {
+        Map<String, Number> m = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < kv.length; i += 2) m.put((String) kv[i], (Number) kv[i + 1]);
+        return m;
     }
 
     private static FashionData loadData(Options o, PrintStream out) throws java.io.IOException {

@@ -1,5 +1,8 @@
 package dev.kiln.eager.io;
 
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.cpu.Copy;
+import dev.kiln.backend.state.StateFormat;
 import dev.kiln.eager.Tensor;
 import dev.kiln.eager.nn.Module;
 import dev.kiln.eager.optim.Optimizer;
@@ -27,6 +30,12 @@ import java.util.Map;
  * Model + optimizer + scheduler + generators + epoch in one file, written atomically: the
  * bytes go to a temporary file in the same folder, are forced to disk, and the file is
  * renamed over the target, so a crash leaves either the old checkpoint or the new one.
+ *
+ * <p>A file named {@code *.safetensors} is written as safetensors (with kiln-serialization on
+ * the class path, which provides the {@link StateFormat}): Python's {@code safetensors} reads its
+ * tensors ({@code model/fc1.weight}, {@code optimizer/state/0/momentum_buffer}, ...) and the rest
+ * of the state is JSON in its metadata. Any other name gets Kiln's own binary format (magic
+ * {@code KILNCKPT}), which {@link #load} still reads; it tells the two apart by their first bytes.
  */
 public final class Checkpoint {
     private static final byte[] MAGIC = {'K', 'I', 'L', 'N', 'C', 'K', 'P', 'T'};
@@ -48,7 +57,42 @@ public final class Checkpoint {
         rng.put("default", stateOf(Generator.defaultGenerator()));
         if (generators != null) generators.forEach((k, g) -> rng.put(k, stateOf(g)));
         c.put("rng", rng);
-        writeAtomically(file, c);
+        var format = StateFormat.forFile(file);
+        if (format.isPresent()) writeAtomically(file, tmp -> format.get().write(tmp, toStrided(c)));
+        else if (file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".safetensors")) throw noSafetensors(file);
+        else writeAtomically(file, c);
+    }
+
+    private static CheckpointException noSafetensors(Path file) {
+        return new CheckpointException(file + ": safetensors checkpoints need kiln-serialization on the class path (it provides the format)");
+    }
+
+    /** The tree with its tensors as CPU data, for a {@link StateFormat}. */
+    @SuppressWarnings("unchecked")
+    private static Object toStridedValue(Object v) {
+        if (v instanceof Tensor t) return Copy.toContiguous(t.data(), t.dtype());
+        if (v instanceof Map<?, ?> m) { // keys as strings, as the binary format writes them (the optimizer's are parameter indices)
+            Map<String, Object> out = new LinkedHashMap<>();
+            m.forEach((k, x) -> out.put(String.valueOf(k), toStridedValue(x)));
+            return out;
+        }
+        if (v instanceof List<?> l) return l.stream().map(Checkpoint::toStridedValue).collect(java.util.stream.Collectors.toList());
+        return v;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> toStrided(Map<String, Object> tree) { return (Map<String, Object>) toStridedValue(tree); }
+
+    @SuppressWarnings("unchecked")
+    private static Object toTensorValue(Object v) {
+        if (v instanceof Strided s) return Tensor.wrap(s);
+        if (v instanceof Map<?, ?> m) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            ((Map<String, Object>) m).forEach((k, x) -> out.put(k, toTensorValue(x)));
+            return out;
+        }
+        if (v instanceof List<?> l) return l.stream().map(Checkpoint::toTensorValue).collect(java.util.stream.Collectors.toList());
+        return v;
     }
 
     private static List<Long> stateOf(Generator g) {
@@ -63,13 +107,26 @@ public final class Checkpoint {
             out.writeInt(VERSION);
             StateCodec.write(out, content);
         }
+        writeAtomically(file, tmp -> {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                ByteBuffer buf = ByteBuffer.wrap(bytes.toByteArray());
+                while (buf.hasRemaining()) ch.write(buf);
+            }
+        });
+    }
+
+    private interface FileWriter {
+        void writeTo(Path tmp) throws IOException;
+    }
+
+    /** {@code writer} fills a temporary file beside {@code file}, which is forced to disk and renamed over it. */
+    private static void writeAtomically(Path file, FileWriter writer) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer buf = ByteBuffer.wrap(bytes.toByteArray());
-                while (buf.hasRemaining()) ch.write(buf);
+            writer.writeTo(tmp);
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ch.force(true);
             }
             try {
@@ -83,6 +140,30 @@ public final class Checkpoint {
     }
 
     public static Checkpoint load(Path file) throws IOException {
+        byte[] head = new byte[MAGIC.length];
+        int got;
+        try (InputStream in = Files.newInputStream(file)) {
+            got = in.readNBytes(head, 0, head.length);
+        }
+        if (got < MAGIC.length || !java.util.Arrays.equals(head, MAGIC)) {
+            var format = StateFormat.forFile(file);
+            if (format.isEmpty()) {
+                if (file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".safetensors")) throw noSafetensors(file);
+                throw new CheckpointException(file + ": not a Kiln checkpoint (bad magic bytes)");
+            }
+            Map<String, Object> tree;
+            try {
+                tree = format.get().read(file);
+            } catch (RuntimeException | java.io.EOFException e) { // the format's own error type (KilnFormatException) names the field
+                throw new CheckpointException(file + ": " + e.getMessage(), e);
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) toTensorValue(tree);
+            if (!(m.get("epoch") instanceof Integer) || !(m.get("model") instanceof Map<?, ?>) || !(m.get("rng") instanceof Map<?, ?>)) {
+                throw new CheckpointException(file + ": not a Kiln training checkpoint (it needs epoch, model and rng entries)");
+            }
+            return new Checkpoint(m);
+        }
         long size = Files.size(file);
         try (InputStream raw = new BufferedInputStream(Files.newInputStream(file)); DataInputStream in = new DataInputStream(raw)) {
             byte[] magic = new byte[MAGIC.length];
