@@ -6,6 +6,7 @@ gradients of sum(output * gout) with respect to every input that requires grad. 
 eager/src/test/resources/nn-fixtures/<group>.json.
 """
 import json
+import math
 import os
 
 import torch
@@ -181,6 +182,34 @@ def misc():
     return c
 
 
+def _sdpa(q, k, v, mask=None, causal=False, scale=None):
+    """PyTorch 2's scaled_dot_product_attention (without dropout), written with torch 1.13's ops."""
+    s = q @ k.transpose(-2, -1) * (scale if scale is not None else 1.0 / math.sqrt(q.shape[-1]))
+    L, S = s.shape[-2], s.shape[-1]
+    if causal:
+        s = s.masked_fill(~torch.ones(L, S, dtype=torch.bool).tril(), float("-inf"))
+    if mask is not None:
+        s = s.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else s + mask
+    return torch.softmax(s, -1) @ v
+
+
+def attention():
+    # a separate stream: adding these cases leaves every other fixture's values as they were
+    state = torch.get_rng_state()
+    torch.manual_seed(4321)
+    c = {}
+    c["sdpa_basic"] = case(lambda q, k, v: _sdpa(q, k, v), {"q": r(2, 3, 7, 8), "k": r(2, 3, 9, 8), "v": r(2, 3, 9, 5)})
+    c["sdpa_causal"] = case(lambda q, k, v: _sdpa(q, k, v, causal=True), {"q": r(2, 2, 70, 8), "k": r(2, 2, 70, 8), "v": r(2, 2, 70, 4)},
+                            attrs={"causal": True})
+    keep = torch.rand(7, 9) > 0.4
+    keep[:, 0] = True
+    c["sdpa_bool_mask"] = case(lambda q, k, v, m: _sdpa(q, k, v, m), {"q": r(1, 2, 7, 4), "k": r(1, 2, 9, 4), "v": r(1, 2, 9, 3)}, {"m": keep})
+    c["sdpa_float_mask_scale"] = case(lambda q, k, v, m: _sdpa(q, k, v, m, scale=0.3), {"q": r(2, 1, 5, 6), "k": r(2, 1, 66, 6), "v": r(2, 1, 66, 2)},
+                                      {"m": r(2, 1, 5, 66)}, attrs={"scale": 0.3})
+    torch.set_rng_state(state)
+    return c
+
+
 def _lstm_functional(kw):
     """Reference LSTM via torch's own module with the given weights (functional so input grads flow)."""
     x, h0, c0 = kw["x"], kw["h0"], kw["c0"]
@@ -191,7 +220,7 @@ def _lstm_functional(kw):
 
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
-    for name, fn in [("conv", conv), ("pool", pool), ("norm", norm), ("loss", losses), ("misc", misc)]:
+    for name, fn in [("conv", conv), ("pool", pool), ("norm", norm), ("loss", losses), ("misc", misc), ("attention", attention)]:
         with open(os.path.join(OUT, name + ".json"), "w") as f:
             json.dump(fn(), f, separators=(",", ":"))
     total = sum(os.path.getsize(os.path.join(OUT, n)) for n in os.listdir(OUT))

@@ -89,20 +89,26 @@ final class ServeCommand implements Callable<Integer> {
             server = ModelServer.start(artifact, options);
         }
         if (directory) {
+            try { // SIGHUP rescans the directory, as daemons reload their configuration
+                sun.misc.SignalHandler previous = sun.misc.Signal.handle(new sun.misc.Signal("HUP"),
+                        sig -> new Thread(() -> print(server.reload(), out, err), "kiln-serve-reload").start());
+                if (previous == sun.misc.SignalHandler.SIG_IGN) {
+                    // the JVM keeps an ignored signal ignored: a handler set now is never called
+                    err.println("kiln serve: SIGHUP is ignored in this process (started under nohup?), so it cannot trigger a reload; use --poll-s");
+                    err.flush();
+                }
+            } catch (IllegalArgumentException | UnsupportedOperationException e) {
+                err.println("kiln serve: this platform has no SIGHUP; use --poll-s to pick up new versions");
+                err.flush();
+            }
+        }
+        if (directory) {
             for (String name : server.modelNames()) out.println("serving " + name + " at " + server.url() + "/v1/models/" + name);
             out.println("batching: " + server.batchingDescription());
         } else {
             out.println("serving " + server.modelName() + " at " + server.url() + "/v1/models/" + server.modelName() + " (batching " + server.batchingDescription() + ")");
         }
         out.flush();
-        if (directory) {
-            try { // SIGHUP rescans the directory, as daemons reload their configuration
-                sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> new Thread(() -> print(server.reload(), out, err), "kiln-serve-reload").start());
-            } catch (IllegalArgumentException | UnsupportedOperationException e) {
-                err.println("kiln serve: this platform has no SIGHUP; use --poll-s to pick up new versions");
-                err.flush();
-            }
-        }
         CountDownLatch stopped = new CountDownLatch(1);
         java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
         Runnable drain = () -> {

@@ -69,6 +69,8 @@ class ServeCommandTest {
             long deadline = System.nanoTime() + 60_000_000_000L;
             while (!java.nio.file.Files.readString(log).contains("serving ") && System.nanoTime() < deadline && p.isAlive()) Thread.sleep(50);
             assertTrue(java.nio.file.Files.readString(log).contains("serving mlp at http://"), java.nio.file.Files.readString(log));
+            // a process started with SIGHUP ignored (nohup) keeps it ignored: the server says so, and the reload cannot be tested here
+            org.junit.jupiter.api.Assumptions.assumeFalse(java.nio.file.Files.readString(log).contains("SIGHUP is ignored"), "SIGHUP is ignored in this environment");
             Path v2 = java.nio.file.Files.createDirectories(dir.resolve("models/mlp/2"));
             try (var files = java.nio.file.Files.list(v1)) {
                 for (Path f : files.toList()) java.nio.file.Files.copy(f, v2.resolve(f.getFileName()));

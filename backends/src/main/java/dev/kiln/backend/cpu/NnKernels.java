@@ -11,5 +11,6 @@ final class NnKernels {
         ConvKernels.register(k);
         PoolKernels.register(k);
         RandomKernels.register(k);
+        AttentionKernels.register(k);
     }
 }

@@ -209,6 +209,16 @@ public enum Op {
                     ints("padding", new int[] {0, 0}).range(0, Integer.MAX_VALUE), ints("dilation", new int[] {1, 1}).range(1, Integer.MAX_VALUE),
                     bool("ceil_mode", false))
             .doc("i64 [N,C,Ho,Wo] index (h*W + w within its plane) of each pooling window's maximum; NaN counts as the maximum")),
+    SCALED_DOT_PRODUCT_ATTENTION(OpDef.builder("scaled_dot_product_attention", NN).inputs(3, 4).rule(AttentionShapeRules::attention)
+            .attrs(bool("causal", false), optionalReal("scale"))
+            .doc("softmax(q @ k^T * scale + mask) @ v over q [..., L, E], k [..., S, E], v [..., S, Ev] (PyTorch 2's"
+                    + " scaled_dot_product_attention without dropout): scale defaults to 1/sqrt(E); a bool mask keeps the scores where it is"
+                    + " true, a float mask is added; causal keeps key j <= query i; a row with no key left is NaN. Fused: the scores are"
+                    + " computed in tiles with an online softmax, never as an L x S matrix")),
+    SCALED_DOT_PRODUCT_ATTENTION_GRAD(OpDef.builder("scaled_dot_product_attention_grad", NN).inputs(5, 6).rule(AttentionShapeRules::attentionGrad)
+            .notDifferentiable().attrs(choice("wrt", "q", "q", "k", "v"), bool("causal", false), optionalReal("scale"))
+            .doc("the gradient of scaled_dot_product_attention(q, k, v[, mask]) with respect to q, k or v (wrt), from q, k, v, its output,"
+                    + " the output's gradient and the mask; recomputes the attention in tiles, so memory stays O(L + S) per head")),
     RAND_LIKE(OpDef.builder("rand_like", CREATION).rule(NnShapeRules::randLike).notDifferentiable()
             .attrs(ints("seed"), ints("offset"))
             .doc("uniform [0,1) values shaped like x (float dtype kept, else f32); element i is a pure function of (seed, offset + i), "

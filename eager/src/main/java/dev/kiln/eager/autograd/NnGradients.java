@@ -20,6 +20,24 @@ final class NnGradients {
         r.put(Op.CONV2D, NnGradients::conv2d);
         r.put(Op.CONV_TRANSPOSE2D, NnGradients::convTranspose2d);
         r.put(Op.CONV2D_WEIGHT_GRAD, NnGradients::weightGrad);
+        r.put(Op.SCALED_DOT_PRODUCT_ATTENTION, NnGradients::attention);
+    }
+
+    /**
+     * y = attention(q, k, v[, mask]): each input's gradient is one scaled_dot_product_attention_grad
+     * op, which recomputes the attention in tiles from q, k, v and y (memory O(L + S) per head, at
+     * the cost of recomputing the scores per gradient). The mask takes none: F.scaledDotProductAttention
+     * sends a mask that needs a gradient through the composite form.
+     */
+    private static Tensor[] attention(GradContext c, Tensor g) {
+        Attrs a = c.attrs();
+        Tensor q = c.input(0), k = c.input(1), v = c.input(2), mask = c.inputCount() > 3 ? c.input(3) : null;
+        Tensor[] out = new Tensor[c.inputCount()];
+        String[] wrt = {"q", "k", "v"};
+        for (int i = 0; i < 3; i++) {
+            if (c.needsGrad(i)) out[i] = NnPrimitives.scaledDotProductAttentionGrad(wrt[i], q, k, v, c.output(), g, mask, a.getBool("causal"), a.getOptionalFloat("scale"));
+        }
+        return out;
     }
 
     private record Geometry(int[] stride, int[] padding, int[] dilation, int groups) {

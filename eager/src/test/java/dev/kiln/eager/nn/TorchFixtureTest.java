@@ -167,6 +167,17 @@ class TorchFixtureTest {
     }
 
     @TestFactory
+    Stream<DynamicTest> attention() throws IOException {
+        return run("attention", c -> {
+            boolean causal = c.attrs.has("causal") && c.attrs.get("causal").asBoolean();
+            Double scale = c.attrs.has("scale") ? c.attrs.get("scale").asDouble() : null;
+            Tensor m = c.c("m");
+            if (m != null && c.name.contains("bool")) m = m.ne(0.0); // the generator writes every const as numbers
+            return F.scaledDotProductAttention(c.i("q"), c.i("k"), c.i("v"), m, 0, causal, scale);
+        });
+    }
+
+    @TestFactory
     Stream<DynamicTest> misc() throws IOException {
         return run("misc", c -> {
             if (c.name.startsWith("embedding")) return F.embedding(c.c("i"), c.i("w"), c.num("padding_idx", 0));

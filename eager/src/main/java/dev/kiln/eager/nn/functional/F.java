@@ -127,6 +127,32 @@ public final class F {
         return x.mul(keep.to(x.dtype())).mul(1.0 / (1 - p));
     }
 
+    // ---- attention -----------------------------------------------------------------------
+
+    /**
+     * PyTorch 2's {@code scaled_dot_product_attention}: softmax(q k^T * scale + mask) v over
+     * q [..., L, E], k [..., S, E], v [..., S, Ev] with the same leading dims (batch, heads). A bool
+     * mask keeps the scores where it is true, a float mask is added; both broadcast to [..., L, S].
+     * {@code causal} lets query i see keys j <= i. {@code scale} null means 1/sqrt(E).
+     *
+     * <p>It runs as one fused op (tiles of the scores with an online softmax; the backward pass
+     * recomputes them), so memory grows as O(L + S) per head rather than L x S. Dropout on the
+     * attention weights ({@code dropoutP > 0}) and a float mask that itself needs a gradient take
+     * the composite form (matmul, softmax, dropout, matmul), which materializes the weights.
+     */
+    public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor mask, double dropoutP, boolean causal, Double scale) {
+        if (!(dropoutP >= 0 && dropoutP <= 1)) throw new IllegalArgumentException("scaledDotProductAttention: dropoutP must be in [0, 1], got " + dropoutP);
+        boolean maskNeedsGrad = mask != null && mask.requiresGrad() && dev.kiln.eager.autograd.GradMode.isEnabled();
+        if (dropoutP == 0 && !maskNeedsGrad) return NnPrimitives.scaledDotProductAttention(q, k, v, mask, causal, scale);
+        Tensor s = q.matmul(k.transpose(-2, -1)).mul(scale != null ? scale : 1.0 / Math.sqrt(q.shape(-1)));
+        if (causal) s = s.maskedFill(Tensor.onesLike(s).tril().to(DType.BOOL).logicalNot(), Double.NEGATIVE_INFINITY);
+        if (mask != null) s = mask.dtype() == DType.BOOL ? s.maskedFill(mask.logicalNot(), Double.NEGATIVE_INFINITY) : s.add(mask);
+        return dropout(s.softmax(-1), dropoutP, true).matmul(v);
+    }
+
+    /** {@link #scaledDotProductAttention(Tensor, Tensor, Tensor, Tensor, double, boolean, Double)} without mask, dropout or causality. */
+    public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v) { return scaledDotProductAttention(q, k, v, null, 0, false, null); }
+
     public static Tensor embedding(Tensor indices, Tensor weight) { return embedding(indices, weight, null); }
 
     /** Rows of weight at indices; the row at paddingIdx (if given) receives no gradient. */

@@ -37,6 +37,19 @@ public final class NnPrimitives {
                 "dilation", dilation, "ceil_mode", ceilMode), x);
     }
 
+    /** The fused attention primitive (no dropout); {@code mask} and {@code scale} may be null. */
+    public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, Double scale) {
+        Attrs a = Attrs.of("causal", causal, "scale", scale);
+        return mask == null ? Dispatcher.apply(Op.SCALED_DOT_PRODUCT_ATTENTION, a, q, k, v) : Dispatcher.apply(Op.SCALED_DOT_PRODUCT_ATTENTION, a, q, k, v, mask);
+    }
+
+    /** The attention's gradient with respect to q, k or v ({@code wrt}), from its inputs, output and output gradient. */
+    public static Tensor scaledDotProductAttentionGrad(String wrt, Tensor q, Tensor k, Tensor v, Tensor out, Tensor gradOut, Tensor mask, boolean causal, Double scale) {
+        Attrs a = Attrs.of("wrt", wrt, "causal", causal, "scale", scale);
+        return mask == null ? Dispatcher.apply(Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD, a, q, k, v, out, gradOut)
+                : Dispatcher.apply(Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD, a, q, k, v, out, gradOut, mask);
+    }
+
     /** Uniform [0, 1) shaped like x from the counter stream (seed, offset). */
     public static Tensor randLike(Tensor x, long seed, long offset) {
         return Dispatcher.apply(Op.RAND_LIKE, Attrs.of("seed", NnShapeRules.words(seed), "offset", NnShapeRules.words(offset)), x);

@@ -1,0 +1,170 @@
+package dev.kiln.eager.nn.functional;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.Kiln;
+import dev.kiln.backend.DType;
+import dev.kiln.eager.Tensor;
+import dev.kiln.eager.autograd.Autograd;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The fused scaled dot-product attention against the formula written out in Java doubles, at
+ * sizes around its 64-row tiles (T = 1, 7, 63, 64, 65, 129), head dims 8, 64 and 80, with bool
+ * and float masks, causal, and L != S; its gradients against the composite form and a float64
+ * gradcheck; its memory at T = 4096 against the T^2 score matrix it never builds.
+ */
+class AttentionTest {
+    /** softmax(q k^T scale + mask) v for [B, L, E], [B, S, E], [B, S, Ev], one batch dim; mask [L, S] (bool or additive) or null. */
+    static double[] naive(double[] q, double[] k, double[] v, int b, int l, int s, int e, int ev, Object mask, boolean causal, double scale) {
+        double[] out = new double[b * l * ev];
+        for (int h = 0; h < b; h++) {
+            for (int i = 0; i < l; i++) {
+                double[] w = new double[s];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < s; j++) {
+                    double x = 0;
+                    for (int c = 0; c < e; c++) x += q[(h * l + i) * e + c] * k[(h * s + j) * e + c];
+                    x *= scale;
+                    if (causal && j > i) x = Double.NEGATIVE_INFINITY;
+                    if (mask instanceof boolean[] m && !m[i * s + j]) x = Double.NEGATIVE_INFINITY;
+                    if (mask instanceof double[] m) x += m[i * s + j];
+                    w[j] = x;
+                    max = Math.max(max, x);
+                }
+                double sum = 0;
+                for (int j = 0; j < s; j++) sum += w[j] = Math.exp(w[j] - max);
+                for (int c = 0; c < ev; c++) {
+                    double o = 0;
+                    for (int j = 0; j < s; j++) o += w[j] / sum * v[(h * s + j) * ev + c];
+                    out[(h * l + i) * ev + c] = o;
+                }
+            }
+        }
+        return out;
+    }
+
+    static double[] randn(Random r, int n) {
+        double[] a = new double[n];
+        for (int i = 0; i < n; i++) a[i] = r.nextGaussian();
+        return a;
+    }
+
+    @Test
+    void theFusedKernelMatchesTheFormulaAroundItsTiles() {
+        Random r = new Random(5);
+        int[][] sizes = {{1, 1, 8}, {7, 7, 8}, {7, 9, 80}, {63, 63, 64}, {64, 64, 8}, {65, 130, 16}, {129, 129, 64}};
+        for (int[] z : sizes) {
+            int l = z[0], s = z[1], e = z[2], ev = e == 80 ? 24 : e, b = 2;
+            double[] q = randn(r, b * l * e), k = randn(r, b * s * e), v = randn(r, b * s * ev);
+            boolean[] keep = new boolean[l * s];
+            for (int i = 0; i < keep.length; i++) keep[i] = r.nextDouble() < 0.7 || i % s == 0; // every row keeps key 0
+            double[] add = randn(r, l * s);
+            for (DType dt : new DType[] {DType.FLOAT64, DType.FLOAT32}) {
+                Tensor tq = Tensor.of(q, b, l, e).to(dt), tk = Tensor.of(k, b, s, e).to(dt), tv = Tensor.of(v, b, s, ev).to(dt);
+                double tol = dt == DType.FLOAT64 ? 1e-12 : 2e-5;
+                double sc = 1 / Math.sqrt(e);
+                String at = dt.shortName() + " L=" + l + " S=" + s + " E=" + e;
+                close(at, naive(q, k, v, b, l, s, e, ev, null, false, sc), F.scaledDotProductAttention(tq, tk, tv), tol);
+                if (l == s) close(at + " causal", naive(q, k, v, b, l, s, e, ev, null, true, sc), F.scaledDotProductAttention(tq, tk, tv, null, 0, true, null), tol);
+                close(at + " bool mask", naive(q, k, v, b, l, s, e, ev, keep, false, sc),
+                        F.scaledDotProductAttention(tq, tk, tv, Tensor.of(keep, l, s), 0, false, null), tol);
+                close(at + " float mask, scale 0.3", naive(q, k, v, b, l, s, e, ev, add, false, 0.3),
+                        F.scaledDotProductAttention(tq, tk, tv, Tensor.of(add, l, s).to(dt), 0, false, 0.3), tol);
+            }
+        }
+    }
+
+    static void close(String what, double[] want, Tensor got, double tol) {
+        double[] g = got.to(DType.FLOAT64).toDoubleArray();
+        assertEquals(want.length, g.length, what);
+        for (int i = 0; i < g.length; i++) {
+            int at = i;
+            assertTrue(Math.abs(want[i] - g[i]) <= tol * (1 + Math.abs(want[i])), () -> what + " element " + at + ": " + want[at] + " vs " + g[at]);
+        }
+    }
+
+    /** The same attention through matmul and softmax, whose gradients come from their own rules. */
+    static Tensor composite(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal) {
+        Tensor s = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(q.shape(-1)));
+        if (causal) s = s.maskedFill(Tensor.onesLike(s).tril().to(DType.BOOL).logicalNot(), Double.NEGATIVE_INFINITY);
+        if (mask != null) s = s.maskedFill(mask.logicalNot(), Double.NEGATIVE_INFINITY);
+        return s.softmax(-1).matmul(v);
+    }
+
+    @Test
+    void gradientsMatchTheCompositeFormAndPassGradcheck() {
+        Kiln.manualSeed(3);
+        for (int[] z : new int[][] {{5, 5, 4}, {70, 70, 8}, {7, 130, 16}}) {
+            int l = z[0], s = z[1], e = z[2];
+            Tensor q = Tensor.randn(2, 3, l, e).to(DType.FLOAT64).requiresGrad(true), k = Tensor.randn(2, 3, s, e).to(DType.FLOAT64).requiresGrad(true);
+            Tensor v = Tensor.randn(2, 3, s, 6).to(DType.FLOAT64).requiresGrad(true), gout = Tensor.randn(2, 3, l, 6).to(DType.FLOAT64);
+            Tensor mask = Tensor.rand(1, 3, l, s).gt(0.3).logicalOr(Tensor.onesLike(Tensor.rand(1, 3, l, s)).tril().to(DType.BOOL));
+            for (boolean causal : new boolean[] {false, true}) {
+                if (causal && l != s) continue;
+                for (Tensor m : new Tensor[] {null, mask}) {
+                    Tensor[] fused = grads(F.scaledDotProductAttention(q, k, v, m, 0, causal, null), gout, q, k, v);
+                    Tensor[] ref = grads(composite(q, k, v, m, causal), gout, q, k, v);
+                    for (int i = 0; i < 3; i++) {
+                        assertArrayEquals(ref[i].toDoubleArray(), fused[i].toDoubleArray(), 1e-10, "grad " + "qkv".charAt(i) + " L=" + l + " S=" + s + " causal " + causal + " mask " + (m != null));
+                    }
+                }
+            }
+        }
+        Tensor q = Tensor.randn(1, 2, 5, 3).to(DType.FLOAT64).requiresGrad(true), k = Tensor.randn(1, 2, 6, 3).to(DType.FLOAT64).requiresGrad(true);
+        Tensor v = Tensor.randn(1, 2, 6, 4).to(DType.FLOAT64).requiresGrad(true);
+        Tensor add = Tensor.randn(5, 6).to(DType.FLOAT64);
+        assertTrue(Autograd.gradcheck(in -> F.scaledDotProductAttention(in[0], in[1], in[2], add, 0, false, 0.7), q, k, v));
+        Tensor sq = Tensor.randn(1, 2, 6, 3).to(DType.FLOAT64).requiresGrad(true);
+        assertTrue(Autograd.gradcheck(in -> F.scaledDotProductAttention(in[0], in[1], in[2], null, 0, true, null), sq, k, v));
+        // a float mask that needs a gradient takes the composite form, which gives it one
+        Tensor trainable = Tensor.randn(5, 6).to(DType.FLOAT64).requiresGrad(true);
+        assertTrue(Autograd.gradcheck(in -> F.scaledDotProductAttention(in[0], in[1], in[2], in[3], 0, false, null), q, k, v, trainable));
+    }
+
+    static Tensor[] grads(Tensor out, Tensor gout, Tensor... in) {
+        for (Tensor t : in) t.setGrad(null);
+        out.backward(gout);
+        Tensor[] g = new Tensor[in.length];
+        for (int i = 0; i < in.length; i++) g[i] = in[i].grad().clone();
+        return g;
+    }
+
+    @Test
+    void aRowWithNoKeyLeftIsNaNAndBadShapesAreNamed() {
+        Tensor q = Tensor.randn(1, 2, 4), k = Tensor.randn(1, 3, 4), v = Tensor.randn(1, 3, 5);
+        Tensor none = Tensor.of(new boolean[] {true, true, false, false, false, false}, 2, 3);
+        float[] out = F.scaledDotProductAttention(q, k, v, none, 0, false, null).toFloatArray();
+        for (int c = 0; c < 5; c++) assertTrue(!Float.isNaN(out[c]) && Float.isNaN(out[5 + c]), "row 1 attends to nothing: NaN, as PyTorch");
+        RuntimeException e = assertThrows(RuntimeException.class, () -> F.scaledDotProductAttention(q, Tensor.randn(1, 3, 5), v));
+        assertTrue(e.getMessage().contains("E) differ"), e.getMessage());
+        e = assertThrows(RuntimeException.class, () -> F.scaledDotProductAttention(q, k, v, Tensor.ones(3, 3).to(DType.BOOL), 0, false, null));
+        assertTrue(e.getMessage().contains("scaled_dot_product_attention") && e.getMessage().contains("cannot be broadcast"), e.getMessage());
+    }
+
+    @Test
+    void theForwardAndBackwardAtT4096RunInAHeapSmallerThanTheScoreMatrix() throws Exception {
+        // the 4096 x 4096 f32 scores alone are 64 MiB: a JVM with 40 MiB of heap can only run an attention that never builds them
+        Process p = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx40m",
+                "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), AttentionTest.class.getName())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(300, java.util.concurrent.TimeUnit.SECONDS), "timed out");
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("attention T=4096 ok"), out);
+    }
+
+    /** The child of the test above: forward and the three gradients at T = 4096 (one head, E = 64), causal. */
+    public static void main(String[] args) {
+        Tensor q = Tensor.randn(1, 1, 4096, 64).requiresGrad(true), k = Tensor.randn(1, 1, 4096, 64).requiresGrad(true);
+        Tensor v = Tensor.randn(1, 1, 4096, 64).requiresGrad(true);
+        Tensor out = F.scaledDotProductAttention(q, k, v, null, 0, true, null);
+        out.backward(Tensor.onesLike(out));
+        if (q.grad() == null || k.grad() == null || v.grad() == null) throw new AssertionError("no gradients");
+        System.out.println("attention T=4096 ok, max heap " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB");
+    }
+}
