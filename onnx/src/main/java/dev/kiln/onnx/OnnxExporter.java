@@ -166,6 +166,38 @@ final class OnnxExporter {
             attrInts("pads", p[0], p[1], end[0], end[1]), attrInts("dilations", d[0], d[1]), attrInt("ceil_mode", 0)};
     }
 
+    /**
+     * Attention as ONNX has it before opset 23: softmax(q k^T * scale + mask) v, with MatMul,
+     * Softmax and, for causal attention, a lower triangle of ones shaped like the scores (Trilu),
+     * so every dim may stay symbolic.
+     */
+    private String attention(Node n, Attrs a, DType out) {
+        Dim[] q = g.typeOf(n.inputs().get(0)).shape();
+        int rank = q.length;
+        long[] perm = new long[rank];
+        for (int i = 0; i < rank; i++) perm[i] = i;
+        perm[rank - 2] = rank - 1;
+        perm[rank - 1] = rank - 2;
+        Double scale = a.getOptionalFloat("scale");
+        if (scale == null) {
+            if (!q[rank - 1].isConstant()) {
+                throw new OnnxException("node " + n.output() + " (scaled_dot_product_attention) has a symbolic embedding size " + q[rank - 1] + " and no scale; fix the dim to export it");
+            }
+            scale = 1.0 / Math.sqrt(q[rank - 1].value());
+        }
+        String scores = node("Mul", List.of(node("MatMul", List.of(in(n, 0, out), node("Transpose", List.of(in(n, 1, out)), attrInts("perm", perm)))), scalar(out, scale)));
+        if (a.getBool("causal")) {
+            String last2 = node("Slice", List.of(node("Shape", List.of(scores)), ints(-2), ints(Long.MAX_VALUE)));
+            String ones = node("ConstantOfShape", List.of(last2), attrTensor("value", DType.BOOL, 1));
+            scores = node("Where", List.of(node("Trilu", List.of(ones), attrInt("upper", 0)), scores, scalar(out, Double.NEGATIVE_INFINITY)));
+        }
+        if (n.inputs().size() > 3) {
+            scores = dtypeOf(n.inputs().get(3)) == DType.BOOL ? node("Where", List.of(in(n, 3), scores, scalar(out, Double.NEGATIVE_INFINITY)))
+                    : node("Add", List.of(scores, in(n, 3, out)));
+        }
+        return node("MatMul", List.of(node("Softmax", List.of(scores), attrInt("axis", -1)), in(n, 2, out)));
+    }
+
     /** The graph's output name (Kiln's names are unique and printable, as ONNX's must be). */
     private String outputName(int i, Value v) { return g.outputNames().get(i); }
 
@@ -461,6 +493,9 @@ final class OnnxExporter {
             case INDEX_SELECT: return node("Gather", List.of(in(n, 0), in(n, 1)), attrInt("axis", a.getInt("dim")));
             case GATHER: return node("GatherElements", List.of(in(n, 0), in(n, 1)), attrInt("axis", a.getInt("dim")));
             case SCATTER_ADD: return node("ScatterElements", List.of(in(n, 0, out), in(n, 1), in(n, 2, out)), attrInt("axis", a.getInt("dim")), attrString("reduction", "add"));
+            case SCALED_DOT_PRODUCT_ATTENTION: return attention(n, a, out);
+            case SCALED_DOT_PRODUCT_ATTENTION_GRAD:
+                throw new OnnxException("node " + n.output() + " (scaled_dot_product_attention_grad) is a training op; export an inference graph (traced with no grad)");
             case TRIL: return node("Trilu", List.of(in(n, 0), ints(true, a.getInt("diagonal"))), attrInt("upper", 0));
             case TRIU: return node("Trilu", List.of(in(n, 0), ints(true, a.getInt("diagonal"))), attrInt("upper", 1));
             case FLIP: {

@@ -131,6 +131,30 @@ class OnnxExportTest {
     }
 
     @Test
+    void fusedAttentionExportsAsMatMulSoftmaxWithEveryDimSymbolic() throws Exception {
+        Kiln.manualSeed(8);
+        Function<Tensor[], Tensor> f = in -> {
+            Tensor x = in[0]; // [B, H, T, 12]
+            Tensor causal = F.scaledDotProductAttention(x, x.mul(0.5), x.tanh(), null, 0, true, null);
+            Tensor keep = x.select(3, 0).unsqueeze(2).gt(-5.0); // [B, H, 1, T]: a key mask, broadcast over queries
+            Tensor masked = F.scaledDotProductAttention(x, x, x, keep, 0, false, 0.3);
+            Tensor added = F.scaledDotProductAttention(x, x, x, x.select(3, 1).unsqueeze(2).mul(0.1), 0, false, null);
+            return causal.add(masked).add(added);
+        };
+        Graph g;
+        try (var ng = Autograd.noGrad()) {
+            g = Tracer.trace(f, new Tensor[] {Tensor.randn(2, 3, 5, 12)},
+                    TraceOptions.builder().name("attention").dynamic(0, 0, "B").dynamic(0, 2, "T").inputNames("x").build());
+        }
+        assertTrue(g.toString().contains("scaled_dot_product_attention"), g.toString());
+        byte[] model = Onnx.toBytes(g);
+        for (int[] bt : new int[][] {{1, 1}, {2, 5}, {3, 70}}) {
+            Tensor x = Tensor.randn(bt[0], 3, bt[1], 12);
+            same("attention (B,T)=(" + bt[0] + "," + bt[1] + ")", f.apply(new Tensor[] {x}), ort(model, Map.of("x", x)), 2e-5f);
+        }
+    }
+
+    @Test
     void anMlpRunsInOnnxRuntime() throws Exception {
         Kiln.manualSeed(2);
         Sequential mlp = new Sequential(new Linear(8, 16), new ReLU(), new Linear(16, 16), new Tanh(), new Linear(16, 4));

@@ -66,6 +66,22 @@ public class MultiheadAttention extends Module {
         Tensor bk = inProjBias == null ? null : inProjBias.narrow(0, embedDim, embedDim);
         Tensor bv = inProjBias == null ? null : inProjBias.narrow(0, 2 * embedDim, embedDim);
         Tensor qh = heads(F.linear(q, wq, bq)), kh = heads(F.linear(k, wk, bk)), vh = heads(F.linear(v, wv, bv)); // [N, H, *, D]
+        if (!needWeights && (!isTraining() || !dev.kiln.eager.autograd.GradMode.isEnabled())) {
+            // inference, as PyTorch's fast path: the fused attention, which never builds the [N, H, L, S]
+            // weights. Training keeps the math path PyTorch's module trains with (its rounding is
+            // what the fixtures' 5 SGD steps compare against); call F.scaledDotProductAttention
+            // directly to train with the fused op.
+            Tensor mask = null;
+            if (attnMask != null) mask = additive(attnMask, "attn_mask", qh.dtype(), true);
+            if (keyPaddingMask != null) {
+                if (keyPaddingMask.dim() != 2) throw new IllegalArgumentException("MultiheadAttention: key_padding_mask must be [N, S], got " + keyPaddingMask.typeString());
+                Tensor pad = additive(keyPaddingMask, "key_padding_mask", qh.dtype(), false).unsqueeze(1).unsqueeze(1); // [N, 1, 1, S]
+                mask = mask == null ? pad : mask.add(pad);
+            }
+            // q scaled before the product, as PyTorch's MultiheadAttention does (the same rounding)
+            Tensor out = outProj.call(F.scaledDotProductAttention(qh.mul(1.0 / Math.sqrt(headDim)), kh, vh, mask, 0, false, 1.0).transpose(1, 2).flatten(2));
+            return new Output(batchFirst ? out : out.transpose(0, 1), null);
+        }
         // q scaled before the product, as PyTorch does
         Tensor scores = qh.mul(1.0 / Math.sqrt(headDim)).matmul(kh.transpose(-2, -1));                      // [N, H, L, S]
         if (attnMask != null) scores = scores.add(additive(attnMask, "attn_mask", scores.dtype(), true));

@@ -36,9 +36,8 @@ final class GptBlock extends Module {
         Tensor q = qkvs.get(0).view(b, t, h, hd).transpose(1, 2); // [B, H, T, hd]
         Tensor k = qkvs.get(1).view(b, t, h, hd).transpose(1, 2);
         Tensor v = qkvs.get(2).view(b, t, h, hd).transpose(1, 2);
-        Tensor a = q.matmul(k.transpose(-2, -1)).div(Math.sqrt(width / heads));
-        a = a.maskedFill(allowed.logicalNot(), Double.NEGATIVE_INFINITY).softmax(-1);
-        Tensor y = a.matmul(v).transpose(1, 2).reshape(b, t, SymInt.of(width));
+        // the fused attention: softmax(q k^T / sqrt(hd), where allowed) v without the [B, H, T, T] weights
+        Tensor y = F.scaledDotProductAttention(q, k, v, allowed, 0, false, null).transpose(1, 2).reshape(b, t, SymInt.of(width));
         x = x.add(proj.forward(y));
         return x.add(out.forward(F.gelu(fc.forward(ln2.forward(x)))));
     }
