@@ -299,51 +299,16 @@ final class AttentionKernels {
 
     /**
      * C[i][j] = dot(row i of A, row j of B) for row-major A [m x k] at ao and B [n x k] at bo, into
-     * C [m x n] at 0. The tiles are small (64 x 64): dot products of contiguous rows beat packing
-     * them for a GEMM, and allocate nothing.
+     * C [m x n] at 0: the shared GEMM with B viewed transposed. (Row-by-row dot products allocate
+     * no packing buffer but measured 3-5x slower on 64 x 64 tiles of head dim 32 to 64.)
      */
     private static void dotRows(int m, int n, int k, Object a, int ao, Object b, int bo, Object c) {
-        if (a instanceof float[] af) {
-            ROWS.dotRows(m, n, k, af, ao, k, (float[]) b, bo, k, (float[]) c, 0, n, false);
-            return;
-        }
-        double[] x = (double[]) a, y = (double[]) b, o = (double[]) c;
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) {
-                double t = 0;
-                for (int p = 0; p < k; p++) t += x[ao + i * k + p] * y[bo + j * k + p];
-                o[i * n + j] = t;
-            }
-        }
+        RowOps.gemm(m, n, k, a, ao, k, 1, b, bo, 1, k, c, 0, n, false);
     }
 
-    /**
-     * C[i][:] += sum over p of A[i][p] * B[p][:], A [m x k] with strides (ars, acs) (a tile or its
-     * transpose), B [k x n] row-major at bo, C [m x n] row-major at co: row updates the JIT
-     * vectorizes, with no packing buffer.
-     */
+    /** C[m x n] at co (row-major) += A[m x k] with strides (ars, acs) (a tile or its transpose) times row-major B [k x n] at bo. */
     private static void addProduct(int m, int n, int k, Object a, int ao, int ars, int acs, Object b, int bo, Object c, int co) {
-        if (a instanceof float[] x) {
-            float[] y = (float[]) b, o = (float[]) c;
-            for (int i = 0; i < m; i++) {
-                int row = co + i * n;
-                for (int p = 0; p < k; p++) {
-                    float w = x[ao + i * ars + p * acs];
-                    int src = bo + p * n;
-                    for (int j = 0; j < n; j++) o[row + j] += w * y[src + j];
-                }
-            }
-        } else {
-            double[] x = (double[]) a, y = (double[]) b, o = (double[]) c;
-            for (int i = 0; i < m; i++) {
-                int row = co + i * n;
-                for (int p = 0; p < k; p++) {
-                    double w = x[ao + i * ars + p * acs];
-                    int src = bo + p * n;
-                    for (int j = 0; j < n; j++) o[row + j] += w * y[src + j];
-                }
-            }
-        }
+        RowOps.gemm(m, n, k, a, ao, ars, acs, b, bo, n, 1, c, co, n, true);
     }
 
     private static double dotRow(Object a, Object b, int off, int n) {

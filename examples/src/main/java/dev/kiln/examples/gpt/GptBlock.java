@@ -36,8 +36,18 @@ final class GptBlock extends Module {
         Tensor q = qkvs.get(0).view(b, t, h, hd).transpose(1, 2); // [B, H, T, hd]
         Tensor k = qkvs.get(1).view(b, t, h, hd).transpose(1, 2);
         Tensor v = qkvs.get(2).view(b, t, h, hd).transpose(1, 2);
-        // the fused attention: softmax(q k^T / sqrt(hd), where allowed) v without the [B, H, T, T] weights
-        Tensor y = F.scaledDotProductAttention(q, k, v, allowed, 0, false, null).transpose(1, 2).reshape(b, t, SymInt.of(width));
+        Tensor y;
+        if (!dev.kiln.eager.autograd.GradMode.isEnabled()) {
+            // inference (generation, the traced artifact): the fused attention, faster from T = 128 on and
+            // never building the [B, H, T, T] weights
+            y = F.scaledDotProductAttention(q, k, v, allowed, 0, false, null);
+        } else {
+            // training: at T = 128 the fused op's three recomputing gradient ops cost more than
+            // matmul + softmax's saved weights (docs/benchmarks.md, attention rows)
+            Tensor a = q.matmul(k.transpose(-2, -1)).div(Math.sqrt(width / heads));
+            y = a.maskedFill(allowed.logicalNot(), Double.NEGATIVE_INFINITY).softmax(-1).matmul(v);
+        }
+        y = y.transpose(1, 2).reshape(b, t, SymInt.of(width));
         x = x.add(proj.forward(y));
         return x.add(out.forward(F.gelu(fc.forward(ln2.forward(x)))));
     }
