@@ -1,11 +1,14 @@
 package dev.kiln.examples.gpt;
 
+import dev.kiln.backend.DType;
 import dev.kiln.eager.Tensor;
 import dev.kiln.eager.nn.Embedding;
 import dev.kiln.eager.nn.LayerNorm;
 import dev.kiln.eager.nn.Module;
 import dev.kiln.eager.nn.ModuleList;
 import dev.kiln.eager.nn.functional.F;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The character-level GPT of ../shared/bench/torch_gpt.py: token and position embeddings,
@@ -42,6 +45,51 @@ public final class CharGpt extends Module {
         for (var blk : blocks) x = ((GptBlock) blk).forward(x, allowed);
         return F.linear(ln.forward(x), tok.weight, null);
     }
+
+    /** Logits of the new positions, and every layer's key/value cache after them. */
+    public record Step(Tensor logits, List<Tensor> keys, List<Tensor> values) {}
+
+    /**
+     * Incremental decoding with a key/value cache of {@code context} slots per layer
+     * ([B, H, context, hd], from {@link #emptyCache}): the logits of T new ids [B, T] at positions
+     * {@code start} .. start+T-1 ({@code start} an i64 scalar: how many slots are filled). The new
+     * keys and values go into their slots and the queries attend to the cache instead of
+     * recomputing it, so a step costs one position's work, not a forward over all of them. All
+     * positions and masks are computed from tensors, so a trace keeps B and T symbolic and the
+     * start a value. start + T must not pass the context.
+     */
+    public Step forward(Tensor idx, Tensor start, List<Tensor> cacheKeys, List<Tensor> cacheValues) {
+        if (idx.dim() != 2) throw badInput("[B,T] token ids", idx);
+        if (cacheKeys.size() != blocks.size() || cacheValues.size() != blocks.size()) {
+            throw new IllegalArgumentException(describe() + ": the cache needs keys and values for " + blocks.size() + " layers, got "
+                    + cacheKeys.size() + " and " + cacheValues.size());
+        }
+        Tensor positions = Tensor.onesLike(idx.select(0, 0)).cumsum(0).sub(1L).add(start); // [T]: start .. start+T-1
+        Tensor slots = Tensor.onesLike(cacheKeys.get(0).select(0, 0).select(0, 0).select(1, 0)).to(DType.INT64).cumsum(0).sub(1L); // [C]
+        Tensor offset = slots.sub(start); // slot c holds new position c - start
+        Tensor count = Tensor.onesLike(idx.select(0, 0)).sum(); // T, as a value
+        Tensor write = offset.ge(0.0).logicalAnd(offset.lt(count)); // [C]
+        Tensor index = Tensor.where(write, offset, Tensor.zerosLike(offset)); // [C]: a valid row of the new keys everywhere
+        Tensor allowed = positions.unsqueeze(1).ge(slots.unsqueeze(0)); // [T, C]: filled slots up to each query's own position
+        Tensor x = tok.forward(idx).add(pos.forward(positions));
+        List<Tensor> keys = new ArrayList<>(), values = new ArrayList<>();
+        for (int l = 0; l < blocks.size(); l++) {
+            GptBlock.Cached c = ((GptBlock) blocks.get(l)).forward(x, allowed, write, index, cacheKeys.get(l), cacheValues.get(l));
+            x = c.x();
+            keys.add(c.keys());
+            values.add(c.values());
+        }
+        return new Step(F.linear(ln.forward(x), tok.weight, null), keys, values);
+    }
+
+    /** An empty cache for a batch of {@code b}: per layer, [b, H, context, hd] of zeros (unfilled slots are never attended to). */
+    public List<Tensor> emptyCache(int b) {
+        List<Tensor> c = new ArrayList<>();
+        for (var blk : blocks) c.add(Tensor.zeros(b, ((GptBlock) blk).heads(), context, ((GptBlock) blk).headDim()));
+        return c;
+    }
+
+    public int layers() { return blocks.size(); }
 
     @Override
     protected String shortDescription() { return "CharGpt vocab " + vocab + ", context " + context + ", width " + width; }

@@ -52,6 +52,32 @@ final class GptBlock extends Module {
         return x.add(out.forward(F.gelu(fc.forward(ln2.forward(x)))));
     }
 
+    /** The block's output and its key/value cache after this step ([B, H, C, hd] each). */
+    record Cached(Tensor x, Tensor keys, Tensor values) {}
+
+    /**
+     * One block over T new positions with a cache of C slots: the new keys and values are written
+     * into the slots where {@code write} is true (slot c takes new position {@code index[c]}),
+     * then the queries attend to the slots {@code allowed} [T, C] lets them see (the filled ones,
+     * causally). The cache has a fixed length, so a trace has no size to add: Kiln's symbolic
+     * dims are products (B*T), and a cache growing to P+T would need a sum.
+     */
+    Cached forward(Tensor x, Tensor allowed, Tensor write, Tensor index, Tensor cacheKeys, Tensor cacheValues) {
+        SymInt b = x.sizeSym(0), t = x.sizeSym(1), h = SymInt.of(heads), hd = SymInt.of(width / heads);
+        List<Tensor> qkvs = qkv.forward(ln1.forward(x)).split(width, 2);
+        Tensor q = qkvs.get(0).view(b, t, h, hd).transpose(1, 2); // [B, H, T, hd]
+        Tensor slot = write.unsqueeze(1); // [C, 1], over [B, H, C, hd]
+        Tensor k = Tensor.where(slot, qkvs.get(1).view(b, t, h, hd).transpose(1, 2).indexSelect(2, index), cacheKeys);
+        Tensor v = Tensor.where(slot, qkvs.get(2).view(b, t, h, hd).transpose(1, 2).indexSelect(2, index), cacheValues);
+        Tensor y = F.scaledDotProductAttention(q, k, v, allowed, 0, false, null).transpose(1, 2).reshape(b, t, SymInt.of(width));
+        x = x.add(proj.forward(y));
+        return new Cached(x.add(out.forward(F.gelu(fc.forward(ln2.forward(x))))), k, v);
+    }
+
+    int heads() { return heads; }
+
+    int headDim() { return width / heads; }
+
     @Override
     public Tensor forward(Tensor x) { throw new UnsupportedOperationException(describe() + ": call forward(x, allowed) with the causal mask"); }
 }

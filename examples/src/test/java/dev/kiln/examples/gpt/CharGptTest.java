@@ -137,4 +137,54 @@ class CharGptTest {
         assertArrayEquals(GptDemo.generate(eager, prompt, 40, context, 0.8, new Generator(9)), GptDemo.generate(artifact, prompt, 40, context, 0.8, new Generator(9)),
                 "sampled text with one seed");
     }
+
+    @Test
+    void aKeyValueCacheGivesTheSameLogitsEagerAndTracedWithTheCacheLengthSymbolic(@TempDir Path dir) throws Exception {
+        Kiln.manualSeed(4);
+        CharCorpus corpus = CharCorpus.load(dir.resolve("no-fortunes-here"));
+        int context = 40;
+        CharGpt m = new CharGpt(corpus.vocabSize(), context, 2, 2, 32);
+        m.eval();
+        Tensor ids = GptDemo.batch(corpus.val, 3, 30, new Generator(6)).x(); // [3, 30]
+        Tensor full;
+        try (var ng = Autograd.noGrad()) {
+            full = m.call(ids); // [3, 30, V], no cache
+            // prefill 17 positions, then 1, then 12 more, attending to the cache
+            Tensor[] zero = {Tensor.of(new long[] {0}).reshape(), Tensor.of(new long[] {17}).reshape(), Tensor.of(new long[] {18}).reshape()};
+            CharGpt.Step a = m.forward(ids.narrow(1, 0, 17), zero[0], m.emptyCache(3), m.emptyCache(3));
+            CharGpt.Step b = m.forward(ids.narrow(1, 17, 1), zero[1], a.keys(), a.values());
+            CharGpt.Step c = m.forward(ids.narrow(1, 18, 12), zero[2], b.keys(), b.values());
+            Tensor stitched = Tensor.cat(1, a.logits(), b.logits(), c.logits());
+            assertTrue(stitched.allclose(full, 1e-5, 1e-5), "cached logits equal the full forward's");
+            assertEquals("f32[3,2,40,16]", c.keys().get(1).typeString());
+        }
+        Graph step = GptDemo.traceStep(m, m.layers());
+        assertEquals("i64[B,T]", step.inputs().get(0).type().toString());
+        assertEquals("i64[]", step.inputs().get(1).type().toString());
+        assertEquals("f32[B,2,40,16]", step.inputs().get(2).type().toString());
+        assertTrue(step.guards().isEmpty(), "nothing baked in: " + step.guards());
+        Path file = dir.resolve("gpt-step.kiln.json");
+        KilnWriter.save(step, file, KilnWriter.Weights.SIDECAR);
+        GptDemo.CachedStep traced = GptDemo.compiledStep(CompiledGraph.compile(KilnReader.load(file), CompileOptions.of(OptLevel.O2)), m.layers());
+        // the prefill from an empty cache (P = 0), then one token at a time (T = 1)
+        CharGpt.Step s = traced.apply(ids.narrow(1, 0, 17), 0, m.emptyCache(3), m.emptyCache(3));
+        assertTrue(s.logits().allclose(full.narrow(1, 0, 17), 1e-4, 1e-4), "traced prefill");
+        for (int t = 17; t < 30; t++) {
+            s = traced.apply(ids.narrow(1, t, 1), t, s.keys(), s.values());
+            assertTrue(s.logits().allclose(full.narrow(1, t, 1), 1e-4, 1e-4), "traced step at position " + t);
+        }
+        // greedy text: the same with and without the cache while it fits in the context
+        long[] prompt = {corpus.encode('T'), corpus.encode('h')};
+        Function<Tensor, Tensor> eager = x -> {
+            try (var ng = Autograd.noGrad()) {
+                return m.call(x);
+            }
+        };
+        long[] plain = GptDemo.generate(eager, prompt, context - 2, context, 0, null);
+        long[] cached = GptDemo.generateCached(traced, m.emptyCache(1), prompt, context - 2, context, 0, null);
+        assertArrayEquals(plain, cached, "greedy text with and without the cache");
+        assertArrayEquals(plain, GptDemo.generateCached(GptDemo.eagerStep(m), m.emptyCache(1), prompt, context - 2, context, 0, null), "eager, cached");
+        // past the context the cache is re-encoded from the last half context: it keeps generating
+        assertEquals(prompt.length + 3 * context, GptDemo.generateCached(traced, m.emptyCache(1), prompt, 3 * context, context, 0.8, new Generator(3)).length);
+    }
 }
