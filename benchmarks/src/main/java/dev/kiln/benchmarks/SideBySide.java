@@ -30,6 +30,7 @@ public final class SideBySide {
             KernelRows.run(report);
             MlpRows.run(report);
             LeNetRows.run(report);
+            GptRows.run(report); // torch_gpt.py's rows
         }
     }
 }

@@ -47,10 +47,11 @@ public final class GptDemo {
     }
 
     /** A training batch: inputs and next-character targets, each [B, T]. */
-    record Batch(Tensor x, Tensor y) {}
+    /** Input ids and the next characters, [B, T] each. */
+    public record Batch(Tensor x, Tensor y) {}
 
     /** B windows of T+1 characters at starts drawn uniformly from the source. */
-    static Batch batch(long[] src, int b, int t, Generator g) {
+    public static Batch batch(long[] src, int b, int t, Generator g) {
         long[] starts = g.integers(b, 0, src.length - t - 1);
         long[] x = new long[b * t], y = new long[b * t];
         for (int i = 0; i < b; i++) {
@@ -67,7 +68,7 @@ public final class GptDemo {
     }
 
     /** AdamW over the model with torch_gpt.py's groups: weight decay 0.1 on matrices, none on vectors. */
-    static AdamW optimizer(CharGpt model) {
+    public static AdamW optimizer(CharGpt model) {
         List<Tensor> decay = new ArrayList<>(), other = new ArrayList<>();
         for (Tensor p : model.parameters()) (p.dim() >= 2 ? decay : other).add(p);
         return AdamW.builder(ParamGroup.of(decay, Map.of("weight_decay", 0.1)), ParamGroup.of(other, Map.of("weight_decay", 0.0)))
@@ -75,7 +76,7 @@ public final class GptDemo {
     }
 
     /** One optimizer step; returns the loss before it. */
-    static double trainStep(CharGpt model, AdamW opt, Batch b) {
+    public static double trainStep(CharGpt model, AdamW opt, Batch b) {
         Tensor l = loss(model, b);
         opt.zeroGrad();
         l.backward();
