@@ -342,20 +342,31 @@ final class OnnxOps {
      * ONNX's integer Div, truncating toward zero, exact in int64. The float64 quotient is off by
      * up to |q| * 2^-52 (hundreds near 2^63); the exact remainder of that guess (int64 wraps, and
      * the true value fits) divided again is then off by at most one, which the sign and size of
-     * the final remainder fix.
+     * the final remainder fix. A divisor of Long.MIN_VALUE is exact (the quotient is 1 for
+     * MIN_VALUE, else 0), and x / 0, which ONNX leaves undefined, is 0.
      */
     static Tensor truncDiv(Tensor a, Tensor b) {
         a = a.to(DType.INT64);
         b = b.to(DType.INT64);
-        Tensor bf = b.to(DType.FLOAT64);
+        Tensor minValue = Tensor.of(new long[] {Long.MIN_VALUE}).reshape(); // compared as i64: a double would round MIN_VALUE + 1 onto it
+        Tensor zero = b.eq(0.0), min = b.eq(minValue);
+        Tensor safe = Tensor.where(zero.logicalOr(min), Tensor.onesLike(b), b); // the special divisors are answered below
+        Tensor bf = safe.to(DType.FLOAT64);
         Tensor q = truncToLong(a.to(DType.FLOAT64).div(bf));
-        q = q.add(truncToLong(a.sub(q.mul(b)).to(DType.FLOAT64).div(bf)));
-        Tensor r = a.sub(q.mul(b));
-        Tensor step = a.lt(0.0).logicalXor(b.lt(0.0)).to(DType.INT64).mul(-2L).add(1L); // sign of the exact quotient
-        Tensor tooBig = r.abs().ge(b.abs()); // |r| >= |b|: q is one short
+        q = q.add(truncToLong(a.sub(q.mul(safe)).to(DType.FLOAT64).div(bf)));
+        Tensor r = a.sub(q.mul(safe));
+        Tensor step = a.lt(0.0).logicalXor(safe.lt(0.0)).to(DType.INT64).mul(-2L).add(1L); // sign of the exact quotient
+        // |r| >= |b| compared exactly in int64, without abs (which overflows at MIN_VALUE): r >= b or r <= b when their signs
+        // agree, r + b >= 0 or r + b <= 0 when they differ (a sum of opposite signs cannot overflow)
+        Tensor rPos = r.gt(0.0), bPos = safe.gt(0.0), sum = r.add(safe);
+        Tensor tooBig = r.ne(0.0).logicalAnd(Tensor.where(rPos,
+                Tensor.where(bPos, r.ge(safe), sum.ge(0.0)),
+                Tensor.where(bPos, sum.le(0.0), r.le(safe))));
         Tensor wrongSign = r.ne(0.0).logicalAnd(r.lt(0.0).logicalXor(a.lt(0.0))); // r opposes a: q is one over
         q = Tensor.where(tooBig, q.add(step), q);
-        return Tensor.where(wrongSign, q.sub(step), q);
+        q = Tensor.where(wrongSign, q.sub(step), q);
+        q = Tensor.where(min, a.eq(minValue).to(DType.INT64), q);
+        return Tensor.where(zero, Tensor.zerosLike(q), q);
     }
 
     private static Tensor truncToLong(Tensor f) { return Tensor.where(f.lt(0.0), f.ceil(), f.floor()).to(DType.INT64); }

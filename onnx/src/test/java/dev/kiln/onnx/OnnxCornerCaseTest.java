@@ -65,15 +65,16 @@ class OnnxCornerCaseTest {
 
     @Test
     void integerDivTruncatesAndModTakesTheSignOfItsDivisorUnlessFmod() throws Exception {
-        long[] a = {7, -7, 7, -7, Long.MAX_VALUE, -9, 0, Long.MIN_VALUE + 1};
-        long[] b = {2, 2, -2, -2, 3, 4, -5, 7};
-        Path p = new TinyOnnx().input("a", OnnxProto.INT64, 8L).input("b", OnnxProto.INT64, 8L)
-                .output("q", OnnxProto.INT64, 8L).output("m", OnnxProto.INT64, 8L).output("f", OnnxProto.INT64, 8L)
+        long[] a = {7, -7, 7, -7, Long.MAX_VALUE, -9, 0, Long.MIN_VALUE + 1, 5, -5, Long.MIN_VALUE, Long.MIN_VALUE + 1, Long.MIN_VALUE, Long.MAX_VALUE};
+        long[] b = {2, 2, -2, -2, 3, 4, -5, 7, Long.MIN_VALUE, Long.MIN_VALUE, Long.MIN_VALUE, Long.MIN_VALUE, 3, -1};
+        int n = a.length;
+        Path p = new TinyOnnx().input("a", OnnxProto.INT64, (long) n).input("b", OnnxProto.INT64, (long) n)
+                .output("q", OnnxProto.INT64, (long) n).output("m", OnnxProto.INT64, (long) n).output("f", OnnxProto.INT64, (long) n)
                 .node("Div", List.of("a", "b"), "q").node("Mod", List.of("a", "b"), "m")
                 .node("Mod", List.of("a", "b"), "f", TinyOnnx.attrInt("fmod", 1)).write(dir, "div.onnx");
-        List<Tensor> out = run(Onnx.load(p), Tensor.of(a, 8), Tensor.of(b, 8));
-        long[] q = new long[8], m = new long[8], f = new long[8];
-        for (int i = 0; i < 8; i++) {
+        List<Tensor> out = run(Onnx.load(p), Tensor.of(a, n), Tensor.of(b, n));
+        long[] q = new long[n], m = new long[n], f = new long[n];
+        for (int i = 0; i < n; i++) {
             q[i] = a[i] / b[i]; // Java's / truncates, as C and ONNX's integer Div
             m[i] = Math.floorMod(a[i], b[i]);
             f[i] = a[i] % b[i];
@@ -81,6 +82,10 @@ class OnnxCornerCaseTest {
         assertArrayEquals(q, out.get(0).toLongArray(), "Div");
         assertArrayEquals(m, out.get(1).toLongArray(), "Mod");
         assertArrayEquals(f, out.get(2).toLongArray(), "Mod fmod=1");
+        // x / 0, which ONNX leaves undefined, is 0 rather than whatever the float path gives
+        Path z = new TinyOnnx().input("a", OnnxProto.INT64, 2L).input("b", OnnxProto.INT64, 2L).output("q", OnnxProto.INT64, 2L)
+                .node("Div", List.of("a", "b"), "q").write(dir, "zero.onnx");
+        assertArrayEquals(new long[] {0, 0}, run(Onnx.load(z), Tensor.of(new long[] {7, -3}, 2), Tensor.of(new long[] {0, 0}, 2)).get(0).toLongArray());
     }
 
     @Test

@@ -4,7 +4,6 @@ import dev.kiln.graph.Printable;
 import dev.kiln.serialization.Artifact;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -43,6 +42,7 @@ public final class ModelRepository {
     private final Loader loader;
     private final ServeOptions options;
     private final Metrics metrics;
+    private volatile boolean closed;
     /** Immutable maps, replaced whole: a request sees one consistent set. */
     private volatile Map<String, NavigableMap<Long, LoadedModel>> models = Map.of();
 
@@ -110,7 +110,9 @@ public final class ModelRepository {
                 }
             }
             if (m.acquire()) return m;
-            Thread.onSpinWait(); // retired after the lookup: its replacement is already published
+            // retired after the lookup: a reload has published its replacement already, unless the server is stopping
+            if (closed) throw new ApiException(503, "the server is shutting down");
+            Thread.onSpinWait();
         }
     }
 
@@ -124,7 +126,7 @@ public final class ModelRepository {
     /** Rescans the directory (see the class comment). A single-file server has nothing to rescan. */
     synchronized Report reload() {
         List<String> changes = new ArrayList<>(), problems = new ArrayList<>();
-        if (root == null) return new Report(changes, problems);
+        if (root == null || closed) return new Report(changes, problems);
         Map<String, NavigableMap<Long, LoadedModel>> old = models;
         Map<String, NavigableMap<Long, LoadedModel>> next = new TreeMap<>();
         List<LoadedModel> retired = new ArrayList<>();
@@ -133,7 +135,7 @@ public final class ModelRepository {
         for (Path modelDir : modelDirs) {
             String name = modelDir.getFileName().toString();
             if (name.startsWith(".")) continue;
-            if (!Files.isDirectory(modelDir, LinkOption.NOFOLLOW_LINKS)) {
+            if (!Files.isDirectory(modelDir)) { // links are followed: mounted volumes link their folders
                 problems.add(show(modelDir) + ": expected a folder per model (NAME/VERSION/model file)");
                 continue;
             }
@@ -151,7 +153,7 @@ public final class ModelRepository {
             for (Path versionDir : versionDirs) {
                 String v = versionDir.getFileName().toString();
                 if (v.startsWith(".")) continue;
-                if (!Files.isDirectory(versionDir, LinkOption.NOFOLLOW_LINKS) || !VERSION.matcher(v).matches()) {
+                if (!Files.isDirectory(versionDir) || !VERSION.matcher(v).matches()) {
                     problems.add(show(versionDir) + ": expected a version folder named by a positive integer (NAME/1/model.kiln.json)");
                     continue;
                 }
@@ -168,8 +170,8 @@ public final class ModelRepository {
                     versions.put(version, m);
                     changes.add((previous == null ? "loaded " : "reloaded ") + name + " version " + version + " from " + show(file));
                     if (previous != null) retired.add(previous);
-                } catch (IOException | RuntimeException e) {
-                    problems.add(show(versionDir) + ": " + Printable.escape(String.valueOf(e.getMessage())));
+                } catch (IOException | RuntimeException | OutOfMemoryError | StackOverflowError e) {
+                    problems.add(show(versionDir) + ": " + Printable.escape(e instanceof Error ? e.toString() : String.valueOf(e.getMessage())));
                     if (previous != null) versions.put(version, previous); // the old files keep serving
                 }
             }
@@ -234,7 +236,8 @@ public final class ModelRepository {
     }
 
     /** Stops every version (after the server's drain). */
-    void close() {
+    synchronized void close() { // synchronized: a reload running now finishes first, and none starts after
+        closed = true;
         for (LoadedModel m : all()) m.close();
     }
 }

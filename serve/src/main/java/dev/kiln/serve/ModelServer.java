@@ -56,7 +56,13 @@ public final class ModelServer {
         }
         if (models.isDirectory() && options.pollSeconds() > 0) {
             poller = Executors.newSingleThreadScheduledExecutor(DynamicBatcher.daemon("kiln-model-poll"));
-            poller.scheduleWithFixedDelay(() -> onReload.accept(reload()), options.pollSeconds(), options.pollSeconds(), TimeUnit.SECONDS);
+            poller.scheduleWithFixedDelay(() -> {
+                try {
+                    onReload.accept(reload());
+                } catch (RuntimeException | Error e) { // a failed rescan must not end the polling (the executor would stop silently)
+                    System.getLogger("dev.kiln.serve").log(System.Logger.Level.ERROR, "reloading the model directory failed", e);
+                }
+            }, options.pollSeconds(), options.pollSeconds(), TimeUnit.SECONDS);
         } else {
             poller = null;
         }

@@ -132,12 +132,26 @@ final class NettyTransport {
      * answer, it sees a broken pipe instead.
      */
     static void refuse(ChannelHandlerContext ctx, int status, String message, boolean retry, boolean close) {
+        FullHttpResponse r = refusal(status, message, retry);
+        Dispatch d = ctx.pipeline().get(Dispatch.class);
+        if (d != null && d.busy()) { // an earlier request's answer comes first (HTTP/1.1 answers in order)
+            d.deferRefusal(r, close);
+            return;
+        }
+        writeRefusal(ctx, r, close);
+    }
+
+    static FullHttpResponse refusal(int status, String message, boolean retry) {
         FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
                 Unpooled.wrappedBuffer(Responses.errorBody(message)));
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, Responses.JSON);
         r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.content().readableBytes());
         r.headers().set(HttpHeaderNames.CONNECTION, "close");
         if (retry) r.headers().set("Retry-After", "1");
+        return r;
+    }
+
+    static void writeRefusal(ChannelHandlerContext ctx, FullHttpResponse r, boolean close) {
         ctx.writeAndFlush(r).addListener(close ? ChannelFutureListener.CLOSE : ChannelFutureListener.CLOSE_ON_FAILURE);
     }
 
@@ -202,6 +216,8 @@ final class NettyTransport {
         private final long maxBody;
         private final MemoryBudget budget;
         private final AccessLog log;
+        /** For a chunked request: the bytes its reservation covers (-1 otherwise), and how many came. */
+        private long chunkedAllowance = -1, chunkedSeen;
         private boolean discarding;
 
         static boolean hold(ChannelHandlerContext ctx, long bytes, Object msg) {
@@ -243,7 +259,9 @@ final class NettyTransport {
             if (discarding) { // the rest of a refused request, read and dropped; then the connection closes
                 boolean last = msg instanceof LastHttpContent;
                 ReferenceCountUtil.release(msg);
-                if (last) ctx.close();
+                Dispatch d = ctx.pipeline().get(Dispatch.class);
+                // a refusal waiting behind an earlier answer closes the connection once it is written
+                if (last && (d == null || !d.busy())) ctx.close();
                 return;
             }
             if (msg instanceof HttpRequest req) {
@@ -272,8 +290,27 @@ final class NettyTransport {
                 // share until the read timeout; large requests may use only part of the budget, so
                 // such clients cannot starve small requests. A chunked body's size is unknown, so
                 // it reserves for the largest; a request with neither header has no body.
-                long body = declared >= 0 ? declared : HttpUtil.isTransferEncodingChunked(req) ? maxBody : 0;
+                long body = declared >= 0 ? declared : 0;
+                chunkedAllowance = -1;
+                if (declared < 0 && HttpUtil.isTransferEncodingChunked(req)) {
+                    // a chunked body's size is unknown: it may grow to what a large request may hold
+                    // of the budget (or the body limit), and is refused with 413 if it passes that
+                    long share = (long) (budget.capacity() * MemoryBudget.LARGE_SHARE) - FIXED_COST;
+                    body = Math.max(0, Math.min(maxBody, share / factor));
+                    chunkedAllowance = body;
+                    chunkedSeen = 0;
+                }
                 if (!hold(ctx, FIXED_COST + factor * body, msg)) return;
+            } else if (chunkedAllowance >= 0 && msg instanceof io.netty.handler.codec.http.HttpContent c) {
+                chunkedSeen += c.content().readableBytes();
+                if (chunkedSeen > chunkedAllowance) {
+                    discarding = true;
+                    ReferenceCountUtil.release(msg);
+                    refuse(ctx, 413, chunkedAllowance == maxBody ? "request body exceeds the limit of " + maxBody + " bytes (--max-body-bytes)"
+                            : "this chunked body passed " + chunkedAllowance + " bytes, what this server's memory budget lets a request"
+                            + " of unknown size hold; send a Content-Length (up to --max-body-bytes) or a smaller body", false, true);
+                    return;
+                }
             }
             ctx.fireChannelRead(msg);
         }
@@ -324,8 +361,16 @@ final class NettyTransport {
         private final java.util.ArrayDeque<Pending> waiting = new java.util.ArrayDeque<>();
         private boolean inFlight;
 
-        /** A pipelined request read while another was in flight, with the memory its head reserved. */
-        private record Pending(FullHttpRequest req, long reserved) {}
+        /**
+         * A pipelined request read while another was in flight, with the memory its head
+         * reserved; or a refusal of one (refusal set), written when its turn comes.
+         */
+        private record Pending(FullHttpRequest req, long reserved, FullHttpResponse refusal, boolean close) {}
+
+        boolean busy() { return inFlight; }
+
+        /** Answers a pipelined request that the transport refused, after the answers before it. */
+        void deferRefusal(FullHttpResponse r, boolean close) { waiting.add(new Pending(null, 0, r, close)); }
 
         Dispatch(Executor executor, Handler api, MemoryBudget budget, AccessLog log) {
             super(false); // requests are released when they are done with, possibly after waiting
@@ -338,7 +383,7 @@ final class NettyTransport {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
             long[] held = ctx.channel().attr(RESERVED).getAndSet(null);
-            Pending p = new Pending(req, held == null ? 0 : held[0]);
+            Pending p = new Pending(req, held == null ? 0 : held[0], null, false);
             if (inFlight) {
                 waiting.add(p);
                 ctx.channel().config().setAutoRead(false); // at most what one read decoded waits here
@@ -349,12 +394,16 @@ final class NettyTransport {
 
         private void start(ChannelHandlerContext ctx, Pending p) {
             inFlight = true;
+            if (p.refusal() != null) {
+                writeRefusal(ctx, p.refusal(), true); // the refused request's body was drained, or never came
+                return;
+            }
             FullHttpRequest req = p.req();
             long reserved = p.reserved();
             if (req.decoderResult().isFailure()) { // a malformed chunk or trailer after a well-formed head
                 req.release();
                 budget.release(reserved);
-                refuse(ctx, 400, "malformed HTTP request: " + req.decoderResult().cause().getMessage(), false);
+                writeRefusal(ctx, refusal(400, "malformed HTTP request: " + req.decoderResult().cause().getMessage(), false), true);
                 return;
             }
             boolean keepAlive = HttpUtil.isKeepAlive(req);
@@ -387,7 +436,7 @@ final class NettyTransport {
                 executor.execute(work);
             } catch (RejectedExecutionException e) {
                 budget.release(reserved);
-                refuse(ctx, 503, "the server is overloaded or shutting down; retry later", true);
+                writeRefusal(ctx, refusal(503, "the server is overloaded or shutting down; retry later", true), true);
             }
         }
 
@@ -420,7 +469,8 @@ final class NettyTransport {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) throws Exception {
             for (Pending p; (p = waiting.poll()) != null; ) {
-                p.req().release();
+                if (p.req() != null) p.req().release();
+                if (p.refusal() != null) p.refusal().release();
                 budget.release(p.reserved());
             }
             super.channelInactive(ctx);

@@ -207,6 +207,17 @@ class ModelRepositoryTest {
         for (String l : lines) for (char c : l.toCharArray()) assertTrue(c >= 0x20 && c != 0x7f, "a raw control character in " + l);
     }
 
+    @Test
+    void aRequestAfterStopGets503InsteadOfWaitingForAReplacement() throws Exception {
+        put("shift", 1, 1);
+        ModelRepository r = ModelRepository.open(dir, LOADER, options(), new Metrics());
+        r.close();
+        long t0 = System.nanoTime();
+        ApiException e = assertThrows(ApiException.class, () -> r.acquire("shift", null));
+        assertEquals(503, e.status);
+        assertTrue(System.nanoTime() - t0 < 1_000_000_000L, "answered at once");
+    }
+
     static void deleteTree(Path p) throws IOException {
         try (var s = Files.walk(p)) {
             for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(q);

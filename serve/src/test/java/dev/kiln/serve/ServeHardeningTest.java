@@ -191,6 +191,50 @@ class ServeHardeningTest {
     }
 
     @Test
+    void aPipelinedRequestRefusedAtItsHeadIsAnsweredAfterTheOneBeforeIt() throws Exception {
+        ModelServer s = ModelServer.start(artifact(mlp(), dir), options().withBatching(1, 0).withMaxBodyBytes(1 << 20));
+        try (Socket k = new Socket("127.0.0.1", s.port())) {
+            String big = body("x", randn(new Random(9), 3000, 16));
+            String req = "POST /v1/models/mlp:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + big.length() + "\r\n\r\n" + big
+                    + "POST /v1/models/mlp:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 99999999\r\n\r\n";
+            k.getOutputStream().write(req.getBytes(StandardCharsets.US_ASCII));
+            String answer = new String(k.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            int ok = answer.indexOf("HTTP/1.1 200"), refused = answer.indexOf("HTTP/1.1 413");
+            assertTrue(ok == 0 && refused > ok && answer.contains("\"outputs\""), answer.length() > 400 ? answer.substring(0, 200) + " ... " + answer.substring(answer.length() - 200) : answer);
+        } finally {
+            s.stop(1);
+        }
+    }
+
+    @Test
+    void aChunkedBodyMayUseWhatTheBudgetAllowsNotTheWholeBodyLimit() throws Exception {
+        // the default 16 MiB limit at 13x would need 218 MB: a 150 MiB budget must still take small chunked requests
+        ModelServer s = ModelServer.start(artifact(mlp(), dir), options().withMemoryBudgetBytes(150L << 20));
+        try {
+            String small = body("x", randn(new Random(2), 2, 16));
+            HttpResponse<String> r = CLIENT.send(HttpRequest.newBuilder(URI.create(s.url() + "/v1/models/mlp:predict")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(small.getBytes(StandardCharsets.UTF_8)))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), r.body());
+        } finally {
+            s.stop(1);
+        }
+        // past the allowance a chunked body is refused while it streams in
+        ModelServer tight = ModelServer.start(artifact(mlp(), dir), options().withMemoryBudgetBytes(1_000_000));
+        try {
+            String big = body("x", randn(new Random(3), 2000, 16)); // ~400 kB: more than 13x fits in two thirds of 1 MB
+            HttpResponse<String> r = CLIENT.send(HttpRequest.newBuilder(URI.create(tight.url() + "/v1/models/mlp:predict")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big.getBytes(StandardCharsets.UTF_8)))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertError(r, 413, "chunked body passed");
+        } catch (java.io.IOException closedWhileSending) {
+            // the client may see the connection close before it reads the answer; the server refused either way
+        } finally {
+            tight.stop(1);
+        }
+    }
+
+    @Test
     void aMalformedUrlGetsAJsonError() throws Exception {
         ModelServer s = ModelServer.start(artifact(mlp(), dir), options());
         try (Socket k = new Socket("127.0.0.1", s.port())) {

@@ -87,20 +87,21 @@ public final class CsvDataset implements Dataset<List<Tensor>> {
                 CsvRows rows = new CsvRows(r, delimiter, what);
                 List<String> head = header ? rows.next() : null;
                 if (header && head == null) throw new IllegalArgumentException(what + ": the file is empty (a header was expected)");
-                if (head != null && !head.isEmpty() && head.get(0).startsWith("\uFEFF")) head.set(0, head.get(0).substring(1)); // a UTF-8 BOM
                 List<String[]> body = new ArrayList<>();
+                List<Integer> lines = new ArrayList<>(); // where each record starts: quoted fields may span lines
                 int width = head != null ? head.size() : -1;
                 for (List<String> row; (row = rows.next()) != null; ) {
                     if (row.size() == 1 && row.get(0).isEmpty()) continue; // a blank line
                     if (width < 0) width = row.size();
                     if (row.size() != width) throw new IllegalArgumentException(what + " line " + rows.line() + ": " + row.size() + " fields, expected " + width);
                     body.add(row.toArray(new String[0]));
+                    lines.add(rows.line());
                 }
                 if (body.isEmpty()) throw new IllegalArgumentException(what + ": no data rows");
                 List<String> names = head != null ? head : numbered(width);
                 int label = labelColumn(names, what);
                 int[] feats = featureColumns(names, label, what);
-                return parse(body, names, feats, label, rows.firstDataLine(header), what);
+                return parse(body, names, feats, label, lines, what);
             }
         }
 
@@ -133,11 +134,11 @@ public final class CsvDataset implements Dataset<List<Tensor>> {
             return f;
         }
 
-        private CsvDataset parse(List<String[]> body, List<String> names, int[] feats, int label, int firstLine, String what) {
+        private CsvDataset parse(List<String[]> body, List<String> names, int[] feats, int label, List<Integer> lines, String what) {
             int n = body.size(), f = feats.length;
             float[] x = new float[Math.multiplyExact(n, f)];
             for (int r = 0; r < n; r++) {
-                for (int k = 0; k < f; k++) x[r * f + k] = number(body.get(r)[feats[k]], what, firstLine + r, names.get(feats[k]));
+                for (int k = 0; k < f; k++) x[r * f + k] = number(body.get(r)[feats[k]], what, lines.get(r), names.get(feats[k]));
             }
             List<String> featureNames = new ArrayList<>();
             for (int c : feats) featureNames.add(names.get(c));
@@ -145,7 +146,7 @@ public final class CsvDataset implements Dataset<List<Tensor>> {
             return switch (kind) {
                 case NUMBER -> {
                     float[] y = new float[n];
-                    for (int r = 0; r < n; r++) y[r] = number(body.get(r)[label], what, firstLine + r, names.get(label));
+                    for (int r = 0; r < n; r++) y[r] = number(body.get(r)[label], what, lines.get(r), names.get(label));
                     yield new CsvDataset(features, Tensor.of(y, n), featureNames, List.of());
                 }
                 case INTEGER -> {
@@ -155,7 +156,7 @@ public final class CsvDataset implements Dataset<List<Tensor>> {
                         try {
                             y[r] = Long.parseLong(cell);
                         } catch (NumberFormatException e) {
-                            throw new IllegalArgumentException(what + " line " + (firstLine + r) + ", column '" + names.get(label) + "': '" + cell + "' is not an integer");
+                            throw new IllegalArgumentException(what + " line " + (lines.get(r)) + ", column '" + names.get(label) + "': '" + cell + "' is not an integer");
                         }
                     }
                     yield new CsvDataset(features, Tensor.of(y, n), featureNames, List.of());
@@ -195,7 +196,7 @@ public final class CsvDataset implements Dataset<List<Tensor>> {
         private final Reader in;
         private final char delimiter;
         private final String what;
-        private int line = 0, nextLine = 1, firstRecordLine = -1, secondRecordLine = -1;
+        private int line = 0, nextLine = 1, firstRecordLine = -1;
 
         CsvRows(Reader in, char delimiter, String what) {
             this.in = in;
@@ -206,15 +207,12 @@ public final class CsvDataset implements Dataset<List<Tensor>> {
         /** The line the last record started on (1-based). */
         int line() { return line; }
 
-        /** The line of the first data row: the second record when there is a header. */
-        int firstDataLine(boolean header) { return header ? secondRecordLine : firstRecordLine; }
-
         List<String> next() throws IOException {
             int c = in.read();
+            if (c == '\uFEFF' && firstRecordLine < 0) c = in.read(); // a UTF-8 byte order mark before the first record
             if (c < 0) return null;
             line = nextLine;
             if (firstRecordLine < 0) firstRecordLine = line;
-            else if (secondRecordLine < 0) secondRecordLine = line;
             List<String> fields = new ArrayList<>();
             StringBuilder field = new StringBuilder();
             boolean quoted = false, wasQuoted = false;

@@ -139,11 +139,19 @@ public final class ImageFolder implements Dataset<List<Tensor>> {
         } catch (IOException e) {
             throw new UncheckedIOException("ImageFolder: " + file + " cannot be decoded: " + e.getMessage(), e);
         }
-        if (height > 0 && (img.getHeight() != height || img.getWidth() != width)) img = resize(img, height, width);
+        boolean gray = img.getColorModel().getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_GRAY && img.getRaster().getNumBands() == 1;
+        if (height > 0 && (img.getHeight() != height || img.getWidth() != width)) img = resize(img, height, width, gray);
         int h = img.getHeight(), w = img.getWidth();
-        int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
         float[] out = new float[channels * h * w];
         int plane = h * w;
+        if (gray) {
+            // the stored values: getRGB would map Java's linear gray space to sRGB and brighten every pixel
+            float max = (1 << img.getColorModel().getComponentSize(0)) - 1;
+            int[] v = img.getRaster().getSamples(0, 0, w, h, 0, (int[]) null);
+            for (int i = 0; i < plane; i++) for (int c = 0; c < channels; c++) out[c * plane + i] = v[i] / max;
+            return Tensor.of(out, channels, h, w);
+        }
+        int[] argb = img.getRGB(0, 0, w, h, null, 0, w); // alpha is dropped, as below for resized images
         for (int i = 0; i < plane; i++) {
             int p = argb[i];
             int r = (p >> 16) & 0xff, g = (p >> 8) & 0xff, b = p & 0xff;
@@ -158,8 +166,16 @@ public final class ImageFolder implements Dataset<List<Tensor>> {
         return Tensor.of(out, channels, h, w);
     }
 
-    private static BufferedImage resize(BufferedImage src, int h, int w) {
-        BufferedImage dst = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+    /** Bilinear resizing; gray images stay gray (of their bit depth), others become RGB with alpha dropped. */
+    private static BufferedImage resize(BufferedImage src, int h, int w, boolean gray) {
+        int type = !gray ? BufferedImage.TYPE_INT_RGB : src.getColorModel().getComponentSize(0) > 8 ? BufferedImage.TYPE_USHORT_GRAY : BufferedImage.TYPE_BYTE_GRAY;
+        if (!gray && src.getColorModel().hasAlpha()) { // drop alpha before interpolating, as the unresized path ignores it
+            BufferedImage opaque = new BufferedImage(src.getWidth(), src.getHeight(), BufferedImage.TYPE_INT_RGB);
+            int[] px = src.getRGB(0, 0, src.getWidth(), src.getHeight(), null, 0, src.getWidth());
+            opaque.setRGB(0, 0, src.getWidth(), src.getHeight(), px, 0, src.getWidth());
+            src = opaque;
+        }
+        BufferedImage dst = new BufferedImage(w, h, type);
         Graphics2D g = dst.createGraphics();
         try {
             g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);

@@ -159,10 +159,7 @@ public final class Checkpoint {
             }
             @SuppressWarnings("unchecked")
             Map<String, Object> m = (Map<String, Object>) toTensorValue(tree);
-            if (!(m.get("epoch") instanceof Integer) || !(m.get("model") instanceof Map<?, ?>) || !(m.get("rng") instanceof Map<?, ?>)) {
-                throw new CheckpointException(file + ": not a Kiln training checkpoint (it needs epoch, model and rng entries)");
-            }
-            return new Checkpoint(m);
+            return new Checkpoint(validated(m, file));
         }
         long size = Files.size(file);
         try (InputStream raw = new BufferedInputStream(Files.newInputStream(file)); DataInputStream in = new DataInputStream(raw)) {
@@ -176,10 +173,29 @@ public final class Checkpoint {
             if (!(c instanceof Map<?, ?> m)) throw new CheckpointException(file + ": the top level is not a map");
             @SuppressWarnings("unchecked")
             Map<String, Object> map = (Map<String, Object>) m;
-            return new Checkpoint(map);
+            return new Checkpoint(validated(map, file));
         } catch (EOFException e) {
             throw new CheckpointException(file + ": truncated checkpoint", e);
         }
+    }
+
+    /** The tree's shape as restore reads it: a file that parses but holds something else is refused here, by name. */
+    private static Map<String, Object> validated(Map<String, Object> m, Path file) {
+        if (!(m.get("epoch") instanceof Integer) || !(m.get("model") instanceof Map<?, ?> model) || !(m.get("rng") instanceof Map<?, ?> rng)) {
+            throw new CheckpointException(file + ": not a Kiln training checkpoint (it needs an integer epoch and model and rng maps)");
+        }
+        model.forEach((k, v) -> {
+            if (!(v instanceof Tensor)) throw new CheckpointException(file + ": model entry '" + k + "' is not a tensor");
+        });
+        rng.forEach((k, v) -> {
+            if (!(v instanceof List<?> l) || l.size() != 2 || !(l.get(0) instanceof Number) || !(l.get(1) instanceof Number)) {
+                throw new CheckpointException(file + ": generator state '" + k + "' is not two numbers");
+            }
+        });
+        for (String section : new String[] {"optimizer", "scheduler"}) {
+            if (m.containsKey(section) && !(m.get(section) instanceof Map<?, ?>)) throw new CheckpointException(file + ": the " + section + " state is not a map");
+        }
+        return m;
     }
 
     public int epoch() { return ((Number) content.get("epoch")).intValue(); }

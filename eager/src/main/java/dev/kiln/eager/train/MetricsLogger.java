@@ -55,15 +55,15 @@ public final class MetricsLogger implements AutoCloseable {
         Map<String, Double> v = new LinkedHashMap<>();
         values.forEach((k, x) -> {
             if (x == null) throw new IllegalArgumentException("metric '" + k + "' of phase " + phase + " is null");
+            if (k.isEmpty() || k.chars().anyMatch(ch -> ch < 0x20 || ch == 0x7f || ch == ',' || ch == '"' || ch == '\\')) {
+                throw new IllegalArgumentException("metric name '" + k.replaceAll("\\p{Cntrl}", "?") + "' must be non-empty, without control characters, commas, quotes or backslashes (it is a CSV column and a JSON key)");
+            }
             v.put(k, x.doubleValue());
         });
         try {
             List<String> cols = columns.get(phase);
             if (cols == null) {
                 cols = List.copyOf(v.keySet());
-                for (String c : cols) {
-                    if (c.contains(",") || c.contains("\"") || c.contains("\n")) throw new IllegalArgumentException("metric name '" + c + "' cannot be a CSV column");
-                }
                 columns.put(phase, cols);
                 BufferedWriter w = Files.newBufferedWriter(dir.resolve(phase + ".csv"), StandardCharsets.UTF_8);
                 w.write(String.join(",", cols));
@@ -83,7 +83,7 @@ public final class MetricsLogger implements AutoCloseable {
             w.write(row.append('\n').toString());
             w.flush();
             StringBuilder json = new StringBuilder("{\"phase\":\"").append(phase).append('"');
-            v.forEach((k, x) -> json.append(",\"").append(k.replace("\\", "\\\\").replace("\"", "\\\"")).append("\":")
+            v.forEach((k, x) -> json.append(",\"").append(k).append("\":")
                     .append(Double.isFinite(x) ? number(x) : "\"" + x + "\""));
             jsonl.write(json.append("}\n").toString());
             jsonl.flush();

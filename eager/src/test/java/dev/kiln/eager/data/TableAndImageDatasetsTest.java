@@ -68,6 +68,35 @@ class TableAndImageDatasetsTest {
         assertEquals("bad.csv line 2, column 'label': 'a' is not an integer", e.getMessage());
     }
 
+    @Test
+    void csvErrorsNameTheLineWhereTheRecordStartsAndAByteOrderMarkIsSkippedWithoutAHeader() throws Exception {
+        Path csv = dir.resolve("multi.csv");
+        Files.writeString(csv, "a,b,label\n\"1\n\",2,x\n\n3,oops,y\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CsvDataset.builder(csv).label("label").build());
+        assertTrue(e.getMessage().contains("line 5, column 'b': 'oops' is not a number"), e.getMessage());
+        Path bom = dir.resolve("bom.csv");
+        Files.writeString(bom, "\uFEFF1,2,0\n3,4,1\n", StandardCharsets.UTF_8);
+        CsvDataset ds = CsvDataset.builder(bom).header(false).label(2).labelKind(CsvDataset.LabelKind.INTEGER).build();
+        assertArrayEquals(new float[] {1, 2}, ds.get(0).get(0).toFloatArray());
+        Files.writeString(bom, "\uFEFF\"a\",b,label\n1,2,x\n", StandardCharsets.UTF_8);
+        assertEquals(List.of("a", "b"), CsvDataset.builder(bom).label("label").build().featureNames());
+    }
+
+    @Test
+    void grayImagesKeepTheirStoredValues() throws Exception {
+        BufferedImage img = new BufferedImage(2, 1, BufferedImage.TYPE_BYTE_GRAY);
+        img.getRaster().setSample(0, 0, 0, 128);
+        img.getRaster().setSample(1, 0, 0, 50);
+        Files.createDirectories(dir.resolve("g/digit"));
+        assertTrue(ImageIO.write(img, "png", dir.resolve("g/digit/x.png").toFile()));
+        assertArrayEquals(new float[] {128 / 255f, 50 / 255f}, ImageFolder.builder(dir.resolve("g")).channels(1).build().get(0).get(0).toFloatArray());
+        assertArrayEquals(new float[] {128 / 255f, 50 / 255f, 128 / 255f, 50 / 255f, 128 / 255f, 50 / 255f},
+                ImageFolder.builder(dir.resolve("g")).build().get(0).get(0).toFloatArray(), "RGB from gray repeats the stored value");
+        float[] resized = ImageFolder.builder(dir.resolve("g")).channels(1).size(1, 4).build().get(0).get(0).toFloatArray();
+        assertEquals(128 / 255f, resized[0], 1e-6f); // the ends of a bilinear stretch keep the end pixels
+        assertEquals(50 / 255f, resized[3], 1e-6f);
+    }
+
     private static void png(Path file, int w, int h, int rgb) throws Exception {
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) img.setRGB(x, y, rgb);

@@ -37,6 +37,8 @@ class TrainingOutputsTest {
             log.log("step", row("step", 3)); // a missing value is an empty cell
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> log.log("step", row("step", 4, "grad_norm", 1.0)));
             assertTrue(e.getMessage().contains("'grad_norm' is new in phase step"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> log.log("epoch", row("bad\tname", 1)));
+            assertTrue(e.getMessage().contains("without control characters"), e.getMessage());
             assertArrayEquals(new double[] {2.5, 0.30000000000000004}, log.series("step", "step", "loss")[1]);
         }
         assertEquals(List.of("step,loss", "1,2.5", "2,0.30000000000000004", "3,"), Files.readAllLines(dir.resolve("run/step.csv")));

@@ -113,6 +113,11 @@ class SafetensorsCheckpointTest {
         assertTrue(!Files.readString(tampered, StandardCharsets.ISO_8859_1).equals(text), "the edit applied");
         e = assertThrows(CheckpointException.class, () -> Checkpoint.load(tampered));
         assertTrue(e.getMessage().contains("model/0.bia_"), e.getMessage());
+        // well-formed but not what restore reads: refused by name, not a ClassCastException later
+        Path odd = dir.resolve("odd.safetensors");
+        new dev.kiln.serialization.SafetensorsStateFormat().write(odd, Map.of("epoch", 1, "model", Map.of("w", 5), "rng", Map.of()));
+        e = assertThrows(CheckpointException.class, () -> Checkpoint.load(odd));
+        assertTrue(e.getMessage().contains("model entry 'w' is not a tensor"), e.getMessage());
         // truncated anywhere: a clear error naming the file
         byte[] bytes = Files.readAllBytes(ckpt);
         for (int cut : new int[] {4, 20, bytes.length / 2, bytes.length - 1}) {

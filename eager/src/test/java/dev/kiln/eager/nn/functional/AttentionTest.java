@@ -135,6 +135,21 @@ class AttentionTest {
     }
 
     @Test
+    void multiheadAttentionTakesTheFusedPathOnlyWhereItMeansTheSame() {
+        Kiln.manualSeed(2);
+        dev.kiln.eager.nn.MultiheadAttention m = new dev.kiln.eager.nn.MultiheadAttention(8, 2, 0.5, true, true);
+        Tensor x = Tensor.randn(2, 5, 8);
+        try (var ng = Autograd.noGrad()) {
+            m.train(); // training draws dropout, with or without autograd
+            Tensor a = m.forward(x, x, x, null, false, null, true).output(), b = m.forward(x, x, x, null, false, null, true).output();
+            assertTrue(a.sub(b).abs().max().item() > 0.01, "two training calls draw different dropout masks");
+            m.eval(); // the fused path: no weights, no dropout, the same result as the math path
+            Tensor fused = m.forward(x, x, x, null, false, null, true).output(), math = m.forward(x, x, x, null, true, null, true).output();
+            assertTrue(fused.allclose(math, 1e-5, 1e-6), "fused and math paths agree in eval mode");
+        }
+    }
+
+    @Test
     void aRowWithNoKeyLeftIsNaNAndBadShapesAreNamed() {
         Tensor q = Tensor.randn(1, 2, 4), k = Tensor.randn(1, 3, 4), v = Tensor.randn(1, 3, 5);
         Tensor none = Tensor.of(new boolean[] {true, true, false, false, false, false}, 2, 3);
