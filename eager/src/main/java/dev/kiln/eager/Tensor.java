@@ -135,6 +135,32 @@ public final class Tensor {
         return of(v, v.length);
     }
 
+    /**
+     * {@code value} in every element of a tensor whose sizes may be symbolic in a trace
+     * ({@link #sizeSym}): a scalar expanded to the shape, so the graph records the sizes as
+     * symbols (zeros(B, T) serves every batch and length) rather than this run's numbers. The
+     * result is a broadcast view; write to a {@link #contiguous()} copy.
+     */
+    public static Tensor full(DType dtype, double value, SymInt size0, SymInt... more) {
+        SymInt[] shape = join(size0, more);
+        for (SymInt s : shape) {
+            if (s == SymInt.INFER) throw new IllegalArgumentException("full: every size must be given (INFER has nothing to infer from)");
+        }
+        int[] ones = new int[shape.length];
+        Arrays.fill(ones, 1);
+        return full(dtype, value, ones).expand(size0, more);
+    }
+
+    public static Tensor zeros(SymInt size0, SymInt... more) { return full(DType.FLOAT32, 0, size0, more); }
+
+    public static Tensor ones(SymInt size0, SymInt... more) { return full(DType.FLOAT32, 1, size0, more); }
+
+    /**
+     * 0, 1, ..., n-1 as i64, where n may be symbolic in a trace: a cumulative sum over n ones, so
+     * the graph computes the range at run time instead of baking this run's n into a constant.
+     */
+    public static Tensor arange(SymInt n) { return full(DType.INT64, 1, n).cumsum(0).sub(1L); }
+
     /** Float range [start, end) with step, float32. */
     public static Tensor arange(double start, double end, double step) {
         if (step == 0) throw new IllegalArgumentException("arange: step must be nonzero");

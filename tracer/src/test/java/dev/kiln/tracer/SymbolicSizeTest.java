@@ -55,6 +55,27 @@ class SymbolicSizeTest {
     }
 
     @Test
+    void creationFromSymbolicSizesStaysSymbolic() {
+        Function<Tensor[], Tensor> f = in -> {
+            Tensor x = in[0];
+            SymInt b = x.sizeSym(0), t = x.sizeSym(1);
+            Tensor positions = Tensor.arange(t).to(dev.kiln.backend.DType.FLOAT32);        // [T]: 0 .. T-1
+            Tensor mask = Tensor.ones(t, t).tril();                                          // [T, T]
+            Tensor seen = mask.sum(new int[] {1}, true);                                      // [T, 1]: 1 .. T
+            return x.add(positions.unsqueeze(1)).add(Tensor.zeros(b, t, SymInt.of(C))).mul(seen);
+        };
+        Graph g = Tracer.trace(f, new Tensor[] {Tensor.randn(2, 5, C)}, dynamicBT(true));
+        assertEquals(0, g.guards().size(), g.guards().toString());
+        CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2));
+        for (int[] bt : new int[][] {{1, 2}, {3, 17}, {4, 40}}) {
+            Tensor x = Tensor.randn(bt[0], bt[1], C);
+            assertArrayEquals(f.apply(new Tensor[] {x}).toFloatArray(), Tensor.wrap(c.run(List.of(x.data())).get(0)).toFloatArray(), "B=" + bt[0] + " T=" + bt[1]);
+        }
+        assertArrayEquals(new long[] {0, 1, 2, 3}, Tensor.arange(SymInt.of(4)).toLongArray());
+        assertEquals("f32[2,3]", Tensor.zeros(SymInt.of(2), SymInt.of(3)).typeString());
+    }
+
+    @Test
     void withoutATraceASymIntIsJustTheNumber() {
         Tensor x = Tensor.randn(2, 6, C);
         SymInt t = x.sizeSym(1);
