@@ -493,6 +493,7 @@ final class OnnxExporter {
             case INDEX_SELECT: return node("Gather", List.of(in(n, 0), in(n, 1)), attrInt("axis", a.getInt("dim")));
             case GATHER: return node("GatherElements", List.of(in(n, 0), in(n, 1)), attrInt("axis", a.getInt("dim")));
             case SCATTER_ADD: return node("ScatterElements", List.of(in(n, 0, out), in(n, 1), in(n, 2, out)), attrInt("axis", a.getInt("dim")), attrString("reduction", "add"));
+            case MAX_POOL2D: return node("MaxPool", List.of(in(n, 0)), maxPoolAttrs(n));
             case SCALED_DOT_PRODUCT_ATTENTION: return attention(n, a, out);
             case SCALED_DOT_PRODUCT_ATTENTION_GRAD:
                 throw new OnnxException("node " + n.output() + " (scaled_dot_product_attention_grad) is a training op; export an inference graph (traced with no grad)");

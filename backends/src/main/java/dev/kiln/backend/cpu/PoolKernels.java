@@ -20,6 +20,27 @@ final class PoolKernels {
 
     static void register(Map<Op, CpuKernel> k) {
         k.put(Op.MAX_POOL2D_INDICES, PoolKernels::maxIndices);
+        k.put(Op.MAX_POOL2D, PoolKernels::maxValues);
+    }
+
+    /** The windows' maxima: the argmax kernel's choice of tap (its NaN rule included), read back from the input. */
+    private static Strided maxValues(Strided[] in, Attrs a, TensorType outT) {
+        Strided x = Copy.denseOf(in[0], in[0].dtype());
+        Strided idx = maxIndices(new Strided[] {x}, a, new TensorType(dev.kiln.backend.DType.INT64, outT.shape()));
+        int[] xs = x.shape(), os = outT.concreteShape();
+        int planes = xs[0] * xs[1], plane = xs[2] * xs[3], per = os[2] * os[3];
+        Strided out = Strided.allocate(outT.dtype(), os);
+        long[] ix = idx.storage().i64();
+        Object xa = x.storage().array(), oa = out.storage().array();
+        int xo = x.offset();
+        BatchSplit.run(planes, per, (chunk, from, to) -> {
+            for (int pl = from; pl < to; pl++) {
+                int base = xo + pl * plane, o = pl * per;
+                if (oa instanceof float[] f) for (int j = 0; j < per; j++) f[o + j] = ((float[]) xa)[base + (int) ix[o + j]];
+                else for (int j = 0; j < per; j++) ((double[]) oa)[o + j] = ((double[]) xa)[base + (int) ix[o + j]]; // the rule admits floats only
+            }
+        });
+        return out;
     }
 
     private static Strided maxIndices(Strided[] in, Attrs a, TensorType outT) {

@@ -145,6 +145,11 @@ public final class NnShapeRules {
         return new TensorType(DType.INT64, new Dim[] {x.dim(0), x.dim(1), Dim.of(ho), Dim.of(wo)});
     }
 
+    /** max_pool2d: the windows of max_pool2d_indices, holding values of the input's dtype. */
+    public static TensorType maxPool2d(String op, TensorType[] in, Attrs a) {
+        return new TensorType(in[0].dtype(), maxPool2dIndices(op, in, a).shape());
+    }
+
     public static TensorType randLike(String op, TensorType[] in, Attrs a) {
         if (a.getInts("seed").length != 2 || a.getInts("offset").length != 2) {
             throw new ShapeException(op + ": seed and offset must each be [high, low] 32-bit words, got seed "

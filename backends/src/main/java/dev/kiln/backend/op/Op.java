@@ -219,6 +219,12 @@ public enum Op {
             .notDifferentiable().attrs(choice("wrt", "q", "q", "k", "v"), bool("causal", false), optionalReal("scale"))
             .doc("the gradient of scaled_dot_product_attention(q, k, v[, mask]) with respect to q, k or v (wrt), from q, k, v, its output,"
                     + " the output's gradient and the mask; recomputes the attention in tiles, so memory stays O(L + S) per head")),
+    MAX_POOL2D(OpDef.builder("max_pool2d", NN).rule(NnShapeRules::maxPool2d).notDifferentiable()
+            .attrs(ints("kernel_size").range(1, Integer.MAX_VALUE), ints("stride").range(1, Integer.MAX_VALUE),
+                    ints("padding", new int[] {0, 0}).range(0, Integer.MAX_VALUE), ints("dilation", new int[] {1, 1}).range(1, Integer.MAX_VALUE),
+                    bool("ceil_mode", false))
+            .doc("the maximum of each pooling window [N,C,Ho,Wo] (NaN counts as the maximum), for inference: one kernel instead of"
+                    + " max_pool2d_indices + gather, which F.maxPool2d uses when a gradient is needed")),
     RAND_LIKE(OpDef.builder("rand_like", CREATION).rule(NnShapeRules::randLike).notDifferentiable()
             .attrs(ints("seed"), ints("offset"))
             .doc("uniform [0,1) values shaped like x (float dtype kept, else f32); element i is a pure function of (seed, offset + i), "

@@ -130,6 +130,28 @@ class TorchFixtureTest {
         });
     }
 
+    /** Max pooling without a gradient runs the one-kernel max_pool2d op: the same PyTorch values. */
+    @TestFactory
+    Stream<DynamicTest> maxPoolForInference() throws IOException {
+        JsonNode root = load("pool");
+        List<DynamicTest> tests = new ArrayList<>();
+        root.fields().forEachRemaining(e -> {
+            if (!e.getKey().startsWith("max")) return;
+            tests.add(DynamicTest.dynamicTest(e.getKey(), () -> {
+                JsonNode j = e.getValue();
+                Case c = new Case(e.getKey(), j.get("attrs"), Map.of(), Map.of(), Map.of());
+                Tensor x = tensor(j.get("inputs").get("x"));
+                try (var ng = dev.kiln.eager.autograd.Autograd.noGrad()) {
+                    Tensor y = F.maxPool2d(x, c.pair("kernel_size"), c.pair("stride"), c.pair("padding"), c.pair("dilation"), j.get("attrs").get("ceil_mode").asBoolean());
+                    assertClose(e.getKey() + " without grad", tensor(j.get("output")), y);
+                    Tensor y32 = F.maxPool2d(x.to(DType.FLOAT32), c.pair("kernel_size"), c.pair("stride"), c.pair("padding"), c.pair("dilation"), j.get("attrs").get("ceil_mode").asBoolean());
+                    assertClose(e.getKey() + " f32 without grad", tensor(j.get("output")), y32);
+                }
+            }));
+        });
+        return tests.stream();
+    }
+
     @TestFactory
     Stream<DynamicTest> norm() throws IOException {
         return run("norm", c -> {

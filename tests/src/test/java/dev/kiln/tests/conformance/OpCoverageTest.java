@@ -33,6 +33,7 @@ class OpCoverageTest {
             Op.CONV_TRANSPOSE2D, new String[] {"conv.json", "conv_transpose2d_basic"},
             Op.CONV2D_WEIGHT_GRAD, new String[] {"conv.json", "conv2d_groups"},
             Op.MAX_POOL2D_INDICES, new String[] {"pool.json", "max_pad_ceil"},
+            Op.MAX_POOL2D, new String[] {"pool.json", "max_dilation"}, // every max case without grad (TorchFixtureTest.maxPoolForInference)
             // the attention and its gradient op (every attention case checks the gradients); gradcheck in AttentionTest
             Op.SCALED_DOT_PRODUCT_ATTENTION, new String[] {"attention.json", "sdpa_float_mask_scale"},
             Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD, new String[] {"attention.json", "sdpa_causal"});

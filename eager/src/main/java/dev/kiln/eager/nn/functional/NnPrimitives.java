@@ -50,6 +50,12 @@ public final class NnPrimitives {
                 : Dispatcher.apply(Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD, a, q, k, v, out, gradOut, mask);
     }
 
+    /** The pooled maxima in one kernel (no gradient: F.maxPool2d takes it only when none is needed). */
+    public static Tensor maxPool2d(Tensor x, int[] kernel, int[] stride, int[] padding, int[] dilation, boolean ceilMode) {
+        return Dispatcher.apply(Op.MAX_POOL2D, Attrs.of("kernel_size", kernel, "stride", stride, "padding", padding,
+                "dilation", dilation, "ceil_mode", ceilMode), x);
+    }
+
     /** Uniform [0, 1) shaped like x from the counter stream (seed, offset). */
     public static Tensor randLike(Tensor x, long seed, long offset) {
         return Dispatcher.apply(Op.RAND_LIKE, Attrs.of("seed", NnShapeRules.words(seed), "offset", NnShapeRules.words(offset)), x);

@@ -12,6 +12,9 @@ final class Pooling {
     private Pooling() {}
 
     static Tensor maxPool2d(Tensor x, int[] k, int[] s, int[] p, int[] d, boolean ceil) {
+        // inference (a traced eval graph, an eager no-grad call): one kernel; with a gradient to
+        // come, the indices and a gather, whose gradient is the scatter of the rule table
+        if (!x.requiresGrad() || !dev.kiln.eager.autograd.GradMode.isEnabled()) return NnPrimitives.maxPool2d(x, k, s, p, d, ceil);
         Tensor idx = NnPrimitives.maxPool2dIndices(x, k, s, p, d, ceil);
         return x.flatten(2).gather(2, idx.flatten(2)).reshapeAs(idx);
     }
