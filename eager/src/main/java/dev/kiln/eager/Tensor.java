@@ -139,7 +139,7 @@ public final class Tensor {
      * {@code value} in every element of a tensor whose sizes may be symbolic in a trace
      * ({@link #sizeSym}): a scalar expanded to the shape, so the graph records the sizes as
      * symbols (zeros(B, T) serves every batch and length) rather than this run's numbers. The
-     * result is a broadcast view; write to a {@link #contiguous()} copy.
+     * result is materialized (a copy of the broadcast), so in-place writes are safe.
      */
     public static Tensor full(DType dtype, double value, SymInt size0, SymInt... more) {
         SymInt[] shape = join(size0, more);
@@ -148,7 +148,7 @@ public final class Tensor {
         }
         int[] ones = new int[shape.length];
         Arrays.fill(ones, 1);
-        return full(dtype, value, ones).expand(size0, more);
+        return full(dtype, value, ones).expand(size0, more).contiguous();
     }
 
     public static Tensor zeros(SymInt size0, SymInt... more) { return full(DType.FLOAT32, 0, size0, more); }

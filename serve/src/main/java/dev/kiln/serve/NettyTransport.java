@@ -64,6 +64,8 @@ final class NettyTransport {
      * 24 bytes for 2 of body, 12x, plus the body itself.
      */
     static final int JSON_BODY_FACTOR = 13;
+    /** What a chunked body reserves at its head; the reservation doubles as its chunks arrive. */
+    static final long CHUNKED_START = 64 << 10;
 
     private final EventLoopGroup boss, workers;
     private final Channel server;
@@ -216,8 +218,9 @@ final class NettyTransport {
         private final long maxBody;
         private final MemoryBudget budget;
         private final AccessLog log;
-        /** For a chunked request: the bytes its reservation covers (-1 otherwise), and how many came. */
+        /** For a chunked request: the bytes its reservation covers (-1 otherwise), how many came, and its memory factor. */
         private long chunkedAllowance = -1, chunkedSeen;
+        private int chunkedFactor;
         private boolean discarding;
 
         static boolean hold(ChannelHandlerContext ctx, long bytes, Object msg) {
@@ -293,23 +296,47 @@ final class NettyTransport {
                 long body = declared >= 0 ? declared : 0;
                 chunkedAllowance = -1;
                 if (declared < 0 && HttpUtil.isTransferEncodingChunked(req)) {
-                    // a chunked body's size is unknown: it may grow to what a large request may hold
-                    // of the budget (or the body limit), and is refused with 413 if it passes that
-                    long share = (long) (budget.capacity() * MemoryBudget.LARGE_SHARE) - FIXED_COST;
-                    body = Math.max(0, Math.min(maxBody, share / factor));
+                    // a chunked body's size is unknown: it reserves for a small body and grows its
+                    // reservation as chunks arrive (503 when the budget is in use, 413 past the limit),
+                    // so a stalled or small chunked upload holds little of the budget
+                    body = Math.min(maxBody, CHUNKED_START);
                     chunkedAllowance = body;
                     chunkedSeen = 0;
+                    chunkedFactor = factor;
                 }
                 if (!hold(ctx, FIXED_COST + factor * body, msg)) return;
             } else if (chunkedAllowance >= 0 && msg instanceof io.netty.handler.codec.http.HttpContent c) {
                 chunkedSeen += c.content().readableBytes();
-                if (chunkedSeen > chunkedAllowance) {
-                    discarding = true;
-                    ReferenceCountUtil.release(msg);
-                    refuse(ctx, 413, chunkedAllowance == maxBody ? "request body exceeds the limit of " + maxBody + " bytes (--max-body-bytes)"
-                            : "this chunked body passed " + chunkedAllowance + " bytes, what this server's memory budget lets a request"
-                            + " of unknown size hold; send a Content-Length (up to --max-body-bytes) or a smaller body", false, true);
-                    return;
+                while (chunkedSeen > chunkedAllowance) {
+                    String refusal = null;
+                    int status = 413;
+                    if (chunkedAllowance >= maxBody) {
+                        refusal = "request body exceeds the limit of " + maxBody + " bytes (--max-body-bytes)";
+                    } else {
+                        long grow = Math.min(maxBody, Math.max(2 * chunkedAllowance, chunkedSeen)) - chunkedAllowance;
+                        long[] now = ctx.channel().attr(RESERVED).get();
+                        long total = (now == null ? 0 : now[0]) + chunkedFactor * grow;
+                        if (total > budget.capacity()) { // this request alone could never hold it
+                            refusal = "this chunked body of " + chunkedSeen + " bytes so far needs about " + total + " bytes in memory, more than this"
+                                    + " server's budget of " + budget.capacity() + " (a third of the heap; a larger -Xmx raises it)";
+                        } else try {
+                            budget.reserve(chunkedFactor * grow, "this chunked request");
+                            long[] held = ctx.channel().attr(RESERVED).get();
+                            if (held == null) ctx.channel().attr(RESERVED).set(new long[] {chunkedFactor * grow});
+                            else held[0] += chunkedFactor * grow;
+                            chunkedAllowance += grow;
+                        } catch (ApiException e) {
+                            refusal = e.getMessage();
+                            status = e.status;
+                        }
+                    }
+                    if (refusal != null) { // its body is drained (not kept), then the connection closes
+                        discarding = true;
+                        boolean last = msg instanceof LastHttpContent;
+                        ReferenceCountUtil.release(msg);
+                        refuse(ctx, status, refusal, status == 503, last);
+                        return;
+                    }
                 }
             }
             ctx.fireChannelRead(msg);
@@ -395,7 +422,14 @@ final class NettyTransport {
         private void start(ChannelHandlerContext ctx, Pending p) {
             inFlight = true;
             if (p.refusal() != null) {
-                writeRefusal(ctx, p.refusal(), true); // the refused request's body was drained, or never came
+                // the refused request is not in flight: the Gate drains the rest of its body and
+                // closes at its end (or the refusal closes at once when there is no body to drain)
+                inFlight = false;
+                writeRefusal(ctx, p.refusal(), p.close());
+                if (!p.close()) {
+                    ctx.channel().config().setAutoRead(true);
+                    ctx.read();
+                }
                 return;
             }
             FullHttpRequest req = p.req();

@@ -219,18 +219,48 @@ class ServeHardeningTest {
         } finally {
             s.stop(1);
         }
-        // past the allowance a chunked body is refused while it streams in
+        // a chunked body grows its reservation as it streams in, and is refused when the budget cannot hold it
         ModelServer tight = ModelServer.start(artifact(mlp(), dir), options().withMemoryBudgetBytes(1_000_000));
         try {
             String big = body("x", randn(new Random(3), 2000, 16)); // ~400 kB: more than 13x fits in two thirds of 1 MB
             HttpResponse<String> r = CLIENT.send(HttpRequest.newBuilder(URI.create(tight.url() + "/v1/models/mlp:predict")).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big.getBytes(StandardCharsets.UTF_8)))).build(),
                     HttpResponse.BodyHandlers.ofString());
-            assertError(r, 413, "chunked body passed");
+            assertError(r, 413, "budget");
         } catch (java.io.IOException closedWhileSending) {
             // the client may see the connection close before it reads the answer; the server refused either way
         } finally {
             tight.stop(1);
+        }
+    }
+
+    @Test
+    void aStalledChunkedUploadHoldsLittleAndARefusedPipelinedBodyIsDrained() throws Exception {
+        ModelServer s = ModelServer.start(artifact(mlp(), dir), options().withMemoryBudgetBytes(150L << 20).withMaxBodyBytes(1 << 20));
+        try (Socket stalled = new Socket("127.0.0.1", s.port())) {
+            stalled.getOutputStream().write(("POST /v1/models/mlp:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n3\r\n{\"i\r\n").getBytes(StandardCharsets.US_ASCII));
+            Thread.sleep(200);
+            assertTrue(s.memoryInUse() < 2_000_000, "a stalled chunked upload holds " + s.memoryInUse() + " bytes");
+            String small = body("x", randn(new Random(2), 2, 16));
+            HttpResponse<String> r = CLIENT.send(HttpRequest.newBuilder(URI.create(s.url() + "/v1/models/mlp:predict")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(small.getBytes(StandardCharsets.UTF_8)))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), "another chunked request beside it: " + r.body());
+        }
+        // a pipelined request refused at its head still gets to send its body, then reads both answers
+        try (Socket k = new Socket("127.0.0.1", s.port())) {
+            k.getOutputStream().write(("GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "POST /v1/models/mlp:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            byte[] piece = new byte[32 << 10];
+            java.util.Arrays.fill(piece, (byte) ' ');
+            for (int sent = 0; sent < 2_000_000; sent += piece.length) k.getOutputStream().write(piece, 0, Math.min(piece.length, 2_000_000 - sent));
+            String answer = new String(k.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            int ok = answer.indexOf("HTTP/1.1 200"), refused = answer.indexOf("HTTP/1.1 413");
+            assertTrue(ok == 0 && refused > ok, answer);
+        } finally {
+            s.stop(1);
         }
     }
 

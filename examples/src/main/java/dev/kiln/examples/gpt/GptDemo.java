@@ -138,7 +138,7 @@ public final class GptDemo {
             ids[i] = temperature == 0 ? argmax(last) : sample(last, temperature, g);
             if (i + 1 == ids.length) break;
             if (filled == context) { // full: encode the last half context afresh
-                int keep = context / 2;
+                int keep = Math.max(1, context / 2);
                 s = step.apply(Tensor.of(Arrays.copyOfRange(ids, i + 1 - keep, i + 1), 1, keep), 0, empty, empty);
                 filled = keep;
             } else {
@@ -165,10 +165,14 @@ public final class GptDemo {
      */
     static Graph traceStep(CharGpt model, int layers) {
         Tensor[] examples = new Tensor[2 + 2 * layers];
-        examples[0] = Tensor.of(new long[] {1, 2, 3, 4}, 2, 2);
-        examples[1] = Tensor.of(new long[] {3}).reshape();
+        // B = 3 and T = 5: sizes that coincide with no other dim (heads, head dim, context), so none is mistaken for another
+        long[] ids = new long[15], prompt = new long[21];
+        for (int i = 0; i < ids.length; i++) ids[i] = i % model.vocab;
+        for (int i = 0; i < prompt.length; i++) prompt[i] = (i * 7) % model.vocab;
+        examples[0] = Tensor.of(ids, 3, 5);
+        examples[1] = Tensor.of(new long[] {7}).reshape();
         try (var ng = Autograd.noGrad()) {
-            CharGpt.Step prefill = model.forward(Tensor.of(new long[] {5, 6, 7, 8, 9, 10}, 2, 3), Tensor.of(new long[] {0}).reshape(), model.emptyCache(2), model.emptyCache(2));
+            CharGpt.Step prefill = model.forward(Tensor.of(prompt, 3, 7), Tensor.of(new long[] {0}).reshape(), model.emptyCache(3), model.emptyCache(3));
             for (int l = 0; l < layers; l++) {
                 examples[2 + l] = prefill.keys().get(l);
                 examples[2 + layers + l] = prefill.values().get(l);
