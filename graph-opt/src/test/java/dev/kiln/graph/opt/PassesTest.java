@@ -110,6 +110,26 @@ public class PassesTest {
     }
 
     @Test
+    void maxPoolingRecordedForAGradientBecomesOneKernelForInference() {
+        // reshape(gather(flatten(x, 2), flatten(max_pool2d_indices(x), 2))): F.maxPool2d's form when a gradient may follow
+        GraphBuilder b = Graph.builder("pool");
+        Value x = b.addInput("x", new TensorType(DType.FLOAT32, new Dim[] {Dim.symbol("N"), Dim.of(3), Dim.of(8), Dim.of(7)}));
+        Value idx = b.add(Op.MAX_POOL2D_INDICES, Attrs.of("kernel_size", new int[] {3, 2}, "stride", new int[] {2, 2}, "padding", new int[] {1, 1},
+                "dilation", new int[] {1, 1}, "ceil_mode", true), "P.java:1", x);
+        Value flat = b.add(Op.FLATTEN, Attrs.of("start", 2), "P.java:1", x);
+        Value flatIdx = b.add(Op.FLATTEN, Attrs.of("start", 2), "P.java:1", idx);
+        Value gathered = b.add(Op.GATHER, Attrs.of("dim", 2), "P.java:1", flat, flatIdx);
+        Value pooled = b.add(Op.RESHAPE, Attrs.of("shape", new int[] {-1, 3, 5, 4}), "P.java:1", gathered);
+        Graph g = b.output(b.add(Op.RELU, Attrs.EMPTY, "P.java:2", pooled)).build();
+        Verifier.verify(g);
+        PassResult r = runVerified(new InferenceRewrites(), g);
+        assertEquals(Map.of("max pooling gather -> max_pool2d", 1), r.stats(), r.graph().toString());
+        Graph cleaned = new DeadCodeElimination().run(r.graph()).graph();
+        assertTrue(cleaned.toString().contains("max_pool2d(%x)") && !cleaned.toString().contains("gather"), cleaned.toString());
+        Differential.check(g, cleaned, BATCHES, 0);
+    }
+
+    @Test
     void levelO2CleansTheWholeGraph() {
         Graph g = messy();
         List<String> dumps = new ArrayList<>();
