@@ -916,6 +916,23 @@ public final class Tensor {
 
     public Tensor slice(int dim, int start, int end) { return slice(dim, start, end, 1); }
 
+    /**
+     * {@code length} elements from {@code start} along dim, where the length may be symbolic in a
+     * trace ({@link #sizeSym} of another tensor: a positional table cut to the sequence length).
+     * A symbolic length is recorded as an index_select of start .. start+length-1, a copy whose
+     * size stays the symbol; a number is the usual view. The bounds are checked against this run.
+     */
+    public Tensor narrow(int dim, int start, SymInt length) {
+        if (!length.isSymbolic()) return narrow(dim, start, length.intValue());
+        int d = Shapes.normDim("narrow", dim, dim());
+        int n = data.shape()[d];
+        long len = length.valueUnobserved(); // a bounds check, not a size the graph keeps
+        if (start < 0 || start + len > n) {
+            throw new ShapeException("narrow: start " + start + " + length " + length + " (" + len + " in this run) exceeds dim " + d + " of size " + n + " in " + typeString());
+        }
+        return indexSelect(d, arange(length).add((long) start));
+    }
+
     public Tensor narrow(int dim, int start, int length) {
         int d = Shapes.normDim("narrow", dim, dim());
         int n = data.shape()[d];

@@ -76,6 +76,22 @@ class SymbolicSizeTest {
     }
 
     @Test
+    void narrowingToASymbolicLengthStaysSymbolic() {
+        // a table of 50 positions cut to the sequence length T of the input, as a positional embedding is
+        Tensor table = Tensor.randn(50, C);
+        Function<Tensor[], Tensor> f = in -> in[0].add(table.narrow(0, 3, in[0].sizeSym(1)));
+        Graph g = Tracer.trace(f, new Tensor[] {Tensor.randn(2, 5, C)}, dynamicBT(true));
+        assertEquals("f32[B,T,12]", g.typeOf(g.outputs().get(0)).toString());
+        assertEquals(0, g.guards().size(), g.guards().toString());
+        CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2));
+        for (int[] bt : new int[][] {{1, 2}, {3, 17}, {2, 47}}) {
+            Tensor x = Tensor.randn(bt[0], bt[1], C);
+            assertArrayEquals(f.apply(new Tensor[] {x}).toFloatArray(), Tensor.wrap(c.run(List.of(x.data())).get(0)).toFloatArray(), "B=" + bt[0] + " T=" + bt[1]);
+        }
+        assertArrayEquals(table.narrow(0, 3, 4).toFloatArray(), table.narrow(0, 3, SymInt.of(4)).toFloatArray(), "outside a trace: the view");
+    }
+
+    @Test
     void withoutATraceASymIntIsJustTheNumber() {
         Tensor x = Tensor.randn(2, 6, C);
         SymInt t = x.sizeSym(1);
