@@ -925,12 +925,13 @@ public final class Tensor {
     public Tensor narrow(int dim, int start, SymInt length) {
         if (!length.isSymbolic()) return narrow(dim, start, length.intValue());
         int d = Shapes.normDim("narrow", dim, dim());
-        int n = data.shape()[d];
+        int n = data.shape()[d]; // a fixed size (the dim narrowed), not the symbolic length
+        int s = start < 0 ? start + n : start;
         long len = length.valueUnobserved(); // a bounds check, not a size the graph keeps
-        if (start < 0 || start + len > n) {
+        if (s < 0 || s + len > n) {
             throw new ShapeException("narrow: start " + start + " + length " + length + " (" + len + " in this run) exceeds dim " + d + " of size " + n + " in " + typeString());
         }
-        return indexSelect(d, arange(length).add((long) start));
+        return indexSelect(d, arange(length).add((long) s).to(device()));
     }
 
     public Tensor narrow(int dim, int start, int length) {

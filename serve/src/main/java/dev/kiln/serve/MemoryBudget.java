@@ -32,6 +32,20 @@ final class MemoryBudget {
      */
     void reserveMore(long bytes, String what) { reserve(bytes, what, true); }
 
+    /**
+     * Grows a request's reservation (a chunked body as it arrives) by {@code bytes}, to
+     * {@code total}: the large-request share applies by the request's total, so growing in small
+     * steps does not get around it.
+     */
+    void reserveGrowth(long bytes, long total, String what) {
+        long ceiling = total > capacity / 16 && total <= (long) (capacity * LARGE_SHARE) ? (long) (capacity * LARGE_SHARE) : capacity;
+        while (true) {
+            long u = used.get();
+            if (u + bytes > ceiling) throw new ApiException(503, "the server's memory for requests is in use (" + u + " of " + capacity + " bytes; " + what + " needs " + bytes + " more); retry later");
+            if (used.compareAndSet(u, u + bytes)) return;
+        }
+    }
+
     private void reserve(long bytes, String what, boolean admitted) {
         if (bytes > capacity) {
             throw new ApiException(413, what + " needs about " + bytes + " bytes in memory, more than this server's budget of " + capacity

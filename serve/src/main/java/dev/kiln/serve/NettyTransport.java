@@ -265,6 +265,7 @@ final class NettyTransport {
                 Dispatch d = ctx.pipeline().get(Dispatch.class);
                 // a refusal waiting behind an earlier answer closes the connection once it is written
                 if (last && (d == null || !d.busy())) ctx.close();
+                else if (last) d.refusedBodyDrained = true;
                 return;
             }
             if (msg instanceof HttpRequest req) {
@@ -320,7 +321,7 @@ final class NettyTransport {
                             refusal = "this chunked body of " + chunkedSeen + " bytes so far needs about " + total + " bytes in memory, more than this"
                                     + " server's budget of " + budget.capacity() + " (a third of the heap; a larger -Xmx raises it)";
                         } else try {
-                            budget.reserve(chunkedFactor * grow, "this chunked request");
+                            budget.reserveGrowth(chunkedFactor * grow, total, "this chunked request");
                             long[] held = ctx.channel().attr(RESERVED).get();
                             if (held == null) ctx.channel().attr(RESERVED).set(new long[] {chunkedFactor * grow});
                             else held[0] += chunkedFactor * grow;
@@ -332,6 +333,8 @@ final class NettyTransport {
                     }
                     if (refusal != null) { // its body is drained (not kept), then the connection closes
                         discarding = true;
+                        long[] held = ctx.channel().attr(RESERVED).getAndSet(null); // nothing of it is kept from here on
+                        if (held != null) budget.release(held[0]);
                         boolean last = msg instanceof LastHttpContent;
                         ReferenceCountUtil.release(msg);
                         refuse(ctx, status, refusal, status == 503, last);
@@ -387,6 +390,8 @@ final class NettyTransport {
         private final AccessLog log;
         private final java.util.ArrayDeque<Pending> waiting = new java.util.ArrayDeque<>();
         private boolean inFlight;
+        /** The body of a refused pipelined request has been read to its end (the Gate drained it while an answer was pending). */
+        boolean refusedBodyDrained;
 
         /**
          * A pipelined request read while another was in flight, with the memory its head
@@ -425,8 +430,9 @@ final class NettyTransport {
                 // the refused request is not in flight: the Gate drains the rest of its body and
                 // closes at its end (or the refusal closes at once when there is no body to drain)
                 inFlight = false;
-                writeRefusal(ctx, p.refusal(), p.close());
-                if (!p.close()) {
+                boolean close = p.close() || refusedBodyDrained;
+                writeRefusal(ctx, p.refusal(), close);
+                if (!close) {
                     ctx.channel().config().setAutoRead(true);
                     ctx.read();
                 }

@@ -142,12 +142,33 @@ public final class NnShapeRules {
         int ho = windowCount(fixed(op, x, 2, "height"), k[0], s[0], p[0], d[0], ceil);
         int wo = windowCount(fixed(op, x, 3, "width"), k[1], s[1], p[1], d[1], ceil);
         if (ho <= 0 || wo <= 0) throw new ShapeException(op + ": input " + x + " is smaller than the pooling window " + Arrays.toString(k));
+        checkWindowsTouchInput(op, "height", fixed(op, x, 2, "height"), ho, k[0], s[0], p[0], d[0]);
+        checkWindowsTouchInput(op, "width", fixed(op, x, 3, "width"), wo, k[1], s[1], p[1], d[1]);
         return new TensorType(DType.INT64, new Dim[] {x.dim(0), x.dim(1), Dim.of(ho), Dim.of(wo)});
     }
 
     /** max_pool2d: the windows of max_pool2d_indices, holding values of the input's dtype. */
     public static TensorType maxPool2d(String op, TensorType[] in, Attrs a) {
         return new TensorType(in[0].dtype(), maxPool2dIndices(op, in, a).shape());
+    }
+
+    /**
+     * A dilated window can fall between the input's cells and the padding, touching no input at
+     * all; PyTorch gives -inf there. Kiln refuses such a geometry, since the maximum of nothing
+     * has no index for the gather that carries max pooling's gradient.
+     */
+    private static void checkWindowsTouchInput(String op, String axis, int in, int out, int k, int s, int p, int d) {
+        for (int o = 0; o < out; o++) {
+            boolean touches = false;
+            for (int j = 0; j < k && !touches; j++) {
+                int at = o * s - p + j * d;
+                touches = at >= 0 && at < in;
+            }
+            if (!touches) {
+                throw new ShapeException(op + ": pooling window " + o + " along the " + axis + " (size " + in + ") lies entirely in the padding (kernel "
+                        + k + ", stride " + s + ", padding " + p + ", dilation " + d + "); use less padding or dilation");
+            }
+        }
     }
 
     public static TensorType randLike(String op, TensorType[] in, Attrs a) {

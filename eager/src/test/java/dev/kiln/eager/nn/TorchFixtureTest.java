@@ -152,6 +152,18 @@ class TorchFixtureTest {
         return tests.stream();
     }
 
+    @org.junit.jupiter.api.Test
+    void aPoolingWindowEntirelyInThePaddingIsRefusedByName() {
+        // taps at -1 and 2 of a 2-wide input: PyTorch gives -inf, which no index can carry
+        Tensor x = Tensor.randn(1, 1, 2, 2);
+        for (boolean grad : new boolean[] {false, true}) {
+            Tensor in = grad ? x.clone().requiresGrad(true) : x;
+            RuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                    () -> F.maxPool2d(in, new int[] {2, 2}, new int[] {1, 1}, new int[] {1, 1}, new int[] {3, 3}, false));
+            assertTrue(e.getMessage().contains("lies entirely in the padding"), e.getMessage());
+        }
+    }
+
     @TestFactory
     Stream<DynamicTest> norm() throws IOException {
         return run("norm", c -> {

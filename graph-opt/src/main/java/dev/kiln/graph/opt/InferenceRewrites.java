@@ -22,10 +22,13 @@ public final class InferenceRewrites implements Pass {
         GraphRewriter r = new GraphRewriter(g);
         int rewrites = 0;
         int pools = 0;
+        Map<Value, java.util.List<Node>> users = g.users();
         for (Node n : g.nodes()) {
             if (n.op() == Op.RESHAPE && !r.pinned(n.output())) {
                 Node pool = maxPoolGather(r, n);
-                if (pool != null) {
+                // only when the indices serve this gather alone: a training step's backward scatters
+                // with them, and a second kernel would then compute the argmax twice
+                if (pool != null && users.getOrDefault(pool.output(), java.util.List.of()).size() == 1) {
                     Value v = r.add(Op.MAX_POOL2D, pool.attrs(), n.source(), r.map(pool.inputs().get(0)));
                     if (r.b.typeOf(v).equals(n.type())) {
                         r.replace(n, v);

@@ -127,6 +127,16 @@ public class PassesTest {
         Graph cleaned = new DeadCodeElimination().run(r.graph()).graph();
         assertTrue(cleaned.toString().contains("max_pool2d(%x)") && !cleaned.toString().contains("gather"), cleaned.toString());
         Differential.check(g, cleaned, BATCHES, 0);
+        // a training step's backward also reads the indices: the rewrite would compute the argmax twice
+        GraphBuilder t = Graph.builder("pool_step");
+        Value tx = t.addInput("x", new TensorType(DType.FLOAT32, new Dim[] {Dim.symbol("N"), Dim.of(3), Dim.of(8), Dim.of(7)}));
+        Value tidx = t.add(Op.MAX_POOL2D_INDICES, Attrs.of("kernel_size", new int[] {2, 2}, "stride", new int[] {2, 2}), "P.java:1", tx);
+        Value tg = t.add(Op.GATHER, Attrs.of("dim", 2), "P.java:1", t.add(Op.FLATTEN, Attrs.of("start", 2), "P.java:1", tx),
+                t.add(Op.FLATTEN, Attrs.of("start", 2), "P.java:1", tidx));
+        Value tpool = t.add(Op.RESHAPE, Attrs.of("shape", new int[] {-1, 3, 4, 3}), "P.java:1", tg);
+        Value used = t.add(Op.CAST, Attrs.of("dtype", DType.FLOAT32), "P.java:3", tidx); // a second reader of the indices
+        Graph step = t.output(t.add(Op.ADD, Attrs.EMPTY, "P.java:4", tpool, used)).build();
+        assertEquals(0, new InferenceRewrites().run(step).total(), "indices with another reader stay");
     }
 
     @Test
