@@ -9,11 +9,12 @@ public final class OpReference {
     public static String markdown() {
         StringBuilder sb = new StringBuilder();
         sb.append("# Kiln primitive ops\n\n");
-        sb.append("Generated from `Op.java` by `OpReference` (regenerate with\n");
+        sb.append("Generated from `Op.java` (`dev.kiln.backend.op.Op`) by `OpReference` (regenerate with\n");
         sb.append("`mvn -q -pl backends test -Dtest=OpReferenceTest -Dkiln.updateDocs=true`).\n");
         sb.append("Every op has one definition site: name, inputs, attributes, type rule and kernel.\n");
         sb.append("Composite operations (mean, var, std, logsumexp, max(dim), sort, topk, stack, split, ...)\n");
-        sb.append("are Tensor methods built from these primitives.\n\n");
+        sb.append("are Tensor methods (`dev.kiln.eager.Tensor`) and `F` functions (`dev.kiln.eager.nn.functional.F`)\n");
+        sb.append("built from these primitives.\n\n");
         sb.append("| op | kind | inputs | attributes | differentiable |\n|---|---|---|---|---|\n");
         for (Op op : Op.values()) {
             OpDef d = op.def();
