@@ -306,6 +306,12 @@ final class NettyTransport {
                     chunkedFactor = factor;
                 }
                 if (!hold(ctx, FIXED_COST + factor * body, msg)) return;
+                Dispatch d = ctx.pipeline().get(Dispatch.class);
+                if (d != null && d.busy() && HttpUtil.is100ContinueExpected(req)) {
+                    // the aggregator would answer "100 Continue" now, ahead of the answer in flight, and the
+                    // client would take it as that request's; without it the client sends its body after a pause
+                    HttpUtil.set100ContinueExpected(req, false);
+                }
             } else if (chunkedAllowance >= 0 && msg instanceof io.netty.handler.codec.http.HttpContent c) {
                 chunkedSeen += c.content().readableBytes();
                 while (chunkedSeen > chunkedAllowance) {

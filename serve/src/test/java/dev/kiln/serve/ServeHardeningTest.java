@@ -265,6 +265,22 @@ class ServeHardeningTest {
     }
 
     @Test
+    void aPipelinedRequestExpectingContinueGetsNoInterimAnswerAheadOfTheOneInFlight() throws Exception {
+        ModelServer s = ModelServer.start(artifact(mlp(), dir), options().withBatching(1, 0));
+        try (Socket k = new Socket("127.0.0.1", s.port())) {
+            String big = body("x", randn(new Random(10), 3000, 16)), small = body("x", randn(new Random(11), 1, 16));
+            k.getOutputStream().write(("POST /v1/models/mlp:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + big.length()
+                    + "\r\n\r\n" + big + "POST /v1/models/mlp:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+                    + "Connection: close\r\nContent-Length: " + small.length() + "\r\n\r\n" + small).getBytes(StandardCharsets.US_ASCII));
+            String answer = new String(k.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(answer.startsWith("HTTP/1.1 200"), answer.substring(0, Math.min(200, answer.length())));
+            assertEquals(2, answer.split("HTTP/1.1 200", -1).length - 1, "two answers");
+        } finally {
+            s.stop(1);
+        }
+    }
+
+    @Test
     void aMalformedUrlGetsAJsonError() throws Exception {
         ModelServer s = ModelServer.start(artifact(mlp(), dir), options());
         try (Socket k = new Socket("127.0.0.1", s.port())) {
