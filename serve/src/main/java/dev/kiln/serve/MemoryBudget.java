@@ -38,12 +38,7 @@ final class MemoryBudget {
      * steps does not get around it.
      */
     void reserveGrowth(long bytes, long total, String what) {
-        long ceiling = total > capacity / 16 && total <= (long) (capacity * LARGE_SHARE) ? (long) (capacity * LARGE_SHARE) : capacity;
-        while (true) {
-            long u = used.get();
-            if (u + bytes > ceiling) throw new ApiException(503, "the server's memory for requests is in use (" + u + " of " + capacity + " bytes; " + what + " needs " + bytes + " more); retry later");
-            if (used.compareAndSet(u, u + bytes)) return;
-        }
+        take(bytes, ceilingFor(total, false));
     }
 
     private void reserve(long bytes, String what, boolean admitted) {
@@ -51,10 +46,21 @@ final class MemoryBudget {
             throw new ApiException(413, what + " needs about " + bytes + " bytes in memory, more than this server's budget of " + capacity
                     + " (a third of the heap; a larger -Xmx raises it)");
         }
-        // a large reservation may fill the budget only to LARGE_SHARE: the rest stays for small
-        // requests, which a few clients holding large reservations then cannot starve
-        long ceiling = !admitted && bytes > capacity / 16 ? (long) (capacity * LARGE_SHARE) : capacity;
-        if (bytes > ceiling) ceiling = capacity; // one request alone may still use it all
+        take(bytes, ceilingFor(bytes, admitted));
+    }
+
+    /**
+     * How full the budget may be after a reservation for a request of {@code total} bytes: a
+     * large request may fill it only to LARGE_SHARE, so the rest stays for small requests, which a
+     * few clients holding large reservations then cannot starve; one request alone may still use
+     * it all, and an admitted request's outputs may use all of it.
+     */
+    private long ceilingFor(long total, boolean admitted) {
+        long share = (long) (capacity * LARGE_SHARE);
+        return admitted || total <= capacity / 16 || total > share ? capacity : share;
+    }
+
+    private void take(long bytes, long ceiling) {
         while (true) {
             long u = used.get();
             if (u + bytes > ceiling) throw new ApiException(503, "the server's memory for requests is in use (" + u + " of " + capacity + " bytes); retry later");

@@ -92,32 +92,16 @@ final class AttentionKernels {
          */
         void scores(int h, int i0, int br, int j0, int bc, Object sc) {
             dotRows(br, bc, e, q, (h * l + i0) * e, k, (h * s + j0) * e, sc);
-            int mo = mask == null ? 0 : maskOffset + maskHeadOffset[h];
-            if (sc instanceof float[] f) {
-                float fs = (float) scale;
-                for (int r = 0; r < br; r++) {
-                    int row = r * bc, i = i0 + r, m = mo + i * maskRowStride;
-                    for (int c = 0; c < bc; c++) {
-                        int j = j0 + c;
-                        float x = f[row + c] * fs;
-                        if (causal && j > i) x = Float.NEGATIVE_INFINITY;
-                        else if (mask instanceof boolean[] b) { if (!b[m + j * maskColStride]) x = Float.NEGATIVE_INFINITY; }
-                        else if (mask instanceof float[] add) x += add[m + j * maskColStride];
-                        f[row + c] = x;
-                    }
-                }
-            } else {
-                double[] d = (double[]) sc;
-                for (int r = 0; r < br; r++) {
-                    int row = r * bc, i = i0 + r, m = mo + i * maskRowStride;
-                    for (int c = 0; c < bc; c++) {
-                        int j = j0 + c;
-                        double x = d[row + c] * scale;
-                        if (causal && j > i) x = Double.NEGATIVE_INFINITY;
-                        else if (mask instanceof boolean[] b) { if (!b[m + j * maskColStride]) x = Double.NEGATIVE_INFINITY; }
-                        else if (mask instanceof double[] add) x += add[m + j * maskColStride];
-                        d[row + c] = x;
-                    }
+            int mo = mask == null ? 0 : maskOffset + maskHeadOffset[h] + j0 * maskColStride;
+            // row by row, each rule a tight loop with its dtype resolved once per row (as RowOps does)
+            for (int r = 0; r < br; r++) {
+                int row = r * bc, i = i0 + r, m = mo + i * maskRowStride;
+                scaleRows(sc, row, bc, scale);
+                if (mask instanceof boolean[] keep) hideWhereFalse(sc, row, bc, keep, m, maskColStride);
+                else if (mask != null) addStrided(sc, row, bc, mask, m, maskColStride);
+                if (causal) { // keys after query i are hidden: a tail of the row
+                    int visible = Math.max(0, Math.min(bc, i - j0 + 1));
+                    fill(sc, row + visible, bc - visible, Double.NEGATIVE_INFINITY);
                 }
             }
         }
@@ -321,6 +305,32 @@ final class AttentionKernels {
             for (int i = 0; i < n; i++) s += x[off + i] * y[off + i];
         }
         return s;
+    }
+
+    /** a[off + c] = -inf where keep[ko + c * ks] is false. */
+    private static void hideWhereFalse(Object a, int off, int n, boolean[] keep, int ko, int ks) {
+        if (a instanceof float[] f) {
+            for (int c = 0; c < n; c++) if (!keep[ko + c * ks]) f[off + c] = Float.NEGATIVE_INFINITY;
+        } else {
+            double[] d = (double[]) a;
+            for (int c = 0; c < n; c++) if (!keep[ko + c * ks]) d[off + c] = Double.NEGATIVE_INFINITY;
+        }
+    }
+
+    /** a[off + c] += add[ao + c * as] (the additive mask, of a's dtype). */
+    private static void addStrided(Object a, int off, int n, Object add, int ao, int as) {
+        if (a instanceof float[] f) {
+            float[] x = (float[]) add;
+            for (int c = 0; c < n; c++) f[off + c] += x[ao + c * as];
+        } else {
+            double[] d = (double[]) a, x = (double[]) add;
+            for (int c = 0; c < n; c++) d[off + c] += x[ao + c * as];
+        }
+    }
+
+    private static void fill(Object a, int off, int n, double v) {
+        if (a instanceof float[] f) java.util.Arrays.fill(f, off, off + n, (float) v);
+        else java.util.Arrays.fill((double[]) a, off, off + n, v);
     }
 
     private static void scaleRows(Object g, int off, int n, double scale) {

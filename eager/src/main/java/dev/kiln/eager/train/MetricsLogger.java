@@ -30,6 +30,9 @@ public final class MetricsLogger implements AutoCloseable {
     /** One logged record: its phase and values in the order given. */
     public record Record(String phase, Map<String, Double> values) {}
 
+    /** A phase names a file: checked on every record, so compiled once. */
+    private static final java.util.regex.Pattern PHASE = java.util.regex.Pattern.compile("[A-Za-z0-9_]+");
+
     private final Path dir;
     private final BufferedWriter jsonl;
     private final Map<String, BufferedWriter> csv = new LinkedHashMap<>();
@@ -51,7 +54,7 @@ public final class MetricsLogger implements AutoCloseable {
      * not add new ones, since a CSV file's columns are fixed by its header.
      */
     public synchronized void log(String phase, Map<String, ? extends Number> values) {
-        if (!phase.matches("[A-Za-z0-9_]+")) throw new IllegalArgumentException("phase '" + phase + "' must be letters, digits and '_' (it names a file)");
+        if (!PHASE.matcher(phase).matches()) throw new IllegalArgumentException("phase '" + phase + "' must be letters, digits and '_' (it names a file)");
         Map<String, Double> v = new LinkedHashMap<>();
         values.forEach((k, x) -> {
             if (x == null) throw new IllegalArgumentException("metric '" + k + "' of phase " + phase + " is null");

@@ -22,8 +22,8 @@ import java.util.List;
 /**
  * The work whose bits must not depend on the thread count or on how far the JIT has come: LeNet
  * at batch 64 (forward, backward and two SGD steps with momentum), every transcendental row loop
- * over 10,000 values, softmax and layer norm, and the traced LeNet compiled at O2 and run at
- * batch 65. {@link #digest} hashes every resulting bit.
+ * over 10,000 values, softmax and layer norm, the fused attention and its gradients, inference
+ * max pooling, and the traced LeNet compiled at O2 and run at batch 65. {@link #digest} hashes every resulting bit.
  *
  * <p>{@link ReproducibilityTest} runs {@link #main} in child JVMs with different
  * {@code kiln.threads} and JIT settings: each prints the digest of its first (cold, mostly
@@ -68,6 +68,17 @@ public final class ReproducibleWorkload {
         Tensor v = Tensor.randn(10_000).mul(6.0);
         add(md, v.exp(), v.tanh(), v.sigmoid(), v.gelu(), v.gelu("tanh"), v.silu(), v.reshape(100, 100).softmax(1),
                 F.layerNorm(v.reshape(100, 100), new int[] {100}, null, null, 1e-5), v.sum(), v.reshape(100, 100).mean(0));
+
+        // the fused attention across its 64-row tiles (causal, a bool mask), its three gradient ops,
+        // and inference max pooling: work split over (head, tile) tasks and pooled planes
+        Tensor q = Tensor.randn(2, 3, 130, 16).requiresGrad(true), k = Tensor.randn(2, 3, 130, 16).requiresGrad(true);
+        Tensor val = Tensor.randn(2, 3, 130, 8).requiresGrad(true), keep = Tensor.rand(130, 130).gt(0.2);
+        Tensor att = F.scaledDotProductAttention(q, k, val, keep, 0, true, null);
+        att.backward(Tensor.randn(2, 3, 130, 8));
+        add(md, att, q.grad(), k.grad(), val.grad());
+        try (var ng = dev.kiln.eager.autograd.Autograd.noGrad()) {
+            add(md, F.maxPool2d(x, 2), F.maxPool2d(x, new int[] {3, 3}, new int[] {2, 2}, new int[] {1, 1}, new int[] {1, 1}, true));
+        }
 
         net.eval();
         Graph g = Tracer.trace(net, new Tensor[] {x}, TraceOptions.builder().name("lenet").dynamic(0, 0, "N").build());
