@@ -34,4 +34,10 @@ public interface OpObserver {
      * that its device changed, which no op records (graphs carry no devices).
      */
     default void onDeviceMove(Tensor source, Tensor result) {}
+
+    /**
+     * A {@link ControlFlow} construct is about to run. A tracer records it as one node and returns
+     * its results; null lets it run eagerly, its ops reported one by one (unrolled).
+     */
+    default Tensor[] onControlFlow(ControlFlow.Call call) { return null; }
 }

@@ -48,7 +48,7 @@ public final class Graph {
         for (NamedTensor c : constants) t.put(Value.constant(c.name()), c.type());
         Map<Integer, Node> ids = new HashMap<>();
         for (Node n : nodes) {
-            t.put(n.output(), n.type());
+            for (int i = 0; i < n.types().size(); i++) t.put(n.output(i), n.types().get(i));
             ids.put(n.id(), n);
         }
         this.types = Collections.unmodifiableMap(t);

@@ -67,10 +67,28 @@ public final class GraphBuilder {
         return n.output();
     }
 
+    /**
+     * Appends a control-flow node ({@code cond}, {@code while_loop}, {@code scan}) holding
+     * {@code bodies}; its output types come from them ({@link ControlFlowTypes}). Returns every
+     * output.
+     */
+    public java.util.List<Value> addControl(Op op, Attrs attrs, List<Graph> bodies, String source, Value... in) {
+        Attrs checked = op.def().checkAttrs(attrs);
+        TensorType[] ts = new TensorType[in.length];
+        for (int i = 0; i < in.length; i++) {
+            ts[i] = types.get(in[i]);
+            if (ts[i] == null) throw new IllegalArgumentException(op.opName() + ": input " + i + " " + in[i] + " is not defined yet");
+        }
+        List<TensorType> outTypes = ControlFlowTypes.infer(op, checked, bodies, ts);
+        Node n = new Node(nextId++, op, List.of(in), checked, outTypes, source, bodies);
+        addNode(n);
+        return n.outputs();
+    }
+
     /** Appends an existing node unchanged (keeps its id). */
     public Value addNode(Node n) {
         nodes.add(n);
-        types.put(n.output(), n.type());
+        for (int i = 0; i < n.types().size(); i++) types.put(n.output(i), n.types().get(i));
         nextId = Math.max(nextId, n.id() + 1);
         return n.output();
     }

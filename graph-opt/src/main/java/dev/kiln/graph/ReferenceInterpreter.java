@@ -52,19 +52,26 @@ public final class ReferenceInterpreter {
         for (Node n : g.nodes()) {
             Strided[] in = new Strided[n.inputs().size()];
             for (int i = 0; i < in.length; i++) in[i] = env.get(n.inputs().get(i));
-            TensorType t = sym.concrete(n.type());
-            Strided out;
+            Strided[] out;
+            TensorType[] t = new TensorType[n.types().size()];
+            for (int i = 0; i < t.length; i++) t[i] = sym.concrete(n.types().get(i));
             try {
-                out = CpuKernels.run(n.op(), in, n.attrs(), t);
+                out = n.op().def().isControlFlow()
+                        ? ControlFlowSemantics.run(n, in, t, (b, ins) -> run(n.bodies().get(b), ins))
+                        : new Strided[] {CpuKernels.run(n.op(), in, n.attrs(), t[0])};
+            } catch (GraphException e) {
+                throw new GraphException(g.name() + ": " + n.describe() + ": " + e.getMessage(), e);
             } catch (RuntimeException e) {
                 throw new GraphException(g.name() + ": " + n.describe() + " failed: " + e.getMessage(), e);
             }
-            if (!Arrays.equals(out.shape(), t.concreteShape()) || out.dtype() != t.dtype()) {
-                throw new GraphException(g.name() + ": " + n.describe() + " produced " + out.dtype().shortName() + Arrays.toString(out.shape())
-                        + " but its type is " + n.type() + " = " + t);
+            for (int i = 0; i < t.length; i++) {
+                if (!Arrays.equals(out[i].shape(), t[i].concreteShape()) || out[i].dtype() != t[i].dtype()) {
+                    throw new GraphException(g.name() + ": " + n.describe() + " produced " + out[i].dtype().shortName() + Arrays.toString(out[i].shape())
+                            + " but its type is " + n.types().get(i) + " = " + t[i]);
+                }
+                env.put(n.output(i), out[i]);
+                for (Guard gd : guards.getOrDefault(n.output(i), List.of())) checkGuard(g, gd, out[i]);
             }
-            env.put(n.output(), out);
-            for (Guard gd : guards.getOrDefault(n.output(), List.of())) checkGuard(g, gd, out);
         }
         List<Strided> outs = new ArrayList<>();
         for (Value v : g.outputs()) outs.add(env.get(v));

@@ -46,19 +46,34 @@ public final class Verifier {
                 fail(g, n.describe() + ": attrs " + n.attrs() + " are not in normal form (expected " + checked + ")");
             }
             TensorType[] ts = n.inputs().stream().map(g::typeOf).toArray(TensorType[]::new);
-            TensorType expected;
+            java.util.List<TensorType> expected;
             try {
-                expected = n.op().def().inferType(ts, checked);
+                expected = n.op().def().isControlFlow() ? ControlFlowTypes.infer(n.op(), checked, n.bodies(), ts)
+                        : java.util.List.of(n.op().def().inferType(ts, checked));
             } catch (IllegalArgumentException e) {
                 throw new GraphException(g.name() + ": " + n.describe() + ": " + e.getMessage(), e);
             }
-            if (!expected.equals(n.type())) {
-                fail(g, n.describe() + ": declared type " + n.type() + " but the shape rule gives " + expected);
+            if (!expected.equals(n.types())) {
+                fail(g, n.describe() + ": declared type" + (n.types().size() == 1 ? " " + n.type() : "s " + n.types())
+                        + " but the " + (n.op().def().isControlFlow() ? "bodies give " : "shape rule gives ") + (expected.size() == 1 ? expected.get(0) : expected));
             }
-            for (dev.kiln.backend.shape.Dim d : n.type().shape()) {
-                for (String s : d.symbols()) if (!symbols.contains(s)) fail(g, n.describe() + ": symbol " + s + " in its type is bound by no input");
+            for (Graph body : n.bodies()) {
+                if (!body.params().isEmpty()) {
+                    fail(g, n.describe() + ": body '" + body.name() + "' has parameters " + body.params().stream().map(NamedTensor::name).toList()
+                            + "; a body reads weights as inputs the node passes in (captures)");
+                }
+                try {
+                    verify(body);
+                } catch (GraphException e) {
+                    throw new GraphException(g.name() + ": " + n.describe() + ": body " + e.getMessage(), e);
+                }
             }
-            if (!defined.add(n.output())) fail(g, "node id %" + n.id() + " is defined twice (not SSA)");
+            for (TensorType t : n.types()) {
+                for (dev.kiln.backend.shape.Dim d : t.shape()) {
+                    for (String s : d.symbols()) if (!symbols.contains(s)) fail(g, n.describe() + ": symbol " + s + " in its type is bound by no input");
+                }
+            }
+            for (Value out : n.outputs()) if (!defined.add(out)) fail(g, "node id %" + n.id() + " is defined twice (not SSA)");
         }
         if (g.outputs().isEmpty()) fail(g, "the graph has no outputs");
         for (Value v : g.outputs()) {

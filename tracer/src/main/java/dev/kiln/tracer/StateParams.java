@@ -31,7 +31,7 @@ record StateParams(Graph graph, List<Value> state) {
         for (Node n : g.nodes()) {
             List<Value> in = new ArrayList<>();
             for (Value v : n.inputs()) in.add(ren.getOrDefault(v, v));
-            b.addNode(new Node(n.id(), n.op(), in, n.attrs(), n.type(), n.source()));
+            b.addNode(n.withInputs(in));
         }
         for (int i = 0; i < g.outputs().size(); i++) b.output(ren.getOrDefault(g.outputs().get(i), g.outputs().get(i)), g.outputNames().get(i));
         for (Guard gd : g.guards()) {

@@ -35,16 +35,57 @@ final class TraceRecorder implements OpObserver {
     private final Map<Tensor, Value> stateRoots = new IdentityHashMap<>();
     private int constants;
     private boolean active = true;
+    /** The recorder of the enclosing graph while this one traces a control-flow body, else null. */
+    private final TraceRecorder parent;
+    /** For a body: the enclosing graph's values it reads, in the order of the body inputs they became. */
+    private final java.util.List<Value> captures = new java.util.ArrayList<>();
+    /** Recording a training step (traceStep): control flow is unrolled, since its gradient is not a graph op yet. */
+    boolean stepMode;
+    /**
+     * Tensors computed inside an eager run of a control-flow construct: they are not graph values
+     * (only the construct's outputs are), so using one outside is an error, not a constant.
+     */
+    final java.util.Set<Tensor> internal = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
 
-    TraceRecorder(GraphBuilder builder, TraceOptions options, SymbolBindings bindings) {
+    TraceRecorder(GraphBuilder builder, TraceOptions options, SymbolBindings bindings) { this(builder, options, bindings, null); }
+
+    private TraceRecorder(GraphBuilder builder, TraceOptions options, SymbolBindings bindings, TraceRecorder parent) {
         this.builder = builder;
         this.options = options;
         this.bindings = bindings;
+        this.parent = parent;
     }
 
-    void bindInput(Tensor t, Value v) {
+    /** A recorder for a body of a control-flow node recorded by this one. */
+    TraceRecorder child(GraphBuilder body) { return new TraceRecorder(body, options, bindings, this); }
+
+    GraphBuilder builder() { return builder; }
+
+    TraceOptions options() { return options; }
+
+    SymbolBindings bindings() { return bindings; }
+
+    java.util.List<Value> captures() { return captures; }
+
+    boolean isDynamic(Value v) { return dynamic.getOrDefault(v, false); }
+
+    /** Maps t to v without any other bookkeeping (a control-flow node's outputs). */
+    void define(Tensor t, Value v, boolean dyn) {
         values.put(t, v);
-        dynamic.put(v, true);
+        dynamic.put(v, dyn);
+    }
+
+    /** True when t already is a value of this graph (or a parameter it will name). */
+    boolean hasValue(Tensor t) { return values.containsKey(t) || options.params.containsKey(t); }
+
+    /** True when t is a value of this graph or of an enclosing one. */
+    private boolean knows(Tensor t) { return values.containsKey(t) || (parent != null && parent.knows(t)); }
+
+    void bindInput(Tensor t, Value v) { bindInput(t, v, true); }
+
+    private void bindInput(Tensor t, Value v, boolean dyn) {
+        values.put(t, v);
+        dynamic.put(v, dyn);
         Dim[] shape = builder.typeOf(v).shape();
         for (int d = 0; d < shape.length; d++) {
             if (!shape[d].isConstant() && shape[d].coefficient() == 1 && shape[d].symbols().size() == 1) {
@@ -89,6 +130,17 @@ final class TraceRecorder implements OpObserver {
         }
     }
 
+    private final int[] captureCount = {0};
+
+    /** One counter per root graph, so capture inputs have distinct names in every body (cond's branches share their inputs). */
+    private int[] captureCounter() { return parent != null ? parent.captureCounter() : captureCount; }
+
+    @Override
+    public Tensor[] onControlFlow(dev.kiln.eager.ControlFlow.Call call) {
+        if (!active) return null;
+        return ControlFlowRecorder.record(this, call);
+    }
+
     /** Stops recording (reads after the traced function returned are not assumptions). */
     void stop() { active = false; }
 
@@ -96,6 +148,20 @@ final class TraceRecorder implements OpObserver {
     Value valueOf(Tensor t) {
         Value v = values.get(t);
         if (v != null) return v;
+        if (internal.contains(t)) {
+            throw new TraceException("a tensor " + t.typeString() + " computed inside a cond/whileLoop/scan is used outside it at "
+                    + SourceLines.caller() + ": only the construct's outputs are graph values. A gradient flowing back through the"
+                    + " construct inside a traced function does this; trace the training step with Tracer.traceStep (which unrolls"
+                    + " control flow), or return what you need as an output of the lambda");
+        }
+        if (parent != null && (parent.knows(t) || options.params.containsKey(t) || t.data().numel() > 1)) {
+            // a body reads an enclosing value (a weight, an earlier result) as an extra input: a capture
+            Value outer = parent.valueOf(t);
+            v = builder.addInput("cap" + captureCounter()[0]++, parent.builder.typeOf(outer));
+            captures.add(outer);
+            bindInput(t, v, parent.isDynamic(outer));
+            return v;
+        }
         String name = options.params.get(t);
         if (name != null) {
             // a snapshot: graphs are immutable, later training of the eager module must not change them

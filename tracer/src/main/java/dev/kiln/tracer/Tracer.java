@@ -102,6 +102,7 @@ public final class Tracer {
         for (dev.kiln.graph.Assumption a : options.assumptions) b.addAssumption(a);
         long[] generatorBefore = dev.kiln.eager.random.Generator.defaultGenerator().state();
         TraceRecorder rec = new TraceRecorder(b, options, SymbolBindings.of(symbols));
+        rec.stepMode = stateAsOutputs;
         for (int i = 0; i < inputs.length; i++) rec.bindInput(inputs[i], inputValues.get(i));
         OpObserver prev = Dispatcher.setObserver(rec);
         Tensor[] outs;

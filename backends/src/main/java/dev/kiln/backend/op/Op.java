@@ -11,6 +11,7 @@ import static dev.kiln.backend.op.AttrSpec.optionalReal;
 import static dev.kiln.backend.op.AttrSpec.real;
 import static dev.kiln.backend.op.ElementwiseSpec.template;
 import static dev.kiln.backend.op.OpKind.BINARY;
+import static dev.kiln.backend.op.OpKind.CONTROL;
 import static dev.kiln.backend.op.OpKind.CREATION;
 import static dev.kiln.backend.op.OpKind.INDEX;
 import static dev.kiln.backend.op.OpKind.LINALG;
@@ -225,6 +226,21 @@ public enum Op {
                     bool("ceil_mode", false))
             .doc("the maximum of each pooling window [N,C,Ho,Wo] (NaN counts as the maximum), for inference: one kernel instead of"
                     + " max_pool2d_indices + gather, which F.maxPool2d uses when a gradient is needed")),
+    // ---- structured control flow: nodes with subgraphs (bodies); graph-opt types and runs them (ControlFlowTypes, ControlFlowSemantics) ----
+    COND(OpDef.builder("cond", CONTROL).inputs(1, Integer.MAX_VALUE).rule(OpDef::typedByBodies).notDifferentiable()
+            .doc("cond(pred, operands...): runs body 0 (then) when the 0-d pred is nonzero, else body 1 (else), each on all operands;"
+                    + " its outputs are the branch's, of the same types in both branches. Eagerly (ControlFlow.cond) only the taken branch runs,"
+                    + " and gradients flow through it")),
+    WHILE_LOOP(OpDef.builder("while_loop", CONTROL).inputs(1, Integer.MAX_VALUE).rule(OpDef::typedByBodies).notDifferentiable()
+            .attrs(integer("captures", 0).range(0, Integer.MAX_VALUE))
+            .doc("while_loop(carries..., captures...): while body 0 (cond, on carries and captures, a 0-d result) is nonzero, body 1"
+                    + " maps carries and captures to new carries of the same types; outputs the final carries. Eagerly a Java loop")),
+    SCAN(OpDef.builder("scan", CONTROL).inputs(1, Integer.MAX_VALUE).rule(OpDef::typedByBodies).notDifferentiable()
+            .attrs(integer("carries").range(0, Integer.MAX_VALUE), integer("captures", 0).range(0, Integer.MAX_VALUE),
+                    integer("dim", 0).range(0, Integer.MAX_VALUE), bool("reverse", false))
+            .doc("scan(carries..., xs..., captures...): for t over dim of the xs (last to first when reverse), body 0 maps"
+                    + " (carries, the xs' slices at t, captures) to (new carries, ys); outputs the final carries and each y stacked along"
+                    + " dim. The length is the xs' size along dim, symbolic in a traced graph (an RNN over any sequence length)")),
     RAND_LIKE(OpDef.builder("rand_like", CREATION).rule(NnShapeRules::randLike).notDifferentiable()
             .attrs(ints("seed"), ints("offset"))
             .doc("uniform [0,1) values shaped like x (float dtype kept, else f32); element i is a pure function of (seed, offset + i), "

@@ -100,6 +100,17 @@ public final class OpDef {
         return rule.infer(name, inputs, checkedAttrs);
     }
 
+    /** True for structured control flow (cond, while_loop, scan): nodes with bodies, no kernel. */
+    public boolean isControlFlow() { return kind == OpKind.CONTROL; }
+
+    /**
+     * The shape rule of control-flow ops: their types come from their bodies (subgraphs), which
+     * this module does not know; graph-opt's ControlFlowTypes computes them.
+     */
+    static TensorType typedByBodies(String op, TensorType[] inputs, Attrs attrs) {
+        throw new ShapeException(op + ": a control-flow node's types come from its bodies (graph-opt ControlFlowTypes), not from a shape rule");
+    }
+
     @Override
     public String toString() { return name; }
 

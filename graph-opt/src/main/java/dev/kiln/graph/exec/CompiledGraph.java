@@ -26,6 +26,9 @@ public final class CompiledGraph {
     /** The device plan when compiled with {@link CompileOptions#withDevice}, else null. */
     private final DevicePlan devicePlan;
 
+    /** Each control-flow node's bodies, compiled once (their own plans cached per binding): no planning per step. */
+    private final Map<dev.kiln.graph.Node, List<CompiledGraph>> bodies = new java.util.HashMap<>();
+
     private CompiledGraph(Graph source, OptimizationResult opt, CompileOptions options) {
         this.source = source;
         this.graph = opt.graph();
@@ -33,6 +36,14 @@ public final class CompiledGraph {
         this.options = options;
         this.specs = List.copyOf(FusionPlanner.plan(graph, options.fuse()));
         this.devicePlan = options.device() == null ? null : new DevicePlan(graph, specs, options.device());
+        // the pass manager optimized the bodies with the graph; they are planned as they are
+        CompileOptions bodyOptions = options.withDonatedParams(java.util.Set.of());
+        for (dev.kiln.graph.Node n : graph.nodes()) {
+            if (n.bodies().isEmpty()) continue;
+            List<CompiledGraph> compiled = new java.util.ArrayList<>();
+            for (Graph body : n.bodies()) compiled.add(new CompiledGraph(body, new OptimizationResult(body, new PassReport(List.of())), bodyOptions));
+            bodies.put(n, List.copyOf(compiled));
+        }
     }
 
     public static CompiledGraph compile(Graph g, CompileOptions options) {
@@ -68,7 +79,7 @@ public final class CompiledGraph {
             throw new IllegalStateException(graph.name() + ": compiled for " + options.device().deviceName()
                     + ", whose memory comes from the device's caching allocator: buffer plans and their byte counts are CPU-only");
         }
-        return plans.computeIfAbsent(sym.values(), k -> new Plan(graph, specs, sym, options));
+        return plans.computeIfAbsent(sym.values(), k -> new Plan(graph, specs, sym, options, bodies));
     }
 
     /** The plan for one binding of the symbols (empty for static graphs), as text. */

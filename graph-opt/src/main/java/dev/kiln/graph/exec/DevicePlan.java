@@ -47,6 +47,10 @@ final class DevicePlan {
         this.device = device;
         List<Step> st = new ArrayList<>();
         for (StepSpec s : specs) {
+            if (s.root().op().def().isControlFlow()) {
+                throw new dev.kiln.graph.GraphException(g.name() + ": " + s.root().describe() + ": control flow runs in the CPU plan only;"
+                        + " compile this graph without a device (CompileOptions.withDevice)");
+            }
             if (s instanceof StepSpec.Fused f) st.add(fused(f));
             else st.add(new Step(s.nodes(), s.root(), null, null, List.of(), s.root().output()));
         }

@@ -51,7 +51,7 @@ final class Plan {
     private final List<Guard> guardsBefore;
     private final ConcurrentLinkedQueue<Arena> pool = new ConcurrentLinkedQueue<>();
 
-    Plan(Graph g, List<StepSpec> specs, SymbolBindings sym, CompileOptions opts) {
+    Plan(Graph g, List<StepSpec> specs, SymbolBindings sym, CompileOptions opts, Map<Node, List<CompiledGraph>> bodies) {
         graph = g;
         symbols = sym.values();
         symbolBindings = sym;
@@ -62,7 +62,7 @@ final class Plan {
         for (GraphInput in : g.inputs()) define(Value.input(in.name()), sym.concrete(in.type()), shp, dts);
         for (NamedTensor p : g.params()) define(Value.param(p.name()), p.type(), shp, dts);
         for (NamedTensor c : g.constants()) define(Value.constant(c.name()), c.type(), shp, dts);
-        for (Node n : g.nodes()) define(n.output(), sym.concrete(n.type()), shp, dts);
+        for (Node n : g.nodes()) for (int i = 0; i < n.types().size(); i++) define(n.output(i), sym.concrete(n.types().get(i)), shp, dts);
         valueCount = index.size();
         shapes = shp.toArray(new int[0][]);
         dtypes = dts.toArray(new DType[0]);
@@ -87,7 +87,9 @@ final class Plan {
         List<MemoryPlan.StepUse> uses = new ArrayList<>();
         int scratch = 0, ext = 0;
         for (StepSpec s : specs) {
-            PlanStep ps = s instanceof StepSpec.Fused f ? new FusedStep(this, f, index) : new KernelStep(this, (StepSpec.Kernel) s, index);
+            PlanStep ps = s instanceof StepSpec.Fused f ? new FusedStep(this, f, index)
+                    : s.root().op().def().isControlFlow() ? new ControlStep(this, (StepSpec.Kernel) s, index, bodies.get(s.root()))
+                    : new KernelStep(this, (StepSpec.Kernel) s, index);
             st.add(ps);
             uses.add(ps.use());
             if (s instanceof StepSpec.Fused f) {
@@ -102,8 +104,10 @@ final class Plan {
 
         long sum = 0;
         for (Node n : g.nodes()) {
-            if (n.op().def().isView() || escaping.contains(n.output())) continue;
-            sum += bytes(index.get(n.output()));
+            for (Value o : n.outputs()) {
+                if (n.op().def().isView() || escaping.contains(o)) continue;
+                sum += bytes(index.get(o));
+            }
         }
         sumIntermediateBytes = sum;
 
@@ -114,7 +118,7 @@ final class Plan {
         guardsAfterStep = new ArrayList<>();
         for (PlanStep ps : steps) {
             List<Guard> after = new ArrayList<>();
-            for (Node n : ps.spec.nodes()) after.addAll(byValue.getOrDefault(n.output(), List.of()));
+            for (Node n : ps.spec.nodes()) for (Value o : n.outputs()) after.addAll(byValue.getOrDefault(o, List.of()));
             guardsAfterStep.add(after);
         }
     }

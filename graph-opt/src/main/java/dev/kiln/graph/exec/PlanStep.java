@@ -9,7 +9,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /** One step of a concrete plan: reads values from the run's table and defines one. */
-abstract sealed class PlanStep permits KernelStep, FusedStep {
+abstract sealed class PlanStep permits KernelStep, FusedStep, ControlStep {
     final StepSpec spec;
     final int out;
     /** Value indices read from outside the step. */
@@ -19,7 +19,7 @@ abstract sealed class PlanStep permits KernelStep, FusedStep {
         this.spec = spec;
         this.out = index.get(spec.root().output());
         Set<Value> inner = new LinkedHashSet<>();
-        for (Node n : spec.nodes()) inner.add(n.output());
+        for (Node n : spec.nodes()) inner.addAll(n.outputs());
         Set<Integer> r = new LinkedHashSet<>();
         for (Node n : spec.nodes()) for (Value v : n.inputs()) if (!inner.contains(v)) r.add(index.get(v));
         this.reads = r.stream().mapToInt(Integer::intValue).toArray();

@@ -47,7 +47,8 @@ public final class CommonSubexpressionElimination implements Pass {
         int merged = 0;
         for (Node n : g.nodes()) {
             List<Value> in = r.mapAll(n.inputs());
-            if (isRandom(n.op()) || r.pinned(n.output())) {
+            // two control-flow nodes are equal only with equal bodies: never merged
+            if (isRandom(n.op()) || n.op().def().isControlFlow() || r.pinned(n.output())) {
                 r.keep(n);
                 continue;
             }

@@ -44,7 +44,7 @@ public final class ConstantFolding implements Pass {
         for (Node n : g.nodes()) {
             Strided[] in = new Strided[n.inputs().size()];
             long inElements = 0;
-            boolean foldable = !CommonSubexpressionElimination.isRandom(n.op()) && !r.pinned(n.output()) && n.type().isStatic();
+            boolean foldable = !CommonSubexpressionElimination.isRandom(n.op()) && !n.op().def().isControlFlow() && !r.pinned(n.output()) && n.type().isStatic();
             for (int i = 0; i < in.length && foldable; i++) {
                 in[i] = known.get(r.map(n.inputs().get(i)));
                 foldable = in[i] != null;

@@ -31,7 +31,9 @@ public final class DeadCodeElimination implements Pass {
         boolean[] keep = new boolean[nodes.size()];
         for (int i = nodes.size() - 1; i >= 0; i--) {
             Node n = nodes.get(i);
-            if (live.contains(n.output())) {
+            boolean used = false;
+            for (Value o : n.outputs()) used |= live.contains(o);
+            if (used) {
                 keep[i] = true;
                 live.addAll(n.inputs());
             }

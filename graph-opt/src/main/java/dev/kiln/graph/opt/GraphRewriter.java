@@ -46,9 +46,9 @@ final class GraphRewriter {
         return out;
     }
 
-    /** Emits n with its inputs substituted (same id, op, attrs, type and source line). */
+    /** Emits n with its inputs substituted (same id, op, attrs, types, bodies and source line). */
     Value keep(Node n) {
-        Node m = new Node(n.id(), n.op(), mapAll(n.inputs()), n.attrs(), n.type(), n.source());
+        Node m = n.withInputs(mapAll(n.inputs()));
         producers.put(m.output(), m);
         return b.addNode(m);
     }

@@ -86,7 +86,7 @@ public final class PassManager {
                 step++;
                 emit(step, p.name(), "before", g);
                 long t0 = System.nanoTime();
-                PassResult r = p.run(g);
+                PassResult r = runWithBodies(p, g);
                 long dt = System.nanoTime() - t0;
                 if (verify) {
                     try {
@@ -103,6 +103,36 @@ public final class PassManager {
             if (!any) break;
         }
         return new OptimizationResult(g, new PassReport(entries));
+    }
+
+    /**
+     * Runs a pass on every control-flow body first (depth first: a body's bodies before it), then
+     * on the graph. A body is a graph like any other; passes never change its inputs or outputs,
+     * so its node stays well typed.
+     */
+    static PassResult runWithBodies(Pass p, Graph g) {
+        boolean bodiesChanged = false;
+        Graph current = g;
+        if (g.nodes().stream().anyMatch(n -> !n.bodies().isEmpty())) {
+            dev.kiln.graph.GraphBuilder b = g.rebuild();
+            for (dev.kiln.graph.Node n : g.nodes()) {
+                if (n.bodies().isEmpty()) {
+                    b.addNode(n);
+                    continue;
+                }
+                List<Graph> bodies = new ArrayList<>();
+                for (Graph body : n.bodies()) {
+                    PassResult r = runWithBodies(p, body);
+                    bodiesChanged |= r.changed();
+                    bodies.add(r.graph());
+                }
+                b.addNode(n.withBodies(bodies));
+            }
+            for (dev.kiln.graph.Value v : g.outputs()) b.output(v);
+            if (bodiesChanged) current = b.build();
+        }
+        PassResult top = p.run(current);
+        return bodiesChanged && !top.changed() ? new PassResult(top.graph(), true, top.stats()) : top;
     }
 
     private void emit(int step, String pass, String when, Graph g) {

@@ -1,0 +1,61 @@
+package dev.kiln.graph.exec;
+
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.shape.TensorType;
+import dev.kiln.graph.ControlFlowSemantics;
+import dev.kiln.graph.GraphException;
+import dev.kiln.graph.Node;
+import dev.kiln.graph.Value;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A control-flow node ({@code cond}, {@code while_loop}, {@code scan}): its bodies were compiled
+ * once with the graph, and each step or branch runs one of their cached plans, so nothing is
+ * planned per iteration. Its outputs leave the bodies' runs as fresh buffers (a body's outputs
+ * are never arena slots), so the plan gives them no slot.
+ */
+final class ControlStep extends PlanStep {
+    private final Node node;
+    private final int[] inputs;
+    private final int[] outs;
+    private final TensorType[] types;
+    private final List<CompiledGraph> bodies;
+    private final Plan plan;
+
+    ControlStep(Plan plan, StepSpec.Kernel spec, Map<Value, Integer> index, List<CompiledGraph> bodies) {
+        super(spec, index);
+        this.plan = plan;
+        this.node = spec.root();
+        this.bodies = bodies;
+        this.inputs = node.inputs().stream().mapToInt(index::get).toArray();
+        this.outs = node.outputs().stream().mapToInt(index::get).toArray();
+        this.types = new TensorType[outs.length];
+        for (int i = 0; i < outs.length; i++) types[i] = TensorType.of(plan.dtypes[outs[i]], plan.shapes[outs[i]]);
+    }
+
+    @Override
+    void run(Strided[] env, Arena arena) {
+        Strided[] in = new Strided[inputs.length];
+        for (int i = 0; i < in.length; i++) in[i] = env[inputs[i]];
+        Strided[] r = ControlFlowSemantics.run(node, in, types, (b, ins) -> bodies.get(b).run(ins));
+        for (int i = 0; i < outs.length; i++) {
+            if (!Arrays.equals(r[i].shape(), plan.shapes[outs[i]]) || r[i].dtype() != types[i].dtype()) {
+                throw new GraphException(plan.graph.name() + ": " + node.describe() + " produced " + r[i].dtype().shortName()
+                        + Arrays.toString(r[i].shape()) + " for output " + i + " but its type is " + node.types().get(i) + " = " + types[i]);
+            }
+            env[outs[i]] = r[i];
+        }
+    }
+
+    @Override
+    String kind() { return "control"; }
+
+    @Override
+    MemoryPlan.StepUse use() {
+        long bytes = 0;
+        for (int o : outs) bytes += plan.bytes(o);
+        return new MemoryPlan.StepUse(out, inputs, false, false, new int[0], bytes, true);
+    }
+}
