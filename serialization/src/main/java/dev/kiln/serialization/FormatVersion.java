@@ -9,10 +9,12 @@ package dev.kiln.serialization;
  */
 public record FormatVersion(int major, int minor) {
     public static final String FORMAT_NAME = "kiln-graph";
-    /** 1.1: symbolic sizes in SHAPE attributes; 1.2: named outputs. */
-    public static final FormatVersion CURRENT = new FormatVersion(1, 2);
-    /** Version of the op vocabulary (names, attrs, semantics) the nodes refer to. */
-    public static final int OPSET = 1;
+    /** 1.1: symbolic sizes in SHAPE attributes; 1.2: named outputs; 1.3: control-flow nodes: several outputs and nested bodies. */
+    public static final FormatVersion CURRENT = new FormatVersion(1, 3);
+    /** The newest version of the op vocabulary (names, attrs, semantics) this reader knows; {@link Opsets} says which op came when. */
+    public static final int OPSET = 2;
+    /** The first version with control-flow nodes ({@code types}, {@code bodies}, {@code node:ID.K}) and opset checks per node. */
+    static final FormatVersion CONTROL_FLOW = new FormatVersion(1, 3);
 
     static FormatVersion parse(Json field) {
         String s = field.string();
@@ -30,6 +32,9 @@ public record FormatVersion(int major, int minor) {
         if (major < 1) throw field.error("file format version " + this + " was never released");
         return major == CURRENT.major && minor > CURRENT.minor;
     }
+
+    /** Whether this version is {@code other} or later. */
+    boolean atLeast(FormatVersion other) { return major != other.major ? major > other.major : minor >= other.minor; }
 
     @Override
     public String toString() { return major + "." + minor; }

@@ -18,9 +18,9 @@ import java.io.IOException;
 final class StrictJson {
     private StrictJson() {}
 
-    static ObjectMapper mapper(LoadLimits limits) {
+    static ObjectMapper mapper(LoadLimits limits, int depth) {
         StreamReadConstraints c = StreamReadConstraints.builder()
-                .maxNestingDepth(limits.maxNestingDepth())
+                .maxNestingDepth(depth)
                 .maxStringLength(limits.maxStringLength())
                 .maxNumberLength(limits.maxNumberLength())
                 .maxNameLength(1024)
@@ -35,14 +35,17 @@ final class StrictJson {
     }
 
     /** Parses a whole document; {@code what} names it in errors ("model.kiln.json"). */
-    static JsonNode parse(byte[] doc, LoadLimits limits, String what) {
+    static JsonNode parse(byte[] doc, LoadLimits limits, String what) { return parse(doc, limits, what, limits.maxNestingDepth()); }
+
+    /** Parses a document nesting at most {@code depth} levels (an artifact's bodies nest deeper than a header). */
+    static JsonNode parse(byte[] doc, LoadLimits limits, String what, int depth) {
         if (doc.length > limits.maxDocumentBytes()) {
             throw KilnFormatException.at(what, "document of " + doc.length + " bytes exceeds the limit of " + limits.maxDocumentBytes()
                     + LoadLimits.HEAP_HINT);
         }
         int start = encodingStart(doc, what);
         try {
-            JsonNode n = mapper(limits).readTree(doc, start, doc.length - start);
+            JsonNode n = mapper(limits, depth).readTree(doc, start, doc.length - start);
             if (n == null || n.isMissingNode()) throw KilnFormatException.at(what, "empty document");
             return n;
         } catch (StreamConstraintsException e) {

@@ -80,12 +80,31 @@ public final class GraphModule extends Module {
         // of this module still sees the symbolic ones
         dev.kiln.graph.SymbolBindings sym = dev.kiln.graph.SymbolBindings.bind(graph,
                 java.util.Arrays.stream(inputs).map(Tensor::data).toList());
+        return evaluate(graph, env, sym);
+    }
+
+    /** Runs g's nodes as eager ops (so they are differentiable and traceable) over env, which holds its inputs, parameters and constants. */
+    private static Tensor[] evaluate(Graph graph, Map<Value, Tensor> env, dev.kiln.graph.SymbolBindings sym) {
         for (Node n : graph.nodes()) {
             Tensor[] in = n.inputs().stream().map(env::get).toArray(Tensor[]::new);
+            if (n.op().def().isControlFlow()) {
+                Tensor[] out = ControlFlowModules.run(n, in, GraphModule::runBody);
+                for (int i = 0; i < out.length; i++) env.put(n.output(i), out[i]);
+                continue;
+            }
             dev.kiln.backend.op.Attrs concrete = sym.concrete(n.attrs());
             env.put(n.output(), Dispatcher.apply(n.op(), concrete, concrete == n.attrs() ? null : n.attrs(), in));
         }
         return graph.outputs().stream().map(env::get).toArray(Tensor[]::new);
+    }
+
+    /** A control-flow body run eagerly on these tensors (bodies have inputs and constants, no parameters). */
+    private static Tensor[] runBody(Graph body, Tensor[] inputs) {
+        Map<Value, Tensor> env = new HashMap<>();
+        for (int i = 0; i < inputs.length; i++) env.put(Value.input(body.inputs().get(i).name()), inputs[i]);
+        for (NamedTensor c : body.constants()) env.put(Value.constant(c.name()), Tensor.wrap(c.data()));
+        dev.kiln.graph.SymbolBindings sym = dev.kiln.graph.SymbolBindings.bind(body, java.util.Arrays.stream(inputs).map(Tensor::data).toList());
+        return evaluate(body, env, sym);
     }
 
     // ---- the module tree mirroring dotted parameter names ----------------------------------

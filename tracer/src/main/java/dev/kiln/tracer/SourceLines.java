@@ -7,7 +7,7 @@ final class SourceLines {
     private static final String[] INTERNAL = {
         "dev.kiln.eager.Tensor", "dev.kiln.eager.SymInt", "dev.kiln.eager.Dispatcher", "dev.kiln.eager.ControlFlow", "dev.kiln.eager.autograd.", "dev.kiln.eager.nn.",
         "dev.kiln.backend.", "dev.kiln.graph.",
-        "dev.kiln.tracer.Tracer", "dev.kiln.tracer.TraceRecorder", "dev.kiln.tracer.ControlFlowRecorder", "dev.kiln.tracer.SourceLines", "dev.kiln.tracer.TracedFunction",
+        "dev.kiln.tracer.Tracer", "dev.kiln.tracer.TraceRecorder", "dev.kiln.tracer.ControlFlowRecorder", "dev.kiln.tracer.ControlFlowModules", "dev.kiln.tracer.SourceLines", "dev.kiln.tracer.TracedFunction",
         "dev.kiln.tracer.GraphModule", "dev.kiln.tracer.TraceCheck", "java.", "jdk.", "sun.",
         "org.junit.", "dev.kiln.eager.optim."
     };

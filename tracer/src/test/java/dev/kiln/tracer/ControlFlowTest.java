@@ -243,4 +243,26 @@ class ControlFlowTest {
         assertTrue(ts.graph().assumptions().stream().anyMatch(a -> a.kind().equals("control-flow")), ts.graph().toString());
         assertTrue(ts.graph().nodes().stream().noneMatch(n -> n.op().def().isControlFlow()));
     }
+
+    @Test
+    void aGraphModuleRunsControlFlowEagerlyDifferentiablyAndTracesBackToOneNode() {
+        Kiln.manualSeed(9);
+        dev.kiln.eager.nn.GRU gru = new dev.kiln.eager.nn.GRU(3, 4, 1, true, true, 0.0, false);
+        TraceOptions o = TraceOptions.builder().name("gru").dynamic(0, 0, "N").dynamic(0, 1, "T").build();
+        Graph g = Tracer.trace(gru, new Tensor[] {Tensor.randn(2, 5, 3)}, o);
+        GraphModule m = new GraphModule(g);
+        Tensor x = Tensor.randn(3, 7, 3);
+        assertArrayEquals(gru.call(x).toFloatArray(), m.call(x).toFloatArray(), 1e-5f);
+        // gradients of the loaded graph's weights through its scan equal the module's own
+        gru.call(x).pow(2.0).sum().backward();
+        m.call(x).pow(2.0).sum().backward();
+        for (var e : gru.namedParameters().entrySet()) {
+            Tensor mine = m.namedParameters().get(e.getKey());
+            assertArrayEquals(e.getValue().grad().toFloatArray(), mine.grad().toFloatArray(), 1e-4f, e.getKey());
+        }
+        Graph again = Tracer.trace(m, new Tensor[] {Tensor.randn(2, 5, 3)}, o);
+        assertEquals(1, again.nodes().stream().filter(n -> n.op() == Op.SCAN).count(), again.toString());
+        Tensor y = Tensor.randn(4, 11, 3);
+        assertArrayEquals(gru.call(y).toFloatArray(), Tensor.wrap(ReferenceInterpreter.run(again, List.of(y.data())).get(0)).toFloatArray(), 1e-5f);
+    }
 }

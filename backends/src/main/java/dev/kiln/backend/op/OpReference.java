@@ -20,7 +20,7 @@ public final class OpReference {
             OpDef d = op.def();
             sb.append("| [`").append(d.name()).append("`](#").append(d.name()).append(") | ").append(d.kind().name().toLowerCase())
                     .append(" | ").append(arity(d)).append(" | ").append(attrs(d)).append(" | ")
-                    .append(d.differentiable() ? "yes" : "no").append(" |\n");
+                    .append(d.isControlFlow() ? "through its bodies" : d.differentiable() ? "yes" : "no").append(" |\n");
         }
         sb.append('\n');
         for (Op op : Op.values()) {
@@ -29,7 +29,11 @@ public final class OpReference {
             sb.append(d.doc()).append(".\n\n");
             sb.append("- inputs: ").append(arity(d)).append('\n');
             sb.append("- attributes: ").append(attrs(d)).append('\n');
-            sb.append("- differentiable: ").append(d.differentiable() ? "yes" : "no (explicitly marked)").append('\n');
+            sb.append("- differentiable: ").append(d.isControlFlow()
+                    ? "through its bodies: eagerly (dev.kiln.eager.ControlFlow) gradients flow through the ops the lambdas ran; a traced"
+                            + " training step unrolls it; the node has no gradient rule of its own"
+                    : d.differentiable() ? "yes" : "no (explicitly marked)").append('\n');
+            if (d.isControlFlow()) sb.append("- holds bodies (subgraphs); its output types come from them (graph-opt `ControlFlowTypes`)\n");
             if (d.isView()) sb.append("- eager result is a view sharing the input's storage when the layout allows\n");
             if (d.elementwise() != null) sb.append("- elementwise: ").append(elementwise(d)).append('\n');
             sb.append('\n');

@@ -1,6 +1,7 @@
 package dev.kiln.eager.nn;
 
 import dev.kiln.backend.shape.Shapes;
+import dev.kiln.eager.ControlFlow;
 import dev.kiln.eager.Tensor;
 import dev.kiln.eager.nn.functional.F;
 import dev.kiln.eager.nn.init.Init;
@@ -11,12 +12,13 @@ import java.util.List;
  * The multi-layer recurrent networks (RNN, GRU, LSTM) share PyTorch's layout: per layer and
  * direction weight_ih_l{k}[_reverse] [G*H, in], weight_hh_l{k}[_reverse] [G*H, H] and the two
  * biases, G gates stacked in PyTorch's order, every parameter uniform in ±1/sqrt(H). A layer
- * projects all time steps' inputs in one matmul and unrolls the hidden recurrence step by step;
- * a bidirectional layer concatenates the forward and the reversed pass on the feature dim, and
- * the final states are ordered layer-major, forward before reverse, as in PyTorch.
+ * projects all time steps' inputs in one matmul and runs the hidden recurrence as a
+ * {@link ControlFlow#scan} over time (reversed for the backward direction); a bidirectional layer
+ * concatenates the forward and the reversed pass on the feature dim, and the final states are
+ * ordered layer-major, forward before reverse, as in PyTorch.
  *
- * <p>The time loop reads the sequence length: traced with a dynamic T it is reported (strict
- * traces fail, lenient ones are guarded to the traced length), never silently pinned.
+ * <p>Traced, each layer's recurrence is one scan node, so the graph runs at any sequence length;
+ * in a traced training step (traceStep) the scan is unrolled with its length guarded.
  */
 public abstract class RNNBase extends Module {
     public final int inputSize, hiddenSize, numLayers;
@@ -94,8 +96,8 @@ public abstract class RNNBase extends Module {
                         + "] for input " + Shapes.toString(xs) + ", got " + Shapes.toString(ss));
         }
         Tensor seq = batchFirst ? x.transpose(0, 1) : x; // [T, N, in]
-        int steps = seq.shape(0); // the loop unrolls T: a real assumption of a trace, reported as one
-        if (steps == 0) throw new IllegalArgumentException(describe() + ": expected a sequence length above 0, got input " + Shapes.toString(xs));
+        // a check, not a size the computation uses: the scan below reads the length itself
+        if (seq.data().shape()[0] == 0) throw new IllegalArgumentException(describe() + ": expected a sequence length above 0, got input " + Shapes.toString(xs));
         // zero state derived from the input rather than Tensor.zeros(n, H): a literal batch size
         // would pin the batch when the model is traced with a symbolic one
         Tensor zero = Tensor.zerosLike(seq.select(0, 0).narrow(1, 0, 1)).expand(-1, hiddenSize);
@@ -109,14 +111,12 @@ public abstract class RNNBase extends Module {
                 Tensor[] state = new Tensor[stateCount()];
                 for (int s = 0; s < state.length; s++) state[s] = init.length > s && init[s] != null ? init[s].select(0, l * directions() + d) : zero;
                 Tensor proj = RecurrentCells.input(seq, p[0], p[2]);
-                Tensor[] hs = new Tensor[steps];
-                for (int i = 0; i < steps; i++) {
-                    int t = d == 0 ? i : steps - 1 - i;
-                    state = step(proj.select(0, t), state, p[1], p[3]);
-                    hs[t] = state[0];
-                }
-                outs[d] = Tensor.stack(List.of(hs), 0);
-                for (int s = 0; s < state.length; s++) finals.get(s).add(state[s]);
+                ControlFlow.ScanOutput r = ControlFlow.scan((st, xt) -> {
+                    Tensor[] next = step(xt[0], st, p[1], p[3]);
+                    return ControlFlow.ScanOutput.of(next, next[0]);
+                }, state, new Tensor[] {proj}, 0, d == 1);
+                outs[d] = r.y(0);
+                for (int s = 0; s < state.length; s++) finals.get(s).add(r.carry(s));
             }
             seq = directions() == 1 ? outs[0] : Tensor.cat(2, outs[0], outs[1]);
         }

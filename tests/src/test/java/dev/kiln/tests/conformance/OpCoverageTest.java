@@ -21,7 +21,10 @@ class OpCoverageTest {
     private static final Set<Op> NO_FIXTURE = Set.of(
             Op.FULL_LIKE, // creation from attrs alone: there is no PyTorch computation to compare with
             Op.RAND_LIKE, // Kiln's counter-based generator differs from PyTorch's by design (thread-count independence)
-            Op.SIZE); // reads only the shape; every mean/var/std fixture is computed through it
+            Op.SIZE, // reads only the shape; every mean/var/std fixture is computed through it
+            // control flow computes nothing itself: its bodies are ordinary ops, and eager, traced,
+            // compiled and reloaded runs are compared in ControlFlowTest and ControlFlowPathsTest
+            Op.COND, Op.WHILE_LOOP, Op.SCAN);
 
     /**
      * Ops checked by the nn suite in eager/ (TorchFixtureTest over nn-fixtures, NnGradcheckTest):

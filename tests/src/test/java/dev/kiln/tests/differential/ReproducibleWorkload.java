@@ -23,7 +23,7 @@ import java.util.List;
  * The work whose bits must not depend on the thread count or on how far the JIT has come: LeNet
  * at batch 64 (forward, backward and two SGD steps with momentum), every transcendental row loop
  * over 10,000 values, softmax and layer norm, the fused attention and its gradients, inference
- * max pooling, and the traced LeNet compiled at O2 and run at batch 65. {@link #digest} hashes every resulting bit.
+ * max pooling, the traced LeNet compiled at O2 and run at batch 65, and a traced LSTM (scan nodes) run compiled. {@link #digest} hashes every resulting bit.
  *
  * <p>{@link ReproducibilityTest} runs {@link #main} in child JVMs with different
  * {@code kiln.threads} and JIT settings: each prints the digest of its first (cold, mostly
@@ -86,6 +86,14 @@ public final class ReproducibleWorkload {
         Tensor x65 = Tensor.randn(65, 1, 28, 28);
         List<Strided> out = compiled.run(List.of(x65.data()));
         add(md, Tensor.wrap(out.get(0)));
+
+        // a bidirectional 2-layer LSTM traced with a symbolic length: its scans' bodies run as
+        // cached plans per step (their GEMMs split over the pool) at a length it was not traced at
+        dev.kiln.eager.nn.LSTM lstm = new dev.kiln.eager.nn.LSTM(24, 40, 2, true, true, 0.0, true);
+        Graph lg = Tracer.trace(lstm, new Tensor[] {Tensor.randn(3, 5, 24)},
+                TraceOptions.builder().name("lstm").dynamic(0, 0, "N").dynamic(0, 1, "T").build());
+        Tensor seq = Tensor.randn(65, 9, 24);
+        add(md, Tensor.wrap(CompiledGraph.compile(lg, CompileOptions.of(OptLevel.O2)).run(List.of(seq.data())).get(0)));
         return HexFormat.of().formatHex(md.digest());
     }
 
