@@ -27,16 +27,22 @@ import java.util.function.Function;
  * Records a {@link ControlFlow} construct as one node: each lambda is traced once, on the
  * construct's own arguments, into a body (a subgraph whose inputs are the arguments followed by
  * the enclosing values it reads, its captures); the construct then runs eagerly, unrecorded, for
- * the values the rest of the trace continues with. In a traced training step it is unrolled
- * instead (with its length guarded), since the gradient of a control-flow node is not a graph op
- * yet.
+ * the values the rest of the trace continues with. In a traced training step a scan that needs
+ * gradients goes through {@code ScanGradients} (a scan forward, a reverse scan backward, both
+ * recorded here as nodes); a cond or whileLoop that needs them is unrolled, with its branch and
+ * iteration count guarded.
  */
 final class ControlFlowRecorder {
     private ControlFlowRecorder() {}
 
     static Tensor[] record(TraceRecorder rec, ControlFlow.Call call) {
         String src = SourceLines.caller();
-        if (rec.stepMode) return unrolled(rec, call, src);
+        if (rec.stepMode && dev.kiln.eager.autograd.GradMode.isEnabled()) {
+            // a training step differentiates what it records: a scan as one scan forward and one
+            // reverse scan backward (both nodes, the length symbolic); cond and whileLoop unrolled
+            if (call instanceof ControlFlow.Scan s) return dev.kiln.eager.autograd.ScanGradients.scan(s);
+            return unrolled(rec, call, src);
+        }
         if (call instanceof ControlFlow.Scan s) return scan(rec, s, src);
         if (call instanceof ControlFlow.Cond c) return cond(rec, c, src);
         return whileLoop(rec, (ControlFlow.While) call, src);
@@ -45,10 +51,8 @@ final class ControlFlowRecorder {
     private static Tensor[] unrolled(TraceRecorder rec, ControlFlow.Call call, String src) {
         String what = name(call);
         rec.builder().addAssumption(new Assumption("control-flow", what + " is unrolled in a traced training step (its gradient is not"
-                + " a graph op yet): the graph holds the branch taken and the number of steps of this trace", src));
-        // the branch and the iteration count come from reads of traced values (guards); the
-        // scan's length is a shape read
-        if (call instanceof ControlFlow.Scan s) rec.onShapeRead(s.xs()[0], new int[] {s.dim()}, "the length of scan");
+                + " a graph op yet): the graph holds the branch taken and the number of iterations of this trace", src));
+        // the branch and the iteration count come from reads of traced values: guards
         return null;
     }
 

@@ -225,23 +225,94 @@ class ControlFlowTest {
         return body.build();
     }
 
+    /** An RNN loss over a batch [B, T, 3]: scan with a captured weight, mean of the squared last state and all states. */
+    private static Tensor rnnLoss(Tensor w, Tensor u, Tensor x) {
+        ScanOutput r = ControlFlow.scan((h, xt) -> {
+            Tensor next = h[0].matmul(w).add(xt[0].matmul(u)).tanh();
+            return ScanOutput.of(new Tensor[] {next}, next);
+        }, new Tensor[] {x.select(1, 0).mul(0.0)}, new Tensor[] {x}, 1);
+        return r.carry(0).mul(r.carry(0)).mean().add(r.y(0).mean());
+    }
+
     @Test
-    void aTracedTrainingStepUnrollsControlFlowAndGuardsTheLength() {
-        Tensor w = Tensor.randn(3, 3).mul(0.5).requiresGrad(true);
-        var opt = dev.kiln.eager.optim.SGD.builder(List.of(w)).lr(0.1).build();
+    void aTracedTrainingStepDifferentiatesAScanWithAReverseScanAndKeepsTheLengthSymbolic() {
+        Kiln.manualSeed(21);
+        Tensor w0 = Tensor.randn(3, 3).mul(0.5), u0 = Tensor.randn(3, 3).mul(0.5);
+        Tensor w = w0.clone().requiresGrad(true), u = u0.clone().requiresGrad(true);
+        var opt = dev.kiln.eager.optim.SGD.builder(List.of(w, u)).lr(0.1).momentum(0.9).build();
         Function<Tensor[], Tensor> step = in -> {
             opt.zeroGrad();
-            ScanOutput r = ControlFlow.scan((h, xt) -> ScanOutput.of(new Tensor[] {h[0].matmul(w).add(xt[0]).tanh()}),
-                    new Tensor[] {in[0].select(1, 0).mul(0.0)}, new Tensor[] {in[0]}, 1);
-            Tensor loss = r.carry(0).mul(r.carry(0)).mean();
+            Tensor loss = rnnLoss(w, u, in[0]);
             loss.backward();
             opt.step();
             return loss;
         };
-        TracedStep ts = Tracer.traceStep(step, new Tensor[] {Tensor.randn(2, 4, 3)},
-                TraceOptions.builder().name("step").params(java.util.Map.of("w", w)).build());
+        Tensor[] batches = {Tensor.randn(2, 4, 3), Tensor.randn(2, 4, 3), Tensor.randn(5, 9, 3), Tensor.randn(1, 1, 3), Tensor.randn(3, 30, 3)};
+        TraceOptions o = TraceOptions.builder().name("step").params(java.util.Map.of("w", w, "u", u)).dynamic(0, 0, "B").dynamic(0, 1, "T").build();
+        TracedStep ts = Tracer.traceStep(step, new Tensor[] {batches[0]}, o);
+        Graph g = ts.graph();
+        assertEquals(2, g.nodes().stream().filter(n -> n.op() == Op.SCAN).count(), "a forward and a reverse scan:\n" + g);
+        assertEquals(0, g.guards().size(), g.toString());
+        // the eager twin: the two steps on batch 0 that traceStep ran, then the rest, next to the traced step
+        Tensor ew = w0.clone().requiresGrad(true), eu = u0.clone().requiresGrad(true);
+        var eopt = dev.kiln.eager.optim.SGD.builder(List.of(ew, eu)).lr(0.1).momentum(0.9).build();
+        for (int i = -1; i < batches.length; i++) {
+            Tensor batch = batches[Math.max(i, 0)];
+            eopt.zeroGrad();
+            Tensor loss = rnnLoss(ew, eu, batch);
+            loss.backward();
+            eopt.step();
+            if (i >= 1) {
+                Tensor traced = ts.run(batch.clone());
+                assertEquals(loss.item(), traced.item(), 1e-5, "loss at step " + i + ", T=" + batch.data().shape()[1]);
+            }
+        }
+        assertArrayEquals(ew.toFloatArray(), ts.parameter("w").toFloatArray(), 1e-5f);
+        assertArrayEquals(eu.toFloatArray(), ts.parameter("u").toFloatArray(), 1e-5f);
+    }
+
+    @Test
+    void theReverseScanGradientEqualsTheUnrolledOneAndPassesGradcheck() {
+        Kiln.manualSeed(22);
+        Tensor w = Tensor.randn(3, 3).to(DType.FLOAT64).mul(0.4).requiresGrad(true);
+        Tensor x = Tensor.randn(2, 5, 3).to(DType.FLOAT64).requiresGrad(true);
+        Tensor h0 = Tensor.randn(2, 3).to(DType.FLOAT64).requiresGrad(true);
+        ControlFlow.ScanFn fn = (h, xt) -> {
+            Tensor next = h[0].matmul(w).add(xt[0]).tanh();
+            return ScanOutput.of(new Tensor[] {next}, next.mul(next));
+        };
+        for (boolean reverse : new boolean[] {false, true}) {
+            Function<Tensor[], Tensor> viaNode = in -> {
+                Tensor[] r = dev.kiln.eager.autograd.ScanGradients.scan(new ControlFlow.Scan(fn, new Tensor[] {in[1]}, new Tensor[] {in[0]}, 1, reverse));
+                return r[0].sum().add(r[1].mul(r[1]).sum());
+            };
+            Function<Tensor[], Tensor> unrolled = in -> {
+                ScanOutput r = ControlFlow.scan(fn, new Tensor[] {in[1]}, new Tensor[] {in[0]}, 1, reverse);
+                return r.carry(0).sum().add(r.y(0).mul(r.y(0)).sum());
+            };
+            Tensor[] a = Autograd.grad(new Tensor[] {viaNode.apply(new Tensor[] {x, h0})}, new Tensor[] {x, h0, w}, null, false, false, false);
+            Tensor[] b = Autograd.grad(new Tensor[] {unrolled.apply(new Tensor[] {x, h0})}, new Tensor[] {x, h0, w}, null, false, false, false);
+            for (int i = 0; i < 3; i++) assertArrayEquals(b[i].toDoubleArray(), a[i].toDoubleArray(), 1e-12, "input " + i + " reverse " + reverse);
+            assertTrue(Autograd.gradcheck(viaNode, x, h0));
+        }
+    }
+
+    @Test
+    void condInATracedTrainingStepIsUnrolledAndLedgered() {
+        Tensor w = Tensor.randn(3).requiresGrad(true);
+        var opt = dev.kiln.eager.optim.SGD.builder(List.of(w)).lr(0.1).build();
+        Function<Tensor[], Tensor> step = in -> {
+            opt.zeroGrad();
+            Tensor loss = ControlFlow.cond(in[0].sum().gt(0.0), a -> new Tensor[] {a[0].mul(w).sum()}, a -> new Tensor[] {a[0].mul(w).mul(w).sum()}, in[0])[0];
+            loss.backward();
+            opt.step();
+            return loss;
+        };
+        TracedStep ts = Tracer.traceStep(step, new Tensor[] {Tensor.ones(3)},
+                TraceOptions.builder().name("step").params(java.util.Map.of("w", w)).strict(false).build());
         assertTrue(ts.graph().assumptions().stream().anyMatch(a -> a.kind().equals("control-flow")), ts.graph().toString());
         assertTrue(ts.graph().nodes().stream().noneMatch(n -> n.op().def().isControlFlow()));
+        assertEquals(1, ts.graph().guards().size(), "the branch taken is guarded");
     }
 
     @Test
