@@ -140,7 +140,7 @@ class KilnCliTest {
     void inspectSummarizesTheModel() {
         Result r = kiln("inspect", model.toString());
         assertEquals(0, r.code(), r.err());
-        for (String s : new String[] {"model:       mlp", "kiln-graph 1.2, opset 1", "%x: f32[N,4]", "%3: f32[N,2]",
+        for (String s : new String[] {"model:       mlp", "kiln-graph 1.3, opset 1", "%x: f32[N,4]", "%3: f32[N,2]",
             "parameters:  3 tensors, 21 values, 84 bytes", "FLOPs:       39*N", "addmm            1", "matmul           1", "guards:      none"}) {
             assertTrue(r.out().contains(s), "expected '" + s + "' in:\n" + r.out());
         }
@@ -241,8 +241,8 @@ class KilnCliTest {
         Files.writeString(broken, Files.readString(model).replace("\"relu\"", "\"exec\""));
         badInput(kiln("inspect", broken.toString()), "nodes[1].op: unknown op 'exec'");
         Path newer = dir.resolve("newer.kiln.json");
-        Files.writeString(newer, Files.readString(model).replace("\"version\" : \"1.2\"", "\"version\" : \"2.0\""));
-        badInput(kiln("run", newer.toString(), "--input", "x=a.npy", "--output", "b.npy"), "version: file format version 2.0 is newer than this reader's 1.2");
+        Files.writeString(newer, Files.readString(model).replace("\"version\" : \"1.3\"", "\"version\" : \"2.0\""));
+        badInput(kiln("run", newer.toString(), "--input", "x=a.npy", "--output", "b.npy"), "version: file format version 2.0 is newer than this reader's 1.3");
         Result verbose = kiln("inspect", "--verbose", broken.toString());
         assertEquals(2, verbose.code());
         assertTrue(verbose.err().contains("\tat dev.kiln."), "--verbose prints the stack trace: " + verbose.err());

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.kiln.backend.Strided;
+import dev.kiln.backend.shape.TensorType;
 import dev.kiln.graph.Assumption;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.GraphInput;
@@ -69,36 +70,16 @@ public final class KilnWriter {
             j.writeStartObject();
             j.writeStringField("format", FormatVersion.FORMAT_NAME);
             j.writeStringField("version", FormatVersion.CURRENT.toString());
-            j.writeNumberField("opset", FormatVersion.OPSET);
+            // the smallest opset with every op used: a graph of opset-1 ops stays readable by readers before 1.3
+            j.writeNumberField("opset", Opsets.required(g));
             j.writeStringField("producer", PRODUCER);
             j.writeStringField("name", g.name());
-            j.writeArrayFieldStart("inputs");
-            for (GraphInput in : g.inputs()) {
-                j.writeStartObject();
-                j.writeStringField("name", in.name());
-                j.writeStringField("dtype", in.type().dtype().shortName());
-                TypeCodec.writeShape(j, "shape", in.type().shape());
-                j.writeEndObject();
-            }
-            j.writeEndArray();
-            j.writeArrayFieldStart("outputs");
-            for (int i = 0; i < g.outputs().size(); i++) {
-                Value v = g.outputs().get(i);
-                j.writeStartObject();
-                j.writeStringField("name", g.outputNames().get(i));
-                j.writeStringField("ref", ValueRefs.write(v));
-                TypeCodec.writeType(j, "type", g.typeOf(v));
-                j.writeEndObject();
-            }
-            j.writeEndArray();
+            writeInputs(j, g);
+            writeOutputs(j, g);
             writeTensors(j, "parameters", g.params(), "", sidecar, sideTensors);
             writeTensors(j, "constants", g.constants(), "const:", sidecar, sideTensors);
-            j.writeArrayFieldStart("nodes");
-            for (Node n : g.nodes()) writeNode(j, n);
-            j.writeEndArray();
-            j.writeArrayFieldStart("guards");
-            for (Guard gd : g.guards()) writeGuard(j, gd);
-            j.writeEndArray();
+            writeNodes(j, g);
+            writeGuards(j, g);
             j.writeArrayFieldStart("assumptions");
             for (Assumption a : g.assumptions()) {
                 j.writeStartObject();
@@ -113,6 +94,43 @@ public final class KilnWriter {
             j.writeEndObject();
             j.writeEndObject();
         }
+    }
+
+    private static void writeInputs(JsonGenerator j, Graph g) throws IOException {
+        j.writeArrayFieldStart("inputs");
+        for (GraphInput in : g.inputs()) {
+            j.writeStartObject();
+            j.writeStringField("name", in.name());
+            j.writeStringField("dtype", in.type().dtype().shortName());
+            TypeCodec.writeShape(j, "shape", in.type().shape());
+            j.writeEndObject();
+        }
+        j.writeEndArray();
+    }
+
+    private static void writeOutputs(JsonGenerator j, Graph g) throws IOException {
+        j.writeArrayFieldStart("outputs");
+        for (int i = 0; i < g.outputs().size(); i++) {
+            Value v = g.outputs().get(i);
+            j.writeStartObject();
+            j.writeStringField("name", g.outputNames().get(i));
+            j.writeStringField("ref", ValueRefs.write(v));
+            TypeCodec.writeType(j, "type", g.typeOf(v));
+            j.writeEndObject();
+        }
+        j.writeEndArray();
+    }
+
+    private static void writeNodes(JsonGenerator j, Graph g) throws IOException {
+        j.writeArrayFieldStart("nodes");
+        for (Node n : g.nodes()) writeNode(j, n);
+        j.writeEndArray();
+    }
+
+    private static void writeGuards(JsonGenerator j, Graph g) throws IOException {
+        j.writeArrayFieldStart("guards");
+        for (Guard gd : g.guards()) writeGuard(j, gd);
+        j.writeEndArray();
     }
 
     /** Sidecar keys: parameters by name (what Python tools expect), constants as const:NAME. */
@@ -139,6 +157,7 @@ public final class KilnWriter {
         j.writeEndArray();
     }
 
+    /** An ordinary node has one {@code type}; a control-flow node has {@code types} (all outputs, even one) and its {@code bodies}, last. */
     private static void writeNode(JsonGenerator j, Node n) throws IOException {
         j.writeStartObject();
         j.writeNumberField("id", n.id());
@@ -147,8 +166,42 @@ public final class KilnWriter {
         for (Value v : n.inputs()) j.writeString(ValueRefs.write(v));
         j.writeEndArray();
         if (!n.attrs().names().isEmpty()) AttrCodec.write(j, n.attrs());
-        TypeCodec.writeType(j, "type", n.type());
+        boolean control = n.op().def().isControlFlow();
+        if (control) {
+            j.writeArrayFieldStart("types");
+            for (TensorType t : n.types()) TypeCodec.writeType(j, null, t);
+            j.writeEndArray();
+        } else {
+            TypeCodec.writeType(j, "type", n.type());
+        }
         if (n.source() != null) j.writeStringField("source", n.source());
+        if (control) {
+            j.writeArrayFieldStart("bodies");
+            for (Graph body : n.bodies()) writeBody(j, n, body);
+            j.writeEndArray();
+        }
+        j.writeEndObject();
+    }
+
+    /**
+     * A body is written like the root less what a body cannot have: no parameters (it reads weights
+     * as captured inputs), no ledger or metadata (the tracer keeps a body's ledger in the enclosing
+     * graph's). Its constants are always embedded: they are small scalars in practice, and a body
+     * then needs no sidecar key of its own.
+     */
+    private static void writeBody(JsonGenerator j, Node n, Graph body) throws IOException {
+        String what = n.describe() + ": body '" + body.name() + "'";
+        if (!body.params().isEmpty()) throw new IllegalArgumentException(what + " has parameters; a body reads weights as inputs the node passes in (captures)");
+        if (!body.assumptions().isEmpty() || !body.metadata().isEmpty()) {
+            throw new IllegalArgumentException(what + " has assumptions or metadata, which the format keeps only at the top level (the tracer moves a body's ledger there)");
+        }
+        j.writeStartObject();
+        j.writeStringField("name", body.name());
+        writeInputs(j, body);
+        writeOutputs(j, body);
+        writeTensors(j, "constants", body.constants(), "", null, Map.of());
+        writeNodes(j, body);
+        writeGuards(j, body);
         j.writeEndObject();
     }
 

@@ -57,7 +57,7 @@ public record LoadLimits(long maxDocumentBytes, int maxNestingDepth, int maxStri
      * still parses and the reader, not the parser, refuses it naming its JSON path.
      * {@link #maxNestingDepth} alone keeps its meaning for the other formats (an ONNX subgraph, a pickle).
      */
-    public int jsonDepth() { return maxNestingDepth + JSON_LEVELS_PER_BODY * maxBodyDepth; }
+    public int jsonDepth() { return (int) Math.min(Integer.MAX_VALUE, maxNestingDepth + (long) JSON_LEVELS_PER_BODY * maxBodyDepth); }
 
     public LoadLimits withMaxTensorBytes(long n) {
         return new LoadLimits(maxDocumentBytes, maxNestingDepth, maxStringLength, maxNumberLength, maxRank, n, maxTotalBytes, maxNodes, maxBodyDepth);

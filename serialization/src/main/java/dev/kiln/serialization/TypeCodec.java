@@ -27,8 +27,10 @@ final class TypeCodec {
         g.writeEndArray();
     }
 
+    /** Writes {@code t} as the object field {@code field}, or as an array element when {@code field} is null. */
     static void writeType(JsonGenerator g, String field, TensorType t) throws IOException {
-        g.writeObjectFieldStart(field);
+        if (field != null) g.writeObjectFieldStart(field);
+        else g.writeStartObject();
         g.writeStringField("dtype", t.dtype().shortName());
         writeShape(g, "shape", t.shape());
         g.writeEndObject();

@@ -15,18 +15,21 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Seeded random mutations of the committed seed corpus (src/test/resources/fuzz-corpus): the
- * loader must either load the mutant or throw {@link KilnFormatException}, never anything else,
- * and never hang. Half the mutants are byte- and token-level edits of the text (reaching the JSON
+ * Seeded random mutations of the committed seed corpus (src/test/resources/fuzz-corpus, a
+ * control-flow artifact among them): the loader must either load the mutant or throw
+ * {@link KilnFormatException}, never anything else, and never hang. Half the mutants are byte- and token-level edits of the text (reaching the JSON
  * syntax checks), half are edits of the parsed tree (reaching the semantic checks).
  */
 class LoaderFuzzTest {
-    static final List<String> SEEDS = List.of("mlp.kiln.json", "random-graph.kiln.json");
+    static final List<String> SEEDS = List.of("mlp.kiln.json", "random-graph.kiln.json", "control-flow.kiln.json");
     static final int MUTANTS_PER_SEED = 4000;
     static final String[] TOKENS = {"-1", "0", "1e309", "-0.0", "2147483648", "9223372036854775808", "99999999999999999999",
         "\"N\"", "\"2*N\"", "\"N*N\"", "null", "[]", "{}", "true", "\"NaN\"", "\"node:1\"", "\"node:999\"", "\"param:fc.weight\"",
         "\"input:x\"", "\"const:c0\"", "\"../x.safetensors\"", "\"f64\"", "\"i64\"", "\"bool\"", "\"2.0\"", "\"1.9\"", "[1073741824,1073741824,4]",
-        "\"matmul\"", "\"softmax\"", "\"\"", "\"\\u0000\""};
+        "\"matmul\"", "\"softmax\"", "\"\"", "\"\\u0000\"",
+        // format 1.3: output references, control-flow ops, a body and type lists in the wrong place
+        "\"node:1.1\"", "\"node:1.2\"", "\"node:1.9\"", "\"node:1.0\"", "\"scan\"", "\"cond\"", "\"while_loop\"", "\"input:h0\"",
+        "[{\"dtype\":\"f32\",\"shape\":[1,4]}]", "[{\"name\":\"b\",\"inputs\":[],\"outputs\":[],\"nodes\":[]}]"};
 
     static byte[] seed(String name) throws IOException {
         try (InputStream in = LoaderFuzzTest.class.getResourceAsStream("/fuzz-corpus/" + name)) {

@@ -166,7 +166,10 @@ class MalformedArtifactTest {
     @Test
     void syntaxLevelAttacksHitTheParserLimits() {
         String deep = "[".repeat(5000) + "]".repeat(5000);
-        assertMessage(deep.getBytes(StandardCharsets.UTF_8), "artifact: JSON exceeds a safety limit: Document nesting depth (65) exceeds the maximum allowed");
+        // a graph nests 64 levels, and each of up to 32 levels of bodies 4 more
+        int depth = LoadLimits.defaults().jsonDepth();
+        assertEquals(64 + 4 * 32, depth);
+        assertMessage(deep.getBytes(StandardCharsets.UTF_8), "artifact: JSON exceeds a safety limit: Document nesting depth (" + (depth + 1) + ") exceeds the maximum allowed");
         String longNumber = "{\"opset\": 1" + "0".repeat(200) + "}";
         assertMessage(longNumber.getBytes(StandardCharsets.UTF_8), "artifact: JSON exceeds a safety limit: Number value length");
         assertMessage("{\"format\": \"kiln-graph\", \"format\": \"x\"}".getBytes(StandardCharsets.UTF_8), "artifact: malformed JSON: Duplicate field 'format'");

@@ -69,7 +69,7 @@ class ModelServerTest {
         assertEquals(200, r.statusCode(), r.body());
         JsonNode n = JSON.readTree(r.body());
         assertEquals("mlp", n.get("name").asText());
-        assertEquals("1.2", n.get("version").asText());
+        assertEquals("1.3", n.get("version").asText());
         assertEquals(1, n.get("opset").asInt());
         assertEquals("[{\"name\":\"x\",\"dtype\":\"f32\",\"shape\":[\"N\",16]}]", n.get("inputs").toString());
         assertEquals("f32", n.get("outputs").get(0).get("dtype").asText());

@@ -46,15 +46,15 @@ public final class PassManager {
     public static List<String> passNames(OptLevel level) {
         return switch (level) {
             case O0 -> List.of();
-            case O1 -> List.of("captures", "simplify", "fold", "cse", "dce");
-            case O2 -> List.of("captures", "simplify", "inference", "fold", "bnfold", "cse", "dce");
+            case O1 -> List.of("simplify", "captures", "fold", "cse", "dce");
+            case O2 -> List.of("simplify", "inference", "captures", "fold", "bnfold", "cse", "dce");
         };
     }
 
     /** The passes this manager runs, in order. */
     public List<Pass> passes() {
         List<String> names = new ArrayList<>(passNames(level));
-        for (String n : List.of("captures", "simplify", "inference", "fold", "bnfold", "cse", "dce")) {
+        for (String n : List.of("simplify", "inference", "captures", "fold", "bnfold", "cse", "dce")) {
             if (enabled.contains(n) && !names.contains(n)) names.add(n);
         }
         names.removeAll(disabled);

@@ -34,7 +34,7 @@ class SymbolicShapeArtifactTest {
         byte[] json = KilnWriter.toJson(g);
         String text = new String(json, StandardCharsets.UTF_8);
         assertTrue(text.contains("\"B*T\""), text);
-        assertTrue(text.contains("\"version\" : \"1.2\""), text);
+        assertTrue(text.contains("\"version\" : \"1.3\""), text);
         Artifact a = KilnReader.fromJson(json, LoadLimits.defaults());
         assertEquals(g.toString(), a.graph().toString());
         CompiledGraph c = CompiledGraph.compile(a.graph(), CompileOptions.of(OptLevel.O2));
