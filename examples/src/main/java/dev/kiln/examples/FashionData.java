@@ -8,14 +8,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Fashion-MNIST from the IDX files, or a small synthetic stand-in when they are absent. */
-record FashionData(Tensor trainImages, Tensor trainLabels, Tensor testImages, Tensor testLabels, String source, boolean synthetic) {
+public record FashionData(Tensor trainImages, Tensor trainLabels, Tensor testImages, Tensor testLabels, String source, boolean synthetic) {
 
-    static final String[] CLASSES = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+    public static final String[] CLASSES = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
     static final Path DEBIAN_DIR = Path.of("/usr/share/datasets/fashion-mnist");
     private static final double MEAN = 0.2860, STD = 0.3530;
 
     /** The folder to read: --data, then $KILN_DATA, then the Debian package's folder; null when none has the files. */
-    static Path locate(String flag) {
+    public static Path locate(String flag) {
         if (flag != null) return Path.of(flag);
         String env = System.getenv("KILN_DATA");
         if (env != null && !env.isBlank()) return Path.of(env);
@@ -35,7 +35,7 @@ record FashionData(Tensor trainImages, Tensor trainLabels, Tensor testImages, Te
         return null;
     }
 
-    static FashionData load(Path dir) throws IOException {
+    public static FashionData load(Path dir) throws IOException {
         if (!hasFiles(dir)) {
             throw new IOException(dir + ": expected the four Fashion-MNIST IDX files (train-images-idx3-ubyte[.gz], "
                     + "train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz])");
@@ -53,7 +53,7 @@ record FashionData(Tensor trainImages, Tensor trainLabels, Tensor testImages, Te
      * Class-dependent blobs plus noise: learnable, so the whole pipeline (training, metrics,
      * checkpoint) runs meaningfully without the real data.
      */
-    static FashionData synthetic(int train, int test, long seed) {
+    public static FashionData synthetic(int train, int test, long seed) {
         Generator g = new Generator(seed);
         return new FashionData(blobs(train, g, 0), labels(train, 0), blobs(test, g, train), labels(test, train), "synthetic", true);
     }
