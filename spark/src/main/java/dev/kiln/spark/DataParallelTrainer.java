@@ -23,7 +23,7 @@ import scala.Tuple2;
 
 /**
  * Data-parallel training on Spark in barrier execution mode: one model replica per task, each
- * step's gradients summed across tasks ({@link GradientExchange}) and the same optimizer step
+ * step's gradients summed across tasks ({@link PeerExchange}) and the same optimizer step
  * applied by every replica, so they stay identical. Training runs in rounds of
  * {@code checkpointEvery} steps, each one barrier stage: the driver broadcasts the state, the
  * tasks train, worker 0 hands the new state back, and the driver writes it as a checkpoint. A
@@ -60,6 +60,8 @@ public final class DataParallelTrainer implements Serializable {
     final String checkpointDir;
     final boolean resume;
     final StepHook hook;
+    /** The columns of the run in progress (set by fit, for the tasks' messages). */
+    final String featuresCol, labelCol;
 
     private DataParallelTrainer(Builder b) {
         model = b.model;
@@ -74,11 +76,39 @@ public final class DataParallelTrainer implements Serializable {
         checkpointDir = b.checkpointDir == null ? null : b.checkpointDir.toString();
         resume = b.resume;
         hook = b.hook;
+        featuresCol = null;
+        labelCol = null;
     }
+
+    private DataParallelTrainer(DataParallelTrainer t, String featuresCol, String labelCol) {
+        model = t.model;
+        optimizer = t.optimizer;
+        loss = t.loss;
+        featureShape = t.featureShape;
+        workers = t.workers;
+        rowsPerWorker = t.rowsPerWorker;
+        steps = t.steps;
+        checkpointEvery = t.checkpointEvery;
+        seed = t.seed;
+        checkpointDir = t.checkpointDir;
+        resume = t.resume;
+        hook = t.hook;
+        this.featuresCol = featuresCol;
+        this.labelCol = labelCol;
+    }
+
+    private DataParallelTrainer withColumns(String features, String label) { return new DataParallelTrainer(this, features, label); }
 
     public static Builder builder() { return new Builder(); }
 
-    /** What training produced: the trained model, the loss of every step and what the steps cost. */
+    private static final java.security.SecureRandom TOKENS = new java.security.SecureRandom();
+
+    /**
+     * What training produced: the trained model, the loss of every step, and the cost of a step
+     * after the first round (worker 0's time per step, the part spent in the all-reduce, and the
+     * bytes each worker sent per step): the steady state, once the JIT has compiled the code. With
+     * a single round, that round's.
+     */
     public record Result(Module model, float[] losses, int firstStep, double msPerStep, double exchangeMsPerStep, long bytesSentPerStep) {}
 
     /**
@@ -110,14 +140,16 @@ public final class DataParallelTrainer implements Serializable {
             step = TrainingState.step(state);
         }
         int first = step;
+        String runId = java.util.UUID.randomUUID().toString();
         List<Float> losses = new ArrayList<>();
-        double ms = 0, exchangeMs = 0;
+        double[] ms = new double[2], exchangeMs = new double[2];
+        int[] timed = new int[2];
         long bytes = 0;
         try {
             while (step < steps) {
                 int to = Math.min(steps, step + checkpointEvery);
                 Broadcast<byte[]> shipped = jsc.broadcast(state);
-                TrainingRound round = new TrainingRound(this, shipped, step, to, rows);
+                TrainingRound round = new TrainingRound(this.withColumns(featuresCol, labelCol), shipped, step, to, rows, TOKENS.nextLong(), runId);
                 List<TrainingRound.Outcome> outcomes = sharded.rdd().barrier()
                         .mapPartitions(round, false, scala.reflect.ClassTag$.MODULE$.apply(TrainingRound.Outcome.class))
                         // a shuffle after the barrier stage: Spark retries a failed barrier
@@ -128,8 +160,11 @@ public final class DataParallelTrainer implements Serializable {
                         .orElseThrow(() -> new IllegalStateException("worker 0 returned no state"));
                 state = lead.state();
                 for (float l : lead.losses()) losses.add(l);
-                ms += lead.ms();
-                exchangeMs += lead.exchangeMs();
+                // the first round includes the JIT's warm-up: later rounds give the steady state
+                int cost = step == first ? 0 : 1;
+                ms[cost] += lead.ms();
+                exchangeMs[cost] += lead.exchangeMs();
+                timed[cost] += to - step;
                 bytes = lead.bytesPerStep();
                 shipped.unpersist();
                 step = to;
@@ -142,8 +177,8 @@ public final class DataParallelTrainer implements Serializable {
         TrainingState.restore(state, trained, optimizer.create(trained.parameters()));
         float[] l = new float[losses.size()];
         for (int i = 0; i < l.length; i++) l[i] = losses.get(i);
-        int done = Math.max(1, steps - first);
-        return new Result(trained, l, first, ms / done, exchangeMs / done, bytes);
+        int c = timed[1] > 0 ? 1 : 0;
+        return new Result(trained, l, first, ms[c] / Math.max(1, timed[c]), exchangeMs[c] / Math.max(1, timed[c]), bytes);
     }
 
     /** Writes the state as NAME-STEP.ckpt through a temporary file, so a crash never leaves half a checkpoint. */

@@ -30,13 +30,38 @@ final class TrainingRound extends AbstractFunction1<Iterator<Tuple2<Long, Row>>,
     private final Broadcast<byte[]> state;
     private final int from, to;
     private final long rows;
+    /** What a peer connection must present (PeerExchange): drawn by the driver per round. */
+    private final long token;
+    /** Names this training run in the executors' shard cache. */
+    private final String runId;
 
-    TrainingRound(DataParallelTrainer spec, Broadcast<byte[]> state, int from, int to, long rows) {
+    TrainingRound(DataParallelTrainer spec, Broadcast<byte[]> state, int from, int to, long rows, long token, String runId) {
+        this.runId = runId;
         this.spec = spec;
         this.state = state;
         this.from = from;
         this.to = to;
         this.rows = rows;
+        this.token = token;
+    }
+
+    /** This worker's rows out of Spark rows (columns: features, label), in index order. */
+    private ShardCache.Shard read(Iterator<Tuple2<Long, Row>> input, int w, int n, int d) {
+        List<Tuple2<Long, Row>> rows = new ArrayList<>();
+        CollectionConverters.asJava(input).forEachRemaining(rows::add);
+        rows.sort(Comparator.comparing(Tuple2::_1));
+        if (rows.size() != Shards.shardSize(this.rows, w, n)) {
+            throw new IllegalStateException("worker " + w + " got " + rows.size() + " rows, expected " + Shards.shardSize(this.rows, w, n));
+        }
+        float[] features = new float[Math.multiplyExact(rows.size(), d)];
+        long[] labels = new long[rows.size()];
+        for (int i = 0; i < rows.size(); i++) {
+            Row r = rows.get(i)._2();
+            RowArrays.read(r, 0, spec.featuresCol, d, features, i * d);
+            if (r.isNullAt(1)) throw new IllegalArgumentException("column '" + spec.labelCol + "' is null in a row");
+            labels[i] = ((Number) r.get(1)).longValue();
+        }
+        return new ShardCache.Shard(features, labels);
     }
 
     @Override
@@ -44,22 +69,16 @@ final class TrainingRound extends AbstractFunction1<Iterator<Tuple2<Long, Row>>,
         BarrierTaskContext ctx = BarrierTaskContext.get();
         int w = ctx.partitionId(), n = ctx.getTaskInfos().length;
         if (n != spec.workers) throw new IllegalStateException("the barrier stage has " + n + " tasks, the trainer " + spec.workers + " workers");
-        List<Tuple2<Long, Row>> shard = new ArrayList<>();
-        CollectionConverters.asJava(input).forEachRemaining(shard::add);
-        shard.sort(Comparator.comparing(Tuple2::_1));
-        if (shard.size() != Shards.shardSize(rows, w, n)) {
-            throw new IllegalStateException("worker " + w + " got " + shard.size() + " rows, expected " + Shards.shardSize(rows, w, n));
-        }
         int d = 1;
         for (int s : spec.featureShape) d = Math.multiplyExact(d, s);
-        float[] features = new float[Math.multiplyExact(shard.size(), d)];
-        long[] labels = new long[shard.size()];
-        for (int i = 0; i < shard.size(); i++) {
-            Row r = shard.get(i)._2();
-            RowArrays.read(r, 0, r.schema() == null ? "features" : r.schema().fieldNames()[0], d, features, i * d);
-            if (r.isNullAt(1)) throw new IllegalArgumentException("a row has no label");
-            labels[i] = ((Number) r.get(1)).longValue();
+        ShardCache.Shard shard = ShardCache.get(runId, w);
+        if (shard == null) {
+            shard = read(input, w, n, d);
+            ShardCache.put(runId, w, shard);
         }
+        float[] features = shard.features();
+        long[] labels = shard.labels();
+        int shardRows = labels.length;
 
         Module model = spec.model.create();
         Optimizer opt = spec.optimizer.create(model.parameters());
@@ -69,53 +88,60 @@ final class TrainingRound extends AbstractFunction1<Iterator<Tuple2<Long, Row>>,
         int total = 1;
         for (Tensor p : params) total += p.data().numel();
         float[] losses = new float[to - from];
-        long[] sent = {0};
         double exchangeNs = 0;
-        long t0 = System.nanoTime();
-        int per = spec.rowsPerWorker;
-        int[] xShape = new int[spec.featureShape.length + 1];
-        xShape[0] = per;
-        System.arraycopy(spec.featureShape, 0, xShape, 1, spec.featureShape.length);
-        for (int step = from; step < to; step++) {
-            if (spec.hook != null) spec.hook.beforeStep(step, w);
-            int[] pos = Shards.localBatch(shard.size(), per, spec.seed, w, step);
-            float[] xb = new float[per * d];
-            long[] yb = new long[per];
-            for (int j = 0; j < per; j++) {
-                System.arraycopy(features, pos[j] * d, xb, j * d, d);
-                yb[j] = labels[pos[j]];
+        long sent;
+        long t0;
+        try (PeerExchange peers = PeerExchange.connect(ctx, token)) {
+            // one exchange first: Spark's barrier call returns to each task up to a second apart
+            // (it polls), so the workers start the timed steps together
+            peers.allReduce(new float[1]);
+            t0 = System.nanoTime();
+            int per = spec.rowsPerWorker;
+            int[] xShape = new int[spec.featureShape.length + 1];
+            xShape[0] = per;
+            System.arraycopy(spec.featureShape, 0, xShape, 1, spec.featureShape.length);
+            for (int step = from; step < to; step++) {
+                if (spec.hook != null) spec.hook.beforeStep(step, w);
+                int[] pos = Shards.localBatch(shardRows, per, spec.seed, w, step);
+                float[] xb = new float[per * d];
+                long[] yb = new long[per];
+                for (int j = 0; j < per; j++) {
+                    System.arraycopy(features, pos[j] * d, xb, j * d, d);
+                    yb[j] = labels[pos[j]];
+                }
+                opt.zeroGrad();
+                Tensor loss = spec.loss.loss(model.call(Tensor.of(xb, xShape)), Tensor.of(yb, per));
+                loss.backward();
+                float[] mine = new float[total];
+                mine[0] = (float) loss.item();
+                int k = 1;
+                for (Tensor p : params) {
+                    if (p.grad() != null) System.arraycopy(p.grad().contiguous().toFloatArray(), 0, mine, k, p.data().numel());
+                    k += p.data().numel();
+                }
+                long e0 = System.nanoTime();
+                float[] sum = peers.allReduce(mine);
+                exchangeNs += System.nanoTime() - e0;
+                // the global loss is the workers' mean of their means: its gradient is the mean of theirs
+                float inv = 1f / n;
+                k = 1;
+                for (Tensor p : params) {
+                    int m = p.data().numel();
+                    float[] g = new float[m];
+                    for (int i = 0; i < m; i++) g[i] = sum[k + i] * inv;
+                    p.setGrad(Tensor.of(g, p.data().shape()));
+                    k += m;
+                }
+                opt.step();
+                losses[step - from] = sum[0] * inv;
             }
-            opt.zeroGrad();
-            Tensor loss = spec.loss.loss(model.call(Tensor.of(xb, xShape)), Tensor.of(yb, per));
-            loss.backward();
-            float[] mine = new float[total];
-            mine[0] = (float) loss.item();
-            int k = 1;
-            for (Tensor p : params) {
-                if (p.grad() != null) System.arraycopy(p.grad().contiguous().toFloatArray(), 0, mine, k, p.data().numel());
-                k += p.data().numel();
-            }
-            long e0 = System.nanoTime();
-            float[] sum = GradientExchange.allReduce(ctx, mine, sent);
-            exchangeNs += System.nanoTime() - e0;
-            // the global loss is the workers' mean of their means: its gradient is the mean of theirs
-            float inv = 1f / n;
-            k = 1;
-            for (Tensor p : params) {
-                int m = p.data().numel();
-                float[] g = new float[m];
-                for (int i = 0; i < m; i++) g[i] = sum[k + i] * inv;
-                p.setGrad(Tensor.of(g, p.data().shape()));
-                k += m;
-            }
-            opt.step();
-            losses[step - from] = sum[0] * inv;
+            sent = peers.bytesSent;
         }
         double ms = (System.nanoTime() - t0) / 1e6;
         int steps = Math.max(1, to - from);
         Outcome out = w == 0
-                ? new Outcome(0, TrainingState.save(model, opt, to), losses, ms, exchangeNs / 1e6, sent[0] / steps)
-                : new Outcome(w, null, losses, ms, exchangeNs / 1e6, sent[0] / steps);
+                ? new Outcome(0, TrainingState.save(model, opt, to), losses, ms, exchangeNs / 1e6, sent / steps)
+                : new Outcome(w, null, losses, ms, exchangeNs / 1e6, sent / steps);
         return CollectionConverters.asScala(List.of(out).iterator());
     }
 }
