@@ -1,0 +1,59 @@
+"""Summarizes run-interleaved.sh's rounds: per row, the median over rounds of Kiln's time, each
+peer's, and the per-round ratio (Kiln / peer) with its spread; then the targets on the median
+ratios. A verdict rests on the median, not on one round: the machines drift."""
+import json, os, statistics, sys
+
+out, rounds, targets = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+
+def rows(path):
+    d = {}
+    if not os.path.exists(path):
+        return d
+    for line in open(path):
+        line = line.strip()
+        if line.startswith("{") and '"workload"' in line:
+            j = json.loads(line)
+            w, ms = j["workload"], float(j["ms"])
+            if w not in d or ms < d[w]:
+                d[w] = ms
+    return d
+
+per = []  # per round: {"kiln": {...}, "torch": {...}, "torch1": {...}, "ort": {...}}
+for r in range(1, rounds + 1):
+    t1, t2 = rows(f"{out}/r{r}-torch-1.jsonl"), rows(f"{out}/r{r}-torch-2.jsonl")
+    best = {w: min(v for v in (t1.get(w), t2.get(w)) if v is not None) for w in set(t1) | set(t2)}
+    per.append({"kiln": rows(f"{out}/r{r}-kiln.jsonl"), "torch": best, "torch1": t1, "ort": rows(f"{out}/r{r}-ort.jsonl")})
+
+def ratios(row, peer, peer_row):
+    return [p["kiln"][row] / p[peer][peer_row] for p in per if row in p["kiln"] and peer_row in p[peer] and p[peer][peer_row] > 0]
+
+names = []
+for p in per:
+    for w in p["kiln"]:
+        if w not in names:
+            names.append(w)
+print(f"{'workload':26s} {'kiln_ms':>10s} {'torch_ms':>10s} {'kiln/torch (spread)':>24s} {'ort_ms':>9s} {'kiln/ort (spread)':>22s}")
+for w in names:
+    k = statistics.median([p["kiln"][w] for p in per if w in p["kiln"]])
+    cols = []
+    for peer in ("torch", "ort"):
+        vals = [p[peer][w] for p in per if w in p[peer]]
+        rs = ratios(w, peer, w)
+        cols.append(f"{statistics.median(vals):10.4f}" if vals else f"{'-':>10s}")
+        cols.append(f"{statistics.median(rs):8.2f} ({min(rs):.2f}-{max(rs):.2f})" if rs else f"{'-':>22s}")
+    print(f"{w:26s} {k:10.4f} {cols[0]} {cols[1]:>24s} {cols[2]:>9s} {cols[3]:>22s}")
+
+print(f"\nTargets ({targets}), on the median of {rounds} per-round ratios:")
+for line in open(targets):
+    if line.startswith("#") or not line.strip():
+        continue
+    row, peer, peer_row, bound = line.rstrip("\n").split("\t")
+    kind, op, x = bound.split(" ")
+    rs = ratios(row, peer, peer_row)
+    if not rs:
+        print(f"  {row:24s} vs {peer}:{peer_row:24s} {bound:14s} not measured")
+        continue
+    m = statistics.median(rs)
+    ok = (m <= float(x)) if kind == "time" else (1 / m >= float(x))
+    shown = f"{m:.2f}x time" if kind == "time" else f"{1 / m:.2f}x gflops"
+    print(f"  {row:24s} vs {peer}:{peer_row:24s} {bound:14s} {shown:14s} {'met' if ok else 'missed'}  (rounds: {', '.join(f'{v:.2f}' for v in rs)})")
