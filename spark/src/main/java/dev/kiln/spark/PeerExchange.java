@@ -6,7 +6,6 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -58,50 +57,50 @@ final class PeerExchange implements AutoCloseable {
         });
     }
 
+    /** How long a connecting stranger may take to say who it is before it is dropped. */
+    private static final int HELLO_TIMEOUT_MS = 10_000;
+
     /** Connects this round's workers to each other: a listening socket each, addresses exchanged with one allGather. */
     static PeerExchange connect(BarrierTaskContext ctx, long token) {
         int w = ctx.partitionId(), n = ctx.getTaskInfos().length;
-        try {
+        Socket[] sockets = new Socket[n];
+        try (ServerSocket server = new ServerSocket()) {
+            // every interface: the advertised name may resolve to a loopback address on this host
+            // (Debian maps the host name to 127.0.1.1), which peers elsewhere could not reach
+            server.bind(new InetSocketAddress(0), n);
             String host = ctx.getTaskInfos()[w].address();
             host = host.contains(":") ? host.substring(0, host.lastIndexOf(':')) : host;
-            ServerSocket server = new ServerSocket();
-            server.bind(new InetSocketAddress(InetAddress.getByName(host), 0), n);
-            String[] addresses;
-            try {
-                addresses = ctx.allGather(host + ":" + server.getLocalPort());
-            } catch (RuntimeException e) {
-                server.close();
-                throw e;
+            String[] addresses = ctx.allGather(host + ":" + server.getLocalPort());
+            // the lower-numbered worker accepts, the higher one connects: one connection per pair
+            for (int p = w + 1; p < n; p++) {
+                String a = addresses[p];
+                Socket s = new Socket();
+                sockets[p] = s;
+                s.connect(new InetSocketAddress(a.substring(0, a.lastIndexOf(':')), Integer.parseInt(a.substring(a.lastIndexOf(':') + 1))), HELLO_TIMEOUT_MS * 6);
+                DataOutputStream hello = new DataOutputStream(s.getOutputStream());
+                hello.writeLong(token);
+                hello.writeInt(w);
+                hello.flush();
             }
-            Socket[] sockets = new Socket[n];
-            try {
-                // the lower-numbered worker accepts, the higher one connects: one connection per pair
-                for (int p = w + 1; p < n; p++) {
-                    String a = addresses[p];
-                    Socket s = new Socket();
-                    s.connect(new InetSocketAddress(a.substring(0, a.lastIndexOf(':')), Integer.parseInt(a.substring(a.lastIndexOf(':') + 1))), READ_TIMEOUT_MS);
-                    DataOutputStream hello = new DataOutputStream(s.getOutputStream());
-                    hello.writeLong(token);
-                    hello.writeInt(w);
-                    hello.flush();
-                    sockets[p] = s;
-                }
-                server.setSoTimeout(READ_TIMEOUT_MS);
-                for (int accepted = 0; accepted < w; ) {
-                    Socket s = server.accept();
-                    s.setSoTimeout(READ_TIMEOUT_MS);
+            server.setSoTimeout(READ_TIMEOUT_MS);
+            for (int accepted = 0; accepted < w; ) {
+                Socket s = server.accept();
+                int peer = -1;
+                try {
+                    s.setSoTimeout(HELLO_TIMEOUT_MS);
                     DataInputStream hello = new DataInputStream(s.getInputStream());
                     long t = hello.readLong();
-                    int peer = hello.readInt();
-                    if (t != token || peer < 0 || peer >= w || sockets[peer] != null) {
-                        s.close(); // not this round's peer
-                        continue;
-                    }
-                    sockets[peer] = s;
-                    accepted++;
+                    peer = hello.readInt();
+                    if (t != token || peer < 0 || peer >= w || sockets[peer] != null) peer = -1;
+                } catch (IOException e) {
+                    peer = -1; // a stranger that said nothing useful
                 }
-            } finally {
-                server.close();
+                if (peer < 0) {
+                    s.close();
+                    continue;
+                }
+                sockets[peer] = s;
+                accepted++;
             }
             for (Socket s : sockets) {
                 if (s == null) continue;
@@ -109,8 +108,21 @@ final class PeerExchange implements AutoCloseable {
                 s.setTcpNoDelay(true);
             }
             return new PeerExchange(w, n, sockets);
-        } catch (IOException e) {
-            throw new UncheckedIOException("worker " + w + " could not connect to the other workers of its round", e);
+        } catch (IOException | RuntimeException e) {
+            closeAll(sockets);
+            if (e instanceof RuntimeException r) throw r;
+            throw new UncheckedIOException("worker " + w + " could not connect to the other workers of its round", (IOException) e);
+        }
+    }
+
+    private static void closeAll(Socket[] sockets) {
+        for (Socket s : sockets) {
+            if (s == null) continue;
+            try {
+                s.close();
+            } catch (IOException ignored) {
+                // closing after a failure: the failure is what gets reported
+            }
         }
     }
 
@@ -166,13 +178,6 @@ final class PeerExchange implements AutoCloseable {
     @Override
     public void close() {
         senders.shutdownNow();
-        for (Socket s : sockets) {
-            if (s == null) continue;
-            try {
-                s.close();
-            } catch (IOException ignored) {
-                // closing: nothing left to lose
-            }
-        }
+        closeAll(sockets);
     }
 }

@@ -85,7 +85,8 @@ final class TrainingRound extends AbstractFunction1<Iterator<Tuple2<Long, Row>>,
         int restored = TrainingState.restore(state.value(), model, opt);
         if (restored != from) throw new IllegalStateException("the round starts at step " + from + " but its state is of step " + restored);
         List<Tensor> params = model.parameters();
-        int total = 1;
+        // the exchanged vector: the loss, one flag per parameter (it has a gradient here), the gradients
+        int total = 1 + params.size();
         for (Tensor p : params) total += p.data().numel();
         float[] losses = new float[to - from];
         double exchangeNs = 0;
@@ -114,9 +115,13 @@ final class TrainingRound extends AbstractFunction1<Iterator<Tuple2<Long, Row>>,
                 loss.backward();
                 float[] mine = new float[total];
                 mine[0] = (float) loss.item();
-                int k = 1;
-                for (Tensor p : params) {
-                    if (p.grad() != null) System.arraycopy(p.grad().contiguous().toFloatArray(), 0, mine, k, p.data().numel());
+                int k = 1 + params.size();
+                for (int q = 0; q < params.size(); q++) {
+                    Tensor p = params.get(q);
+                    if (p.grad() != null) {
+                        mine[1 + q] = 1;
+                        System.arraycopy(p.grad().contiguous().toFloatArray(), 0, mine, k, p.data().numel());
+                    }
                     k += p.data().numel();
                 }
                 long e0 = System.nanoTime();
@@ -124,12 +129,19 @@ final class TrainingRound extends AbstractFunction1<Iterator<Tuple2<Long, Row>>,
                 exchangeNs += System.nanoTime() - e0;
                 // the global loss is the workers' mean of their means: its gradient is the mean of theirs
                 float inv = 1f / n;
-                k = 1;
-                for (Tensor p : params) {
+                k = 1 + params.size();
+                for (int q = 0; q < params.size(); q++) {
+                    Tensor p = params.get(q);
                     int m = p.data().numel();
-                    float[] g = new float[m];
-                    for (int i = 0; i < m; i++) g[i] = sum[k + i] * inv;
-                    p.setGrad(Tensor.of(g, p.data().shape()));
+                    // a parameter no worker had a gradient for keeps none, as in one process: the
+                    // optimizer skips it (no weight decay, no momentum step)
+                    if (sum[1 + q] == 0) {
+                        p.setGrad(null);
+                    } else {
+                        float[] g = new float[m];
+                        for (int i = 0; i < m; i++) g[i] = sum[k + i] * inv;
+                        p.setGrad(Tensor.of(g, p.data().shape()));
+                    }
                     k += m;
                 }
                 opt.step();

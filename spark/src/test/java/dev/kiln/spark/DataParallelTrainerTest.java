@@ -147,4 +147,22 @@ class DataParallelTrainerTest {
         IllegalArgumentException col = assertThrows(IllegalArgumentException.class, () -> trainer(2, 3).build().fit(frame(), "label", "label"));
         assertTrue(col.getMessage().contains("column 'label' is int, expected an array of numbers"), col.getMessage());
     }
+
+    /** An MLP with a parameter the forward never uses: one process leaves it alone, so must the workers. */
+    static final class WithUnused extends Module {
+        private final Module net = registerModule("net", mlp());
+        private final Tensor unused = registerParameter("unused", Tensor.ones(4));
+
+        @Override
+        public Tensor forward(Tensor x) { return net.call(x); }
+    }
+
+    @Test
+    void aParameterWithoutGradientsIsLeftAloneAsInOneProcess() {
+        DataParallelTrainer.Result r = DataParallelTrainer.builder().model(WithUnused::new)
+                .optimizer(p -> SGD.builder(p).lr(0.1).momentum(0.9).weightDecay(0.05).build())
+                .loss(F::crossEntropy).featureShape(IN).workers(2).rowsPerWorker(PER).steps(4).checkpointEvery(4).seed(9)
+                .build().fit(frame(), "features", "label");
+        assertArrayEquals(new float[] {1, 1, 1, 1}, r.model().stateDict().get("unused").toFloatArray(), 0f, "weight decay must not touch it");
+    }
 }

@@ -173,6 +173,8 @@ final class ControlFlowRecorder {
             child.stop();
             Dispatcher.setObserver(again);
         }
+        // what the body computed while being traced exists in no graph of the enclosing trace
+        rec.internal.addAll(child.computedTensors());
         Graph g = b.build();
         // the body's ledger goes to the enclosing graph's, where users read it
         for (Assumption as : g.assumptions()) {

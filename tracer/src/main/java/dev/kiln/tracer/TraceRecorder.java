@@ -39,7 +39,10 @@ final class TraceRecorder implements OpObserver {
     private final TraceRecorder parent;
     /** For a body: the enclosing graph's values it reads, in the order of the body inputs they became. */
     private final java.util.List<Value> captures = new java.util.ArrayList<>();
-    /** Recording a training step (traceStep): control flow is unrolled, since its gradient is not a graph op yet. */
+    /**
+     * Recording a training step (traceStep): a scan that needs gradients is differentiated as a
+     * reverse scan (ScanGradients), a cond or whileLoop that needs them is unrolled.
+     */
     boolean stepMode;
     /**
      * Tensors computed inside an eager run of a control-flow construct: they are not graph values
@@ -57,7 +60,20 @@ final class TraceRecorder implements OpObserver {
     }
 
     /** A recorder for a body of a control-flow node recorded by this one. */
-    TraceRecorder child(GraphBuilder body) { return new TraceRecorder(body, options, bindings, this); }
+    TraceRecorder child(GraphBuilder body) {
+        TraceRecorder c = new TraceRecorder(body, options, bindings, this);
+        c.stepMode = stepMode; // a construct inside a training step's scan is part of that step
+        return c;
+    }
+
+    /** The tensors this recorder saw computed (a body's intermediates: no value of the enclosing graph). */
+    java.util.List<Tensor> computedTensors() {
+        java.util.List<Tensor> out = new java.util.ArrayList<>();
+        values.forEach((t, v) -> {
+            if (v.kind() == Value.Kind.NODE) out.add(t);
+        });
+        return out;
+    }
 
     GraphBuilder builder() { return builder; }
 
@@ -151,8 +167,8 @@ final class TraceRecorder implements OpObserver {
         if (internal.contains(t)) {
             throw new TraceException("a tensor " + t.typeString() + " computed inside a cond/whileLoop/scan is used outside it at "
                     + SourceLines.caller() + ": only the construct's outputs are graph values. A gradient flowing back through the"
-                    + " construct inside a traced function does this; trace the training step with Tracer.traceStep (which unrolls"
-                    + " control flow), or return what you need as an output of the lambda");
+                    + " construct inside a traced function, or a tensor a lambda stored outside, does this; trace a training step"
+                    + " with Tracer.traceStep, and return what you need as an output of the lambda");
         }
         if (parent != null && (parent.knows(t) || options.params.containsKey(t) || t.data().numel() > 1)) {
             // a body reads an enclosing value (a weight, an earlier result) as an extra input: a capture
@@ -252,6 +268,14 @@ final class TraceRecorder implements OpObserver {
         Value before = valueOf(target);
         // the first value a mutated parameter or captured tensor had is the state it came in with
         Value root = stateRoots.computeIfAbsent(target, t -> before);
+        if (parent != null && root.kind() == Value.Kind.INPUT) {
+            // a body's inputs are its arguments and the enclosing values it reads: writing one would
+            // change the caller's tensor while tracing (once per traced branch and again when run)
+            // and would not be in the graph
+            throw new TraceException("in-place write at " + SourceLines.caller() + " to " + root + ", an input of a cond/whileLoop/scan body"
+                    + " (an argument or a tensor it reads from outside, such as batch norm's running statistics in train mode): bodies"
+                    + " must be pure; compute a new tensor and return it instead");
+        }
         values.put(target, v);
         if (root.kind() == Value.Kind.PARAM || root.kind() == Value.Kind.CONST) stateUpdates.put(root, v);
     }

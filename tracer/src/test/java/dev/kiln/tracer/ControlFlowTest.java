@@ -336,4 +336,67 @@ class ControlFlowTest {
         Tensor y = Tensor.randn(4, 11, 3);
         assertArrayEquals(gru.call(y).toFloatArray(), Tensor.wrap(ReferenceInterpreter.run(again, List.of(y.data())).get(0)).toFloatArray(), 1e-5f);
     }
+
+    @Test
+    void anOutputThatIsTheBodysInputIsNotOverwrittenByLaterSteps() {
+        // the then-branch hands back its operand, which lives in an arena slot of the O2 plan; the
+        // neg that follows is its last reader and may write over that slot in place
+        Kiln.manualSeed(31);
+        Tensor w = Tensor.randn(4, 4), w2 = Tensor.randn(4, 4);
+        Function<Tensor[], Tensor[]> f = in -> {
+            Tensor a = in[0].matmul(w).relu();
+            Tensor y = ControlFlow.cond(in[0].sum().gt(0.0), o -> new Tensor[] {o[0]}, o -> new Tensor[] {o[0].mul(2.0)}, a)[0];
+            Tensor b = a.neg();
+            return new Tensor[] {y.add(b.matmul(w2)), y};
+        };
+        Graph g = Tracer.traceMulti(f, new Tensor[] {Tensor.ones(3, 4)}, dynamic("alias", 0, 0, "N"));
+        CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2));
+        Tensor x1 = Tensor.ones(5, 4), x2 = Tensor.ones(5, 4).mul(3.0);
+        List<Strided> first = c.run(List.of(x1.data()));
+        float[] firstY = Tensor.wrap(first.get(1)).toFloatArray();
+        List<Strided> second = c.run(List.of(x2.data()));
+        assertArrayEquals(f.apply(new Tensor[] {x1})[0].toFloatArray(), Tensor.wrap(first.get(0)).toFloatArray(), 1e-5f);
+        assertArrayEquals(firstY, Tensor.wrap(first.get(1)).toFloatArray(), 0f, "a later run must not write into an earlier run's output");
+        assertArrayEquals(f.apply(new Tensor[] {x2})[1].toFloatArray(), Tensor.wrap(second.get(1)).toFloatArray(), 1e-5f);
+        agree(f, g, Tensor.randn(6, 4));
+    }
+
+    @Test
+    void impureBodiesAreRefusedByName() {
+        // an in-place write to a captured tensor (batch norm's running statistics in train mode do this)
+        Tensor stats = Tensor.zeros(3);
+        TraceException write = assertThrows(TraceException.class, () -> Tracer.trace(in -> ControlFlow.scan((h, xt) -> {
+            stats.add_(xt[0].sum(0));
+            return ScanOutput.of(new Tensor[] {h[0].add(xt[0])});
+        }, new Tensor[] {in[0].select(1, 0)}, new Tensor[] {in[0]}, 1).carry(0), new Tensor[] {Tensor.randn(2, 4, 3)}, TraceOptions.builder().build()));
+        assertTrue(write.getMessage().contains("an input of a cond/whileLoop/scan body"), write.getMessage());
+        // a tensor an untaken branch stored outside is no graph value
+        Tensor[] leaked = new Tensor[1];
+        TraceException leak = assertThrows(TraceException.class, () -> Tracer.trace(in -> {
+            Tensor y = ControlFlow.cond(in[0].sum().gt(1e9), o -> new Tensor[] {o[0]}, o -> {
+                leaked[0] = o[0].exp();
+                return new Tensor[] {o[0].neg()};
+            }, in[0])[0];
+            return y.add(leaked[0]);
+        }, new Tensor[] {Tensor.randn(2, 3)}, TraceOptions.builder().build()));
+        assertTrue(leak.getMessage().contains("computed inside a cond/whileLoop/scan"), leak.getMessage());
+    }
+
+    @Test
+    void aTracedTrainingStepRefusesRandomDrawsInsideAScanStep() {
+        Tensor w = Tensor.randn(3, 3).requiresGrad(true);
+        var opt = dev.kiln.eager.optim.SGD.builder(List.of(w)).lr(0.1).build();
+        Function<Tensor[], Tensor> step = in -> {
+            opt.zeroGrad();
+            ScanOutput r = ControlFlow.scan((h, xt) -> ScanOutput.of(new Tensor[] {dev.kiln.eager.nn.functional.F.dropout(h[0].matmul(w).add(xt[0]), 0.5, true)}),
+                    new Tensor[] {in[0].select(1, 0).mul(0.0)}, new Tensor[] {in[0]}, 1);
+            Tensor loss = r.carry(0).sum();
+            loss.backward();
+            opt.step();
+            return loss;
+        };
+        Exception e = assertThrows(Exception.class, () -> Tracer.traceStep(step, new Tensor[] {Tensor.randn(2, 4, 3)},
+                TraceOptions.builder().params(java.util.Map.of("w", w)).build()));
+        assertTrue(e.getMessage().contains("draws random numbers"), e.getMessage());
+    }
 }

@@ -31,7 +31,8 @@ public final class OpReference {
             sb.append("- attributes: ").append(attrs(d)).append('\n');
             sb.append("- differentiable: ").append(d.isControlFlow()
                     ? "through its bodies: eagerly (dev.kiln.eager.ControlFlow) gradients flow through the ops the lambdas ran; a traced"
-                            + " training step unrolls it; the node has no gradient rule of its own"
+                            + " training step differentiates a scan as a reverse scan (ScanGradients) and unrolls a cond or while_loop; the node"
+                            + " has no gradient rule of its own"
                     : d.differentiable() ? "yes" : "no (explicitly marked)").append('\n');
             if (d.isControlFlow()) sb.append("- holds bodies (subgraphs); its output types come from them (graph-opt `ControlFlowTypes`)\n");
             if (d.isView()) sb.append("- eager result is a view sharing the input's storage when the layout allows\n");

@@ -35,10 +35,17 @@ final class Engine {
             rootNodes[i] = n;
             buffers.merge(n, rootGrads[i], Tensor::add);
         }
-        countDependencies(rootNodes, deps);
+        Map<Node, List<Node>> parents = capture == null ? null : new IdentityHashMap<>();
+        countDependencies(rootNodes, deps, parents);
         Map<Node, Integer> captureIndex = new IdentityHashMap<>();
         Tensor[] captured = capture == null ? null : new Tensor[capture.length];
         if (capture != null) for (int i = 0; i < capture.length; i++) captureIndex.put(capture[i], i);
+        // a functional grad runs only the nodes with a path to a captured one, as PyTorch's does:
+        // nothing past the inputs asked for (a captured non-leaf's history, with its hooks and
+        // side effects, is not this call's business)
+        Set<Node> leadsToCapture = capture == null ? null : ancestors(captureIndex.keySet(), parents);
+        // the roots always run (a once-differentiable node there reports itself)
+        if (leadsToCapture != null) leadsToCapture.addAll(java.util.Arrays.asList(rootNodes));
 
         // Gradients nothing else references: computed by a built-in rule into storage of their
         // own (not shared with a sibling output, and not the incoming gradient or a view of it
@@ -58,7 +65,8 @@ final class Engine {
                 boolean gOwned = g != null && owned.remove(g) && !createGraph && node.preHooks.isEmpty()
                         && !captureIndex.containsKey(node);
                 Tensor[] outs = null;
-                if (g != null) {
+                boolean pruned = leadsToCapture != null && !leadsToCapture.contains(node) && !captureIndex.containsKey(node);
+                if (g != null && !pruned) {
                     for (var h : node.preHooks) {
                         Tensor r = h.apply(g);
                         if (r != null) g = r;
@@ -70,7 +78,7 @@ final class Engine {
                     }
                     Integer ci = captureIndex.get(node);
                     if (ci != null) captured[ci] = captured[ci] == null ? g : captured[ci].add(g);
-                    boolean skip = capture != null && node instanceof AccumulateGrad;
+                    boolean skip = capture != null && (node instanceof AccumulateGrad || !leadsToCapture.contains(node));
                     if (!skip) {
                         outs = node.run(g, gOwned);
                         // an owned g is only this node's now, so views of it a built-in rule returns are owned too
@@ -115,7 +123,17 @@ final class Engine {
         }
     }
 
-    private static void countDependencies(Node[] roots, Map<Node, Integer> deps) {
+    /** The nodes with a path of at least one edge to one of {@code targets}, over the reversed edges in {@code parents}. */
+    private static Set<Node> ancestors(Set<Node> targets, Map<Node, List<Node>> parents) {
+        Set<Node> out = Collections.newSetFromMap(new IdentityHashMap<>());
+        ArrayDeque<Node> queue = new ArrayDeque<>(targets);
+        while (!queue.isEmpty()) {
+            for (Node p : parents.getOrDefault(queue.poll(), List.of())) if (out.add(p)) queue.add(p);
+        }
+        return out;
+    }
+
+    private static void countDependencies(Node[] roots, Map<Node, Integer> deps, Map<Node, List<Node>> parents) {
         ArrayDeque<Node> stack = new ArrayDeque<>();
         Map<Node, Boolean> seen = new IdentityHashMap<>();
         for (Node r : roots) {
@@ -126,6 +144,7 @@ final class Engine {
             for (Node c : n.nextFunctions()) {
                 if (c == null) continue;
                 deps.merge(c, 1, Integer::sum);
+                if (parents != null) parents.computeIfAbsent(c, k -> new java.util.ArrayList<>()).add(n);
                 if (seen.put(c, Boolean.TRUE) == null) stack.push(c);
             }
         }

@@ -30,6 +30,9 @@ public final class ScanGradients {
     /** The scan's outputs (final carries, stacked ys), attached to one backward node. */
     public static Tensor[] scan(ControlFlow.Scan s) {
         int c = s.init().length;
+        if (s.xs()[0].data().shape()[s.dim()] == 0) {
+            throw new IllegalArgumentException("scan: a scan of length 0 in a traced training step: trace it with at least one step");
+        }
         Tensor[] captures = capturesRequiringGrad(s);
         ControlFlow.ScanOutput fwd;
         try (var ng = Autograd.noGrad()) {
@@ -62,6 +65,7 @@ public final class ScanGradients {
     private static Tensor[] capturesRequiringGrad(ControlFlow.Scan s) {
         Set<Tensor> inside = Collections.newSetFromMap(new IdentityHashMap<>());
         List<Tensor> found = new ArrayList<>();
+        String[] random = {null};
         OpObserver prev = Dispatcher.setObserver(null);
         try {
             Tensor[] slices = new Tensor[s.xs().length];
@@ -71,6 +75,8 @@ public final class ScanGradients {
             Dispatcher.setObserver(new OpObserver() {
                 @Override
                 public void onOp(Op op, Attrs attrs, Tensor[] in, Tensor out) {
+                    // the backward re-runs the step: a random draw there would not be the forward's
+                    if (op.opName().startsWith("rand")) random[0] = op.opName();
                     for (Tensor t : in) {
                         if (!inside.contains(t) && t.requiresGrad() && found.stream().noneMatch(f -> f == t)) found.add(t);
                     }
@@ -87,6 +93,10 @@ public final class ScanGradients {
             }
         } finally {
             Dispatcher.setObserver(prev);
+        }
+        if (random[0] != null) {
+            throw new IllegalArgumentException("scan: the step function draws random numbers (" + random[0] + ", dropout?); a traced training"
+                    + " step recomputes each step in its backward and would draw other ones. Apply dropout outside the scan, or train eagerly");
         }
         return found.toArray(new Tensor[0]);
     }

@@ -18,7 +18,7 @@ import java.util.List;
  * ordered layer-major, forward before reverse, as in PyTorch.
  *
  * <p>Traced, each layer's recurrence is one scan node, so the graph runs at any sequence length;
- * in a traced training step (traceStep) the scan is unrolled with its length guarded.
+ * a traced training step (traceStep) differentiates it as a reverse scan, so it does too.
  */
 public abstract class RNNBase extends Module {
     public final int inputSize, hiddenSize, numLayers;

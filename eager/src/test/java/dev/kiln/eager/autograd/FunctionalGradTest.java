@@ -91,4 +91,26 @@ class FunctionalGradTest {
         assertFalse(g[0].requiresGrad());
         assertNull(g[0].gradFn());
     }
+
+    @Test
+    void gradRunsOnlyWhatLeadsToTheInputsAskedFor() {
+        // PyTorch's autograd.grad does not walk past its inputs: a hook upstream of the captured
+        // non-leaf must not fire, and nothing there runs
+        Tensor x = Tensor.of(new double[] {1, 2}).requiresGrad(true);
+        Tensor w = x.mul(3.0);
+        int[] upstream = {0};
+        w.registerHook(g -> {
+            upstream[0]++;
+            return null;
+        });
+        Tensor y = w.mul(2.0);
+        Tensor z = y.exp().sum();
+        Tensor g = Autograd.grad(new Tensor[] {z}, new Tensor[] {y}, null, true, false, false)[0];
+        org.junit.jupiter.api.Assertions.assertArrayEquals(y.exp().toDoubleArray(), g.toDoubleArray(), 1e-12);
+        org.junit.jupiter.api.Assertions.assertEquals(0, upstream[0], "the hook upstream of the input ran");
+        org.junit.jupiter.api.Assertions.assertNull(x.grad());
+        // the full backward still reaches it
+        z.backward();
+        org.junit.jupiter.api.Assertions.assertEquals(1, upstream[0]);
+    }
 }

@@ -13,8 +13,8 @@ import java.util.Map;
 /**
  * A control-flow node ({@code cond}, {@code while_loop}, {@code scan}): its bodies were compiled
  * once with the graph, and each step or branch runs one of their cached plans, so nothing is
- * planned per iteration. Its outputs leave the bodies' runs as fresh buffers (a body's outputs
- * are never arena slots), so the plan gives them no slot.
+ * planned per iteration. Its outputs are buffers of their own: a body's outputs are never arena
+ * slots of its plan, and an output that is an input's buffer (or another output's) is copied.
  */
 final class ControlStep extends PlanStep {
     private final Node node;
@@ -40,6 +40,15 @@ final class ControlStep extends PlanStep {
         Strided[] in = new Strided[inputs.length];
         for (int i = 0; i < in.length; i++) in[i] = env[inputs[i]];
         Strided[] r = ControlFlowSemantics.run(node, in, types, (b, ins) -> bodies.get(b).run(ins));
+        // a body may hand back one of its inputs (a carry passed through, a branch returning its
+        // operand, a loop that ran zero times) or the same buffer twice: such an output gets its
+        // own copy, since the plan may write over an input's buffer (or reuse its arena slot)
+        // once the input's last reader, this step, is done
+        java.util.Set<dev.kiln.backend.Storage> taken = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Strided x : in) taken.add(x.storage());
+        for (int i = 0; i < r.length; i++) {
+            if (!taken.add(r[i].storage())) r[i] = dev.kiln.backend.cpu.Copy.toContiguous(r[i], r[i].dtype());
+        }
         for (int i = 0; i < outs.length; i++) {
             if (!Arrays.equals(r[i].shape(), plan.shapes[outs[i]]) || r[i].dtype() != types[i].dtype()) {
                 throw new GraphException(plan.graph.name() + ": " + node.describe() + " produced " + r[i].dtype().shortName()
