@@ -51,6 +51,11 @@ public final class ControlFlowSemantics {
         int c = in.length - k;
         List<Strided> state = new ArrayList<>(Arrays.asList(in));
         while (truth(bodies.run(0, state).get(0))) {
+            // a loop from an untrusted artifact may never end: it stops when its thread is
+            // interrupted (a server's request timeout, a cancelled task)
+            if (Thread.currentThread().isInterrupted()) {
+                throw new IllegalStateException(n.describe() + ": interrupted while looping");
+            }
             List<Strided> next = bodies.run(1, state);
             for (int i = 0; i < c; i++) state.set(i, next.get(i));
         }

@@ -148,16 +148,7 @@ public final class DataParallelTrainer implements Serializable {
         try {
             while (step < steps) {
                 int to = Math.min(steps, step + checkpointEvery);
-                Broadcast<byte[]> shipped = jsc.broadcast(state);
-                TrainingRound round = new TrainingRound(this.withColumns(featuresCol, labelCol), shipped, step, to, rows, TOKENS.nextLong(), runId);
-                List<TrainingRound.Outcome> outcomes = sharded.rdd().barrier()
-                        .mapPartitions(round, false, scala.reflect.ClassTag$.MODULE$.apply(TrainingRound.Outcome.class))
-                        // a shuffle after the barrier stage: Spark retries a failed barrier
-                        // shuffle-map stage as a whole, but aborts the job when a barrier result
-                        // stage fails
-                        .toJavaRDD().repartition(1).collect();
-                TrainingRound.Outcome lead = outcomes.stream().filter(o -> o.state() != null).findFirst()
-                        .orElseThrow(() -> new IllegalStateException("worker 0 returned no state"));
+                TrainingRound.Outcome lead = round(jsc, sharded, state, step, to, rows, runId, featuresCol, labelCol);
                 state = lead.state();
                 for (float l : lead.losses()) losses.add(l);
                 // the first round includes the JIT's warm-up: later rounds give the steady state
@@ -166,7 +157,6 @@ public final class DataParallelTrainer implements Serializable {
                 exchangeMs[cost] += lead.exchangeMs();
                 timed[cost] += to - step;
                 bytes = lead.bytesPerStep();
-                shipped.unpersist();
                 step = to;
                 if (checkpointDir != null) writeCheckpoint(state, step);
             }
@@ -179,6 +169,24 @@ public final class DataParallelTrainer implements Serializable {
         for (int i = 0; i < l.length; i++) l[i] = losses.get(i);
         int c = timed[1] > 0 ? 1 : 0;
         return new Result(trained, l, first, ms[c] / Math.max(1, timed[c]), exchangeMs[c] / Math.max(1, timed[c]), bytes);
+    }
+
+    /** One round: a barrier stage training steps {@code from} to {@code to} from {@code state}; worker 0's outcome. */
+    private TrainingRound.Outcome round(JavaSparkContext jsc, JavaRDD<Tuple2<Long, Row>> sharded, byte[] state, int from, int to, long rows,
+                                        String runId, String featuresCol, String labelCol) {
+        Broadcast<byte[]> shipped = jsc.broadcast(state);
+        try {
+            TrainingRound round = new TrainingRound(withColumns(featuresCol, labelCol), shipped, from, to, rows, TOKENS.nextLong(), runId);
+            List<TrainingRound.Outcome> outcomes = sharded.rdd().barrier()
+                    .mapPartitions(round, false, scala.reflect.ClassTag$.MODULE$.apply(TrainingRound.Outcome.class))
+                    // a shuffle after the barrier stage: Spark retries a failed barrier shuffle-map
+                    // stage as a whole, but aborts the job when a barrier result stage fails
+                    .toJavaRDD().repartition(1).collect();
+            return outcomes.stream().filter(o -> o.state() != null).findFirst()
+                    .orElseThrow(() -> new IllegalStateException("worker 0 returned no state"));
+        } finally {
+            shipped.destroy();
+        }
     }
 
     /** Writes the state as NAME-STEP.ckpt through a temporary file, so a crash never leaves half a checkpoint. */
@@ -200,7 +208,9 @@ public final class DataParallelTrainer implements Serializable {
         Path dir = Path.of(checkpointDir);
         if (!Files.isDirectory(dir)) return null;
         try (Stream<Path> files = Files.list(dir)) {
-            Path newest = files.filter(p -> p.getFileName().toString().matches("step-\\d{8}\\.ckpt")).max(Path::compareTo).orElse(null);
+            // by step number, not by name: steps past 10^8 have more digits
+            Path newest = files.filter(p -> p.getFileName().toString().matches("step-\\d{8,10}\\.ckpt"))
+                    .max(java.util.Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().replaceAll("\\D", "")))).orElse(null);
             return newest == null ? null : Files.readAllBytes(newest);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the checkpoint folder " + dir, e);

@@ -81,6 +81,10 @@ public final class KilnScorer implements Serializable {
         TensorType t = g.inputs().get(0).type();
         if (t.rank() < 1) throw new IllegalArgumentException(g.name() + ": input %" + g.inputs().get(0).name() + " " + t + " has no batch dim");
         if (!t.dtype().isFloatingPoint()) throw new IllegalArgumentException(g.name() + ": input " + t + " is not floating point");
+        if (t.dim(0).isConstant()) {
+            throw new IllegalArgumentException(g.name() + ": input " + t + " has a fixed first dim; a scorer runs batches of any size,"
+                    + " so trace the model with that dim dynamic (TraceOptions.dynamic(0, 0, \"N\"))");
+        }
         int[] sample = new int[t.rank() - 1];
         for (int d = 1; d < t.rank(); d++) {
             Dim dim = t.dim(d);
@@ -126,6 +130,7 @@ public final class KilnScorer implements Serializable {
     /**
      * A SQL function scoring one row per call ({@code spark.udf().register("name", scorer.udf(spark))}).
      * It runs the plan at batch 1; {@link #transform} batches and is the faster way over many rows.
+     * A null array gives null; a null number inside one fails the query, naming the position.
      */
     public UserDefinedFunction udf(SparkSession spark) {
         Broadcast<byte[]> shipped = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(artifact);
@@ -137,7 +142,11 @@ public final class KilnScorer implements Serializable {
             if (values.size() != x.length) {
                 throw new IllegalArgumentException(spec.name + ": a row has " + values.size() + " numbers; the model takes " + x.length + " per row");
             }
-            for (int i = 0; i < x.length; i++) x[i] = ((Number) values.get(i)).floatValue();
+            for (int i = 0; i < x.length; i++) {
+                Object v = values.get(i);
+                if (v == null) throw new IllegalArgumentException(spec.name + ": a row has a null at position " + i);
+                x[i] = ((Number) v).floatValue();
+            }
             return spec.score(ModelCache.get(shipped.value()), x, 1)[0];
         };
         return functions.udf(f, DataTypes.createArrayType(DataTypes.FloatType, false));

@@ -19,14 +19,34 @@ public final class Shards {
      * Positions, within worker w's shard, of its rows in step {@code step}'s batch. A local epoch
      * is {@code shard / perWorker} full batches (a partial last batch is dropped).
      */
-    public static int[] localBatch(int shard, int perWorker, long seed, int w, int step) {
-        int batches = shard / perWorker;
-        if (batches == 0) throw new IllegalArgumentException("worker " + w + " holds " + shard + " rows, fewer than its " + perWorker + " per step");
-        int epoch = step / batches, b = step % batches;
-        int[] order = permutation(shard, seed, epoch, w);
-        int[] out = new int[perWorker];
-        System.arraycopy(order, b * perWorker, out, 0, perWorker);
-        return out;
+    public static int[] localBatch(int shard, int perWorker, long seed, int w, int step) { return new Walker(shard, perWorker, seed, w).batch(step); }
+
+    /** One worker's walk over its shard, keeping the current epoch's order (a training loop asks step after step). */
+    static final class Walker {
+        private final int shard, perWorker, w, batches;
+        private final long seed;
+        private int epoch = -1;
+        private int[] order;
+
+        Walker(int shard, int perWorker, long seed, int w) {
+            this.shard = shard;
+            this.perWorker = perWorker;
+            this.seed = seed;
+            this.w = w;
+            this.batches = shard / perWorker;
+            if (batches == 0) throw new IllegalArgumentException("worker " + w + " holds " + shard + " rows, fewer than its " + perWorker + " per step");
+        }
+
+        int[] batch(int step) {
+            int e = step / batches, b = step % batches;
+            if (e != epoch) {
+                order = permutation(shard, seed, e, w);
+                epoch = e;
+            }
+            int[] out = new int[perWorker];
+            System.arraycopy(order, b * perWorker, out, 0, perWorker);
+            return out;
+        }
     }
 
     /** Dataset row indices of step {@code step}'s global batch with n workers of {@code perWorker} rows each. */

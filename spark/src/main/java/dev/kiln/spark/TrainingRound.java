@@ -101,9 +101,10 @@ final class TrainingRound extends AbstractFunction1<Iterator<Tuple2<Long, Row>>,
             int[] xShape = new int[spec.featureShape.length + 1];
             xShape[0] = per;
             System.arraycopy(spec.featureShape, 0, xShape, 1, spec.featureShape.length);
+            Shards.Walker walk = new Shards.Walker(shardRows, per, spec.seed, w);
             for (int step = from; step < to; step++) {
                 if (spec.hook != null) spec.hook.beforeStep(step, w);
-                int[] pos = Shards.localBatch(shardRows, per, spec.seed, w, step);
+                int[] pos = walk.batch(step);
                 float[] xb = new float[per * d];
                 long[] yb = new long[per];
                 for (int j = 0; j < per; j++) {

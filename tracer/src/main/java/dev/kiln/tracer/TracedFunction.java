@@ -66,8 +66,10 @@ public final class TracedFunction {
         }
     }
 
+    /** True when the failed guard is a shape guard of g or of one of its control-flow bodies. */
     private static boolean isShapeGuard(Graph g, GraphException e) {
         for (dev.kiln.graph.Guard gd : g.guards()) if (gd.kind().equals("shape") && e.getMessage().contains(gd.description())) return true;
+        for (dev.kiln.graph.Node n : g.nodes()) for (Graph body : n.bodies()) if (isShapeGuard(body, e)) return true;
         return false;
     }
 

@@ -33,6 +33,12 @@ public final class ScanGradients {
         if (s.xs()[0].data().shape()[s.dim()] == 0) {
             throw new IllegalArgumentException("scan: a scan of length 0 in a traced training step: trace it with at least one step");
         }
+        for (Tensor t : s.init()) {
+            if (s.dim() > t.dim()) {
+                throw new IllegalArgumentException("scan: a traced training step stacks each step's carries along dim " + s.dim()
+                        + ", which a carry " + t.typeString() + " does not have; scan along dim 0 (or give the carry that many dims)");
+            }
+        }
         Tensor[] captures = capturesRequiringGrad(s);
         ControlFlow.ScanOutput fwd;
         try (var ng = Autograd.noGrad()) {
