@@ -38,9 +38,19 @@ final class OnnxExporter {
     private final Map<Value, String> names = new HashMap<>();
     private final Map<String, String> symbolDims = new HashMap<>(); // symbol -> name of its 1-element i64 tensor
     private final Map<String, String> constants = new HashMap<>();
-    private int counter;
+    /** Shared with the bodies' exporters: names are unique across the model's subgraphs. */
+    private final int[] counter;
 
-    private OnnxExporter(Graph g) { this.g = g; }
+    private OnnxExporter(Graph g) {
+        this.g = g;
+        this.counter = new int[1];
+    }
+
+    /** The exporter of a control-flow body of {@code parent}'s graph. */
+    private OnnxExporter(Graph body, OnnxExporter parent) {
+        this.g = body;
+        this.counter = parent.counter;
+    }
 
     /** The ONNX ModelProto bytes of {@code g}; {@code external} receives initializers above its threshold (null: all inline). */
     static byte[] export(Graph g, ExternalData external) {
@@ -67,17 +77,7 @@ final class OnnxExporter {
         }
         for (NamedTensor p : g.params()) initializer(Value.param(p.name()), p.name(), p.data(), external);
         for (NamedTensor c : g.constants()) initializer(Value.constant(c.name()), "const_" + c.name(), c.data(), external);
-        findPoolGathers();
-        for (Node n : g.nodes()) {
-            if (skipped.contains(n.id())) continue;
-            try {
-                names.put(n.output(), poolGathers.containsKey(n.id()) ? pooledValues(n, poolGathers.get(n.id())) : emit(n));
-            } catch (OnnxException e) {
-                throw e;
-            } catch (RuntimeException e) {
-                throw new OnnxException("node " + n.output() + " (" + n.op().opName() + "): " + e.getMessage(), e);
-            }
-        }
+        emitNodes();
         for (int i = 0; i < g.outputs().size(); i++) {
             Value v = g.outputs().get(i);
             String out = outputName(i, v);
@@ -99,6 +99,123 @@ final class OnnxExporter {
         for (var e : g.metadata().entrySet()) model.message(14, new ProtoWriter().string(1, e.getKey()).string(2, e.getValue()));
         return model.toByteArray();
     }
+
+    private void emitNodes() {
+        findPoolGathers();
+        for (Node n : g.nodes()) {
+            if (skipped.contains(n.id())) continue;
+            try {
+                if (n.op().def().isControlFlow()) {
+                    String[] outs = emitControl(n);
+                    for (int i = 0; i < outs.length; i++) names.put(n.output(i), outs[i]);
+                    continue;
+                }
+                names.put(n.output(), poolGathers.containsKey(n.id()) ? pooledValues(n, poolGathers.get(n.id())) : emit(n));
+            } catch (OnnxException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new OnnxException("node " + n.output() + " (" + n.op().opName() + "): " + e.getMessage(), e);
+            }
+        }
+    }
+
+    // ---- control flow: Scan and If with their bodies as subgraphs ------------------------------
+
+    /**
+     * A scan as ONNX Scan (its carries are Scan's state variables, its xs the scan inputs, its
+     * captures read from the enclosing graph by name), a cond as ONNX If (both branches read all
+     * their inputs from the enclosing graph). while_loop is not exported yet: ONNX Loop evaluates
+     * its condition inside the body, so Kiln's condition body would be inlined twice.
+     */
+    private String[] emitControl(Node n) {
+        String[] outs = new String[n.types().size()];
+        for (int i = 0; i < outs.length; i++) outs[i] = fresh(n.op().opName());
+        switch (n.op()) {
+            case SCAN -> {
+                dev.kiln.graph.ControlFlowTypes.ScanLayout l = dev.kiln.graph.ControlFlowTypes.ScanLayout.of(n);
+                int declared = l.carries() + l.xs(), ys = outs.length - l.carries();
+                byte[] body = new OnnxExporter(n.bodies().get(0), this).subgraph(declared, enclosingNames(n, declared, 0));
+                long[] inAxes = new long[l.xs()], outAxes = new long[ys], inDirs = new long[l.xs()], outDirs = new long[ys];
+                Arrays.fill(inAxes, l.dim());
+                Arrays.fill(outAxes, l.dim());
+                // a reverse scan reads from the end, and ONNX then prepends its outputs, which
+                // leaves step t's output at index t, as Kiln's reverse scan does
+                Arrays.fill(inDirs, l.reverse() ? 1 : 0);
+                Arrays.fill(outDirs, l.reverse() ? 1 : 0);
+                List<String> inputs = new ArrayList<>();
+                for (int i = 0; i < declared; i++) inputs.add(name(n.inputs().get(i)));
+                List<ProtoWriter> attrs = new ArrayList<>(List.of(attrGraph("body", body), attrInt("num_scan_inputs", l.xs()),
+                        attrInts("scan_input_axes", inAxes), attrInts("scan_input_directions", inDirs)));
+                if (ys > 0) {
+                    attrs.add(attrInts("scan_output_axes", outAxes));
+                    attrs.add(attrInts("scan_output_directions", outDirs));
+                }
+                nodeMulti("Scan", inputs, outs, attrs.toArray(new ProtoWriter[0]));
+            }
+            case COND -> {
+                String pred = cast(name(n.inputs().get(0)), dtypeOf(n.inputs().get(0)), DType.BOOL);
+                byte[] then = new OnnxExporter(n.bodies().get(0), this).subgraph(0, enclosingNames(n, 0, 1));
+                byte[] otherwise = new OnnxExporter(n.bodies().get(1), this).subgraph(0, enclosingNames(n, 0, 1));
+                nodeMulti("If", List.of(pred), outs, attrGraph("then_branch", then), attrGraph("else_branch", otherwise));
+            }
+            default -> throw new OnnxException("node %" + n.id() + " (" + n.op().opName() + "): ONNX export of while_loop is not built yet"
+                    + " (ONNX Loop evaluates its condition in the body, so Kiln's condition would be inlined twice); cond and scan export");
+        }
+        return outs;
+    }
+
+    /** Body input i (from {@code declared} on) is node input {@code i + shift} of the enclosing graph: its ONNX name there. */
+    private Map<Integer, String> enclosingNames(Node n, int declared, int shift) {
+        Map<Integer, String> m = new HashMap<>();
+        for (int i = declared; i + shift < n.inputs().size(); i++) m.put(i, name(n.inputs().get(i + shift)));
+        return m;
+    }
+
+    /**
+     * This exporter's graph (a body) as a GraphProto: its first {@code declared} inputs are the
+     * subgraph's inputs, the rest are read from the enclosing graph under the names given; its
+     * constants are the subgraph's initializers.
+     */
+    private byte[] subgraph(int declared, Map<Integer, String> enclosing) {
+        ProtoWriter io = new ProtoWriter();
+        for (int i = 0; i < g.inputs().size(); i++) {
+            GraphInput in = g.inputs().get(i);
+            if (i < declared) {
+                String nm = fresh(in.name());
+                names.put(Value.input(in.name()), nm);
+                io.message(11, valueInfo(nm, in.type()));
+            } else {
+                names.put(Value.input(in.name()), enclosing.get(i));
+            }
+        }
+        for (NamedTensor c : g.constants()) initializer(Value.constant(c.name()), fresh("const_" + c.name()), c.data(), null);
+        emitNodes();
+        for (Value v : g.outputs()) {
+            // an Identity per output: a body may return an input or one value twice
+            String out = node("Identity", List.of(name(v)), fresh("out"));
+            io.message(12, valueInfo(out, g.typeOf(v)));
+        }
+        ProtoWriter body = new ProtoWriter();
+        for (ProtoWriter nd : nodes) body.message(1, nd);
+        body.string(2, g.name() + "_" + counter[0]++);
+        for (ProtoWriter t : initializers) body.message(5, t);
+        byte[] b = body.toByteArray(), i = io.toByteArray();
+        byte[] all = Arrays.copyOf(b, b.length + i.length);
+        System.arraycopy(i, 0, all, b.length, i.length);
+        return all;
+    }
+
+    private void nodeMulti(String op, List<String> inputs, String[] outputs, ProtoWriter... attrs) {
+        ProtoWriter n = new ProtoWriter();
+        for (String i : inputs) n.string(1, i);
+        for (String o : outputs) n.string(2, o);
+        n.string(3, outputs[0] + "_" + op);
+        n.string(4, op);
+        for (ProtoWriter a : attrs) n.message(5, a);
+        nodes.add(n);
+    }
+
+    private static ProtoWriter attrGraph(String name, byte[] graph) { return new ProtoWriter().string(1, name).int64(20, OnnxProto.ATTR_GRAPH).bytes(6, graph); }
 
     /** gather nodes that read max-pooled values (F.maxPool2d's composite) -> their max_pool2d_indices node */
     private final Map<Integer, Node> poolGathers = new HashMap<>();
@@ -243,7 +360,7 @@ final class OnnxExporter {
         names.put(v, name);
     }
 
-    private String fresh(String hint) { return hint + "_" + (counter++); }
+    private String fresh(String hint) { return hint + "_" + (counter[0]++); }
 
     /** Appends a node; returns its (first) output's name. */
     private String node(String op, List<String> inputs, String output, ProtoWriter... attrs) {
@@ -342,7 +459,7 @@ final class OnnxExporter {
             Dim[] shape = in.type().shape();
             for (int a = 0; a < shape.length; a++) {
                 if (shape[a].symbols().equals(List.of(s)) && shape[a].coefficient() == 1) {
-                    String sh = node("Shape", List.of(in.name()));
+                    String sh = node("Shape", List.of(name(Value.input(in.name()))));
                     return node("Gather", List.of(sh, ints(a)), attrInt("axis", 0));
                 }
             }
