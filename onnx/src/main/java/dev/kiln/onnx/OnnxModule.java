@@ -132,8 +132,19 @@ public final class OnnxModule extends Module {
     static final class Env {
         final OnnxTensors tensors;
         private final Map<String, Object> values = new HashMap<>();
+        /** The enclosing graph's values, which a subgraph (a Scan or If body) may read by name; null at the top. */
+        private final Env enclosing;
 
-        Env(OnnxTensors tensors) { this.tensors = tensors; }
+        Env(OnnxTensors tensors) {
+            this.tensors = tensors;
+            this.enclosing = null;
+        }
+
+        /** The values of one run of a subgraph of the graph {@code enclosing} runs. */
+        Env(Env enclosing) {
+            this.tensors = enclosing.tensors;
+            this.enclosing = enclosing;
+        }
         private final Set<Tensor> constants = Collections.newSetFromMap(new IdentityHashMap<>());
 
         void put(String name, Tensor t, boolean constant) {
@@ -146,10 +157,13 @@ public final class OnnxModule extends Module {
             values.put(name, v);
         }
 
-        boolean has(String name) { return name != null && !name.isEmpty() && values.containsKey(name); }
+        boolean has(String name) {
+            return name != null && !name.isEmpty() && (values.containsKey(name) || enclosing != null && enclosing.has(name));
+        }
 
         Object get(String name, String role) {
             Object v = values.get(name);
+            if (v == null && enclosing != null && enclosing.has(name)) return enclosing.get(name, role);
             if (v == null) throw new OnnxException(role + " '" + name + "' is not defined by any earlier node, input or initializer");
             return v;
         }
@@ -160,7 +174,7 @@ public final class OnnxModule extends Module {
             return (Tensor) v;
         }
 
-        boolean isConstant(Tensor t) { return constants.contains(t); }
+        boolean isConstant(Tensor t) { return constants.contains(t) || enclosing != null && enclosing.isConstant(t); }
 
         void markConstant(Tensor t) { constants.add(t); }
     }

@@ -229,6 +229,8 @@ final class OnnxOps {
             case "Range": return one(range(n, env));
             case "LSTM": return OnnxRecurrent.lstm(n, env);
             case "GRU": return OnnxRecurrent.gru(n, env);
+            case "Scan": return OnnxControlFlow.scan(n, env, opset);
+            case "If": return OnnxControlFlow.ifThenElse(n, env, opset);
             default:
                 throw new OnnxException(n.label() + ": operator " + n.opType() + " is not supported by Kiln's importer (opset " + opset + "; docs/onnx.md lists the supported ones)");
         }

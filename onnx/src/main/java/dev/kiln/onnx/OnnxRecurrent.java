@@ -1,5 +1,6 @@
 package dev.kiln.onnx;
 
+import dev.kiln.eager.ControlFlow;
 import dev.kiln.eager.Tensor;
 import dev.kiln.onnx.OnnxModule.Env;
 import dev.kiln.onnx.OnnxProto.Node;
@@ -7,15 +8,14 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * ONNX's LSTM and GRU operators, unrolled over the sequence: each direction's input projection
- * for all steps is one matmul, the recurrence runs step by step. Kiln has no scan yet, so the
- * sequence length must be fixed in the imported graph (a symbolic one is an error that says how
- * to fix it); batch stays symbolic.
+ * ONNX's LSTM and GRU operators: each direction's input projection for all steps is one matmul,
+ * and the recurrence is a {@link ControlFlow#scan} over time (reversed for the backward
+ * direction), so the imported graph keeps the sequence length symbolic, as the batch.
  */
 final class OnnxRecurrent {
     private OnnxRecurrent() {}
 
-    private record Common(Tensor x, Tensor w, Tensor r, Tensor b, Tensor h0, int hidden, int dirs, String direction, boolean batchFirst, int steps) {}
+    private record Common(Tensor x, Tensor w, Tensor r, Tensor b, Tensor h0, int hidden, int dirs, String direction, boolean batchFirst) {}
 
     private static Common common(Node n, Env env, int gates) {
         if (OnnxOps.present(n, 4)) throw OnnxOps.unsupported(n, "sequence_lens (every sequence must have the full length)");
@@ -29,13 +29,9 @@ final class OnnxRecurrent {
         String direction = OnnxOps.attrString(n, "direction", "forward");
         int dirs = direction.equals("bidirectional") ? 2 : 1;
         int hidden = (int) OnnxOps.attrInt(n, "hidden_size", w.data().shape()[1] / gates);
-        if (x.sizeSym(0).isSymbolic()) {
-            throw new OnnxException(n.label() + ": the sequence length " + x.sizeSym(0) + " is symbolic, and Kiln unrolls recurrent layers (it has no scan"
-                    + " yet); import with that dim fixed: Onnx.load(path, Map.of(\"" + x.sizeSym(0) + "\", length))");
-        }
-        int steps = x.data().shape()[0];
+        if (x.data().shape()[0] == 0) throw new OnnxException(n.label() + ": a sequence of length 0");
         if (h0 != null && batchFirst) h0 = h0.transpose(0, 1);
-        return new Common(x, w, r, b, h0, hidden, dirs, direction, batchFirst, steps);
+        return new Common(x, w, r, b, h0, hidden, dirs, direction, batchFirst);
     }
 
     /** A zero state [N, H] shaped from the input, so the batch stays symbolic. */
@@ -59,19 +55,17 @@ final class OnnxRecurrent {
             }
             Tensor hPrev = c.h0() != null ? c.h0().select(0, d) : zeros(c.x(), h);
             Tensor cPrev = c0 != null ? c0.select(0, d) : zeros(c.x(), h);
-            Tensor[] out = new Tensor[c.steps()];
-            for (int i = 0; i < c.steps(); i++) {
-                int t = reverse ? c.steps() - 1 - i : i;
-                Tensor g = proj.select(0, t).add(hPrev.matmul(r.t()));
+            ControlFlow.ScanOutput res = ControlFlow.scan((st, xt) -> {
+                Tensor g = xt[0].add(st[0].matmul(r.t()));
                 // ONNX's gate order: input, output, forget, cell
                 Tensor it = g.narrow(1, 0, h).sigmoid(), ot = g.narrow(1, h, h).sigmoid(), ft = g.narrow(1, 2 * h, h).sigmoid(), ct = g.narrow(1, 3 * h, h).tanh();
-                cPrev = ft.mul(cPrev).add(it.mul(ct));
-                hPrev = ot.mul(cPrev.tanh());
-                out[t] = hPrev;
-            }
-            ys.add(Tensor.stack(List.of(out), 0)); // [T, N, H]
-            hs.add(hPrev);
-            cs.add(cPrev);
+                Tensor cNext = ft.mul(st[1]).add(it.mul(ct));
+                Tensor hNext = ot.mul(cNext.tanh());
+                return ControlFlow.ScanOutput.of(new Tensor[] {hNext, cNext}, hNext);
+            }, new Tensor[] {hPrev, cPrev}, new Tensor[] {proj}, 0, reverse);
+            ys.add(res.y(0)); // [T, N, H]
+            hs.add(res.carry(0));
+            cs.add(res.carry(1));
         }
         return outputs(c, ys, hs, cs);
     }
@@ -92,31 +86,30 @@ final class OnnxRecurrent {
                 rb = bd.narrow(0, 3 * h, 3 * h);
             }
             Tensor hPrev = c.h0() != null ? c.h0().select(0, d) : zeros(c.x(), h);
-            Tensor[] out = new Tensor[c.steps()];
-            for (int i = 0; i < c.steps(); i++) {
-                int t = reverse ? c.steps() - 1 - i : i;
-                Tensor xp = proj.select(0, t);
+            Tensor rbias = rb;
+            ControlFlow.ScanOutput res = ControlFlow.scan((st, xt) -> {
+                Tensor xp = xt[0], hp = st[0];
                 // ONNX's gate order: update (z), reset (r), hidden (h)
-                Tensor rz = hPrev.matmul(r.narrow(0, 0, 2 * h).t());
-                if (rb != null) rz = rz.add(rb.narrow(0, 0, 2 * h));
+                Tensor rz = hp.matmul(r.narrow(0, 0, 2 * h).t());
+                if (rbias != null) rz = rz.add(rbias.narrow(0, 0, 2 * h));
                 Tensor z = xp.narrow(1, 0, h).add(rz.narrow(1, 0, h)).sigmoid();
                 Tensor reset = xp.narrow(1, h, h).add(rz.narrow(1, h, h)).sigmoid();
                 Tensor rh = r.narrow(0, 2 * h, h);
                 Tensor hh;
                 if (linearBeforeReset) {
-                    Tensor lin = hPrev.matmul(rh.t());
-                    if (rb != null) lin = lin.add(rb.narrow(0, 2 * h, h));
+                    Tensor lin = hp.matmul(rh.t());
+                    if (rbias != null) lin = lin.add(rbias.narrow(0, 2 * h, h));
                     hh = xp.narrow(1, 2 * h, h).add(reset.mul(lin)).tanh();
                 } else {
-                    Tensor lin = reset.mul(hPrev).matmul(rh.t());
-                    if (rb != null) lin = lin.add(rb.narrow(0, 2 * h, h));
+                    Tensor lin = reset.mul(hp).matmul(rh.t());
+                    if (rbias != null) lin = lin.add(rbias.narrow(0, 2 * h, h));
                     hh = xp.narrow(1, 2 * h, h).add(lin).tanh();
                 }
-                hPrev = z.rsub(1.0).mul(hh).add(z.mul(hPrev));
-                out[t] = hPrev;
-            }
-            ys.add(Tensor.stack(List.of(out), 0));
-            hs.add(hPrev);
+                Tensor hNext = z.rsub(1.0).mul(hh).add(z.mul(hp));
+                return ControlFlow.ScanOutput.of(new Tensor[] {hNext}, hNext);
+            }, new Tensor[] {hPrev}, new Tensor[] {proj}, 0, reverse);
+            ys.add(res.y(0));
+            hs.add(res.carry(0));
         }
         return outputs(c, ys, hs, null);
     }

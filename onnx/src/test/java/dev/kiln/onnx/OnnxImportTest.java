@@ -103,14 +103,14 @@ class OnnxImportTest {
                 String name = model + "_opset" + opset;
                 tests.add(DynamicTest.dynamicTest(name, () -> {
                     JsonNode f = new ObjectMapper().readTree(DIR.resolve(name + ".json").toFile());
-                    // recurrent layers unroll, and ops_misc slices T with a step (ceil((T-1)/2) is no monomial): T is fixed per import
-                    boolean recurrent = model.equals("lstm") || model.equals("gru") || model.equals("ops_misc");
+                    // ops_misc slices T with a step (ceil((T-1)/2) is no monomial): T is fixed per import; LSTM and GRU scan over a symbolic T
+                    boolean recurrent = model.equals("ops_misc");
                     CompiledGraph shared = recurrent ? null
                             : CompiledGraph.compile(Onnx.load(DIR.resolve(name + ".onnx")), CompileOptions.of(OptLevel.O2));
                     int k = 0;
                     for (Tensor[][] c : cases(f)) {
                         CompiledGraph g = shared;
-                        if (recurrent) { // unrolled: the sequence length is fixed per import
+                        if (recurrent) { // the sequence length is fixed per import
                             g = CompiledGraph.compile(Onnx.load(DIR.resolve(name + ".onnx"), LoadLimits.defaults(), Map.of("T", c[0][0].shape(1))),
                                     CompileOptions.of(OptLevel.O2));
                         }
