@@ -60,8 +60,6 @@ public final class DataParallelTrainer implements Serializable {
     final String checkpointDir;
     final boolean resume;
     final StepHook hook;
-    /** The columns of the run in progress (set by fit, for the tasks' messages). */
-    final String featuresCol, labelCol;
 
     private DataParallelTrainer(Builder b) {
         model = b.model;
@@ -76,28 +74,9 @@ public final class DataParallelTrainer implements Serializable {
         checkpointDir = b.checkpointDir == null ? null : b.checkpointDir.toString();
         resume = b.resume;
         hook = b.hook;
-        featuresCol = null;
-        labelCol = null;
     }
 
-    private DataParallelTrainer(DataParallelTrainer t, String featuresCol, String labelCol) {
-        model = t.model;
-        optimizer = t.optimizer;
-        loss = t.loss;
-        featureShape = t.featureShape;
-        workers = t.workers;
-        rowsPerWorker = t.rowsPerWorker;
-        steps = t.steps;
-        checkpointEvery = t.checkpointEvery;
-        seed = t.seed;
-        checkpointDir = t.checkpointDir;
-        resume = t.resume;
-        hook = t.hook;
-        this.featuresCol = featuresCol;
-        this.labelCol = labelCol;
-    }
 
-    private DataParallelTrainer withColumns(String features, String label) { return new DataParallelTrainer(this, features, label); }
 
     public static Builder builder() { return new Builder(); }
 
@@ -176,7 +155,7 @@ public final class DataParallelTrainer implements Serializable {
                                         String runId, String featuresCol, String labelCol) {
         Broadcast<byte[]> shipped = jsc.broadcast(state);
         try {
-            TrainingRound round = new TrainingRound(withColumns(featuresCol, labelCol), shipped, from, to, rows, TOKENS.nextLong(), runId);
+            TrainingRound round = new TrainingRound(this, new String[] {featuresCol, labelCol}, shipped, from, to, rows, TOKENS.nextLong(), runId);
             List<TrainingRound.Outcome> outcomes = sharded.rdd().barrier()
                     .mapPartitions(round, false, scala.reflect.ClassTag$.MODULE$.apply(TrainingRound.Outcome.class))
                     // a shuffle after the barrier stage: Spark retries a failed barrier shuffle-map

@@ -35,8 +35,12 @@ final class TrainingRound extends AbstractFunction1<Iterator<Tuple2<Long, Row>>,
     /** Names this training run in the executors' shard cache. */
     private final String runId;
 
-    TrainingRound(DataParallelTrainer spec, Broadcast<byte[]> state, int from, int to, long rows, long token, String runId) {
+    /** The feature and label columns, for messages about bad rows. */
+    private final String[] columns;
+
+    TrainingRound(DataParallelTrainer spec, String[] columns, Broadcast<byte[]> state, int from, int to, long rows, long token, String runId) {
         this.runId = runId;
+        this.columns = columns.clone();
         this.spec = spec;
         this.state = state;
         this.from = from;
@@ -57,8 +61,8 @@ final class TrainingRound extends AbstractFunction1<Iterator<Tuple2<Long, Row>>,
         long[] labels = new long[rows.size()];
         for (int i = 0; i < rows.size(); i++) {
             Row r = rows.get(i)._2();
-            RowArrays.read(r, 0, spec.featuresCol, d, features, i * d);
-            if (r.isNullAt(1)) throw new IllegalArgumentException("column '" + spec.labelCol + "' is null in a row");
+            RowArrays.read(r, 0, columns[0], d, features, i * d);
+            if (r.isNullAt(1)) throw new IllegalArgumentException("column '" + columns[1] + "' is null in a row");
             labels[i] = ((Number) r.get(1)).longValue();
         }
         return new ShardCache.Shard(features, labels);
