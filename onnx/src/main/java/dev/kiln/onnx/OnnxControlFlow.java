@@ -12,7 +12,8 @@ import java.util.Arrays;
  * in an environment that reads the enclosing graph's values by name: imported under the tracer,
  * each becomes one node with its body, so a Scan keeps its length symbolic. Scans whose inputs
  * and outputs use different axes or directions (which Kiln's scan, one dim and one direction,
- * cannot express) are refused by name; ONNX Loop is not imported.
+ * cannot express) are refused by name. A Loop becomes a while loop whose carries are the iteration
+ * count, the condition and the loop-carried values (per-iteration scan outputs are refused).
  */
 final class OnnxControlFlow {
     private OnnxControlFlow() {}
@@ -56,6 +57,31 @@ final class OnnxControlFlow {
         if (cond.data().numel() != 1) throw new OnnxException(n.label() + ": the condition " + cond.typeString() + " must hold one value");
         if (cond.dim() != 0) cond = cond.reshape();
         return ControlFlow.cond(cond, ops -> run(then, new Tensor[0], env, opset), ops -> run(otherwise, new Tensor[0], env, opset));
+    }
+
+    static Object[] loop(Node n, Env env, long opset) {
+        Graph body = graph(n, "body");
+        int carried = n.inputs().size() - 2;
+        if (carried < 0) throw new OnnxException(n.label() + ": Loop needs the inputs M and cond (either may be empty)");
+        if (body.outputs().size() != 1 + carried) {
+            throw OnnxOps.unsupported(n, "a Loop with per-iteration scan outputs (" + (body.outputs().size() - 1 - carried) + " of them)");
+        }
+        Tensor max = n.inputs().get(0).isEmpty() ? null : env.tensor(n.inputs().get(0), n.label() + " trip count").to(dev.kiln.backend.DType.INT64).reshape();
+        Tensor cond = n.inputs().get(1).isEmpty() ? Tensor.scalar(1, dev.kiln.backend.DType.BOOL)
+                : env.tensor(n.inputs().get(1), n.label() + " condition").to(dev.kiln.backend.DType.BOOL).reshape();
+        Tensor[] carries = new Tensor[2 + carried];
+        carries[0] = Tensor.scalar(0, dev.kiln.backend.DType.INT64);
+        carries[1] = cond;
+        for (int i = 0; i < carried; i++) carries[2 + i] = env.tensor(n.inputs().get(2 + i), n.label() + " loop-carried input");
+        Tensor[] out = ControlFlow.whileLoop(c -> max == null ? c[1] : c[1].logicalAnd(c[0].lt(max)), c -> {
+            Tensor[] r = run(body, c, env, opset);
+            Tensor[] next = new Tensor[c.length];
+            next[0] = c[0].add(Tensor.scalar(1, dev.kiln.backend.DType.INT64));
+            next[1] = r[0].to(dev.kiln.backend.DType.BOOL).reshape();
+            System.arraycopy(r, 1, next, 2, carried);
+            return next;
+        }, carries);
+        return Arrays.copyOfRange(out, 2, out.length, Object[].class);
     }
 
     private static Graph graph(Node n, String attr) {

@@ -33,23 +33,50 @@ final class OnnxExporter {
 
     private final Graph g;
     private final ProtoWriter graph = new ProtoWriter();
-    private final List<ProtoWriter> nodes = new ArrayList<>();
-    private final List<ProtoWriter> initializers = new ArrayList<>();
+    /** The ONNX graph being written: its nodes, initializers and cached constants (a body inlined into it shares them). */
+    private final List<ProtoWriter> nodes;
+    private final List<ProtoWriter> initializers;
+    private final Map<String, String> constants;
     private final Map<Value, String> names = new HashMap<>();
     private final Map<String, String> symbolDims = new HashMap<>(); // symbol -> name of its 1-element i64 tensor
-    private final Map<String, String> constants = new HashMap<>();
     /** Shared with the bodies' exporters: names are unique across the model's subgraphs. */
     private final int[] counter;
 
     private OnnxExporter(Graph g) {
         this.g = g;
         this.counter = new int[1];
+        this.nodes = new ArrayList<>();
+        this.initializers = new ArrayList<>();
+        this.constants = new HashMap<>();
     }
 
-    /** The exporter of a control-flow body of {@code parent}'s graph. */
+    /** The exporter of a control-flow body of {@code parent}'s graph, as a subgraph of its own. */
     private OnnxExporter(Graph body, OnnxExporter parent) {
         this.g = body;
         this.counter = parent.counter;
+        this.nodes = new ArrayList<>();
+        this.initializers = new ArrayList<>();
+        this.constants = new HashMap<>();
+    }
+
+    /** The exporter of {@code body} writing into {@code host}'s ONNX graph (inlined). */
+    private OnnxExporter(OnnxExporter host, Graph body) {
+        this.g = body;
+        this.counter = host.counter;
+        this.nodes = host.nodes;
+        this.initializers = host.initializers;
+        this.constants = host.constants;
+    }
+
+    /** {@code body}'s nodes written into this exporter's ONNX graph, its inputs read from {@code inputs}; its outputs' names. */
+    private String[] inline(Graph body, List<String> inputs) {
+        OnnxExporter in = new OnnxExporter(this, body);
+        for (int i = 0; i < body.inputs().size(); i++) in.names.put(Value.input(body.inputs().get(i).name()), inputs.get(i));
+        for (NamedTensor c : body.constants()) in.initializer(Value.constant(c.name()), fresh("const_" + c.name()), c.data(), null);
+        in.emitNodes();
+        String[] out = new String[body.outputs().size()];
+        for (int i = 0; i < out.length; i++) out[i] = in.name(body.outputs().get(i));
+        return out;
     }
 
     /** The ONNX ModelProto bytes of {@code g}; {@code external} receives initializers above its threshold (null: all inline). */
@@ -124,8 +151,7 @@ final class OnnxExporter {
     /**
      * A scan as ONNX Scan (its carries are Scan's state variables, its xs the scan inputs, its
      * captures read from the enclosing graph by name), a cond as ONNX If (both branches read all
-     * their inputs from the enclosing graph). while_loop is not exported yet: ONNX Loop evaluates
-     * its condition inside the body, so Kiln's condition body would be inlined twice.
+     * their inputs from the enclosing graph), a while loop as ONNX Loop ({@link #loop}).
      */
     private String[] emitControl(Node n) {
         String[] outs = new String[n.types().size()];
@@ -158,10 +184,57 @@ final class OnnxExporter {
                 byte[] otherwise = new OnnxExporter(n.bodies().get(1), this).subgraph(0, enclosingNames(n, 0, 1));
                 nodeMulti("If", List.of(pred), outs, attrGraph("then_branch", then), attrGraph("else_branch", otherwise));
             }
-            default -> throw new OnnxException("node %" + n.id() + " (" + n.op().opName() + "): ONNX export of while_loop is not built yet"
-                    + " (ONNX Loop evaluates its condition in the body, so Kiln's condition would be inlined twice); cond and scan export");
+            case WHILE_LOOP -> loop(n, outs);
+            default -> throw new OnnxException("node %" + n.id() + ": " + n.op().opName() + " is not control flow ONNX knows");
         }
         return outs;
+    }
+
+    /**
+     * A while loop as ONNX Loop without a trip count: the condition is evaluated once before the
+     * loop (Kiln's condition body inlined here) and at the end of each iteration (inlined into the
+     * Loop body after Kiln's step body), which is how Loop checks it before every iteration.
+     */
+    private void loop(Node n, String[] outs) {
+        int k = n.attrs().getInt("captures"), c = n.inputs().size() - k;
+        List<String> args = new ArrayList<>();
+        for (Value v : n.inputs()) args.add(name(v));
+        Graph condBody = n.bodies().get(0), stepBody = n.bodies().get(1);
+        String first = inline(condBody, args)[0];
+        String condInit = cast(first, condBody.typeOf(condBody.outputs().get(0)).dtype(), DType.BOOL);
+
+        OnnxExporter body = new OnnxExporter(stepBody, this);
+        ProtoWriter io = new ProtoWriter();
+        String iter = fresh("iter"), condIn = fresh("cond_in");
+        io.message(11, valueInfo(iter, TensorType.of(DType.INT64)));
+        io.message(11, valueInfo(condIn, TensorType.of(DType.BOOL)));
+        List<String> stepArgs = new ArrayList<>();
+        for (int i = 0; i < c; i++) {
+            String nm = fresh("carry");
+            io.message(11, valueInfo(nm, stepBody.inputs().get(i).type()));
+            stepArgs.add(nm);
+        }
+        stepArgs.addAll(args.subList(c, args.size())); // captures: the enclosing graph's names
+        String[] next = body.inline(stepBody, stepArgs);
+        List<String> condArgs = new ArrayList<>(List.of(next).subList(0, c));
+        condArgs.addAll(args.subList(c, args.size()));
+        String again = body.cast(body.inline(condBody, condArgs)[0], condBody.typeOf(condBody.outputs().get(0)).dtype(), DType.BOOL);
+        String condOut = body.node("Identity", List.of(again), fresh("cond_out"));
+        io.message(12, valueInfo(condOut, TensorType.of(DType.BOOL)));
+        for (int i = 0; i < c; i++) {
+            String out = body.node("Identity", List.of(next[i]), fresh("out"));
+            io.message(12, valueInfo(out, stepBody.inputs().get(i).type()));
+        }
+        ProtoWriter graph = new ProtoWriter();
+        for (ProtoWriter nd : body.nodes) graph.message(1, nd);
+        graph.string(2, stepBody.name() + "_" + counter[0]++);
+        for (ProtoWriter t : body.initializers) graph.message(5, t);
+        byte[] b = graph.toByteArray(), i2 = io.toByteArray();
+        byte[] all = Arrays.copyOf(b, b.length + i2.length);
+        System.arraycopy(i2, 0, all, b.length, i2.length);
+        List<String> inputs = new ArrayList<>(List.of("", condInit));
+        inputs.addAll(args.subList(0, c));
+        nodeMulti("Loop", inputs, outs, attrGraph("body", all));
     }
 
     /** Body input i (from {@code declared} on) is node input {@code i + shift} of the enclosing graph: its ONNX name there. */

@@ -231,6 +231,7 @@ final class OnnxOps {
             case "GRU": return OnnxRecurrent.gru(n, env);
             case "Scan": return OnnxControlFlow.scan(n, env, opset);
             case "If": return OnnxControlFlow.ifThenElse(n, env, opset);
+            case "Loop": return OnnxControlFlow.loop(n, env, opset);
             default:
                 throw new OnnxException(n.label() + ": operator " + n.opType() + " is not supported by Kiln's importer (opset " + opset + "; docs/onnx.md lists the supported ones)");
         }

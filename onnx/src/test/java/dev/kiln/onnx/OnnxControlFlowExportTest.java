@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Control flow exported to ONNX runs in ONNX Runtime as in Kiln: a scan as Scan (an LSTM or GRU
  * traced with batch and length dynamic, at lengths it was not traced at), a cond as If (both
- * branches), reverse scans with stacked outputs; while_loop is refused by name.
+ * branches), reverse scans with stacked outputs, a while loop as Loop.
  */
 class OnnxControlFlowExportTest {
 
@@ -88,10 +88,38 @@ class OnnxControlFlowExportTest {
     }
 
     @Test
-    void whileLoopIsRefusedByName() {
-        Graph g = Tracer.traceMulti(in -> ControlFlow.whileLoop(s -> s[0].abs().max().ge(1.0), s -> new Tensor[] {s[0].mul(0.5)}, in[0]),
-                new Tensor[] {Tensor.full(3.0, 2, 2)}, TraceOptions.builder().name("halve").build());
-        OnnxException e = assertThrows(OnnxException.class, () -> Onnx.toBytes(g));
-        assertTrue(e.getMessage().contains("ONNX export of while_loop is not built yet"), e.getMessage());
+    void whileLoopExportsAsLoopAndRunsAsManyIterationsAsEachInputNeeds() throws Exception {
+        // halve x until its largest magnitude is below 1, counting the halvings (a captured scale too)
+        Tensor scale = Tensor.full(0.5, 1);
+        Function<Tensor[], Tensor> f = in -> {
+            Tensor[] r = ControlFlow.whileLoop(s -> s[0].abs().max().ge(1.0), s -> new Tensor[] {s[0].mul(scale), s[1].add(1.0)},
+                    in[0], in[0].sum().mul(0.0));
+            return r[0].sum().add(r[1].mul(100.0)).reshape(1);
+        };
+        Graph g = Tracer.trace(f, new Tensor[] {Tensor.full(3.0, 2, 2)}, TraceOptions.builder().name("halve").dynamic(0, 0, "N").build());
+        byte[] model = Onnx.toBytes(g);
+        for (double start : new double[] {0.5, 3.0, 1000.0, -70.0}) {
+            Tensor x = Tensor.full(start, 3, 2);
+            Tensor want;
+            try (var ng = Autograd.noGrad()) {
+                want = f.apply(new Tensor[] {x});
+            }
+            assertArrayEquals(want.toFloatArray(), OnnxExportTest.ort(model, Map.of("x", x)), 1e-4f, "start " + start);
+        }
+        // imported back, the Loop is a while loop again
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("halve", ".onnx");
+        java.nio.file.Files.write(file, model);
+        Graph back = Onnx.load(file);
+        java.nio.file.Files.delete(file);
+        assertTrue(back.nodes().stream().anyMatch(nd -> nd.op() == dev.kiln.backend.op.Op.WHILE_LOOP), back.toString());
+        for (double start : new double[] {0.25, 9.0, -300.0}) {
+            Tensor x = Tensor.full(start, 4, 2);
+            Tensor want;
+            try (var ng = Autograd.noGrad()) {
+                want = f.apply(new Tensor[] {x});
+            }
+            assertArrayEquals(want.toFloatArray(), Tensor.wrap(dev.kiln.graph.ReferenceInterpreter.run(back, java.util.List.of(x.data())).get(0)).toFloatArray(),
+                    1e-4f, "re-imported, start " + start);
+        }
     }
 }
