@@ -399,4 +399,24 @@ class ControlFlowTest {
                 TraceOptions.builder().params(java.util.Map.of("w", w)).build()));
         assertTrue(e.getMessage().contains("draws random numbers"), e.getMessage());
     }
+
+    @Test
+    void aGuardInsideABodyFailsNamingTheNodeAndTracedFunctionRetracesOnIt() {
+        // a lenient trace of a step that reads its slice's dynamic width into Java: the guard lives in the body
+        Function<Tensor[], Tensor> f = in -> ControlFlow.scan((h, xt) -> {
+            int width = xt[0].shape(1);
+            return ScanOutput.of(new Tensor[] {h[0].add(xt[0].sum(1).mul(1.0 / width))});
+        }, new Tensor[] {in[0].select(1, 0).sum(1)}, new Tensor[] {in[0]}, 1).carry(0);
+        TraceOptions o = TraceOptions.builder().name("guarded").dynamic(0, 2, "W").strict(false).build();
+        Graph g = Tracer.trace(f, new Tensor[] {Tensor.randn(2, 3, 4)}, o);
+        CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2));
+        GraphException e = assertThrows(GraphException.class, () -> c.run(List.of(Tensor.randn(2, 3, 5).data())));
+        assertTrue(e.getMessage().contains("scan %") && e.getMessage().contains("guard failed"), e.getMessage());
+        TracedFunction tf = new TracedFunction(f, o);
+        for (int w : new int[] {4, 5, 4, 5}) {
+            Tensor x = Tensor.randn(2, 3, w);
+            assertArrayEquals(f.apply(new Tensor[] {x}).toFloatArray(), tf.call(x).toFloatArray(), 1e-5f, "W=" + w);
+        }
+        assertEquals(1, tf.retraceReasons().size(), "one retrace per width, not per call: " + tf.retraceReasons());
+    }
 }

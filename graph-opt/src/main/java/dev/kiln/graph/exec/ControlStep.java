@@ -39,7 +39,13 @@ final class ControlStep extends PlanStep {
     void run(Strided[] env, Arena arena) {
         Strided[] in = new Strided[inputs.length];
         for (int i = 0; i < in.length; i++) in[i] = env[inputs[i]];
-        Strided[] r = ControlFlowSemantics.run(node, in, types, (b, ins) -> bodies.get(b).run(ins));
+        Strided[] r;
+        try {
+            r = ControlFlowSemantics.run(node, in, types, (b, ins) -> bodies.get(b).run(ins));
+        } catch (GraphException e) {
+            // a body's failure (a guard of the body, a kernel) names the node that runs the body
+            throw new GraphException(plan.graph.name() + ": " + node.describe() + ": " + e.getMessage(), e);
+        }
         // a body may hand back one of its inputs (a carry passed through, a branch returning its
         // operand, a loop that ran zero times) or the same buffer twice: such an output gets its
         // own copy, since the plan may write over an input's buffer (or reuse its arena slot)
