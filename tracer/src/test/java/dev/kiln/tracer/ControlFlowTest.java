@@ -338,6 +338,23 @@ class ControlFlowTest {
     }
 
     @Test
+    void aBranchReturningABodyConstantDoesNotLetLaterStepsWriteIntoIt() {
+        // O2's captures pass moves the constant operand into both branches; the then-branch hands
+        // that constant back, and the fused neg+add+exp after the cond (an intermediate) may write over its input
+        Tensor w = Tensor.of(new float[] {1, 2, 3, 4}, 4);
+        Function<Tensor[], Tensor[]> f = in -> {
+            Tensor y = ControlFlow.cond(in[0].sum().gt(0.0), o -> new Tensor[] {o[0]}, o -> new Tensor[] {o[0].mul(2.0)}, w)[0];
+            return new Tensor[] {y.neg().add(in[0]).exp().sum().reshape(1)};
+        };
+        Graph g = Tracer.traceMulti(f, new Tensor[] {Tensor.ones(4)}, TraceOptions.builder().name("constant").build());
+        CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2));
+        for (int run = 0; run < 3; run++) {
+            Tensor x = Tensor.ones(4).mul(run + 1.0);
+            assertArrayEquals(f.apply(new Tensor[] {x})[0].toFloatArray(), Tensor.wrap(c.run(List.of(x.data())).get(0)).toFloatArray(), 0f, "run " + run);
+        }
+    }
+
+    @Test
     void anOutputThatIsTheBodysInputIsNotOverwrittenByLaterSteps() {
         // the then-branch hands back its operand, which lives in an arena slot of the O2 plan; the
         // neg that follows is its last reader and may write over that slot in place

@@ -23,6 +23,8 @@ final class ControlStep extends PlanStep {
     private final TensorType[] types;
     private final List<CompiledGraph> bodies;
     private final Plan plan;
+    /** The storages of the bodies' constants and parameters: an output that is one of them is copied too. */
+    private final java.util.Set<dev.kiln.backend.Storage> bodyData = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
     ControlStep(Plan plan, StepSpec.Kernel spec, Map<Value, Integer> index, List<CompiledGraph> bodies) {
         super(spec, index);
@@ -31,6 +33,10 @@ final class ControlStep extends PlanStep {
         this.bodies = bodies;
         this.inputs = node.inputs().stream().mapToInt(index::get).toArray();
         this.outs = node.outputs().stream().mapToInt(index::get).toArray();
+        for (CompiledGraph body : bodies) {
+            for (dev.kiln.graph.NamedTensor c : body.graph().constants()) if (c.data() != null) bodyData.add(c.data().storage());
+            for (dev.kiln.graph.NamedTensor p : body.graph().params()) if (p.data() != null) bodyData.add(p.data().storage());
+        }
         this.types = new TensorType[outs.length];
         for (int i = 0; i < outs.length; i++) types[i] = TensorType.of(plan.dtypes[outs[i]], plan.shapes[outs[i]]);
     }
@@ -49,8 +55,11 @@ final class ControlStep extends PlanStep {
         // a body may hand back one of its inputs (a carry passed through, a branch returning its
         // operand, a loop that ran zero times) or the same buffer twice: such an output gets its
         // own copy, since the plan may write over an input's buffer (or reuse its arena slot)
-        // once the input's last reader, this step, is done
+        // once the input's last reader, this step, is done. The same holds for a body's constants
+        // (a branch returning one). So every output is a buffer of its own, like a kernel's
+        // result, and the memory plan treats it as one.
         java.util.Set<dev.kiln.backend.Storage> taken = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        taken.addAll(bodyData);
         for (Strided x : in) taken.add(x.storage());
         for (int i = 0; i < r.length; i++) {
             if (!taken.add(r[i].storage())) r[i] = dev.kiln.backend.cpu.Copy.toContiguous(r[i], r[i].dtype());
@@ -71,6 +80,6 @@ final class ControlStep extends PlanStep {
     MemoryPlan.StepUse use() {
         long bytes = 0;
         for (int o : outs) bytes += plan.bytes(o);
-        return new MemoryPlan.StepUse(out, inputs, false, false, new int[0], bytes, true);
+        return new MemoryPlan.StepUse(out, inputs, false, false, new int[0], bytes);
     }
 }

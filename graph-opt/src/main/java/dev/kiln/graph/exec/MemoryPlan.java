@@ -28,11 +28,7 @@ final class MemoryPlan {
     final int[] takesOverBufferOf;
 
     /** Per step: value defined, values read, whether it is a view of input 0, whether the plan writes it, in-place candidates. */
-    record StepUse(int out, int[] reads, boolean view, boolean planned, int[] inPlaceCandidates, long bytes, boolean mayAlias) {
-        StepUse(int out, int[] reads, boolean view, boolean planned, int[] inPlaceCandidates, long bytes) {
-            this(out, reads, view, planned, inPlaceCandidates, bytes, false);
-        }
-    }
+    record StepUse(int out, int[] reads, boolean view, boolean planned, int[] inPlaceCandidates, long bytes) {}
 
     MemoryPlan(int values, List<StepUse> steps, boolean[] escapes, boolean[] donated, boolean enabled) {
         int s = steps.size();
@@ -59,9 +55,7 @@ final class MemoryPlan {
         // only buffers a kernel step allocated during this run may be written over: graph inputs
         // (the caller's tensors), parameters and constants (the graph's data) never
         boolean[] kernelResult = new boolean[values];
-        // a control-flow step's result may be one of its inputs, or share a buffer with its other
-        // outputs (a body returning a value twice): never written over
-        for (StepUse u : steps) kernelResult[u.out()] = !u.planned() && !u.view() && !u.mayAlias();
+        for (StepUse u : steps) kernelResult[u.out()] = !u.planned() && !u.view();
         List<long[]> slots = new ArrayList<>(); // {elements, busyUntilStep}
         long freshPeak = 0;
         for (int i = 0; i < s; i++) {
