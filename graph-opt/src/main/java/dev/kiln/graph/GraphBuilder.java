@@ -93,6 +93,26 @@ public final class GraphBuilder {
         return n.output();
     }
 
+    /**
+     * Appends {@code g}'s constants, nodes (ids kept), outputs (names kept) and guards, reading
+     * {@code subst}'s replacement wherever they read a replaced value: how a control-flow body is
+     * rebuilt with other inputs once they are declared here. The ledger and metadata stay behind.
+     */
+    public GraphBuilder copyBody(Graph g, Map<Value, Value> subst) {
+        for (NamedTensor c : g.constants()) addConstant(c.name(), c.type(), c.data());
+        for (Node n : g.nodes()) {
+            List<Value> in = new ArrayList<>(n.inputs().size());
+            for (Value v : n.inputs()) in.add(subst.getOrDefault(v, v));
+            addNode(n.withInputs(in));
+        }
+        for (int i = 0; i < g.outputs().size(); i++) output(subst.getOrDefault(g.outputs().get(i), g.outputs().get(i)), g.outputNames().get(i));
+        for (Guard gd : g.guards()) {
+            addGuard(gd.value() == null || !subst.containsKey(gd.value()) ? gd
+                    : new Guard(gd.kind(), gd.description(), subst.get(gd.value()), gd.expected(), gd.source()));
+        }
+        return this;
+    }
+
     void reserveIdsAbove(int id) { nextId = Math.max(nextId, id + 1); }
 
     public TensorType typeOf(Value v) { return types.get(v); }

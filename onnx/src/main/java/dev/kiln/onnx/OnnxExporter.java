@@ -111,17 +111,9 @@ final class OnnxExporter {
             node("Identity", List.of(name(v)), out);
             graph.message(12, valueInfo(out, g.typeOf(v)));
         }
-        ProtoWriter body = new ProtoWriter();
-        for (ProtoWriter n : nodes) body.message(1, n);
-        body.string(2, g.name());
-        for (ProtoWriter t : initializers) body.message(5, t);
-        byte[] io = graph.toByteArray();
         ProtoWriter model = new ProtoWriter();
         model.int64(1, IR_VERSION).string(2, "kiln").string(3, dev.kiln.backend.KilnVersion.VERSION);
-        byte[] bodyBytes = body.toByteArray();
-        byte[] gbytes = Arrays.copyOf(bodyBytes, bodyBytes.length + io.length);
-        System.arraycopy(io, 0, gbytes, bodyBytes.length, io.length);
-        model.bytes(7, gbytes);
+        model.bytes(7, graphProto(g.name(), graph));
         model.message(8, new ProtoWriter().string(1, "").int64(2, OPSET));
         for (var e : g.metadata().entrySet()) model.message(14, new ProtoWriter().string(1, e.getKey()).string(2, e.getValue()));
         return model.toByteArray();
@@ -225,13 +217,7 @@ final class OnnxExporter {
             String out = body.node("Identity", List.of(next[i]), fresh("out"));
             io.message(12, valueInfo(out, stepBody.inputs().get(i).type()));
         }
-        ProtoWriter graph = new ProtoWriter();
-        for (ProtoWriter nd : body.nodes) graph.message(1, nd);
-        graph.string(2, stepBody.name() + "_" + counter[0]++);
-        for (ProtoWriter t : body.initializers) graph.message(5, t);
-        byte[] b = graph.toByteArray(), i2 = io.toByteArray();
-        byte[] all = Arrays.copyOf(b, b.length + i2.length);
-        System.arraycopy(i2, 0, all, b.length, i2.length);
+        byte[] all = body.graphProto(stepBody.name() + "_" + counter[0]++, io);
         List<String> inputs = new ArrayList<>(List.of("", condInit));
         inputs.addAll(args.subList(0, c));
         nodeMulti("Loop", inputs, outs, attrGraph("body", all));
@@ -268,9 +254,17 @@ final class OnnxExporter {
             String out = node("Identity", List.of(name(v)), fresh("out"));
             io.message(12, valueInfo(out, g.typeOf(v)));
         }
+        return graphProto(g.name() + "_" + counter[0]++, io);
+    }
+
+    /**
+     * This exporter's nodes and initializers as a GraphProto named {@code name}, followed by
+     * {@code io}'s fields (its inputs and outputs): the model's graph and every subgraph.
+     */
+    private byte[] graphProto(String name, ProtoWriter io) {
         ProtoWriter body = new ProtoWriter();
         for (ProtoWriter nd : nodes) body.message(1, nd);
-        body.string(2, g.name() + "_" + counter[0]++);
+        body.string(2, name);
         for (ProtoWriter t : initializers) body.message(5, t);
         byte[] b = body.toByteArray(), i = io.toByteArray();
         byte[] all = Arrays.copyOf(b, b.length + i.length);

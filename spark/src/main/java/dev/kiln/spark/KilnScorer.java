@@ -137,16 +137,8 @@ public final class KilnScorer implements Serializable {
         KilnScorer spec = withoutArtifact();
         UDF1<scala.collection.Seq<Object>, float[]> f = seq -> {
             if (seq == null) return null;
-            List<Object> values = scala.jdk.javaapi.CollectionConverters.asJava(seq);
             float[] x = new float[spec.rowLength()];
-            if (values.size() != x.length) {
-                throw new IllegalArgumentException(spec.name + ": a row has " + values.size() + " numbers; the model takes " + x.length + " per row");
-            }
-            for (int i = 0; i < x.length; i++) {
-                Object v = values.get(i);
-                if (v == null) throw new IllegalArgumentException(spec.name + ": a row has a null at position " + i);
-                x[i] = ((Number) v).floatValue();
-            }
+            RowArrays.read(scala.jdk.javaapi.CollectionConverters.asJava(seq), spec.name + " argument", x.length, x, 0);
             return spec.score(ModelCache.get(shipped.value()), x, 1)[0];
         };
         return functions.udf(f, DataTypes.createArrayType(DataTypes.FloatType, false));

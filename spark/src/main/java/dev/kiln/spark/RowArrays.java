@@ -35,7 +35,11 @@ final class RowArrays {
     /** The row's array in {@code column} (index {@code col}) into {@code dest} at {@code offset}; it must have {@code length} entries. */
     static void read(Row row, int col, String column, int length, float[] dest, int offset) {
         if (row.isNullAt(col)) throw new IllegalArgumentException("column '" + column + "' is null in a row; expected " + length + " numbers");
-        List<Object> values = row.getList(col);
+        read(row.getList(col), column, length, dest, offset);
+    }
+
+    /** One row's numbers into {@code dest} at {@code offset}; there must be {@code length} of them, none null. */
+    static void read(List<Object> values, String column, int length, float[] dest, int offset) {
         if (values.size() != length) {
             throw new IllegalArgumentException("column '" + column + "' has " + values.size() + " numbers in a row; the model takes " + length + " per row");
         }

@@ -12,8 +12,6 @@ import dev.kiln.graph.ControlFlowTypes;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.GraphBuilder;
 import dev.kiln.graph.GraphInput;
-import dev.kiln.graph.NamedTensor;
-import dev.kiln.graph.Node;
 import dev.kiln.graph.Value;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -195,11 +193,7 @@ final class ControlFlowRecorder {
     private static Graph withInputs(Graph g, List<GraphInput> inputs) {
         GraphBuilder b = Graph.builder(g.name());
         for (GraphInput in : inputs) b.addInput(in.name(), in.type());
-        for (NamedTensor c : g.constants()) b.addConstant(c.name(), c.type(), c.data());
-        for (Node n : g.nodes()) b.addNode(n);
-        for (int i = 0; i < g.outputs().size(); i++) b.output(g.outputs().get(i), g.outputNames().get(i));
-        for (var gd : g.guards()) b.addGuard(gd);
-        return b.build();
+        return b.copyBody(g, java.util.Map.of()).build();
     }
 
     /**

@@ -160,12 +160,17 @@ class ControlFlowTest {
         for (int[] rc : new int[][] {{1, 1}, {2, 9}, {6, 3}}) agree(f, g, Tensor.randn(rc[0], rc[1]));
     }
 
+    /** A float64 RNN's weight [3,3], sequence [2,5,3] and initial state [2,3], all requiring grad (gradcheck sizes). */
+    private static Tensor[] f64RnnInputs(long seed) {
+        Kiln.manualSeed(seed);
+        return new Tensor[] {Tensor.randn(3, 3).to(DType.FLOAT64).mul(0.4).requiresGrad(true),
+            Tensor.randn(2, 5, 3).to(DType.FLOAT64).requiresGrad(true), Tensor.randn(2, 3).to(DType.FLOAT64).requiresGrad(true)};
+    }
+
     @Test
     void gradientsFlowThroughScanAndTheTakenBranchEagerly() {
-        Kiln.manualSeed(4);
-        Tensor w = Tensor.randn(3, 3).to(DType.FLOAT64).mul(0.4).requiresGrad(true);
-        Tensor x = Tensor.randn(2, 5, 3).to(DType.FLOAT64).requiresGrad(true);
-        Tensor h0 = Tensor.randn(2, 3).to(DType.FLOAT64).requiresGrad(true);
+        Tensor[] wxh = f64RnnInputs(4);
+        Tensor w = wxh[0], x = wxh[1], h0 = wxh[2];
         assertTrue(Autograd.gradcheck(in -> {
             ScanOutput r = ControlFlow.scan((h, xt) -> {
                 Tensor next = h[0].matmul(in[2]).add(xt[0]).tanh();
@@ -273,10 +278,8 @@ class ControlFlowTest {
 
     @Test
     void theReverseScanGradientEqualsTheUnrolledOneAndPassesGradcheck() {
-        Kiln.manualSeed(22);
-        Tensor w = Tensor.randn(3, 3).to(DType.FLOAT64).mul(0.4).requiresGrad(true);
-        Tensor x = Tensor.randn(2, 5, 3).to(DType.FLOAT64).requiresGrad(true);
-        Tensor h0 = Tensor.randn(2, 3).to(DType.FLOAT64).requiresGrad(true);
+        Tensor[] wxh = f64RnnInputs(22);
+        Tensor w = wxh[0], x = wxh[1], h0 = wxh[2];
         ControlFlow.ScanFn fn = (h, xt) -> {
             Tensor next = h[0].matmul(w).add(xt[0]).tanh();
             return ScanOutput.of(new Tensor[] {next}, next.mul(next));

@@ -6,7 +6,6 @@ import dev.kiln.graph.ControlFlowTypes;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.GraphBuilder;
 import dev.kiln.graph.GraphInput;
-import dev.kiln.graph.Guard;
 import dev.kiln.graph.NamedTensor;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Value;
@@ -99,19 +98,7 @@ public final class CaptureInlining implements Pass {
             while (!names.add(name)) name = name + "_";
             subst.put(Value.input(in.name()), b.addConstant(name, in.type(), data.get(i)));
         }
-        for (NamedTensor c : body.constants()) b.addConstant(c.name(), c.type(), c.data());
-        for (Node n : body.nodes()) {
-            List<Value> ins = new ArrayList<>();
-            for (Value v : n.inputs()) ins.add(subst.getOrDefault(v, v));
-            b.addNode(n.withInputs(ins));
-        }
-        for (int i = 0; i < body.outputs().size(); i++) {
-            Value v = body.outputs().get(i);
-            b.output(subst.getOrDefault(v, v), body.outputNames().get(i));
-        }
-        for (Guard gd : body.guards()) {
-            b.addGuard(gd.value() == null ? gd : new Guard(gd.kind(), gd.description(), subst.getOrDefault(gd.value(), gd.value()), gd.expected(), gd.source()));
-        }
+        b.copyBody(body, subst);
         return b.build();
     }
 }
