@@ -377,11 +377,10 @@ final class PanamaFloatRows implements FloatRows {
     @Override
     public void unary(Unary op, float[] x, int xo, float[] out, int oo, int n) {
         int L = S.length();
-        int bound = S.loopBound(n);
-        int i = 0;
+        int whole = S.loopBound(n);
         boolean transcendental = op == Unary.SIGMOID || op == Unary.EXP || op == Unary.TANH || op == Unary.GELU || op == Unary.ERF;
-        for (; i < bound; i += L) unaryLanes(op, FloatVector.fromArray(S, x, xo + i)).intoArray(out, oo + i);
-        if (i == n) return;
+        unaryVectors(op, x, xo, out, oo, whole);
+        if (whole == n) return;
         if (transcendental) {
             // the tail through the same vector code, not the scalar twin: these lanes round
             // differently from the double-computed twin, and an element must get the same bits
@@ -389,27 +388,82 @@ final class PanamaFloatRows implements FloatRows {
             // places). Padded into a whole vector rather than masked: masked loads and stores near
             // an array's end take the Vector API's slow checked path on JDK 17.
             float[] tail = new float[L];
-            System.arraycopy(x, xo + i, tail, 0, n - i);
-            unaryLanes(op, FloatVector.fromArray(S, tail, 0)).intoArray(tail, 0);
-            System.arraycopy(tail, 0, out, oo + i, n - i);
+            System.arraycopy(x, xo + whole, tail, 0, n - whole);
+            unaryVectors(op, tail, 0, tail, 0, L);
+            System.arraycopy(tail, 0, out, oo + whole, n - whole);
         } else {
-            SCALAR.unary(op, x, xo + i, out, oo + i, n - i);
+            SCALAR.unary(op, x, xo + whole, out, oo + whole, n - whole);
         }
     }
 
-    private static FloatVector unaryLanes(Unary op, FloatVector v) {
-        return switch (op) {
-            case NEG -> v.neg();
-            case ABS -> v.abs();
-            // max(v, 0) would turn NaN into 0; the blend keeps NaN and -0 like PyTorch's relu
-            case RELU -> v.blend(0f, v.compare(VectorOperators.LT, 0f));
-            case SQRT -> v.sqrt();
-            case EXP -> VectorMath.exp(v);
-            case TANH -> VectorMath.tanh(v);
-            case SIGMOID -> sigmoid(v);
-            case GELU -> gelu(v);
-            case ERF -> erf(v);
-        };
+    /**
+     * op over whole vectors (n a multiple of the lane count). One loop per op, each in its own
+     * method, with the long lane functions (gelu, erf, sigmoid) written inside their loops. The
+     * Vector API's intrinsics need the exact vector class, which C2 knows only where the vector
+     * was made, so every lane function must inline into the loop that loads its vector. A single
+     * loop over a switch of all lane functions inlined none of the long ones (over C2's size
+     * limits), and a lane function C2 had already compiled on its own was later refused for
+     * inlining as too large: then each vector was boxed and blended in the API's Java fallback
+     * (JFR on JDK 25: FloatVector.blendTemplate on top), 2.7 ms per 2^20 gelus, and even neg
+     * took 1.1 ms.
+     */
+    private static void unaryVectors(Unary op, float[] x, int xo, float[] out, int oo, int n) {
+        switch (op) {
+            case NEG -> negRows(x, xo, out, oo, n);
+            case ABS -> absRows(x, xo, out, oo, n);
+            case RELU -> reluRows(x, xo, out, oo, n);
+            case SQRT -> sqrtRows(x, xo, out, oo, n);
+            case EXP -> expRows(x, xo, out, oo, n);
+            case TANH -> tanhRows(x, xo, out, oo, n);
+            case SIGMOID -> sigmoidRows(x, xo, out, oo, n);
+            case GELU -> geluRows(x, xo, out, oo, n);
+            case ERF -> erfRows(x, xo, out, oo, n);
+        }
+    }
+
+    private static void negRows(float[] x, int xo, float[] out, int oo, int n) {
+        for (int i = 0; i < n; i += S.length()) FloatVector.fromArray(S, x, xo + i).neg().intoArray(out, oo + i);
+    }
+
+    private static void absRows(float[] x, int xo, float[] out, int oo, int n) {
+        for (int i = 0; i < n; i += S.length()) FloatVector.fromArray(S, x, xo + i).abs().intoArray(out, oo + i);
+    }
+
+    /** max(v, 0) would turn NaN into 0; the blend keeps NaN and -0 like PyTorch's relu. */
+    private static void reluRows(float[] x, int xo, float[] out, int oo, int n) {
+        for (int i = 0; i < n; i += S.length()) {
+            FloatVector v = FloatVector.fromArray(S, x, xo + i);
+            v.blend(0f, v.compare(VectorOperators.LT, 0f)).intoArray(out, oo + i);
+        }
+    }
+
+    private static void sqrtRows(float[] x, int xo, float[] out, int oo, int n) {
+        for (int i = 0; i < n; i += S.length()) FloatVector.fromArray(S, x, xo + i).sqrt().intoArray(out, oo + i);
+    }
+
+    private static void expRows(float[] x, int xo, float[] out, int oo, int n) {
+        for (int i = 0; i < n; i += S.length()) VectorMath.exp(FloatVector.fromArray(S, x, xo + i)).intoArray(out, oo + i);
+    }
+
+    private static void tanhRows(float[] x, int xo, float[] out, int oo, int n) {
+        for (int i = 0; i < n; i += S.length()) VectorMath.tanh(FloatVector.fromArray(S, x, xo + i)).intoArray(out, oo + i);
+    }
+
+    /**
+     * The exponent's polynomial of Numerical Recipes' erfc fit, erfc(z) = t exp(-z^2 + fit(t))
+     * with t = 1/(1 + z/2), Horner with FMAs; erf and gelu share it. Small enough (under C2's
+     * inlining size of 325 bytecodes) to inline into both loops.
+     */
+    private static FloatVector erfcFit(FloatVector t) {
+        FloatVector p = t.fma(0.17087277f, -0.82215223f);
+        p = t.fma(p, FloatVector.broadcast(S, 1.48851587f));
+        p = t.fma(p, FloatVector.broadcast(S, -1.13520398f));
+        p = t.fma(p, FloatVector.broadcast(S, 0.27886807f));
+        p = t.fma(p, FloatVector.broadcast(S, -0.18628806f));
+        p = t.fma(p, FloatVector.broadcast(S, 0.09678418f));
+        p = t.fma(p, FloatVector.broadcast(S, 0.37409196f));
+        p = t.fma(p, FloatVector.broadcast(S, 1.00002368f));
+        return t.fma(p, FloatVector.broadcast(S, -1.26551223f));
     }
 
     /**
@@ -418,33 +472,28 @@ final class PanamaFloatRows implements FloatRows {
      * float rounding stays below an ulp of the result). Float Horner rounding in the polynomial
      * branch reaches 3 ulps from the double twin (measured over 4M points in [-5, 5]; FloatRowsTest allows 4).
      */
-    private static FloatVector erf(FloatVector v) {
-        FloatVector z = v.mul(v);
-        FloatVector p = z.fma((float) (1.0 / 685440), (float) (-1.0 / 75600));
-        p = z.fma(p, FloatVector.broadcast(S, (float) (1.0 / 9360)));
-        p = z.fma(p, FloatVector.broadcast(S, (float) (-1.0 / 1320)));
-        p = z.fma(p, FloatVector.broadcast(S, (float) (1.0 / 216)));
-        p = z.fma(p, FloatVector.broadcast(S, (float) (-1.0 / 42)));
-        p = z.fma(p, FloatVector.broadcast(S, (float) (1.0 / 10)));
-        p = z.fma(p, FloatVector.broadcast(S, (float) (-1.0 / 3)));
-        p = z.fma(p, FloatVector.broadcast(S, 1f));
-        FloatVector small = v.mul(1.1283791670955126f).mul(p);
-        FloatVector ax = v.abs();
-        FloatVector t = FloatVector.broadcast(S, 1f).div(ax.fma(0.5f, 1f));
-        FloatVector q = t.fma(0.17087277f, -0.82215223f);
-        q = t.fma(q, FloatVector.broadcast(S, 1.48851587f));
-        q = t.fma(q, FloatVector.broadcast(S, -1.13520398f));
-        q = t.fma(q, FloatVector.broadcast(S, 0.27886807f));
-        q = t.fma(q, FloatVector.broadcast(S, -0.18628806f));
-        q = t.fma(q, FloatVector.broadcast(S, 0.09678418f));
-        q = t.fma(q, FloatVector.broadcast(S, 0.37409196f));
-        q = t.fma(q, FloatVector.broadcast(S, 1.00002368f));
-        FloatVector fit = t.fma(q, FloatVector.broadcast(S, -1.26551223f));
-        FloatVector erfc = t.mul(VectorMath.exp(fit.sub(z)));
-        FloatVector large = erfc.neg().add(1f);
-        large = large.blend(large.neg(), v.compare(VectorOperators.LT, 0f));
-        // NaN fails the compare and keeps the small branch, which propagates it
-        return small.blend(large, ax.compare(VectorOperators.GE, 0.5f));
+    private static void erfRows(float[] x, int xo, float[] out, int oo, int n) {
+        for (int i = 0; i < n; i += S.length()) {
+            FloatVector v = FloatVector.fromArray(S, x, xo + i);
+            FloatVector z = v.mul(v);
+            FloatVector p = z.fma((float) (1.0 / 685440), (float) (-1.0 / 75600));
+            p = z.fma(p, FloatVector.broadcast(S, (float) (1.0 / 9360)));
+            p = z.fma(p, FloatVector.broadcast(S, (float) (-1.0 / 1320)));
+            p = z.fma(p, FloatVector.broadcast(S, (float) (1.0 / 216)));
+            p = z.fma(p, FloatVector.broadcast(S, (float) (-1.0 / 42)));
+            p = z.fma(p, FloatVector.broadcast(S, (float) (1.0 / 10)));
+            p = z.fma(p, FloatVector.broadcast(S, (float) (-1.0 / 3)));
+            p = z.fma(p, FloatVector.broadcast(S, 1f));
+            FloatVector small = v.mul(1.1283791670955126f).mul(p);
+            FloatVector ax = v.abs();
+            FloatVector t = FloatVector.broadcast(S, 1f).div(ax.fma(0.5f, 1f));
+            FloatVector fit = erfcFit(t);
+            FloatVector erfc = t.mul(VectorMath.exp(fit.sub(z)));
+            FloatVector large = erfc.neg().add(1f);
+            large = large.blend(large.neg(), v.compare(VectorOperators.LT, 0f));
+            // NaN fails the compare and keeps the small branch, which propagates it
+            small.blend(large, ax.compare(VectorOperators.GE, 0.5f)).intoArray(out, oo + i);
+        }
     }
 
     /**
@@ -458,43 +507,41 @@ final class PanamaFloatRows implements FloatRows {
      * rounding, largest near v = 0 where t*P(t) - 1.2655 cancels: up to ~6 ulps (4e-7 relative)
      * from the scalar twin, bounded in FloatRowsTest.
      */
-    private static FloatVector gelu(FloatVector v) {
-        FloatVector z = v.abs().mul(0.70710677f);
-        FloatVector t = FloatVector.broadcast(S, 1f).div(z.fma(0.5f, 1f));
-        FloatVector p = t.fma(0.17087277f, -0.82215223f);
-        p = t.fma(p, FloatVector.broadcast(S, 1.48851587f));
-        p = t.fma(p, FloatVector.broadcast(S, -1.13520398f));
-        p = t.fma(p, FloatVector.broadcast(S, 0.27886807f));
-        p = t.fma(p, FloatVector.broadcast(S, -0.18628806f));
-        p = t.fma(p, FloatVector.broadcast(S, 0.09678418f));
-        p = t.fma(p, FloatVector.broadcast(S, 0.37409196f));
-        p = t.fma(p, FloatVector.broadcast(S, 1.00002368f));
-        FloatVector fit = t.fma(p, FloatVector.broadcast(S, -1.26551223f));
-        // z*z = v*v/2 from v itself: the rounding of z (relative 6e-8) would otherwise be
-        // doubled into an absolute error of ~1e-7 * z^2 in the exponent
-        FloatVector vv = v.mul(v);
-        FloatVector zz = vv.mul(0.5f);
-        FloatVector zzErr = v.fma(v, vv.neg()).mul(0.5f); // z*z - zz, exactly (halving is exact)
-        FloatVector sum = fit.sub(zz);
-        FloatVector bv = sum.sub(fit);
-        FloatVector sumErr = fit.sub(sum.sub(bv)).add(zz.neg().sub(bv)); // TwoSum: fit - zz - sum, exactly
-        FloatVector c = sumErr.sub(zzErr);
-        c = c.blend(0f, c.test(VectorOperators.IS_NAN)); // |v| = inf: inf - inf; erfc is 0 there anyway
-        FloatVector erfc = t.mul(VectorMath.exp(sum)).mul(c.add(1f));
-        FloatVector pos = v.mul(erfc.fma(-0.5f, 1f));
-        FloatVector neg = v.mul(0.5f).mul(erfc);
-        return neg.blend(pos, v.compare(VectorOperators.GE, 0f));
+    private static void geluRows(float[] x, int xo, float[] out, int oo, int n) {
+        for (int i = 0; i < n; i += S.length()) {
+            FloatVector v = FloatVector.fromArray(S, x, xo + i);
+            FloatVector z = v.abs().mul(0.70710677f);
+            FloatVector t = FloatVector.broadcast(S, 1f).div(z.fma(0.5f, 1f));
+            FloatVector fit = erfcFit(t);
+            // z*z = v*v/2 from v itself: the rounding of z (relative 6e-8) would otherwise be
+            // doubled into an absolute error of ~1e-7 * z^2 in the exponent
+            FloatVector vv = v.mul(v);
+            FloatVector zz = vv.mul(0.5f);
+            FloatVector zzErr = v.fma(v, vv.neg()).mul(0.5f); // z*z - zz, exactly (halving is exact)
+            FloatVector sum = fit.sub(zz);
+            FloatVector bv = sum.sub(fit);
+            FloatVector sumErr = fit.sub(sum.sub(bv)).add(zz.neg().sub(bv)); // TwoSum: fit - zz - sum, exactly
+            FloatVector c = sumErr.sub(zzErr);
+            c = c.blend(0f, c.test(VectorOperators.IS_NAN)); // |v| = inf: inf - inf; erfc is 0 there anyway
+            FloatVector erfc = t.mul(VectorMath.exp(sum)).mul(c.add(1f));
+            FloatVector pos = v.mul(erfc.fma(-0.5f, 1f));
+            FloatVector neg = v.mul(0.5f).mul(erfc);
+            neg.blend(pos, v.compare(VectorOperators.GE, 0f)).intoArray(out, oo + i);
+        }
     }
 
     /**
      * 1/(1+e^-x) for x >= 0 and e^x/(1+e^x) below, both from e = e^-|x|: no overflow, and tiny
      * results for very negative x stay (sub)normal instead of flushing to 1/inf = 0.
      */
-    private static FloatVector sigmoid(FloatVector v) {
-        FloatVector e = VectorMath.exp(v.abs().neg());
-        FloatVector onePlus = e.add(1f);
-        FloatVector pos = FloatVector.broadcast(S, 1f).div(onePlus), neg = e.div(onePlus);
-        return pos.blend(neg, v.compare(VectorOperators.LT, 0f));
+    private static void sigmoidRows(float[] x, int xo, float[] out, int oo, int n) {
+        for (int i = 0; i < n; i += S.length()) {
+            FloatVector v = FloatVector.fromArray(S, x, xo + i);
+            FloatVector e = VectorMath.exp(v.abs().neg());
+            FloatVector onePlus = e.add(1f);
+            FloatVector pos = FloatVector.broadcast(S, 1f).div(onePlus), neg = e.div(onePlus);
+            pos.blend(neg, v.compare(VectorOperators.LT, 0f)).intoArray(out, oo + i);
+        }
     }
 
     @Override

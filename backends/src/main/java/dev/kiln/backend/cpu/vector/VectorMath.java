@@ -35,7 +35,7 @@ final class VectorMath {
      * e^x: x = n ln2 + r with |r| <= ln2/2, e^r by a degree-6 minimax polynomial (Horner with
      * FMAs), scaled by 2^n in two halves so that the first product stays a normal number and
      * results in the subnormal range are rounded once. x is clamped to [-104, 89] first
-     * (beyond it e^x is 0 or +inf in float); NaN lanes are returned unchanged.
+     * (beyond it e^x is 0 or +inf in float); NaN stays NaN (max and min propagate it, as Math.max does).
      */
     static FloatVector exp(FloatVector x) {
         FloatVector c = x.max(-104f).min(89f);
@@ -53,7 +53,7 @@ final class VectorMath {
         IntVector n2 = ni.lanewise(VectorOperators.ASHR, 1), n1 = ni.sub(n2);
         FloatVector s1 = n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         FloatVector s2 = n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return p.mul(s1).mul(s2).blend(x, x.test(VectorOperators.IS_NAN));
+        return p.mul(s1).mul(s2);
     }
 
     /**
