@@ -29,7 +29,8 @@ final class CudaExecutor implements DeviceExecutor {
             Op.CLAMP, Op.CAST, Op.CLONE, Op.FULL_LIKE, Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.POW, Op.MAXIMUM, Op.MINIMUM, Op.EQ, Op.NE,
             Op.LT, Op.LE, Op.GT, Op.GE, Op.LOGICAL_AND, Op.LOGICAL_OR, Op.LOGICAL_XOR, Op.LOGICAL_NOT, Op.WHERE, Op.SUM, Op.PROD, Op.AMAX, Op.AMIN, Op.ARGMAX, Op.ARGMIN,
             Op.SOFTMAX, Op.LOG_SOFTMAX, Op.MATMUL, Op.ADDMM, Op.CONV2D, Op.CONV_TRANSPOSE2D, Op.CONV2D_WEIGHT_GRAD,
-            Op.MAX_POOL2D_INDICES, Op.INDEX_SELECT, Op.GATHER, Op.SCATTER_ADD);
+            Op.MAX_POOL2D_INDICES, Op.INDEX_SELECT, Op.GATHER, Op.SCATTER_ADD, Op.SCALED_DOT_PRODUCT_ATTENTION,
+            Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD);
 
     private static final int BLOCK = 256;
 
@@ -205,6 +206,8 @@ final class CudaExecutor implements DeviceExecutor {
             case CONV2D_WEIGHT_GRAD -> ConvOps.weightGrad(this, in, a, out, dst, s);
             case MAX_POOL2D_INDICES -> ConvOps.maxPoolIndices(this, in[0], a, out, dst, s);
             case INDEX_SELECT, GATHER, SCATTER_ADD -> IndexOps.run(this, op, in, a, out, dst, s);
+            case SCALED_DOT_PRODUCT_ATTENTION -> AttentionOps.forward(this, in, a, out, dst, s);
+            case SCALED_DOT_PRODUCT_ATTENTION_GRAD -> AttentionOps.backward(this, in, a, out, dst, s);
             default -> elementwise(op, in, a, out, dst, s);
         }
     }

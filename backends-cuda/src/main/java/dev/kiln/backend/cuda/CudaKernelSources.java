@@ -26,9 +26,10 @@ public final class CudaKernelSources {
     public static final String IM2COL = "im2col.cu";
     public static final String POOL = "pool.cu";
     public static final String GATHER = "gather.cu";
+    public static final String ATTENTION = "attention.cu";
 
     /** Every kernel source file, in the order the docs list them. */
-    public static final List<String> FILES = List.of(ELEMENTWISE, REDUCE, SOFTMAX, GEMM, IM2COL, POOL, GATHER);
+    public static final List<String> FILES = List.of(ELEMENTWISE, REDUCE, SOFTMAX, GEMM, IM2COL, POOL, GATHER, ATTENTION);
 
     /** The text of one resource file, as stored. */
     public static String raw(String file) {

@@ -32,7 +32,9 @@ class CudaKernelSourcesCompileTest {
             CudaKernelSources.IM2COL, List.of("kiln_im2col_f32", "kiln_im2col_f64", "kiln_col2im_f32", "kiln_col2im_f64"),
             CudaKernelSources.POOL, List.of("kiln_maxpool_indices_f32", "kiln_maxpool_indices_f64"),
             CudaKernelSources.GATHER, List.of("kiln_index_select_f32", "kiln_index_select_f64", "kiln_gather_f32", "kiln_gather_f64",
-                    "kiln_scatter_add_f32", "kiln_scatter_add_f64"));
+                    "kiln_scatter_add_f32", "kiln_scatter_add_f64"),
+            CudaKernelSources.ATTENTION, List.of("kiln_attention_f32", "kiln_attention_f64", "kiln_attention_stats_f32", "kiln_attention_stats_f64",
+                    "kiln_attention_grad_q_f32", "kiln_attention_grad_q_f64", "kiln_attention_grad_kv_f32", "kiln_attention_grad_kv_f64"));
 
     @Test
     void everySourceCompilesWithNvccAndDefinesItsKernels() throws Exception {
@@ -65,8 +67,9 @@ class CudaKernelSourcesCompileTest {
     @Test
     void preludeUsesNoHostHeaders() {
         // NVRTC has no include path: a host header would compile with nvcc here and fail at run time
-        for (String f : List.of(CudaKernelSources.PRELUDE, CudaKernelSources.ELEMENTWISE, CudaKernelSources.REDUCE, CudaKernelSources.SOFTMAX,
-                CudaKernelSources.GEMM, CudaKernelSources.IM2COL, CudaKernelSources.POOL, CudaKernelSources.GATHER)) {
+        List<String> files = new java.util.ArrayList<>(CudaKernelSources.FILES);
+        files.add(CudaKernelSources.PRELUDE);
+        for (String f : files) {
             String src = CudaKernelSources.raw(f);
             assertTrue(!src.contains("#include"), f + " includes a header");
             assertTrue(!src.matches("(?s).*\\bINFINITY\\b.*"), f + " uses INFINITY from <math.h>");
