@@ -1,7 +1,7 @@
 """Summarizes run-interleaved.sh's rounds: per row, the median over rounds of Kiln's time, each
 peer's, and the per-round ratio (Kiln / peer) with its spread; then the targets on the median
 ratios. A verdict rests on the median, not on one round: the machines drift."""
-import json, os, statistics, sys
+import json, os, re, statistics, sys
 
 out, rounds, targets = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 
@@ -18,11 +18,34 @@ def rows(path):
                 d[w] = ms
     return d
 
-per = []  # per round: {"kiln": {...}, "torch": {...}, "torch1": {...}, "ort": {...}}
+def demo_rows(path):
+    """The main job's rows from a demo log (Kiln's `bin/kiln demo` or torch_fashion.py): the
+    3-epoch training time, the first and last epoch, and (Kiln) test-set inference, in ms."""
+    d = {}
+    if not os.path.exists(path):
+        return d
+    epochs = []
+    for line in open(path):
+        line = line.strip()
+        if line.startswith("{") and '"epoch"' in line:
+            epochs.append(float(json.loads(line)["train_s"]) * 1e3)
+        m = re.search(r"inference over the test set: eager (\d+) img/s, compiled artifact (\d+) img/s", line)
+        if m:  # ms per 10,000 test images
+            d["demo_infer_eager"], d["demo_infer_compiled"] = 1e7 / float(m.group(1)), 1e7 / float(m.group(2))
+    if epochs:
+        d["demo_3epochs"], d["demo_epoch1"], d["demo_epoch_last"] = sum(epochs), epochs[0], epochs[-1]
+    return d
+
+per = []  # per round: {"kiln": {...}, "torch": {...}, "torch1": {...}, "ort": {...}, "self": kiln's again}
 for r in range(1, rounds + 1):
     t1, t2 = rows(f"{out}/r{r}-torch-1.jsonl"), rows(f"{out}/r{r}-torch-2.jsonl")
+    t1.update(demo_rows(f"{out}/r{r}-demo-torch-1.txt"))
+    t2.update(demo_rows(f"{out}/r{r}-demo-torch-2.txt"))
     best = {w: min(v for v in (t1.get(w), t2.get(w)) if v is not None) for w in set(t1) | set(t2)}
-    per.append({"kiln": rows(f"{out}/r{r}-kiln.jsonl"), "torch": best, "torch1": t1, "ort": rows(f"{out}/r{r}-ort.jsonl")})
+    kiln = rows(f"{out}/r{r}-kiln.jsonl")
+    kiln.update(demo_rows(f"{out}/r{r}-demo-kiln.txt"))
+    # peer "self": a target against another of Kiln's own rows (the first epoch against the last)
+    per.append({"kiln": kiln, "torch": best, "torch1": t1, "ort": rows(f"{out}/r{r}-ort.jsonl"), "self": kiln})
 
 def ratios(row, peer, peer_row):
     return [p["kiln"][row] / p[peer][peer_row] for p in per if row in p["kiln"] and peer_row in p[peer] and p[peer][peer_row] > 0]

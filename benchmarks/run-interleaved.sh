@@ -3,8 +3,11 @@
 # torch_bench.py at 1 and 2 threads, ONNX Runtime Java (OrtRows) on the models export_onnx.py
 # writes, then Kiln's SideBySide (without the GPT rows), one after the other; the report gives per
 # row the median of the per-round ratios with their spread, and the targets on those medians.
+# Each round also measures Kiln's GEMM on one thread (SingleThreadGemm, row sgemm1024_1t).
+# With KILN_DEMO=1 a round also runs the main job on both sides: torch_fashion.py (3 epochs, 1 and
+# 2 threads) and `bin/kiln demo` (3 epochs), about a minute more per round.
 # Usage: benchmarks/run-interleaved.sh [rounds]   (default 3)
-# Env: PYTHON (default /usr/bin/python3), KILN_ROUNDS (Kiln's passes per round, the last printed; default 2)
+# Env: PYTHON (default /usr/bin/python3), KILN_ROUNDS (Kiln's passes per round, the last printed; default 2), KILN_DEMO
 set -euo pipefail
 source "$(dirname "$0")/jvm.sh"
 kiln_build_if_needed
@@ -21,6 +24,13 @@ for r in $(seq 1 "$ROUNDS"); do
   "$PYTHON" "$BENCH/torch_bench.py" 2 > "$OUT/r$r-torch-2.jsonl"
   "$JAVA" "${KILN_JVM_ARGS[@]}" -cp "$BENCH_JAR" dev.kiln.benchmarks.OrtRows "$OUT/onnx" > "$OUT/r$r-ort.jsonl" 2>>"$OUT/ort.stderr"
   "$JAVA" "${KILN_JVM_ARGS[@]}" -cp "$BENCH_JAR" dev.kiln.benchmarks.SideBySide --rounds "${KILN_ROUNDS:-2}" --no-gpt > "$OUT/r$r-kiln.jsonl" 2>>"$OUT/kiln.stderr"
+  "$JAVA" "${KILN_JVM_ARGS[@]}" -Dkiln.threads=1 -cp "$BENCH_JAR" dev.kiln.benchmarks.SingleThreadGemm >> "$OUT/r$r-kiln.jsonl" 2>>"$OUT/kiln.stderr"
+  if [ "${KILN_DEMO:-0}" = 1 ]; then
+    # the main job on both sides (3 epochs of LeNet on Fashion-MNIST); the checkpoint goes under target/, not checkpoints/
+    "$PYTHON" "$BENCH/torch_fashion.py" 1 3 > "$OUT/r$r-demo-torch-1.txt"
+    "$PYTHON" "$BENCH/torch_fashion.py" 2 3 > "$OUT/r$r-demo-torch-2.txt"
+    "$REPO_ROOT/bin/kiln" demo --checkpoint "$OUT/demo-r$r/lenet.safetensors" > "$OUT/r$r-demo-kiln.txt" 2>>"$OUT/kiln.stderr"
+  fi
 done
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores" 
 "$PYTHON" "$REPO_ROOT/benchmarks/interleaved_report.py" "$OUT" "$ROUNDS" "$REPO_ROOT/benchmarks/targets-interleaved.tsv"
