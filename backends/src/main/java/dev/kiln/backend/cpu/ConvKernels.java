@@ -10,7 +10,8 @@ import dev.kiln.backend.shape.TensorType;
 import java.util.Map;
 
 /**
- * conv2d, conv_transpose2d and conv2d_weight_grad as im2col/col2im + GEMM. Samples are taken
+ * conv2d, conv_transpose2d and conv2d_weight_grad as im2col/col2im + GEMM (float32 conv2d with
+ * few taps per output runs as {@link DirectConv} instead). Samples are taken
  * a block at a time with their column matrices side by side ([K x S*L]), so each conv group of
  * a block is one wide product: a 10x10 or 28x28 map alone makes GEMMs so narrow that packing
  * and ragged edges cost more than the arithmetic (measured: a 150x100x16 product runs at
@@ -62,12 +63,15 @@ final class ConvKernels {
         Strided x = dense(in[0], dt), w = dense(in[1], dt);
         int[] xs = x.shape(), ws = w.shape(), os = outT.concreteShape();
         int groups = a.getInt("groups"), n = xs[0], c = xs[1], o = os[1];
+        Strided b = in.length > 2 ? dense(in[2], dt) : null;
+        if (DirectConv.applies(dt, groups, c, new int[] {ws[2], ws[3]}, a.getInts("stride"), a.getInts("dilation"))) {
+            return DirectConv.conv2d(x, w, b, groups, a.getInts("padding"), outT);
+        }
         int cg = c / groups, og = o / groups, plane = xs[2] * xs[3];
         Im2Col geo = geometry(cg, xs[2], xs[3], os[2], os[3], ws[2], ws[3], a);
         int k = geo.rows(), l = geo.cols(), bs = blockSize(n, k, l), blocks = (n + bs - 1) / bs;
         Strided out = Strided.allocate(dt, os);
         Object xa = data(x), wa = data(w), oa = data(out);
-        Strided b = in.length > 2 ? dense(in[2], dt) : null;
         BatchSplit.run(blocks, (long) bs * o * k * l, (chunk, from, to) -> {
             Im2Col.Columns cols = geo.columns(oa, bs);
             Object col = cols.data, y = RowOps.allocate(oa, og * bs * l);

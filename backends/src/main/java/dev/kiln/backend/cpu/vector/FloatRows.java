@@ -55,6 +55,21 @@ public interface FloatRows {
      */
     void copyRows(float[] src, int so, int srcStride, float[] dst, int dO, int dstStride, int rows, int len);
 
+    /**
+     * Direct convolution (stride 1, no dilation) of one sample's zero-padded input planes, for
+     * output channels oc < no and positions p < positions of the padded-width grid:
+     * out[oo + oc*ldo + p] = bias[bo + oc] (0 when bias is null) plus, for c < channels,
+     * ki < kh, kj < kw in that order, w[wo + ((oc*channels + c)*kh + ki)*kw + kj] times
+     * in[io + c*planeStride + p + ki*wp + kj], each added with one fused multiply-add.
+     * Implementations may compute positions up to the next multiple of {@link #CONV_GRANULE}:
+     * out rows (ldo apart) and the planes must have room for them.
+     */
+    void convDirect(float[] in, int io, int planeStride, int channels, int kh, int kw, int wp, float[] w, int wo,
+                    float[] bias, int bo, float[] out, int oo, int ldo, int no, int positions);
+
+    /** The multiple of positions {@link #convDirect} may round up to. */
+    int CONV_GRANULE = 64;
+
     /** out[oo+i] = op(x[xo+i]) on contiguous rows. */
     void unary(Unary op, float[] x, int xo, float[] out, int oo, int n);
 

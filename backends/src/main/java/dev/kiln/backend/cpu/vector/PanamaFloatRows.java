@@ -341,6 +341,83 @@ final class PanamaFloatRows implements FloatRows {
         }
     }
 
+    /**
+     * Four output channels by two vectors of positions per block: each pair of input loads
+     * feeds eight FMAs (one broadcast weight per channel), and the eight sums stay in
+     * registers for all the taps. Positions run in whole blocks (CONV_GRANULE is a multiple of
+     * two vectors), so nothing is masked.
+     */
+    @Override
+    public void convDirect(float[] in, int io, int planeStride, int channels, int kh, int kw, int wp, float[] w, int wo,
+                           float[] bias, int bo, float[] out, int oo, int ldo, int no, int positions) {
+        int step = 2 * S.length(), taps = channels * kh * kw, oc = 0;
+        for (; oc + 4 <= no; oc += 4) {
+            for (int p = 0; p < positions; p += step) {
+                convBlock4(in, io + p, planeStride, channels, kh, kw, wp, w, wo + oc * taps, taps, bias, bo + oc, out, oo + oc * ldo + p, ldo);
+            }
+        }
+        for (; oc < no; oc++) {
+            for (int p = 0; p < positions; p += step) {
+                convBlock1(in, io + p, planeStride, channels, kh, kw, wp, w, wo + oc * taps, bias, bo + oc, out, oo + oc * ldo + p);
+            }
+        }
+    }
+
+    private static FloatVector convInit(float[] bias, int at) {
+        return bias == null ? FloatVector.zero(S) : FloatVector.broadcast(S, bias[at]);
+    }
+
+    private static void convBlock4(float[] in, int io, int planeStride, int channels, int kh, int kw, int wp, float[] w, int w0, int taps,
+                                   float[] bias, int bo, float[] out, int oo, int ldo) {
+        int L = S.length();
+        FloatVector a0 = convInit(bias, bo), b0 = a0, a1 = convInit(bias, bo + 1), b1 = a1;
+        FloatVector a2 = convInit(bias, bo + 2), b2 = a2, a3 = convInit(bias, bo + 3), b3 = a3;
+        for (int c = 0, t = w0; c < channels; c++) {
+            for (int ki = 0; ki < kh; ki++) {
+                int row = io + c * planeStride + ki * wp;
+                for (int kj = 0; kj < kw; kj++, t++) {
+                    FloatVector x = FloatVector.fromArray(S, in, row + kj), y = FloatVector.fromArray(S, in, row + kj + L);
+                    FloatVector v0 = FloatVector.broadcast(S, w[t]), v1 = FloatVector.broadcast(S, w[t + taps]);
+                    FloatVector v2 = FloatVector.broadcast(S, w[t + 2 * taps]), v3 = FloatVector.broadcast(S, w[t + 3 * taps]);
+                    a0 = v0.fma(x, a0);
+                    b0 = v0.fma(y, b0);
+                    a1 = v1.fma(x, a1);
+                    b1 = v1.fma(y, b1);
+                    a2 = v2.fma(x, a2);
+                    b2 = v2.fma(y, b2);
+                    a3 = v3.fma(x, a3);
+                    b3 = v3.fma(y, b3);
+                }
+            }
+        }
+        a0.intoArray(out, oo);
+        b0.intoArray(out, oo + L);
+        a1.intoArray(out, oo + ldo);
+        b1.intoArray(out, oo + ldo + L);
+        a2.intoArray(out, oo + 2 * ldo);
+        b2.intoArray(out, oo + 2 * ldo + L);
+        a3.intoArray(out, oo + 3 * ldo);
+        b3.intoArray(out, oo + 3 * ldo + L);
+    }
+
+    private static void convBlock1(float[] in, int io, int planeStride, int channels, int kh, int kw, int wp, float[] w, int w0,
+                                   float[] bias, int bo, float[] out, int oo) {
+        int L = S.length();
+        FloatVector a = convInit(bias, bo), b = a;
+        for (int c = 0, t = w0; c < channels; c++) {
+            for (int ki = 0; ki < kh; ki++) {
+                int row = io + c * planeStride + ki * wp;
+                for (int kj = 0; kj < kw; kj++, t++) {
+                    FloatVector v = FloatVector.broadcast(S, w[t]);
+                    a = v.fma(FloatVector.fromArray(S, in, row + kj), a);
+                    b = v.fma(FloatVector.fromArray(S, in, row + kj + L), b);
+                }
+            }
+        }
+        a.intoArray(out, oo);
+        b.intoArray(out, oo + L);
+    }
+
     @Override
     public void pairMax(float[] x, int xo, float[] best, int bo, int[] second, int so, int n) {
         int L = S.length(), q = 0;

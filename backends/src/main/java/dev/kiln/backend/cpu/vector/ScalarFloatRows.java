@@ -65,6 +65,25 @@ public final class ScalarFloatRows implements FloatRows {
     }
 
     @Override
+    public void convDirect(float[] in, int io, int planeStride, int channels, int kh, int kw, int wp, float[] w, int wo,
+                           float[] bias, int bo, float[] out, int oo, int ldo, int no, int positions) {
+        int taps = channels * kh * kw;
+        for (int oc = 0; oc < no; oc++) {
+            float init = bias == null ? 0f : bias[bo + oc];
+            for (int p = 0; p < positions; p++) {
+                float acc = init;
+                for (int c = 0, t = wo + oc * taps; c < channels; c++) {
+                    for (int ki = 0; ki < kh; ki++) {
+                        int row = io + c * planeStride + p + ki * wp;
+                        for (int kj = 0; kj < kw; kj++, t++) acc = Math.fma(w[t], in[row + kj], acc);
+                    }
+                }
+                out[oo + oc * ldo + p] = acc;
+            }
+        }
+    }
+
+    @Override
     public void pairMax(float[] x, int xo, float[] best, int bo, int[] second, int so, int n) {
         for (int q = 0; q < n; q++) {
             float a = x[xo + 2 * q], b = x[xo + 2 * q + 1];
