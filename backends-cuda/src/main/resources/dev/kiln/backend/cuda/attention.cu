@@ -48,12 +48,16 @@ __device__ double attention_score(const KAttention& p, int h, int i, int j, cons
     return d;
 }
 
+// The larger of a and b, NaN when either is (CUDA's fmax drops a NaN; the CPU kernel's
+// Math.max keeps it, and a NaN score must make its row NaN here too).
+__device__ __forceinline__ double attention_max(double a, double b) { return (a != a || a > b) ? a : b; }
+
 // Block-wide reductions over KILN_ATTENTION_THREADS values in red; every thread gets the result.
 __device__ double attention_block_max(double x, double* red) {
     red[threadIdx.x] = x;
     __syncthreads();
     for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (threadIdx.x < s) red[threadIdx.x] = fmax(red[threadIdx.x], red[threadIdx.x + s]);
+        if (threadIdx.x < s) red[threadIdx.x] = attention_max(red[threadIdx.x], red[threadIdx.x + s]);
         __syncthreads();
     }
     double r = red[0];
@@ -91,7 +95,7 @@ __device__ void attention_rows(const KAttention& p, const T* q, const T* k, cons
         for (int j0 = 0; j0 < keys; j0 += blockDim.x) {
             int j = j0 + threadIdx.x, n = min((int) blockDim.x, keys - j0);
             double sc = j < keys ? attention_score(p, h, i, j, q, k, mask, msh, mst) : -kiln_pos_inf(0.0);
-            double mNew = fmax(m, attention_block_max(sc, red));
+            double mNew = attention_max(m, attention_block_max(sc, red));
             if (mNew == -kiln_pos_inf(0.0)) continue; // every key so far hidden: nothing to add (uniform across the block)
             double alpha = m == -kiln_pos_inf(0.0) ? 0.0 : exp(m - mNew);
             double e = j < keys ? exp(sc - mNew) : 0.0;
@@ -178,6 +182,18 @@ __device__ void attention_grad_kv(int forK, KAttention p, const T* q, const T* k
         int h = krow / p.s, j = krow % p.s, first = p.causal ? min(j, p.l) : 0;
         T* gj = g + (long long) krow * width;
         const T* vj = v + (long long) krow * p.ev;
+        // A query row of this head that sees no key (lse -inf) or has a NaN score has NaN
+        // probabilities at every key, so every key's gradient is NaN, as PyTorch's P^T dO gives
+        // and the CPU kernel follows; the causal loop below would skip the queries before j.
+        double dead = 0.0;
+        for (int i = threadIdx.x; i < p.l; i += blockDim.x) {
+            if (!(lse[h * p.l + i] > -kiln_pos_inf(0.0))) dead = 1.0;
+        }
+        if (attention_block_max(dead, w) != 0.0) { // uniform across the block
+            for (int c = threadIdx.x; c < width; c += blockDim.x) gj[c] = (T) __longlong_as_double(0x7ff8000000000000LL);
+            __syncthreads();
+            continue;
+        }
         for (int c = threadIdx.x; c < width; c += blockDim.x) gj[c] = T(0);
         for (int i0 = first; i0 < p.l; i0 += blockDim.x) {
             int i = i0 + threadIdx.x, n = min((int) blockDim.x, p.l - i0);

@@ -36,11 +36,20 @@ class CudaAttentionGpuTest {
         new Case(127, 128, 8, 8, "float", false),
         new Case(33, 33, 64, 64, "bool", true),
         new Case(4, 0, 8, 8, "none", false),
+        new Case(70, 70, 16, 16, "dead", true),
+        new Case(9, 300, 8, 8, "dead", false),
+        new Case(9, 300, 8, 8, "nan", false),
     };
 
     private static Tensor mask(Case c) {
         return switch (c.mask) {
-            case "bool" -> Tensor.rand(c.l, c.s).gt(0.3); // broadcast over batch and heads; some rows may keep nothing
+            case "bool" -> Tensor.rand(c.l, c.s).gt(0.3); // broadcast over batch and heads
+            case "dead" -> { // query row 3 sees no key: NaN output, and NaN dk/dv at every key (PyTorch's P^T dO)
+                boolean[] keep = new boolean[c.l * c.s];
+                java.util.Random r = new java.util.Random(c.l);
+                for (int i = 0; i < keep.length; i++) keep[i] = i / c.s != 3 && r.nextInt(4) > 0;
+                yield Tensor.of(keep, c.l, c.s);
+            }
             case "float" -> Tensor.randn(2, 1, c.l, c.s);
             default -> null;
         };
@@ -60,6 +69,11 @@ class CudaAttentionGpuTest {
     void forwardAndEveryGradientMatchTheCpu() {
         for (Case c : CASES) {
             Tensor q = Tensor.randn(2, 3, c.l, c.e), k = Tensor.randn(2, 3, c.s, c.e), v = Tensor.randn(2, 3, c.s, c.ev);
+            if (c.mask.equals("nan")) { // a NaN key in the first tile only: every row's output is NaN, as on the CPU
+                float[] kv = k.toFloatArray();
+                kv[0] = Float.NaN;
+                k = Tensor.of(kv, 2, 3, c.s, c.e);
+            }
             Tensor m = mask(c), go = Tensor.randn(2, 3, c.l, c.ev);
             Tensor mg = m == null ? null : m.to(gpu);
             String what = c.toString();

@@ -238,11 +238,16 @@ final class AttentionKernels {
         }
         boolean forK = wrt.equals("k");
         int width = forK ? p.e : p.ev, kBlocks = p.blocksK();
+        boolean[] deadRow = headsWithARowWithoutKeys(p, lse);
         BatchSplit.run(p.heads * kBlocks, (long) BLOCK_K * p.l * (2 * p.e + p.ev), (chunk, from, to) -> {
             Object sc = RowOps.allocate(g, BLOCK_Q * BLOCK_K), dp = RowOps.allocate(g, BLOCK_Q * BLOCK_K);
             for (int t = from; t < to; t++) {
                 int h = t / kBlocks, j0 = (t % kBlocks) * BLOCK_K, bc = Math.min(BLOCK_K, p.s - j0);
                 int g0 = (h * p.s + j0) * width;
+                if (deadRow[h]) { // its probabilities are NaN for every key, and so is every key's gradient
+                    fill(g, g0, bc * width, Double.NaN);
+                    continue;
+                }
                 RowOps.zero(g, g0, bc * width);
                 for (int qb = p.firstQueryBlockFor(j0); qb < blocks; qb++) {
                     int i0 = qb * BLOCK_Q, br = Math.min(BLOCK_Q, p.l - i0), go0 = (h * p.l + i0) * p.ev;
@@ -261,6 +266,18 @@ final class AttentionKernels {
             }
         });
         return grad;
+    }
+
+    /**
+     * Heads with a query row that sees no key (its log-sum-exp -inf) or a NaN score. That row's
+     * softmax is NaN at every key, so, as PyTorch computes it (P^T dO, dS^T q), dk and dv are
+     * NaN at every key of the head. The causal loops skip the query blocks a key is hidden from,
+     * so without this rule a key's gradient would depend on which blocks were skipped.
+     */
+    private static boolean[] headsWithARowWithoutKeys(Problem p, double[] lse) {
+        boolean[] dead = new boolean[p.heads];
+        for (int row = 0; row < lse.length; row++) if (!(lse[row] > Double.NEGATIVE_INFINITY)) dead[row / p.l] = true;
+        return dead;
     }
 
     /** The tile's P = exp(scores - lse) into sc and dS = P * (dO v^T - D) over it (in sc); dp is scratch. */

@@ -162,6 +162,31 @@ class AttentionTest {
     }
 
     @Test
+    void aRowWithoutKeysMakesItsHeadsKeyGradientsNaNAtEveryKeyCausalOrNot() {
+        // PyTorch's math: the dead row's softmax is NaN at every key, so P^T dO and dS^T q are NaN
+        // at every key of that head. The causal dk/dv loops skip the query blocks hidden from a key,
+        // which once left keys past the dead row's 64-block finite.
+        int l = 150, s = 150;
+        Tensor q = Tensor.randn(2, l, 8), k = Tensor.randn(2, s, 8), v = Tensor.randn(2, s, 8), go = Tensor.randn(2, l, 8);
+        boolean[] keep = new boolean[2 * l * s];
+        java.util.Arrays.fill(keep, true);
+        for (int j = 0; j < s; j++) keep[70 * s + j] = false; // head 0, query 70: no key at all
+        Tensor mask = Tensor.of(keep, 2, l, s);
+        for (boolean causal : new boolean[] {false, true}) {
+            Tensor out = NnPrimitives.scaledDotProductAttention(q, k, v, mask, causal, null);
+            for (String wrt : new String[] {"k", "v"}) {
+                float[] g = NnPrimitives.scaledDotProductAttentionGrad(wrt, q, k, v, out, go, mask, causal, null).toFloatArray();
+                for (int i = 0; i < g.length; i++) {
+                    boolean head0 = i < s * 8;
+                    assertEquals(head0, Float.isNaN(g[i]), "causal " + causal + " d" + wrt + " element " + i + " (head " + (head0 ? 0 : 1) + ")");
+                }
+            }
+            float[] dq = NnPrimitives.scaledDotProductAttentionGrad("q", q, k, v, out, go, mask, causal, null).toFloatArray();
+            for (int i = 0; i < dq.length; i++) assertEquals(i / 8 == 70, Float.isNaN(dq[i]), "causal " + causal + " dq element " + i);
+        }
+    }
+
+    @Test
     void theForwardAndBackwardAtT4096RunInAHeapSmallerThanTheScoreMatrix() throws Exception {
         // the 4096 x 4096 f32 scores alone are 64 MiB: a JVM with 40 MiB of heap can only run an attention that never builds them
         Process p = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx40m",
