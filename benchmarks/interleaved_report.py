@@ -38,10 +38,11 @@ def demo_rows(path):
 
 per = []  # per round: {"kiln": {...}, "torch": {...}, "torch1": {...}, "ort": {...}, "self": kiln's again}
 for r in range(1, rounds + 1):
-    t1, t2 = rows(f"{out}/r{r}-torch-1.jsonl"), rows(f"{out}/r{r}-torch-2.jsonl")
-    t1.update(demo_rows(f"{out}/r{r}-demo-torch-1.txt"))
+    # t1: one thread throughout (OpenBLAS too); t1b: one intra-op thread, OpenBLAS's own two
+    t1, t1b, t2 = rows(f"{out}/r{r}-torch-1.jsonl"), rows(f"{out}/r{r}-torch-1-blas2.jsonl"), rows(f"{out}/r{r}-torch-2.jsonl")
+    t1b.update(demo_rows(f"{out}/r{r}-demo-torch-1.txt"))
     t2.update(demo_rows(f"{out}/r{r}-demo-torch-2.txt"))
-    best = {w: min(v for v in (t1.get(w), t2.get(w)) if v is not None) for w in set(t1) | set(t2)}
+    best = {w: min(v for v in (t1.get(w), t1b.get(w), t2.get(w)) if v is not None) for w in set(t1) | set(t1b) | set(t2)}
     kiln = rows(f"{out}/r{r}-kiln.jsonl")
     kiln.update(demo_rows(f"{out}/r{r}-demo-kiln.txt"))
     # peer "self": a target against another of Kiln's own rows (the first epoch against the last)

@@ -20,7 +20,11 @@ mkdir -p "$OUT/onnx"
 "$PYTHON" "$BENCH/export_onnx.py" "$OUT/onnx" >&2
 for r in $(seq 1 "$ROUNDS"); do
   echo "round $r/$ROUNDS: PyTorch 1 and 2 threads, ONNX Runtime, Kiln" >&2
-  "$PYTHON" "$BENCH/torch_bench.py" 1 > "$OUT/r$r-torch-1.jsonl"
+  # torch.set_num_threads(1) does not reach Debian's OpenBLAS (the pthread build keeps one
+  # thread per core): "1 thread" ran its GEMMs on 2. The single-thread peer (torch1) therefore
+  # runs with OPENBLAS_NUM_THREADS=1; PyTorch's best also includes that mixed setting.
+  OPENBLAS_NUM_THREADS=1 "$PYTHON" "$BENCH/torch_bench.py" 1 > "$OUT/r$r-torch-1.jsonl"
+  "$PYTHON" "$BENCH/torch_bench.py" 1 > "$OUT/r$r-torch-1-blas2.jsonl"
   "$PYTHON" "$BENCH/torch_bench.py" 2 > "$OUT/r$r-torch-2.jsonl"
   "$JAVA" "${KILN_JVM_ARGS[@]}" -cp "$BENCH_JAR" dev.kiln.benchmarks.OrtRows "$OUT/onnx" > "$OUT/r$r-ort.jsonl" 2>>"$OUT/ort.stderr"
   "$JAVA" "${KILN_JVM_ARGS[@]}" -cp "$BENCH_JAR" dev.kiln.benchmarks.SideBySide --rounds "${KILN_ROUNDS:-2}" --no-gpt > "$OUT/r$r-kiln.jsonl" 2>>"$OUT/kiln.stderr"
@@ -29,7 +33,7 @@ for r in $(seq 1 "$ROUNDS"); do
     # the main job on both sides (3 epochs of LeNet on Fashion-MNIST); the checkpoint goes under target/, not checkpoints/
     "$PYTHON" "$BENCH/torch_fashion.py" 1 3 > "$OUT/r$r-demo-torch-1.txt"
     "$PYTHON" "$BENCH/torch_fashion.py" 2 3 > "$OUT/r$r-demo-torch-2.txt"
-    "$REPO_ROOT/bin/kiln" demo --checkpoint "$OUT/demo-r$r/lenet.safetensors" > "$OUT/r$r-demo-kiln.txt" 2>>"$OUT/kiln.stderr"
+    "$REPO_ROOT/bin/kiln" demo --checkpoint "$OUT/demo-r$r/lenet-fashion.safetensors" > "$OUT/r$r-demo-kiln.txt" 2>>"$OUT/kiln.stderr"
   fi
 done
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores" 
