@@ -4,7 +4,9 @@ import dev.kiln.backend.DType;
 import dev.kiln.backend.Strided;
 import dev.kiln.backend.cpu.vector.FloatRows;
 import dev.kiln.backend.cpu.vector.VectorSupport;
+import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.shape.TensorType;
+import java.util.List;
 
 /**
  * float32 conv2d with few taps per output (C/groups * kh * kw up to {@link #MAX_TAPS}), stride 1
@@ -21,8 +23,15 @@ import dev.kiln.backend.shape.TensorType;
  *
  * <p>Work is split by sample; each output element sums its taps in one fixed order, so results
  * do not depend on the thread count.
+ *
+ * <p>Compiled plans also run it with an epilogue ({@link #run}): unary activations applied to
+ * each sample's output planes while they are in cache, and optionally the 2x2, stride-2 max pool
+ * after them, so the full-size activation map is never written (for LeNet at batch 1000, 19 MB
+ * per conv written, read and rewritten by the relu, and read again by the pool). The activations
+ * are the eager kernels' row functions and the pool keeps max_pool2d's rule, so the bits are
+ * those of the ops run one by one.
  */
-final class DirectConv {
+public final class DirectConv {
     private DirectConv() {}
 
     private static final FloatRows ROWS = VectorSupport.floatRows();
@@ -35,10 +44,43 @@ final class DirectConv {
         return dt == DType.FLOAT32 && taps <= MAX_TAPS && stride[0] == 1 && stride[1] == 1 && dilation[0] == 1 && dilation[1] == 1;
     }
 
+    /**
+     * Whether conv2d of x and w (the node's input types; the channels and the kernel must be
+     * fixed) with these attributes runs here, and so can take an epilogue.
+     */
+    public static boolean applies(TensorType x, TensorType w, Attrs conv) {
+        if (x.rank() != 4 || w.rank() != 4 || !x.dim(1).isConstant() || !w.isStatic()) return false;
+        int[] ws = w.concreteShape();
+        return applies(x.dtype(), conv.getInt("groups"), (int) x.dim(1).value(), new int[] {ws[2], ws[3]}, conv.getInts("stride"), conv.getInts("dilation"));
+    }
+
+    /** Whether max_pool2d with these attributes is the 2x2, stride-2, unpadded window the epilogue pools with. */
+    public static boolean poolsInEpilogue(Attrs pool) {
+        int[] k = pool.getInts("kernel_size"), s = pool.getInts("stride"), p = pool.getInts("padding"), d = pool.getInts("dilation");
+        return k[0] == 2 && k[1] == 2 && s[0] == 2 && s[1] == 2 && p[0] == 0 && p[1] == 0 && d[0] == 1 && d[1] == 1 && !pool.getBool("ceil_mode");
+    }
+
+    /**
+     * conv2d(in[0], in[1][, in[2]]) with attributes conv (where {@link #applies}), then each
+     * activation in order, then, when pool, the 2x2 stride-2 max pool; outT is the last one's type.
+     */
+    public static Strided run(Strided[] in, Attrs conv, List<FloatRows.Unary> activations, boolean pool, TensorType outT) {
+        Strided x = Copy.denseOf(in[0], DType.FLOAT32), w = Copy.denseOf(in[1], DType.FLOAT32);
+        Strided b = in.length > 2 ? Copy.denseOf(in[2], DType.FLOAT32) : null;
+        return conv2d(x, w, b, conv.getInt("groups"), conv.getInts("padding"), activations, pool, outT);
+    }
+
     /** x [N,C,H,W] and w [O,C/groups,kh,kw] dense float32, b [O] dense or null. */
     static Strided conv2d(Strided x, Strided w, Strided b, int groups, int[] padding, TensorType outT) {
+        return conv2d(x, w, b, groups, padding, List.of(), false, outT);
+    }
+
+    private static Strided conv2d(Strided x, Strided w, Strided b, int groups, int[] padding, List<FloatRows.Unary> activations, boolean pool,
+                                  TensorType outT) {
         int[] xs = x.shape(), ws = w.shape(), os = outT.concreteShape();
-        int n = xs[0], c = xs[1], h = xs[2], wd = xs[3], o = os[1], ho = os[2], wo = os[3], kh = ws[2], kw = ws[3];
+        int n = xs[0], c = xs[1], h = xs[2], wd = xs[3], o = os[1], kh = ws[2], kw = ws[3];
+        int ho = h + 2 * padding[0] - kh + 1, wo = wd + 2 * padding[1] - kw + 1; // the convolution's own output (stride 1)
+        int pho = os[2], pwo = os[3]; // the step's output: the pooled plane when pool
         int cg = c / groups, og = o / groups, ph = padding[0], pw = padding[1];
         // the padded plane: wp wide, tall enough for every tap of every output row
         int wp = wd + 2 * pw, hp = Math.max(h + 2 * ph, ho + kh - 1), planeP = hp * wp;
@@ -50,7 +92,7 @@ final class DirectConv {
         float[] ba = b == null ? null : b.storage().f32();
         int xo = x.offset(), wOff = w.offset(), bOff = b == null ? 0 : b.offset();
         BatchSplit.run(n, (long) o * positions * cg * kh * kw, (chunk, from, to) -> {
-            float[] pad = new float[Math.max(0, padLength)], tmp = new float[og * ldo];
+            float[] pad = new float[Math.max(0, padLength)], tmp = new float[og * ldo + FloatRows.CONV_GRANULE]; // the pool may read past the last plane
             for (int s = from; s < to; s++) {
                 // only interior cells are written: the border stays zero for every sample
                 for (int ch = 0; ch < c; ch++) {
@@ -59,9 +101,12 @@ final class DirectConv {
                 for (int g = 0; g < groups; g++) {
                     ROWS.convDirect(pad, g * cg * planeP, planeP, cg, kh, kw, wp, wa, wOff + g * og * cg * kh * kw, ba, bOff + g * og, tmp, 0, ldo, og,
                             positions);
+                    // the epilogue over whole rows (the padding columns' values are discarded below)
+                    for (FloatRows.Unary act : activations) ROWS.unary(act, tmp, 0, tmp, 0, og * ldo);
                     for (int oc = 0; oc < og; oc++) {
-                        int dst = (s * o + g * og + oc) * ho * wo;
-                        for (int r = 0; r < ho; r++) System.arraycopy(tmp, oc * ldo + r * wp, oa, dst + r * wo, wo);
+                        int dst = (s * o + g * og + oc) * pho * pwo;
+                        if (pool) for (int i = 0; i < pho; i++) ROWS.maxPool2x2Row(tmp, oc * ldo + 2 * i * wp, wp, oa, dst + i * pwo, pwo);
+                        else for (int r = 0; r < ho; r++) System.arraycopy(tmp, oc * ldo + r * wp, oa, dst + r * wo, wo);
                     }
                 }
             }

@@ -105,4 +105,21 @@ class DirectConvTest {
             assertArrayEquals(java.util.Arrays.copyOfRange(s, oc * ldo, oc * ldo + positions), java.util.Arrays.copyOfRange(a, oc * ldo, oc * ldo + positions));
         }
     }
+
+    @Test
+    void poolRowsAgreeBetweenVectorAndScalarOnTiesAndNaNs() {
+        // values from a few levels (ties everywhere), with NaNs and signed zeros: the same tap's
+        // bits from both, at widths around the vector length
+        Random r = new Random(9);
+        float[] levels = {-1f, 0f, -0f, 2f, Float.NaN, Float.POSITIVE_INFINITY};
+        for (int wo : new int[] {1, 5, 14, 15, 16, 17, 33}) {
+            int wp = 2 * wo + 3;
+            float[] x = new float[2 * wp + 2 * FloatRows.CONV_GRANULE];
+            for (int i = 0; i < x.length; i++) x[i] = levels[r.nextInt(levels.length)];
+            float[] a = new float[wo + 1], s = new float[wo + 1];
+            VectorSupport.floatRows().maxPool2x2Row(x, 0, wp, a, 1, wo);
+            new ScalarFloatRows().maxPool2x2Row(x, 0, wp, s, 1, wo);
+            for (int j = 0; j <= wo; j++) assertEquals(Float.floatToRawIntBits(s[j]), Float.floatToRawIntBits(a[j]), "wo " + wo + " j " + j);
+        }
+    }
 }

@@ -51,8 +51,12 @@ final class DevicePlan {
                 throw new dev.kiln.graph.GraphException(g.name() + ": " + s.root().describe() + ": control flow runs in the CPU plan only;"
                         + " compile this graph without a device (CompileOptions.withDevice)");
             }
-            if (s instanceof StepSpec.Fused f) st.add(fused(f));
-            else st.add(new Step(s.nodes(), s.root(), null, null, List.of(), s.root().output()));
+            if (s instanceof StepSpec.Fused f) {
+                st.add(fused(f));
+            } else {
+                // a conv epilogue is the CPU's fusion: on a device its nodes run one by one
+                for (Node n : s.nodes()) st.add(new Step(List.of(n), n, null, null, List.of(), n.output()));
+            }
         }
         steps = List.copyOf(st);
         for (Guard gd : g.guards()) {

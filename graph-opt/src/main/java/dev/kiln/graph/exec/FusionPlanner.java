@@ -1,6 +1,7 @@
 package dev.kiln.graph.exec;
 
 import dev.kiln.backend.DType;
+import dev.kiln.backend.cpu.DirectConv;
 import dev.kiln.backend.op.Op;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Guard;
@@ -22,7 +23,9 @@ import java.util.Set;
  * when that input is used by nobody else, is not a graph output or guarded (so it never needs
  * a buffer), and has the same shape (so the group streams one index space). A 2-D float32
  * matmul/addmm whose only users are one group's nodes becomes that group's GEMM, finished in
- * place block by block (bias add, activation). Everything else is a kernel call.
+ * place block by block (bias add, activation). A conv2d that runs direct, with the activations
+ * after it and a 2x2 max pool after those, becomes one step whose epilogue finishes each sample
+ * in cache (ConvStep). Everything else is a kernel call.
  */
 final class FusionPlanner {
     private FusionPlanner() {}
@@ -40,10 +43,15 @@ final class FusionPlanner {
         Map<Integer, Integer> order = new HashMap<>();
         for (int i = 0; i < g.nodes().size(); i++) order.put(g.nodes().get(i).id(), i);
 
+        // direct convolutions with their epilogues first: their activations join no elementwise group
+        Map<Node, StepSpec.Conv> convByRoot = convEpilogues(g, users, escaping);
+        Set<Node> inConv = new HashSet<>();
+        for (StepSpec.Conv c : convByRoot.values()) inConv.addAll(c.nodes());
+
         // group of each elementwise node, keyed by the group's current root value
         Map<Value, List<Node>> groups = new LinkedHashMap<>();
         for (Node n : g.nodes()) {
-            if (!elementwise(g, n)) continue;
+            if (!elementwise(g, n) || inConv.contains(n)) continue;
             // merged small into large, sorted once at the end: a 100,000-node chain costs n log n,
             // not the n^2 of copying and re-sorting the growing group at every node
             List<Node> grp = null;
@@ -98,7 +106,9 @@ final class FusionPlanner {
             StepSpec s = byRoot.get(n);
             if (s != null) {
                 steps.add(s);
-            } else if (absorbed.contains(n) || inGroups.contains(n)) {
+            } else if (convByRoot.containsKey(n)) {
+                steps.add(convByRoot.get(n));
+            } else if (absorbed.contains(n) || inGroups.contains(n) || inConv.contains(n)) {
                 continue; // computed inside a fused step
             } else if (gemm(g, n)) {
                 FusedProgram prog = FusedProgram.build(g.name() + "_" + n.id(), List.of(), n.output());
@@ -108,6 +118,45 @@ final class FusionPlanner {
             }
         }
         return steps;
+    }
+
+    /**
+     * Each conv2d that runs direct (DirectConv.applies) with a float32 activation chain after it
+     * (unary ops with vector rows, each value used once and neither an output nor guarded),
+     * optionally ended by a 2x2 stride-2 max_pool2d: keyed by the chain's last node.
+     */
+    private static Map<Node, StepSpec.Conv> convEpilogues(Graph g, Map<Value, Set<Node>> users, Set<Value> escaping) {
+        Map<Node, StepSpec.Conv> byRoot = new HashMap<>();
+        for (Node n : g.nodes()) {
+            if (n.op() != Op.CONV2D || n.type().dtype() != DType.FLOAT32
+                    || !DirectConv.applies(g.typeOf(n.inputs().get(0)), g.typeOf(n.inputs().get(1)), n.attrs())) continue;
+            List<Node> activations = new ArrayList<>();
+            Node last = n, pool = null;
+            while (pool == null) {
+                Set<Node> us = users.get(last.output());
+                if (us == null || us.size() != 1 || escaping.contains(last.output())) break;
+                Node u = us.iterator().next();
+                if (activation(g, u)) {
+                    activations.add(u);
+                    last = u;
+                } else if (u.op() == Op.MAX_POOL2D && DirectConv.poolsInEpilogue(u.attrs())) {
+                    pool = u;
+                } else {
+                    break;
+                }
+            }
+            if (activations.isEmpty() && pool == null) continue;
+            StepSpec.Conv c = new StepSpec.Conv(n, List.copyOf(activations), pool);
+            byRoot.put(c.root(), c);
+        }
+        return byRoot;
+    }
+
+    /** A float32 unary op the eager kernels run with FloatRows' row functions (relu, gelu, tanh, ...). */
+    private static boolean activation(Graph g, Node n) {
+        return n.inputs().size() == 1 && n.type().dtype() == DType.FLOAT32 && g.typeOf(n.inputs().get(0)).dtype() == DType.FLOAT32
+                && n.op().def().elementwise() != null && n.op().def().elementwise().form() != dev.kiln.backend.op.ElementwiseSpec.Form.CONVERSION
+                && n.op().def().elementwise().unaryRows(n.attrs()) != null;
     }
 
     static boolean elementwise(Graph g, Node n) {

@@ -88,6 +88,7 @@ final class Plan {
         int scratch = 0, ext = 0;
         for (StepSpec s : specs) {
             PlanStep ps = s instanceof StepSpec.Fused f ? new FusedStep(this, f, index)
+                    : s instanceof StepSpec.Conv c ? new ConvStep(this, c, index)
                     : s.root().op().def().isControlFlow() ? new ControlStep(this, (StepSpec.Kernel) s, index, bodies.get(s.root()))
                     : new KernelStep(this, (StepSpec.Kernel) s, index);
             st.add(ps);

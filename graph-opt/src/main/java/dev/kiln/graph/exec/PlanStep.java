@@ -9,7 +9,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /** One step of a concrete plan: reads values from the run's table and defines one. */
-abstract sealed class PlanStep permits KernelStep, FusedStep, ControlStep {
+abstract sealed class PlanStep permits KernelStep, FusedStep, ControlStep, ConvStep {
     final StepSpec spec;
     final int out;
     /** Value indices read from outside the step. */

@@ -4,8 +4,9 @@ import dev.kiln.graph.Node;
 import java.util.List;
 
 /**
- * One step of a plan before symbols are bound: either a plain kernel call for one node, or a
- * fused group (elementwise nodes, optionally finishing a GEMM in place).
+ * One step of a plan before symbols are bound: a plain kernel call for one node, a fused group
+ * (elementwise nodes, optionally finishing a GEMM in place), or a direct convolution with its
+ * epilogue (activations, then optionally a 2x2 max pool).
  */
 sealed interface StepSpec {
     /** The node whose value the step defines. */
@@ -16,6 +17,22 @@ sealed interface StepSpec {
 
     record Kernel(Node root) implements StepSpec {
         public List<Node> nodes() { return List.of(root); }
+    }
+
+    /**
+     * conv2d (one DirectConv.applies to) followed by unary activations, each the only user of
+     * the one before, and optionally a max_pool2d the epilogue pools with; at least one of them.
+     */
+    record Conv(Node conv, List<Node> activations, Node pool) implements StepSpec {
+        public Node root() { return pool != null ? pool : activations.isEmpty() ? conv : activations.get(activations.size() - 1); }
+
+        public List<Node> nodes() {
+            List<Node> all = new java.util.ArrayList<>();
+            all.add(conv);
+            all.addAll(activations);
+            if (pool != null) all.add(pool);
+            return all;
+        }
     }
 
     /** {@code gemm} (matmul or addmm, 2-D, f32) or null; {@code elementwise} may be empty when gemm is set. */

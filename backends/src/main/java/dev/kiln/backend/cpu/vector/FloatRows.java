@@ -70,6 +70,14 @@ public interface FloatRows {
     /** The multiple of positions {@link #convDirect} may round up to. */
     int CONV_GRANULE = 64;
 
+    /**
+     * One output row of a 2x2, stride-2 max pool: out[oo + j] for j < wo is the window of
+     * x[top + 2j], x[top + 2j + 1], x[top + wp + 2j], x[top + wp + 2j + 1], by max_pool2d's rule
+     * (a later tap in row-major order wins when greater or NaN: the last NaN, else the first
+     * maximum). May read up to {@link #CONV_GRANULE} floats past 2*wo of either row.
+     */
+    void maxPool2x2Row(float[] x, int top, int wp, float[] out, int oo, int wo);
+
     /** out[oo+i] = op(x[xo+i]) on contiguous rows. */
     void unary(Unary op, float[] x, int xo, float[] out, int oo, int n);
 

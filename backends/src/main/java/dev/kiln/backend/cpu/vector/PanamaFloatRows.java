@@ -418,6 +418,28 @@ final class PanamaFloatRows implements FloatRows {
         b.intoArray(out, oo + L);
     }
 
+    /**
+     * Each row's neighbour pairs split into even and odd taps by two-source rearranges (as
+     * {@link #pairMax}), the rule applied within the top pair, the bottom pair, and then between
+     * them: the same tap as over the four in row-major order (see PoolKernels.pool2x2).
+     */
+    @Override
+    public void maxPool2x2Row(float[] x, int top, int wp, float[] out, int oo, int wo) {
+        int L = S.length();
+        for (int j = 0; j < wo; j += L) {
+            FloatVector up = pairWinner(x, top + 2 * j, L), down = pairWinner(x, top + wp + 2 * j, L);
+            FloatVector best = up.blend(down, down.compare(VectorOperators.GT, up).or(down.test(VectorOperators.IS_NAN)));
+            if (j + L <= wo) best.intoArray(out, oo + j);
+            else best.intoArray(out, oo + j, S.indexInRange(j, wo));
+        }
+    }
+
+    private static FloatVector pairWinner(float[] x, int at, int L) {
+        FloatVector lo = FloatVector.fromArray(S, x, at), hi = FloatVector.fromArray(S, x, at + L);
+        FloatVector a = lo.rearrange(EVENS, hi), b = lo.rearrange(ODDS, hi);
+        return a.blend(b, b.compare(VectorOperators.GT, a).or(b.test(VectorOperators.IS_NAN)));
+    }
+
     @Override
     public void pairMax(float[] x, int xo, float[] best, int bo, int[] second, int so, int n) {
         int L = S.length(), q = 0;

@@ -84,6 +84,20 @@ public final class ScalarFloatRows implements FloatRows {
     }
 
     @Override
+    public void maxPool2x2Row(float[] x, int top, int wp, float[] out, int oo, int wo) {
+        for (int j = 0; j < wo; j++) {
+            int t = top + 2 * j;
+            float best = x[t], v = x[t + 1];
+            if (v > best || v != v) best = v;
+            v = x[t + wp];
+            if (v > best || v != v) best = v;
+            v = x[t + wp + 1];
+            if (v > best || v != v) best = v;
+            out[oo + j] = best;
+        }
+    }
+
+    @Override
     public void pairMax(float[] x, int xo, float[] best, int bo, int[] second, int so, int n) {
         for (int q = 0; q < n; q++) {
             float a = x[xo + 2 * q], b = x[xo + 2 * q + 1];
