@@ -10,8 +10,8 @@ import dev.kiln.backend.shape.TensorType;
 import java.util.Map;
 
 /**
- * conv2d, conv_transpose2d and conv2d_weight_grad as im2col/col2im + GEMM (float32 conv2d with
- * few taps per output runs as {@link DirectConv} instead). Samples are taken
+ * conv2d, conv_transpose2d and conv2d_weight_grad as im2col/col2im + GEMM (float32 conv2d and
+ * its weight gradient with few taps per output run as {@link DirectConv} instead). Samples are taken
  * a block at a time with their column matrices side by side ([K x S*L]), so each conv group of
  * a block is one wide product: a 10x10 or 28x28 map alone makes GEMMs so narrow that packing
  * and ragged edges cost more than the arithmetic (measured: a 150x100x16 product runs at
@@ -134,6 +134,9 @@ final class ConvKernels {
         Strided x = dense(in[0], dt), gr = dense(in[1], dt);
         int[] xs = x.shape(), gs = gr.shape(), os = outT.concreteShape();
         int groups = a.getInt("groups"), n = xs[0], c = xs[1], o = gs[1];
+        if (DirectConv.applies(dt, groups, c, new int[] {os[2], os[3]}, a.getInts("stride"), a.getInts("dilation"))) {
+            return DirectConv.weightGrad(x, gr, groups, a.getInts("padding"), outT);
+        }
         int cg = c / groups, og = o / groups, plane = xs[2] * xs[3];
         Im2Col geo = geometry(cg, xs[2], xs[3], gs[2], gs[3], os[2], os[3], a);
         int k = geo.rows(), l = geo.cols();

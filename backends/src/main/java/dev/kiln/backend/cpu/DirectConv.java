@@ -114,5 +114,57 @@ public final class DirectConv {
         return out;
     }
 
+    /** Samples whose padded planes a chunk holds at once in {@link #weightGrad} (bounds its buffers for any batch). */
+    private static final int WEIGHT_GRAD_SAMPLES = 32;
+
+    /**
+     * conv2d_weight_grad where {@link #applies} (x [N,C,H,W], the output gradient g [N,O,Ho,Wo],
+     * both dense float32): the sum over samples of g correlated with the padded input, by
+     * FloatRows.convWeightGrad. Samples are split into chunks whose bounds depend only on N;
+     * within a chunk, blocks of up to {@value #WEIGHT_GRAD_SAMPLES} samples get their input planes
+     * padded and their gradient widened to the padded width (zeros in the padding columns), and
+     * the chunks' partial sums are added in chunk order: the same bits on any thread count.
+     */
+    static Strided weightGrad(Strided x, Strided g, int groups, int[] padding, TensorType outT) {
+        int[] xs = x.shape(), gs = g.shape(), os = outT.concreteShape();
+        int n = xs[0], c = xs[1], h = xs[2], wd = xs[3], o = gs[1], ho = gs[2], wo = gs[3], kh = os[2], kw = os[3];
+        int cg = c / groups, og = o / groups, ph = padding[0], pw = padding[1], taps = cg * kh * kw;
+        int wp = wd + 2 * pw, hp = Math.max(h + 2 * ph, ho + kh - 1), planeP = hp * wp;
+        int ldg = roundUp(ho * wp, FloatRows.VECTOR_GRANULE); // not CONV_GRANULE: small planes (10x14) would waste a third
+        // a sample's region: its planes, then room for the last position block's shifted reads
+        int inStride = Math.max(c * planeP, (c - 1) * planeP + ldg + (kh - 1) * wp + kw);
+        float[] xa = x.storage().f32(), ga = g.storage().f32();
+        int xo = x.offset(), go = g.offset();
+        float[][] partial = new float[BatchSplit.chunks(n)][];
+        BatchSplit.run(n, (long) o * taps * ldg, (chunk, from, to) -> {
+            float[] acc = new float[o * taps];
+            int block = Math.max(1, Math.min(WEIGHT_GRAD_SAMPLES, to - from));
+            float[] pad = new float[block * inStride], gp = new float[block * o * ldg];
+            for (int s0 = from; s0 < to; s0 += block) {
+                int m = Math.min(block, to - s0);
+                for (int i = 0; i < m; i++) {
+                    int s = s0 + i;
+                    for (int ch = 0; ch < c; ch++) {
+                        for (int r = 0; r < h; r++) {
+                            System.arraycopy(xa, xo + ((s * c + ch) * h + r) * wd, pad, i * inStride + ch * planeP + (r + ph) * wp + pw, wd);
+                        }
+                    }
+                    for (int oc = 0; oc < o; oc++) {
+                        for (int r = 0; r < ho; r++) System.arraycopy(ga, go + ((s * o + oc) * ho + r) * wo, gp, (i * o + oc) * ldg + r * wp, wo);
+                    }
+                }
+                for (int grp = 0; grp < groups; grp++) {
+                    ROWS.convWeightGrad(pad, grp * cg * planeP, inStride, planeP, cg, kh, kw, wp, gp, grp * og * ldg, o * ldg, ldg, og, m, ldg, acc,
+                            grp * og * taps);
+                }
+            }
+            partial[chunk] = acc;
+        });
+        Strided out = Strided.allocate(DType.FLOAT32, os);
+        float[] oa = out.storage().f32();
+        for (float[] p : partial) for (int i = 0; i < oa.length; i++) oa[i] += p[i];
+        return out;
+    }
+
     private static int roundUp(int v, int m) { return (v + m - 1) / m * m; }
 }

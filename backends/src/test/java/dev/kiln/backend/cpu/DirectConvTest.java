@@ -33,6 +33,7 @@ class DirectConvTest {
         {4, 6, 9, 9, 6, 3, 3, 1, 1, 6},
         {2, 2, 4, 3, 3, 6, 5, 1, 1, 1},
         {1, 16, 33, 31, 7, 3, 3, 1, 1, 1},
+        {300, 2, 6, 5, 6, 3, 3, 1, 1, 1},
     };
 
     private static Strided random(Random r, int... shape) {
@@ -120,6 +121,48 @@ class DirectConvTest {
             VectorSupport.floatRows().maxPool2x2Row(x, 0, wp, a, 1, wo);
             new ScalarFloatRows().maxPool2x2Row(x, 0, wp, s, 1, wo);
             for (int j = 0; j <= wo; j++) assertEquals(Float.floatToRawIntBits(s[j]), Float.floatToRawIntBits(a[j]), "wo " + wo + " j " + j);
+        }
+    }
+
+    /** dW[o][cc][ki][kj] = sum over samples and outputs of g times the input tap, in float64. */
+    private static double[] weightGradReference(Strided x, Strided g, int[] c, int ho, int wo) {
+        int n = c[0], ch = c[1], h = c[2], wd = c[3], o = c[4], kh = c[5], kw = c[6], ph = c[7], pw = c[8], grp = c[9];
+        int cg = ch / grp, og = o / grp;
+        float[] xa = x.storage().f32(), ga = g.storage().f32();
+        double[] dw = new double[o * cg * kh * kw];
+        for (int oc = 0; oc < o; oc++)
+            for (int cc = 0; cc < cg; cc++)
+                for (int ki = 0; ki < kh; ki++)
+                    for (int kj = 0; kj < kw; kj++) {
+                        double acc = 0;
+                        int cin = oc / og * cg + cc;
+                        for (int s = 0; s < n; s++)
+                            for (int i = 0; i < ho; i++)
+                                for (int j = 0; j < wo; j++) {
+                                    int y = i + ki - ph, z = j + kj - pw;
+                                    if (y < 0 || y >= h || z < 0 || z >= wd) continue;
+                                    acc += (double) ga[((s * o + oc) * ho + i) * wo + j] * xa[((s * ch + cin) * h + y) * wd + z];
+                                }
+                        dw[((oc * cg + cc) * kh + ki) * kw + kj] = acc;
+                    }
+        return dw;
+    }
+
+    @Test
+    void weightGradientMatchesTheDefinitionAtEveryShape() {
+        Random r = new Random(4);
+        for (int[] c : CASES) {
+            int ho = c[2] + 2 * c[7] - c[5] + 1, wo = c[3] + 2 * c[8] - c[6] + 1;
+            Strided x = random(r, c[0], c[1], c[2], c[3]), g = random(r, c[0], c[4], ho, wo);
+            Attrs a = Op.CONV2D_WEIGHT_GRAD.def().checkAttrs(Attrs.of("kernel_size", new int[] {c[5], c[6]}, "padding", new int[] {c[7], c[8]}, "groups", c[9]));
+            int[] outShape = {c[4], c[1] / c[9], c[5], c[6]};
+            float[] got = CpuKernels.run(Op.CONV2D_WEIGHT_GRAD, new Strided[] {x, g}, a, TensorType.of(DType.FLOAT32, outShape)).storage().f32();
+            double[] want = weightGradReference(x, g, c, ho, wo);
+            double scale = Math.sqrt((double) c[0] * ho * wo); // a sum of that many unit-variance products
+            for (int i = 0; i < want.length; i++) {
+                int at = i;
+                assertEquals(want[i], got[i], 2e-5 * (scale + Math.abs(want[i])), () -> java.util.Arrays.toString(c) + " dW element " + at);
+            }
         }
     }
 }

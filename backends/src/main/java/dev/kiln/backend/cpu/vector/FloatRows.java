@@ -67,8 +67,21 @@ public interface FloatRows {
     void convDirect(float[] in, int io, int planeStride, int channels, int kh, int kw, int wp, float[] w, int wo,
                     float[] bias, int bo, float[] out, int oo, int ldo, int no, int positions);
 
-    /** The multiple of positions {@link #convDirect} may round up to. */
-    int CONV_GRANULE = 64;
+    /**
+     * The weight gradient of {@link #convDirect} over {@code samples} samples: for oc < no and
+     * taps (c, ki, kj), acc[ao + oc*taps + (c*kh + ki)*kw + kj] += the sum over samples s and
+     * positions p < positions of g[go + s*gStride + oc*ldg + p] * in[io + s*inStride + c*planeStride + p + ki*wp + kj],
+     * taps = channels*kh*kw. positions is a multiple of {@link #VECTOR_GRANULE}; g must be zero at
+     * the positions that are not outputs (the padding columns and the rounded-up tail).
+     */
+    void convWeightGrad(float[] in, int io, int inStride, int planeStride, int channels, int kh, int kw, int wp,
+                        float[] g, int go, int gStride, int ldg, int no, int samples, int positions, float[] acc, int ao);
+
+    /** The multiple of positions {@link #convDirect} may round up to: two vectors of 16 floats. */
+    int CONV_GRANULE = 32;
+
+    /** A multiple of every vector length in floats (512-bit vectors hold 16). */
+    int VECTOR_GRANULE = 16;
 
     /**
      * One output row of a 2x2, stride-2 max pool: out[oo + j] for j < wo is the window of

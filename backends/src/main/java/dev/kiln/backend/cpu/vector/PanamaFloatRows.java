@@ -43,6 +43,13 @@ final class PanamaFloatRows implements FloatRows {
 
     private static final ScalarFloatRows SCALAR = new ScalarFloatRows();
 
+    /**
+     * The convolution rows step two vectors at a time within CONV_GRANULE and one within
+     * VECTOR_GRANULE; vectors wider than 512 bits (ARM SVE allows 2048) would step past the
+     * buffers callers size by them, so there the scalar rows run instead.
+     */
+    private static final boolean GRANULES_FIT = 2 * S.length() <= CONV_GRANULE && VECTOR_GRANULE % S.length() == 0;
+
     @Override
     public void binary(Binary op, float[] a, int ao, int as, float[] b, int bo, int bs, float[] out, int oo, int n) {
         boolean aOk = as == 1 || as == 0, bOk = bs == 1 || bs == 0;
@@ -350,6 +357,10 @@ final class PanamaFloatRows implements FloatRows {
     @Override
     public void convDirect(float[] in, int io, int planeStride, int channels, int kh, int kw, int wp, float[] w, int wo,
                            float[] bias, int bo, float[] out, int oo, int ldo, int no, int positions) {
+        if (!GRANULES_FIT) {
+            SCALAR.convDirect(in, io, planeStride, channels, kh, kw, wp, w, wo, bias, bo, out, oo, ldo, no, positions);
+            return;
+        }
         int step = 2 * S.length(), taps = channels * kh * kw, oc = 0;
         for (; oc + 4 <= no; oc += 4) {
             for (int p = 0; p < positions; p += step) {
@@ -419,12 +430,148 @@ final class PanamaFloatRows implements FloatRows {
     }
 
     /**
+     * Blocks of four output channels by four neighbouring taps (kj): per position vector, four
+     * gradient loads and four shifted input loads feed sixteen FMAs, whose sums stay in registers
+     * over all the samples and positions, then are added across lanes in a fixed order. Edge
+     * blocks (fewer channels or taps) take one accumulator per (channel, tap).
+     */
+    @Override
+    public void convWeightGrad(float[] in, int io, int inStride, int planeStride, int channels, int kh, int kw, int wp,
+                               float[] g, int go, int gStride, int ldg, int no, int samples, int positions, float[] acc, int ao) {
+        if (!GRANULES_FIT) {
+            SCALAR.convWeightGrad(in, io, inStride, planeStride, channels, kh, kw, wp, g, go, gStride, ldg, no, samples, positions, acc, ao);
+            return;
+        }
+        int taps = channels * kh * kw;
+        for (int oc = 0; oc < no; oc += 4) {
+            int nOc = Math.min(4, no - oc);
+            for (int c = 0; c < channels; c++) {
+                for (int ki = 0; ki < kh; ki++) {
+                    for (int kj = 0; kj < kw; kj += 4) {
+                        int nKj = Math.min(4, kw - kj), shift = io + c * planeStride + ki * wp + kj, a = ao + oc * taps + (c * kh + ki) * kw + kj;
+                        if (nOc == 4 && nKj == 4) {
+                            weightGrad4x4(in, inStride, shift, g, gStride, go + oc * ldg, ldg, samples, positions, acc, a, taps);
+                        } else if (nOc == 4) {
+                            for (int j = 0; j < nKj; j++) weightGrad4x1(in, inStride, shift + j, g, gStride, go + oc * ldg, ldg, samples, positions, acc, a + j, taps);
+                        } else {
+                            for (int o = 0; o < nOc; o++) {
+                                for (int j = 0; j < nKj; j++) {
+                                    acc[a + o * taps + j] += weightGrad1x1(in, inStride, shift + j, g, gStride, go + (oc + o) * ldg, samples, positions);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void weightGrad4x4(float[] in, int inStride, int shift, float[] g, int gStride, int g0, int ldg, int samples, int positions,
+                                      float[] acc, int a, int taps) {
+        int L = S.length();
+        FloatVector s00 = FloatVector.zero(S), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+        FloatVector s20 = s00, s21 = s00, s22 = s00, s23 = s00, s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+        for (int s = 0; s < samples; s++) {
+            int xb = s * inStride + shift, gb = s * gStride + g0;
+            for (int p = 0; p < positions; p += L) {
+                FloatVector x0 = FloatVector.fromArray(S, in, xb + p), x1 = FloatVector.fromArray(S, in, xb + p + 1);
+                FloatVector x2 = FloatVector.fromArray(S, in, xb + p + 2), x3 = FloatVector.fromArray(S, in, xb + p + 3);
+                FloatVector g0v = FloatVector.fromArray(S, g, gb + p);
+                s00 = g0v.fma(x0, s00);
+                s01 = g0v.fma(x1, s01);
+                s02 = g0v.fma(x2, s02);
+                s03 = g0v.fma(x3, s03);
+                FloatVector g1v = FloatVector.fromArray(S, g, gb + ldg + p);
+                s10 = g1v.fma(x0, s10);
+                s11 = g1v.fma(x1, s11);
+                s12 = g1v.fma(x2, s12);
+                s13 = g1v.fma(x3, s13);
+                FloatVector g2v = FloatVector.fromArray(S, g, gb + 2 * ldg + p);
+                s20 = g2v.fma(x0, s20);
+                s21 = g2v.fma(x1, s21);
+                s22 = g2v.fma(x2, s22);
+                s23 = g2v.fma(x3, s23);
+                FloatVector g3v = FloatVector.fromArray(S, g, gb + 3 * ldg + p);
+                s30 = g3v.fma(x0, s30);
+                s31 = g3v.fma(x1, s31);
+                s32 = g3v.fma(x2, s32);
+                s33 = g3v.fma(x3, s33);
+            }
+        }
+        // the sums leave the registers through one buffer and are added across lanes in scalar
+        // code: sumLanes here, past C2's inlining budget, ran in the Vector API's Java fallback
+        float[] lanes = new float[16 * L];
+        s00.intoArray(lanes, 0);
+        s01.intoArray(lanes, L);
+        s02.intoArray(lanes, 2 * L);
+        s03.intoArray(lanes, 3 * L);
+        s10.intoArray(lanes, 4 * L);
+        s11.intoArray(lanes, 5 * L);
+        s12.intoArray(lanes, 6 * L);
+        s13.intoArray(lanes, 7 * L);
+        s20.intoArray(lanes, 8 * L);
+        s21.intoArray(lanes, 9 * L);
+        s22.intoArray(lanes, 10 * L);
+        s23.intoArray(lanes, 11 * L);
+        s30.intoArray(lanes, 12 * L);
+        s31.intoArray(lanes, 13 * L);
+        s32.intoArray(lanes, 14 * L);
+        s33.intoArray(lanes, 15 * L);
+        for (int q = 0; q < 16; q++) acc[a + (q / 4) * taps + q % 4] += laneSum(lanes, q * L, L);
+    }
+
+    /** buf[off] + ... + buf[off + n - 1], left to right. */
+    private static float laneSum(float[] buf, int off, int n) {
+        float sum = 0;
+        for (int i = 0; i < n; i++) sum += buf[off + i];
+        return sum;
+    }
+
+    private static void weightGrad4x1(float[] in, int inStride, int shift, float[] g, int gStride, int g0, int ldg, int samples, int positions,
+                                      float[] acc, int a, int taps) {
+        int L = S.length();
+        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        for (int s = 0; s < samples; s++) {
+            int xb = s * inStride + shift, gb = s * gStride + g0;
+            for (int p = 0; p < positions; p += L) {
+                FloatVector x = FloatVector.fromArray(S, in, xb + p);
+                s0 = FloatVector.fromArray(S, g, gb + p).fma(x, s0);
+                s1 = FloatVector.fromArray(S, g, gb + ldg + p).fma(x, s1);
+                s2 = FloatVector.fromArray(S, g, gb + 2 * ldg + p).fma(x, s2);
+                s3 = FloatVector.fromArray(S, g, gb + 3 * ldg + p).fma(x, s3);
+            }
+        }
+        float[] lanes = new float[4 * L];
+        s0.intoArray(lanes, 0);
+        s1.intoArray(lanes, L);
+        s2.intoArray(lanes, 2 * L);
+        s3.intoArray(lanes, 3 * L);
+        for (int q = 0; q < 4; q++) acc[a + q * taps] += laneSum(lanes, q * L, L);
+    }
+
+    private static float weightGrad1x1(float[] in, int inStride, int shift, float[] g, int gStride, int g0, int samples, int positions) {
+        int L = S.length();
+        FloatVector sum = FloatVector.zero(S);
+        for (int s = 0; s < samples; s++) {
+            int xb = s * inStride + shift, gb = s * gStride + g0;
+            for (int p = 0; p < positions; p += L) sum = FloatVector.fromArray(S, g, gb + p).fma(FloatVector.fromArray(S, in, xb + p), sum);
+        }
+        float[] lanes = new float[L];
+        sum.intoArray(lanes, 0);
+        return laneSum(lanes, 0, L);
+    }
+
+    /**
      * Each row's neighbour pairs split into even and odd taps by two-source rearranges (as
      * {@link #pairMax}), the rule applied within the top pair, the bottom pair, and then between
      * them: the same tap as over the four in row-major order (see PoolKernels.pool2x2).
      */
     @Override
     public void maxPool2x2Row(float[] x, int top, int wp, float[] out, int oo, int wo) {
+        if (!GRANULES_FIT) {
+            SCALAR.maxPool2x2Row(x, top, wp, out, oo, wo);
+            return;
+        }
         int L = S.length();
         for (int j = 0; j < wo; j += L) {
             FloatVector up = pairWinner(x, top + 2 * j, L), down = pairWinner(x, top + wp + 2 * j, L);

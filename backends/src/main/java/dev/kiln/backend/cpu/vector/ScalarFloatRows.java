@@ -84,6 +84,26 @@ public final class ScalarFloatRows implements FloatRows {
     }
 
     @Override
+    public void convWeightGrad(float[] in, int io, int inStride, int planeStride, int channels, int kh, int kw, int wp,
+                               float[] g, int go, int gStride, int ldg, int no, int samples, int positions, float[] acc, int ao) {
+        int taps = channels * kh * kw;
+        for (int oc = 0; oc < no; oc++) {
+            for (int c = 0, t = 0; c < channels; c++) {
+                for (int ki = 0; ki < kh; ki++) {
+                    for (int kj = 0; kj < kw; kj++, t++) {
+                        float sum = 0;
+                        for (int s = 0; s < samples; s++) {
+                            int gb = go + s * gStride + oc * ldg, xb = io + s * inStride + c * planeStride + ki * wp + kj;
+                            for (int p = 0; p < positions; p++) sum = Math.fma(g[gb + p], in[xb + p], sum);
+                        }
+                        acc[ao + oc * taps + t] += sum;
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
     public void maxPool2x2Row(float[] x, int top, int wp, float[] out, int oo, int wo) {
         for (int j = 0; j < wo; j++) {
             int t = top + 2 * j;
