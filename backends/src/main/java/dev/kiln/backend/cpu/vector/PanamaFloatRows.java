@@ -15,26 +15,32 @@ final class PanamaFloatRows implements FloatRows {
      * lanes still in play onto the lower half. {@code reduceLanes(ADD)} may add in any order,
      * and its C2 intrinsic and its Java fallback (interpreter, C1) do differ, so a dot product
      * would change its last bits with the JIT's progress; lane-wise adds are exact IEEE
-     * operations wherever they run.
+     * operations wherever they run. One constant per step (null past log2 of the lane count):
+     * a loop over an array of them carried the vector from one iteration to the next, which C2
+     * cannot keep in a register, and every add ran boxed in the Vector API's Java fallback
+     * (JFR: 41% of an MLP's inference in FloatVector.lanewiseTemplate under sumLanes).
      */
-    private static final VectorShuffle<Float>[] HALVES = halvingShuffles();
+    private static final int HALVING_STEPS = Integer.numberOfTrailingZeros(S.length());
+    private static final VectorShuffle<Float> HALF0 = halving(0), HALF1 = halving(1), HALF2 = halving(2), HALF3 = halving(3),
+            HALF4 = halving(4), HALF5 = halving(5);
 
-    @SuppressWarnings("unchecked")
-    private static VectorShuffle<Float>[] halvingShuffles() {
-        int L = S.length(), steps = Integer.numberOfTrailingZeros(L);
-        VectorShuffle<Float>[] h = new VectorShuffle[steps];
-        for (int i = 0; i < steps; i++) {
-            int half = L >> (i + 1);
-            int[] src = new int[L];
-            for (int q = 0; q < L; q++) src[q] = q < half ? q + half : q;
-            h[i] = VectorShuffle.fromArray(S, src, 0);
-        }
-        return h;
+    private static VectorShuffle<Float> halving(int step) {
+        int lanes = S.length();
+        if (step >= Integer.numberOfTrailingZeros(lanes)) return null;
+        int half = lanes >> (step + 1);
+        int[] src = new int[lanes];
+        for (int q = 0; q < lanes; q++) src[q] = q < half ? q + half : q;
+        return VectorShuffle.fromArray(S, src, 0);
     }
 
-    /** The sum of v's lanes, always added in the same order (see {@link #HALVES}). */
+    /** The sum of v's lanes, always added in the same order (see {@link #HALF0}); up to 64 lanes, the API's widest. */
     static float sumLanes(FloatVector v) {
-        for (VectorShuffle<Float> h : HALVES) v = v.add(v.rearrange(h));
+        if (HALVING_STEPS > 0) v = v.add(v.rearrange(HALF0));
+        if (HALVING_STEPS > 1) v = v.add(v.rearrange(HALF1));
+        if (HALVING_STEPS > 2) v = v.add(v.rearrange(HALF2));
+        if (HALVING_STEPS > 3) v = v.add(v.rearrange(HALF3));
+        if (HALVING_STEPS > 4) v = v.add(v.rearrange(HALF4));
+        if (HALVING_STEPS > 5) v = v.add(v.rearrange(HALF5));
         return v.lane(0);
     }
 
@@ -498,33 +504,22 @@ final class PanamaFloatRows implements FloatRows {
                 s33 = g3v.fma(x3, s33);
             }
         }
-        // the sums leave the registers through one buffer and are added across lanes in scalar
-        // code: sumLanes here, past C2's inlining budget, ran in the Vector API's Java fallback
-        float[] lanes = new float[16 * L];
-        s00.intoArray(lanes, 0);
-        s01.intoArray(lanes, L);
-        s02.intoArray(lanes, 2 * L);
-        s03.intoArray(lanes, 3 * L);
-        s10.intoArray(lanes, 4 * L);
-        s11.intoArray(lanes, 5 * L);
-        s12.intoArray(lanes, 6 * L);
-        s13.intoArray(lanes, 7 * L);
-        s20.intoArray(lanes, 8 * L);
-        s21.intoArray(lanes, 9 * L);
-        s22.intoArray(lanes, 10 * L);
-        s23.intoArray(lanes, 11 * L);
-        s30.intoArray(lanes, 12 * L);
-        s31.intoArray(lanes, 13 * L);
-        s32.intoArray(lanes, 14 * L);
-        s33.intoArray(lanes, 15 * L);
-        for (int q = 0; q < 16; q++) acc[a + (q / 4) * taps + q % 4] += laneSum(lanes, q * L, L);
-    }
-
-    /** buf[off] + ... + buf[off + n - 1], left to right. */
-    private static float laneSum(float[] buf, int off, int n) {
-        float sum = 0;
-        for (int i = 0; i < n; i++) sum += buf[off + i];
-        return sum;
+        acc[a] += sumLanes(s00);
+        acc[a + 1] += sumLanes(s01);
+        acc[a + 2] += sumLanes(s02);
+        acc[a + 3] += sumLanes(s03);
+        acc[a + taps] += sumLanes(s10);
+        acc[a + taps + 1] += sumLanes(s11);
+        acc[a + taps + 2] += sumLanes(s12);
+        acc[a + taps + 3] += sumLanes(s13);
+        acc[a + 2 * taps] += sumLanes(s20);
+        acc[a + 2 * taps + 1] += sumLanes(s21);
+        acc[a + 2 * taps + 2] += sumLanes(s22);
+        acc[a + 2 * taps + 3] += sumLanes(s23);
+        acc[a + 3 * taps] += sumLanes(s30);
+        acc[a + 3 * taps + 1] += sumLanes(s31);
+        acc[a + 3 * taps + 2] += sumLanes(s32);
+        acc[a + 3 * taps + 3] += sumLanes(s33);
     }
 
     private static void weightGrad4x1(float[] in, int inStride, int shift, float[] g, int gStride, int g0, int ldg, int samples, int positions,
@@ -541,12 +536,10 @@ final class PanamaFloatRows implements FloatRows {
                 s3 = FloatVector.fromArray(S, g, gb + 3 * ldg + p).fma(x, s3);
             }
         }
-        float[] lanes = new float[4 * L];
-        s0.intoArray(lanes, 0);
-        s1.intoArray(lanes, L);
-        s2.intoArray(lanes, 2 * L);
-        s3.intoArray(lanes, 3 * L);
-        for (int q = 0; q < 4; q++) acc[a + q * taps] += laneSum(lanes, q * L, L);
+        acc[a] += sumLanes(s0);
+        acc[a + taps] += sumLanes(s1);
+        acc[a + 2 * taps] += sumLanes(s2);
+        acc[a + 3 * taps] += sumLanes(s3);
     }
 
     private static float weightGrad1x1(float[] in, int inStride, int shift, float[] g, int gStride, int g0, int samples, int positions) {
@@ -556,9 +549,7 @@ final class PanamaFloatRows implements FloatRows {
             int xb = s * inStride + shift, gb = s * gStride + g0;
             for (int p = 0; p < positions; p += L) sum = FloatVector.fromArray(S, g, gb + p).fma(FloatVector.fromArray(S, in, xb + p), sum);
         }
-        float[] lanes = new float[L];
-        sum.intoArray(lanes, 0);
-        return laneSum(lanes, 0, L);
+        return sumLanes(sum);
     }
 
     /**
