@@ -10,8 +10,8 @@ import dev.kiln.backend.shape.TensorType;
 import java.util.Map;
 
 /**
- * conv2d, conv_transpose2d and conv2d_weight_grad as im2col/col2im + GEMM (float32 conv2d and
- * its weight gradient with few taps per output run as {@link DirectConv} instead). Samples are taken
+ * conv2d, conv_transpose2d and conv2d_weight_grad as im2col/col2im + GEMM (in float32 with few
+ * taps per output, stride 1 and no dilation, all three run as {@link DirectConv} instead). Samples are taken
  * a block at a time with their column matrices side by side ([K x S*L]), so each conv group of
  * a block is one wide product: a 10x10 or 28x28 map alone makes GEMMs so narrow that packing
  * and ragged edges cost more than the arithmetic (measured: a 150x100x16 product runs at
@@ -94,6 +94,9 @@ final class ConvKernels {
         Strided x = dense(in[0], dt), w = dense(in[1], dt);
         int[] xs = x.shape(), ws = w.shape(), os = outT.concreteShape();
         int groups = a.getInt("groups"), n = xs[0], cin = xs[1], cout = os[1];
+        if (DirectConv.appliesTranspose(dt, groups, cin, new int[] {ws[2], ws[3]}, a)) {
+            return DirectConv.convTranspose2d(x, w, in.length > 2 ? dense(in[2], dt) : null, groups, a.getInts("padding"), outT);
+        }
         int cing = cin / groups, coutg = cout / groups;
         // the output image is the "image" side of im2col and the input grid its window positions
         Im2Col geo = geometry(coutg, os[2], os[3], xs[2], xs[3], ws[2], ws[3], a);

@@ -114,6 +114,37 @@ public final class DirectConv {
         return out;
     }
 
+    /** Taps per output up to which conv_transpose2d runs direct (its own limit: LeNet's conv2 input gradient has 400). */
+    static final int MAX_TRANSPOSE_TAPS = Integer.getInteger("kiln.conv.directMaxTransposeTaps", 512);
+
+    /** Whether conv_transpose2d runs here: float32, stride 1, no dilation or output padding, padding below the kernel. */
+    static boolean appliesTranspose(DType dt, int groups, int cin, int[] kernel, Attrs a) {
+        int[] st = a.getInts("stride"), d = a.getInts("dilation"), op = a.getInts("output_padding"), p = a.getInts("padding");
+        return dt == DType.FLOAT32 && cin / groups * kernel[0] * kernel[1] <= MAX_TRANSPOSE_TAPS && st[0] == 1 && st[1] == 1 && d[0] == 1
+                && d[1] == 1 && op[0] == 0 && op[1] == 0 && p[0] < kernel[0] && p[1] < kernel[1];
+    }
+
+    /**
+     * conv_transpose2d at stride 1 (x [N,Cin,H,W], w [Cin,Cout/groups,kh,kw]) is conv2d of x padded
+     * by k-1-p with the kernel flipped and its two channel axes swapped: conv2d's input gradient
+     * as a direct convolution, without im2col's column buffer and col2im's scalar fold.
+     */
+    static Strided convTranspose2d(Strided x, Strided w, Strided b, int groups, int[] padding, TensorType outT) {
+        int[] ws = w.shape();
+        int cin = ws[0], coutg = ws[1], kh = ws[2], kw = ws[3], cing = cin / groups;
+        Strided flipped = Strided.allocate(DType.FLOAT32, new int[] {coutg * groups, cing, kh, kw});
+        float[] src = w.storage().f32(), dst = flipped.storage().f32();
+        int wo = w.offset();
+        for (int g = 0; g < groups; g++)
+            for (int co = 0; co < coutg; co++)
+                for (int ci = 0; ci < cing; ci++)
+                    for (int ki = 0; ki < kh; ki++)
+                        for (int kj = 0; kj < kw; kj++) {
+                            dst[(((g * coutg + co) * cing + ci) * kh + ki) * kw + kj] = src[wo + (((g * cing + ci) * coutg + co) * kh + kh - 1 - ki) * kw + kw - 1 - kj];
+                        }
+        return conv2d(x, flipped, b, groups, new int[] {kh - 1 - padding[0], kw - 1 - padding[1]}, outT);
+    }
+
     /** Samples whose padded planes a chunk holds at once in {@link #weightGrad} (bounds its buffers for any batch). */
     private static final int WEIGHT_GRAD_SAMPLES = 32;
 

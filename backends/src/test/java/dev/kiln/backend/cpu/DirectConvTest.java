@@ -165,4 +165,50 @@ class DirectConvTest {
             }
         }
     }
+
+    /** conv_transpose2d at stride 1 by its definition, in float64: each input tap scattered through the kernel. */
+    private static double[] transposeReference(Strided x, Strided w, Strided b, int[] c, int ho, int wo) {
+        int n = c[0], cin = c[1], h = c[2], wd = c[3], cout = c[4], kh = c[5], kw = c[6], ph = c[7], pw = c[8], g = c[9];
+        int cing = cin / g, coutg = cout / g;
+        float[] xa = x.storage().f32(), wa = w.storage().f32(), ba = b.storage().f32();
+        double[] out = new double[n * cout * ho * wo];
+        for (int s = 0; s < n; s++)
+            for (int co = 0; co < cout; co++) {
+                for (int q = 0; q < ho * wo; q++) out[(s * cout + co) * ho * wo + q] = ba[co];
+                int grp = co / coutg;
+                for (int cc = 0; cc < cing; cc++) {
+                    int ci = grp * cing + cc;
+                    for (int i = 0; i < h; i++)
+                        for (int j = 0; j < wd; j++)
+                            for (int ki = 0; ki < kh; ki++)
+                                for (int kj = 0; kj < kw; kj++) {
+                                    int y = i - ph + ki, z = j - pw + kj;
+                                    if (y < 0 || y >= ho || z < 0 || z >= wo) continue;
+                                    out[((s * cout + co) * ho + y) * wo + z] += (double) xa[((s * cin + ci) * h + i) * wd + j]
+                                            * wa[((ci * coutg + co % coutg) * kh + ki) * kw + kj];
+                                }
+                }
+            }
+        return out;
+    }
+
+    @Test
+    void transposedConvolutionMatchesTheDefinition() {
+        // N, Cin, H, W, Cout, kh, kw, ph, pw, groups: LeNet's conv2 input gradient, padding, groups, a 1x1 kernel
+        int[][] cases = {{64, 16, 10, 10, 6, 5, 5, 0, 0, 1}, {3, 4, 7, 9, 5, 3, 3, 1, 1, 1}, {2, 6, 5, 6, 4, 3, 2, 2, 1, 2}, {2, 3, 4, 4, 3, 1, 1, 0, 0, 3}};
+        Random r = new Random(8);
+        for (int[] c : cases) {
+            int ho = c[2] - 2 * c[7] + c[5] - 1, wo = c[3] - 2 * c[8] + c[6] - 1;
+            Strided x = random(r, c[0], c[1], c[2], c[3]), w = random(r, c[1], c[4] / c[9], c[5], c[6]), b = random(r, c[4]);
+            Attrs a = Op.CONV_TRANSPOSE2D.def().checkAttrs(Attrs.of("padding", new int[] {c[7], c[8]}, "groups", c[9]));
+            assertTrue(DirectConv.appliesTranspose(DType.FLOAT32, c[9], c[1], new int[] {c[5], c[6]}, a));
+            float[] got = CpuKernels.run(Op.CONV_TRANSPOSE2D, new Strided[] {x, w, b}, a, TensorType.of(DType.FLOAT32, c[0], c[4], ho, wo)).storage().f32();
+            double[] want = transposeReference(x, w, b, c, ho, wo);
+            assertEquals(want.length, got.length);
+            for (int i = 0; i < want.length; i++) {
+                int at = i;
+                assertEquals(want[i], got[i], 1e-4 * (1 + Math.abs(want[i])), () -> java.util.Arrays.toString(c) + " element " + at);
+            }
+        }
+    }
 }

@@ -373,6 +373,11 @@ final class PanamaFloatRows implements FloatRows {
                 convBlock4(in, io + p, planeStride, channels, kh, kw, wp, w, wo + oc * taps, taps, bias, bo + oc, out, oo + oc * ldo + p, ldo);
             }
         }
+        for (; oc + 2 <= no; oc += 2) {
+            for (int p = 0; p < positions; p += step) {
+                convBlock2(in, io + p, planeStride, channels, kh, kw, wp, w, wo + oc * taps, taps, bias, bo + oc, out, oo + oc * ldo + p, ldo);
+            }
+        }
         for (; oc < no; oc++) {
             for (int p = 0; p < positions; p += step) {
                 convBlock1(in, io + p, planeStride, channels, kh, kw, wp, w, wo + oc * taps, bias, bo + oc, out, oo + oc * ldo + p);
@@ -415,6 +420,29 @@ final class PanamaFloatRows implements FloatRows {
         b2.intoArray(out, oo + 2 * ldo + L);
         a3.intoArray(out, oo + 3 * ldo);
         b3.intoArray(out, oo + 3 * ldo + L);
+    }
+
+    private static void convBlock2(float[] in, int io, int planeStride, int channels, int kh, int kw, int wp, float[] w, int w0, int taps,
+                                   float[] bias, int bo, float[] out, int oo, int ldo) {
+        int L = S.length();
+        FloatVector a0 = convInit(bias, bo), b0 = a0, a1 = convInit(bias, bo + 1), b1 = a1;
+        for (int c = 0, t = w0; c < channels; c++) {
+            for (int ki = 0; ki < kh; ki++) {
+                int row = io + c * planeStride + ki * wp;
+                for (int kj = 0; kj < kw; kj++, t++) {
+                    FloatVector x = FloatVector.fromArray(S, in, row + kj), y = FloatVector.fromArray(S, in, row + kj + L);
+                    FloatVector v0 = FloatVector.broadcast(S, w[t]), v1 = FloatVector.broadcast(S, w[t + taps]);
+                    a0 = v0.fma(x, a0);
+                    b0 = v0.fma(y, b0);
+                    a1 = v1.fma(x, a1);
+                    b1 = v1.fma(y, b1);
+                }
+            }
+        }
+        a0.intoArray(out, oo);
+        b0.intoArray(out, oo + L);
+        a1.intoArray(out, oo + ldo);
+        b1.intoArray(out, oo + ldo + L);
     }
 
     private static void convBlock1(float[] in, int io, int planeStride, int channels, int kh, int kw, int wp, float[] w, int w0,
