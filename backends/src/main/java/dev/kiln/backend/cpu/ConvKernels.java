@@ -138,7 +138,10 @@ final class ConvKernels {
         int[] xs = x.shape(), gs = gr.shape(), os = outT.concreteShape();
         int groups = a.getInt("groups"), n = xs[0], c = xs[1], o = gs[1];
         if (DirectConv.applies(dt, groups, c, new int[] {os[2], os[3]}, a.getInts("stride"), a.getInts("dilation"))) {
-            return DirectConv.weightGrad(x, gr, groups, a.getInts("padding"), outT);
+            Strided direct = DirectConv.weightGrad(x, gr, groups, a.getInts("padding"), outT);
+            // the direct sums also multiply input cells outside every window by a zero gradient;
+            // an Inf or NaN there gives NaN where the windows alone give a number: recompute below
+            if (DirectConv.allFinite(direct)) return direct;
         }
         int cg = c / groups, og = o / groups, plane = xs[2] * xs[3];
         Im2Col geo = geometry(cg, xs[2], xs[3], gs[2], gs[3], os[2], os[3], a);

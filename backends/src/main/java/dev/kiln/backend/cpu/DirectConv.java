@@ -155,6 +155,8 @@ public final class DirectConv {
      * within a chunk, blocks of up to {@value #WEIGHT_GRAD_SAMPLES} samples get their input planes
      * padded and their gradient widened to the padded width (zeros in the padding columns), and
      * the chunks' partial sums are added in chunk order: the same bits on any thread count.
+     * The sums also run over positions that are not outputs, where g is zero: an Inf or NaN input
+     * cell read there makes the result NaN, and callers check it ({@link #allFinite}).
      */
     static Strided weightGrad(Strided x, Strided g, int groups, int[] padding, TensorType outT) {
         int[] xs = x.shape(), gs = g.shape(), os = outT.concreteShape();
@@ -195,6 +197,13 @@ public final class DirectConv {
         float[] oa = out.storage().f32();
         for (float[] p : partial) for (int i = 0; i < oa.length; i++) oa[i] += p[i];
         return out;
+    }
+
+    /** Whether every element of a dense float32 result is finite (a weight gradient: small). */
+    static boolean allFinite(Strided r) {
+        float[] a = r.storage().f32();
+        for (int i = r.offset(), end = r.offset() + r.numel(); i < end; i++) if (!Float.isFinite(a[i])) return false;
+        return true;
     }
 
     private static int roundUp(int v, int m) { return (v + m - 1) / m * m; }

@@ -194,7 +194,7 @@ public enum Op {
     CONV2D(OpDef.builder("conv2d", NN).inputs(2, 3).rule(NnShapeRules::conv2d)
             .attrs(ints("stride", new int[] {1, 1}).range(1, Integer.MAX_VALUE), ints("padding", new int[] {0, 0}).range(0, Integer.MAX_VALUE),
                     ints("dilation", new int[] {1, 1}).range(1, Integer.MAX_VALUE), integer("groups", 1).range(1, Integer.MAX_VALUE))
-            .doc("2-D cross-correlation of x [N,C,H,W] with w [O,C/groups,kh,kw] plus optional bias [O] (im2col + GEMM; direct accumulation for float32 with few taps per output, stride 1)")),
+            .doc("2-D cross-correlation of x [N,C,H,W] with w [O,C/groups,kh,kw] plus optional bias [O] (im2col + GEMM; direct accumulation for float32 with few taps per output, stride 1, no dilation)")),
     CONV_TRANSPOSE2D(OpDef.builder("conv_transpose2d", NN).inputs(2, 3).rule(NnShapeRules::convTranspose2d)
             .attrs(ints("stride", new int[] {1, 1}).range(1, Integer.MAX_VALUE), ints("padding", new int[] {0, 0}).range(0, Integer.MAX_VALUE),
                     ints("output_padding", new int[] {0, 0}).range(0, Integer.MAX_VALUE), ints("dilation", new int[] {1, 1}).range(1, Integer.MAX_VALUE),

@@ -211,4 +211,18 @@ class DirectConvTest {
             }
         }
     }
+
+    @Test
+    void anInfiniteInputOutsideEveryWindowOfATapLeavesThatTapFinite() {
+        // 3x3 input, 2x2 kernel: tap (0,1) never sees column 0, but the direct sums read x[1][0]
+        // at a padding column's position (with a zero gradient): 0 * Inf must not make it NaN
+        int[] c = {1, 1, 3, 3, 1, 2, 2, 0, 0, 1};
+        Strided x = random(new Random(2), 1, 1, 3, 3), g = random(new Random(3), 1, 1, 2, 2);
+        x.storage().f32()[3] = Float.POSITIVE_INFINITY;
+        Attrs a = Op.CONV2D_WEIGHT_GRAD.def().checkAttrs(Attrs.of("kernel_size", new int[] {2, 2}));
+        float[] got = CpuKernels.run(Op.CONV2D_WEIGHT_GRAD, new Strided[] {x, g}, a, TensorType.of(DType.FLOAT32, 1, 1, 2, 2)).storage().f32();
+        double[] want = weightGradReference(x, g, c, 2, 2);
+        assertTrue(Float.isFinite(got[1]) && Float.isFinite(got[3]), java.util.Arrays.toString(got));
+        for (int i = 0; i < 4; i++) assertEquals(want[i], got[i], 1e-5 * (1 + Math.abs(want[i])), "tap " + i);
+    }
 }

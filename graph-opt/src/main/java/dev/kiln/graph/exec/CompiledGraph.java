@@ -34,7 +34,7 @@ public final class CompiledGraph {
         this.graph = opt.graph();
         this.report = opt.report();
         this.options = options;
-        this.specs = List.copyOf(FusionPlanner.plan(graph, options.fuse()));
+        this.specs = List.copyOf(FusionPlanner.plan(graph, options.fuse(), options.device() == null));
         this.devicePlan = options.device() == null ? null : new DevicePlan(graph, specs, options.device());
         // the pass manager optimized the bodies with the graph; they are planned as they are
         CompileOptions bodyOptions = options.withDonatedParams(java.util.Set.of());

@@ -46,7 +46,7 @@ final class ConvStep extends PlanStep {
     }
 
     @Override
-    String kind() { return pool ? "conv+epilogue+pool" : "conv+epilogue"; }
+    String kind() { return !pool ? "conv+epilogue" : activations.isEmpty() ? "conv+pool" : "conv+act+pool"; }
 
     @Override
     MemoryPlan.StepUse use() { return new MemoryPlan.StepUse(out, inputs, false, false, new int[0], plan.bytes(out)); }

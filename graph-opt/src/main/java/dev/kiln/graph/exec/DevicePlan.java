@@ -54,7 +54,7 @@ final class DevicePlan {
             if (s instanceof StepSpec.Fused f) {
                 st.add(fused(f));
             } else {
-                // a conv epilogue is the CPU's fusion: on a device its nodes run one by one
+                // one node per kernel step (FusionPlanner makes conv epilogues for CPU plans only)
                 for (Node n : s.nodes()) st.add(new Step(List.of(n), n, null, null, List.of(), n.output()));
             }
         }

@@ -30,7 +30,8 @@ import java.util.Set;
 final class FusionPlanner {
     private FusionPlanner() {}
 
-    static List<StepSpec> plan(Graph g, boolean fuse) {
+    /** cpu: whether the steps are for the CPU plan; device plans fuse elementwise groups only (a conv epilogue is a CPU kernel). */
+    static List<StepSpec> plan(Graph g, boolean fuse, boolean cpu) {
         List<StepSpec> steps = new ArrayList<>();
         if (!fuse) {
             for (Node n : g.nodes()) steps.add(new StepSpec.Kernel(n));
@@ -44,7 +45,7 @@ final class FusionPlanner {
         for (int i = 0; i < g.nodes().size(); i++) order.put(g.nodes().get(i).id(), i);
 
         // direct convolutions with their epilogues first: their activations join no elementwise group
-        Map<Node, StepSpec.Conv> convByRoot = convEpilogues(g, users, escaping);
+        Map<Node, StepSpec.Conv> convByRoot = cpu ? convEpilogues(g, users, escaping) : Map.of();
         Set<Node> inConv = new HashSet<>();
         for (StepSpec.Conv c : convByRoot.values()) inConv.addAll(c.nodes());
 

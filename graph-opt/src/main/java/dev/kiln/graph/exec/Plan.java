@@ -205,7 +205,7 @@ final class Plan {
 
     String explain() {
         StringBuilder sb = new StringBuilder();
-        long fused = steps.stream().filter(s -> s instanceof FusedStep).count();
+        long fused = steps.stream().filter(s -> s instanceof FusedStep || s instanceof ConvStep).count();
         sb.append("plan ").append(graph.name()).append(" for ").append(symbols.isEmpty() ? "static shapes" : symbols).append(": ")
                 .append(steps.size()).append(" steps (").append(fused).append(" fused), ")
                 .append(memory.slotElems.length).append(" arena slots\n");
