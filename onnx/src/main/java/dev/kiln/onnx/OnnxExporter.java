@@ -42,30 +42,20 @@ final class OnnxExporter {
     /** Shared with the bodies' exporters: names are unique across the model's subgraphs. */
     private final int[] counter;
 
-    private OnnxExporter(Graph g) {
-        this.g = g;
-        this.counter = new int[1];
-        this.nodes = new ArrayList<>();
-        this.initializers = new ArrayList<>();
-        this.constants = new HashMap<>();
-    }
+    private OnnxExporter(Graph g) { this(g, new int[1], new ArrayList<>(), new ArrayList<>(), new HashMap<>()); }
 
     /** The exporter of a control-flow body of {@code parent}'s graph, as a subgraph of its own. */
-    private OnnxExporter(Graph body, OnnxExporter parent) {
-        this.g = body;
-        this.counter = parent.counter;
-        this.nodes = new ArrayList<>();
-        this.initializers = new ArrayList<>();
-        this.constants = new HashMap<>();
-    }
+    private OnnxExporter(Graph body, OnnxExporter parent) { this(body, parent.counter, new ArrayList<>(), new ArrayList<>(), new HashMap<>()); }
 
     /** The exporter of {@code body} writing into {@code host}'s ONNX graph (inlined). */
-    private OnnxExporter(OnnxExporter host, Graph body) {
-        this.g = body;
-        this.counter = host.counter;
-        this.nodes = host.nodes;
-        this.initializers = host.initializers;
-        this.constants = host.constants;
+    private OnnxExporter(OnnxExporter host, Graph body) { this(body, host.counter, host.nodes, host.initializers, host.constants); }
+
+    private OnnxExporter(Graph g, int[] counter, List<ProtoWriter> nodes, List<ProtoWriter> initializers, Map<String, String> constants) {
+        this.g = g;
+        this.counter = counter;
+        this.nodes = nodes;
+        this.initializers = initializers;
+        this.constants = constants;
     }
 
     /** {@code body}'s nodes written into this exporter's ONNX graph, its inputs read from {@code inputs}; its outputs' names. */

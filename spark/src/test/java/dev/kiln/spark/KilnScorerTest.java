@@ -72,6 +72,15 @@ class KilnScorerTest {
         return Tensor.wrap(out).toFloatArray();
     }
 
+    /** Row r (id in column 0, its scores in column col) equals the runtime Model on that id's features. */
+    private void assertScores(Model m, Row r, int col) throws Exception {
+        int id = (int) r.getLong(0);
+        List<Object> scores = r.getList(col);
+        float[] got = new float[scores.size()];
+        for (int i = 0; i < got.length; i++) got[i] = (Float) scores.get(i);
+        assertArrayEquals(expected(m, features[id]), got, 1e-5f, "row " + id);
+    }
+
     @Test
     void transformEqualsTheRuntimeRowByRow() throws Exception {
         SparkSession spark = LocalSpark.get();
@@ -79,13 +88,7 @@ class KilnScorerTest {
         KilnScorer scorer = KilnScorer.load(artifact).inputCol("features").outputCol("scores").batchSize(64);
         List<Row> out = scorer.transform(frame(spark, features)).collectAsList();
         assertEquals(ROWS, out.size());
-        for (Row r : out) {
-            int id = (int) r.getLong(0);
-            List<Object> scores = r.getList(2);
-            float[] got = new float[scores.size()];
-            for (int i = 0; i < got.length; i++) got[i] = (Float) scores.get(i);
-            assertArrayEquals(expected(m, features[id]), got, 1e-5f, "row " + id);
-        }
+        for (Row r : out) assertScores(m, r, 2);
         // a second job with the same artifact reuses the executor's compiled model
         int before = ModelCache.size();
         scorer.batchSize(7).transform(frame(spark, features)).count();
@@ -100,13 +103,7 @@ class KilnScorerTest {
         frame(spark, java.util.Arrays.copyOf(features, 50)).createOrReplaceTempView("samples");
         List<Row> out = spark.sql("SELECT id, mlp_score(features) AS s FROM samples").collectAsList();
         assertEquals(50, out.size());
-        for (Row r : out) {
-            int id = (int) r.getLong(0);
-            List<Object> s = r.getList(1);
-            float[] got = new float[s.size()];
-            for (int i = 0; i < got.length; i++) got[i] = (Float) s.get(i);
-            assertArrayEquals(expected(m, features[id]), got, 1e-5f, "row " + id);
-        }
+        for (Row r : out) assertScores(m, r, 1);
     }
 
     @Test

@@ -66,20 +66,13 @@ final class AttentionOps {
 
     private static String kernel(String name, DType t) { return name + "_" + CudaExecutor.suffix(t); }
 
-    /** Zeros into dst: the result when there are no keys (or no queries). */
-    private static void zeros(CudaExecutor ex, Strided out, long dst) {
-        int n = out.numel();
-        Object zero = out.dtype() == DType.FLOAT32 ? (Object) 0f : (Object) 0.0;
-        ex.launch1(CudaKernelSources.ELEMENTWISE, "kiln_fill_" + CudaExecutor.suffix(out.dtype()), n, n, zero, new Ptr(dst));
-    }
-
     /** attention(q, k, v[, mask]) into dst. */
     static void forward(CudaExecutor ex, Strided[] in, Attrs a, Strided out, long dst, OpScope s) {
         DType t = out.dtype();
         ex.requireFloat(Op.SCALED_DOT_PRODUCT_ATTENTION, t);
         Problem p = problem(ex, in[0], in[1], in[2], in.length > 3 ? in[3] : null, a, t, s);
         if (p.s() == 0 || p.l() == 0) {
-            zeros(ex, out, dst);
+            ex.fill(t, out.numel(), 0, dst); // no keys (or no queries): zeros, as the CPU kernel
             return;
         }
         ex.gpu().launch(ex.gpu().kernel(CudaKernelSources.ATTENTION, kernel("kiln_attention", t)), blocks((long) p.heads() * p.l()), 1, 1,
@@ -92,7 +85,7 @@ final class AttentionOps {
         ex.requireFloat(Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD, t);
         Problem p = problem(ex, in[0], in[1], in[2], in.length > 5 ? in[5] : null, a, t, s);
         if (p.s() == 0 || p.l() == 0) {
-            zeros(ex, grad, dst);
+            ex.fill(t, grad.numel(), 0, dst);
             return;
         }
         Ptr out = new Ptr(ex.contiguous(in[3], t, s)), gout = new Ptr(ex.contiguous(in[4], t, s));

@@ -171,7 +171,7 @@ final class CudaExecutor implements DeviceExecutor {
         DType t = out.dtype();
         int n = out.numel();
         switch (op) {
-            case FULL_LIKE -> launch1(CudaKernelSources.ELEMENTWISE, "kiln_fill_" + suffix(t), n, n, fillValue(t, a.getFloat("value")), new Ptr(dst));
+            case FULL_LIKE -> fill(t, n, a.getFloat("value"), dst);
             case CAST, CLONE -> cast(in[0], out.shape(), t, dst);
             case EQ, NE, LT, LE, GT, GE, LOGICAL_AND, LOGICAL_OR, LOGICAL_XOR -> {
                 // promoted as the CPU kernel promotes (a 0-d operand is a scalar: f32 against an f64 0-d compares in f32)
@@ -259,6 +259,11 @@ final class CudaExecutor implements DeviceExecutor {
         int n = Shapes.numelInt(shape);
         launch1(CudaKernelSources.ELEMENTWISE, "kiln_cast_" + suffix(x.dtype()) + "_" + suffix(t), n, n, KernelLayouts.shape(shape), new Ptr(base),
                 KernelLayouts.strides(broadcastStrides(x.shape(), x.strides(), shape)), x.offset(), new Ptr(dst));
+    }
+
+    /** n elements of dtype t at dst, all equal to value. */
+    void fill(DType t, int n, double value, long dst) {
+        launch1(CudaKernelSources.ELEMENTWISE, "kiln_fill_" + suffix(t), n, n, fillValue(t, value), new Ptr(dst));
     }
 
     /** A grid-stride launch over n elements. */
