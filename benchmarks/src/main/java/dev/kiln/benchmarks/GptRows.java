@@ -9,6 +9,7 @@ import dev.kiln.examples.gpt.GptDemo;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
+import java.util.function.Supplier;
 
 /**
  * torch_gpt.py's rows: {@code gpt_train_step_b32_t128}, the median of the first N training steps
@@ -40,6 +41,12 @@ final class GptRows {
         }
         Arrays.sort(ms);
         report.ms("gpt_train_step_b32_t128", ms[steps / 2]);
+        // the same step traced (AdamW and the clipping included), on one batch of the same split
+        GptDemo.Batch fixed = GptDemo.batch(corpus.train, 32, GptDemo.CONTEXT, new Generator(0));
+        Supplier<?> tracedStep = TracedTraining.verifiedRunner("gpt_train_step_b32_t128_traced",
+                () -> new CharGpt(corpus.vocabSize(), GptDemo.CONTEXT, GptDemo.LAYERS, GptDemo.HEADS, GptDemo.WIDTH),
+                m -> GptDemo.step(m, GptDemo.optimizer(m)), 0, new Tensor[] {fixed.x(), fixed.y()});
+        report.ms("gpt_train_step_b32_t128_traced", Median.ms(tracedStep, steps, 3));
         model.eval();
         Tensor ids = Tensor.randint(0, corpus.vocabSize(), 1, GptDemo.CONTEXT);
         try (var ng = Autograd.noGrad()) {

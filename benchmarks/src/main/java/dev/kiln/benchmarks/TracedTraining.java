@@ -26,21 +26,27 @@ final class TracedTraining {
      * the compared third.
      */
     static Supplier<?> verifiedRunner(String workload, Supplier<Module> model, long seed, Tensor[] batch) {
+        return verifiedRunner(workload, model, m -> TrainStep.of(m, TrainStep.sgd(m)), seed, batch);
+    }
+
+    /** The same for any step: {@code step} builds a model's step (its optimizer included) as a function of the batch. */
+    static <M extends Module> Supplier<?> verifiedRunner(String workload, Supplier<M> model, Function<M, Function<Tensor[], Tensor>> step,
+            long seed, Tensor[] batch) {
         Kiln.manualSeed(seed);
-        Module eager = model.get();
-        Function<Tensor[], Tensor> eagerStep = TrainStep.of(eager, TrainStep.sgd(eager));
+        M eager = model.get();
+        Function<Tensor[], Tensor> eagerStep = step.apply(eager);
         eagerStep.apply(batch);
         eagerStep.apply(batch);
         Tensor eagerLoss = eagerStep.apply(batch);
 
         Kiln.manualSeed(seed);
-        Module traced = model.get();
+        M traced = model.get();
         TraceOptions options = TraceOptions.builder().name(workload).params(traced.namedParameters()).build();
-        TracedStep step = Tracer.traceStep(TrainStep.traceable(traced, TrainStep.sgd(traced)), batch, options);
-        AgreesWithEager.check(workload, "loss of step 3", step.run(batch), eagerLoss);
+        TracedStep tracedStep = Tracer.traceStep(step.apply(traced), batch, options);
+        AgreesWithEager.check(workload, "loss of step 3", tracedStep.run(batch), eagerLoss);
         for (Map.Entry<String, Tensor> p : eager.namedParameters().entrySet()) {
-            AgreesWithEager.check(workload, "parameter " + p.getKey() + " after step 3", step.parameter(p.getKey()), p.getValue());
+            AgreesWithEager.check(workload, "parameter " + p.getKey() + " after step 3", tracedStep.parameter(p.getKey()), p.getValue());
         }
-        return () -> step.run(batch);
+        return () -> tracedStep.run(batch);
     }
 }

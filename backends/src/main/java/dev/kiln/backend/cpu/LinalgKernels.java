@@ -3,6 +3,7 @@ package dev.kiln.backend.cpu;
 import dev.kiln.backend.Strided;
 import dev.kiln.backend.cpu.gemm.Gemm;
 import dev.kiln.backend.cpu.gemm.GemmProvider;
+import dev.kiln.backend.cpu.parallel.Parallel;
 import dev.kiln.backend.op.Op;
 import dev.kiln.backend.shape.Shapes;
 import dev.kiln.backend.shape.TensorType;
@@ -52,20 +53,28 @@ final class LinalgKernels {
             mm(at, bt, c, 0, false);
             return Strided.contiguous(c.storage(), outT.concreteShape());
         }
-        int[] idx = new int[batch.length];
-        for (int t = 0; t < count; t++) {
-            int ao = a.offset(), bo = b.offset();
-            for (int d = 0; d < batch.length; d++) {
-                ao += idx[d] * abs[d];
-                bo += idx[d] * bbs[d];
+        // one whole GEMM per batch index, the indices spread over the pool (attention's
+        // [B, H, T, T] products: 128 GEMMs of ~1 MFLOP, each of which would otherwise be split in
+        // two with a hand-off of its own). Each product is computed whole by one thread, with the
+        // bits of a serial GEMM, so the result does not depend on who computed it.
+        int threads = Parallel.threads();
+        boolean overBatch = threads > 1 && count > 1 && (count % threads == 0 || count >= 4 * threads);
+        Parallel.Body one = t -> {
+            int ao = a.offset(), bo = b.offset(), rest = t;
+            for (int d = batch.length - 1; d >= 0; d--) {
+                int i = rest % batch[d];
+                rest /= batch[d];
+                ao += i * abs[d];
+                bo += i * bbs[d];
             }
             Strided at = new Strided(a.storage(), new int[] {m, kk}, new int[] {a.strides()[ra - 2], a.strides()[ra - 1]}, ao);
             Strided bt = new Strided(b.storage(), new int[] {kk, n}, new int[] {b.strides()[rb - 2], b.strides()[rb - 1]}, bo);
             mm(at, bt, c, t * m * n, false);
-            for (int d = batch.length - 1; d >= 0; d--) {
-                if (++idx[d] < batch[d]) break;
-                idx[d] = 0;
-            }
+        };
+        if (overBatch) {
+            Parallel.run(count, one);
+        } else {
+            for (int t = 0; t < count; t++) one.run(t);
         }
         // drop the unit dims that 1-D operands were promoted with
         return Strided.contiguous(c.storage(), outT.concreteShape());

@@ -77,12 +77,23 @@ public final class GptDemo {
 
     /** One optimizer step; returns the loss before it. */
     public static double trainStep(CharGpt model, AdamW opt, Batch b) {
-        Tensor l = loss(model, b);
-        opt.zeroGrad();
-        l.backward();
-        ClipGrad.clipGradNorm(model.parameters(), 1.0);
-        opt.step();
-        return l.item();
+        return step(model, opt).apply(new Tensor[] {b.x(), b.y()}).item();
+    }
+
+    /**
+     * torch_gpt.py's training step as a function of the batch {x, y}, returning the loss tensor
+     * (no {@code item()}), so the same step runs eagerly or is handed to {@code Tracer.traceStep}:
+     * the clipping and AdamW's bias correction are tensor ops, nothing the trace would bake in.
+     */
+    public static Function<Tensor[], Tensor> step(CharGpt model, AdamW opt) {
+        return xy -> {
+            Tensor l = loss(model, new Batch(xy[0], xy[1]));
+            opt.zeroGrad();
+            l.backward();
+            ClipGrad.clipGradNorm(model.parameters(), 1.0);
+            opt.step();
+            return l;
+        };
     }
 
     /** Mean loss over 20 validation batches drawn with seed 1, as torch_gpt.py. */

@@ -138,6 +138,52 @@ class CharGptTest {
                 "sampled text with one seed");
     }
 
+    /**
+     * The demo's training step (AdamW with its two groups, grad-norm clipping) through
+     * Tracer.traceStep: on new batches the traced step gives eager's loss and parameters, step after
+     * step. AdamW's bias correction depends on the step count and the clipping on the gradient
+     * norm; either baked in as a constant would drift from eager within these steps (the large
+     * learning rate makes a step's size show in the parameters).
+     */
+    @Test
+    void theTrainingStepWithAdamWAndClippingTracesAndTrainsAsEager(@TempDir Path dir) throws Exception {
+        CharCorpus corpus = CharCorpus.load(dir.resolve("no-fortunes-here"));
+        int context = 16;
+        Function<CharGpt, Function<Tensor[], Tensor>> step = m -> GptDemo.step(m, AdamW.builder(
+                        dev.kiln.eager.optim.ParamGroup.of(m.parameters().stream().filter(p -> p.dim() >= 2).toList(), Map.of("weight_decay", 0.1)),
+                        dev.kiln.eager.optim.ParamGroup.of(m.parameters().stream().filter(p -> p.dim() < 2).toList(), Map.of("weight_decay", 0.0)))
+                .lr(0.03).betas(0.9, 0.95).build());
+        Generator g = new Generator(11);
+        GptDemo.Batch example = GptDemo.batch(corpus.train, 4, context, g);
+        Tensor[] exampleXy = {example.x(), example.y()};
+
+        Kiln.manualSeed(8);
+        CharGpt eager = new CharGpt(corpus.vocabSize(), context, 2, 2, 32);
+        Function<Tensor[], Tensor> eagerStep = step.apply(eager);
+        Kiln.manualSeed(8);
+        CharGpt twin = new CharGpt(corpus.vocabSize(), context, 2, 2, 32);
+        dev.kiln.tracer.TracedStep traced = Tracer.traceStep(step.apply(twin), exampleXy,
+                TraceOptions.builder().name("gpt_train_step").params(twin.namedParameters()).build());
+        assertTrue(traced.graph().guards().isEmpty(), "nothing baked in: " + traced.graph().guards());
+        // traceStep ran the step twice on the example: the eager model does the same
+        eagerStep.apply(exampleXy);
+        eagerStep.apply(exampleXy);
+        double firstLoss = Double.NaN, lastLoss = Double.NaN;
+        for (int i = 0; i < 6; i++) {
+            GptDemo.Batch b = GptDemo.batch(corpus.train, 4, context, g);
+            Tensor[] xy = {b.x(), b.y()};
+            double want = eagerStep.apply(xy).item(), got = traced.run(xy).item();
+            assertEquals(want, got, 1e-4 * (1 + Math.abs(want)), "loss of step " + (i + 3));
+            if (i == 0) firstLoss = want;
+            lastLoss = want;
+        }
+        assertTrue(lastLoss < firstLoss, "training lowers the loss: " + firstLoss + " -> " + lastLoss);
+        for (Map.Entry<String, Tensor> p : eager.namedParameters().entrySet()) {
+            Tensor want = p.getValue(), got = traced.parameter(p.getKey());
+            assertTrue(got.allclose(want, 1e-3, 1e-4), () -> p.getKey() + " after 8 steps: max |traced - eager| = " + got.sub(want).abs().max().item());
+        }
+    }
+
     @Test
     void aKeyValueCacheGivesTheSameLogitsEagerAndTracedWithTheCacheLengthSymbolic(@TempDir Path dir) throws Exception {
         Kiln.manualSeed(4);

@@ -23,7 +23,7 @@ import java.util.List;
  * The work whose bits must not depend on the thread count or on how far the JIT has come: LeNet
  * at batch 64 (forward, backward and two SGD steps with momentum), every transcendental row loop
  * over 10,000 values, softmax and layer norm, the fused attention and its gradients, inference
- * max pooling, the traced LeNet compiled at O2 and run at batch 65, and a traced LSTM (scan nodes) run compiled. {@link #digest} hashes every resulting bit.
+ * max pooling, batched matmuls, the traced LeNet compiled at O2 and run at batch 65, and a traced LSTM (scan nodes) run compiled. {@link #digest} hashes every resulting bit.
  *
  * <p>{@link ReproducibilityTest} runs {@link #main} in child JVMs with different
  * {@code kiln.threads} and JIT settings: each prints the digest of its first (cold, mostly
@@ -76,6 +76,9 @@ public final class ReproducibleWorkload {
         Tensor att = F.scaledDotProductAttention(q, k, val, keep, 0, true, null);
         att.backward(Tensor.randn(2, 3, 130, 8));
         add(md, att, q.grad(), k.grad(), val.grad());
+        // batched products: one whole GEMM per batch index, spread over the pool or not depending
+        // on the thread count (6 on 2 threads, 8 on any), never the bits
+        add(md, q.detach().matmul(k.detach().transpose(-2, -1)), Tensor.randn(8, 200, 96).matmul(Tensor.randn(8, 96, 150)));
         try (var ng = dev.kiln.eager.autograd.Autograd.noGrad()) {
             add(md, F.maxPool2d(x, 2), F.maxPool2d(x, new int[] {3, 3}, new int[] {2, 2}, new int[] {1, 1}, new int[] {1, 1}, true));
         }

@@ -69,6 +69,8 @@ public final class Parallel {
 
     private static final int THREADS = configuredThreads();
     private static final AtomicBoolean BUSY = new AtomicBoolean();
+    /** The thread whose job the pool is running, while it runs one. */
+    private static volatile Thread owner;
     private static final Worker[] WORKERS = startWorkers(THREADS - 1);
 
     /** The job the workers serve; replaced, never mutated, per call, and cleared after it. */
@@ -81,6 +83,16 @@ public final class Parallel {
     /** The most threads one kernel call may use: {@code -Dkiln.threads}, else every processor. */
     public static int threads() {
         return THREADS;
+    }
+
+    /**
+     * True on a thread that is running a part of a pool job (a worker, or the caller that
+     * started it): a call made there runs on that thread alone, so a kernel that would split its
+     * own work (a GEMM inside a batch of GEMMs) does better to stay serial and skip the split.
+     */
+    public static boolean inJob() {
+        Thread t = Thread.currentThread();
+        return t instanceof Worker || t == owner;
     }
 
     /**
@@ -104,6 +116,7 @@ public final class Parallel {
             if (first != null) throw first;
             return;
         }
+        owner = Thread.currentThread();
         try {
             Job job = new Job(++generation, parts, body);
             current = job;
@@ -118,6 +131,7 @@ public final class Parallel {
             if (t instanceof Error e) throw e;
             if (t != null) throw new IllegalStateException(t);
         } finally {
+            owner = null;
             BUSY.set(false);
         }
     }
