@@ -6,8 +6,11 @@
 # Each round also measures Kiln's GEMM on one thread (SingleThreadGemm, row sgemm1024_1t).
 # With KILN_DEMO=1 a round also runs the main job on both sides: torch_fashion.py (3 epochs, 1 and
 # 2 threads) and `bin/kiln demo` (3 epochs), about a minute more per round.
+# With KILN_GPT=1 a round also runs the GPT rows (issue 17): torch_gpt.py with KILN_GPT_STEPS steps
+# (default 40) in the three PyTorch settings, then Kiln's GptRows (eager and traced training
+# step, eager and traced inference), about two minutes more per round.
 # Usage: benchmarks/run-interleaved.sh [rounds]   (default 3)
-# Env: PYTHON (default /usr/bin/python3), KILN_ROUNDS (Kiln's passes per round, the last printed; default 2), KILN_DEMO
+# Env: PYTHON (default /usr/bin/python3), KILN_ROUNDS (Kiln's passes per round, the last printed; default 2), KILN_DEMO, KILN_GPT
 set -euo pipefail
 source "$(dirname "$0")/jvm.sh"
 kiln_build_if_needed
@@ -33,6 +36,14 @@ for r in $(seq 1 "$ROUNDS"); do
   "$JAVA" "${KILN_JVM_ARGS[@]}" -cp "$BENCH_JAR" dev.kiln.benchmarks.OrtRows "$OUT/onnx" > "$OUT/r$r-ort.jsonl" 2>>"$OUT/ort.stderr"
   "$JAVA" "${KILN_JVM_ARGS[@]}" -cp "$BENCH_JAR" dev.kiln.benchmarks.SideBySide --rounds "${KILN_ROUNDS:-2}" --no-gpt > "$OUT/r$r-kiln.jsonl" 2>>"$OUT/kiln.stderr"
   "$JAVA" "${KILN_JVM_ARGS[@]}" -Dkiln.threads=1 -cp "$BENCH_JAR" dev.kiln.benchmarks.SingleThreadGemm >> "$OUT/r$r-kiln.jsonl" 2>>"$OUT/kiln.stderr"
+  if [ "${KILN_GPT:-0}" = 1 ]; then
+    # the GPT rows join the same per-setting files, so PyTorch's best is taken the same way
+    GPT_STEPS="${KILN_GPT_STEPS:-40}"
+    OPENBLAS_NUM_THREADS=1 "$PYTHON" "$BENCH/torch_gpt.py" 1 "$GPT_STEPS" >> "$OUT/r$r-torch-1.jsonl"
+    "$PYTHON" "$BENCH/torch_gpt.py" 1 "$GPT_STEPS" >> "$OUT/r$r-torch-1-blas2.jsonl"
+    "$PYTHON" "$BENCH/torch_gpt.py" 2 "$GPT_STEPS" >> "$OUT/r$r-torch-2.jsonl"
+    "$JAVA" "${KILN_JVM_ARGS[@]}" -Dkiln.gptSteps="$GPT_STEPS" -cp "$BENCH_JAR" dev.kiln.benchmarks.SideBySide --only-gpt >> "$OUT/r$r-kiln.jsonl" 2>>"$OUT/kiln.stderr"
+  fi
   if [ "${KILN_DEMO:-0}" = 1 ]; then
     # the main job on both sides (3 epochs of LeNet on Fashion-MNIST); the checkpoint goes under target/, not checkpoints/
     "$PYTHON" "$BENCH/torch_fashion.py" 1 3 > "$OUT/r$r-demo-torch-1.txt"

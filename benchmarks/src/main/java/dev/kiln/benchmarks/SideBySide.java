@@ -18,25 +18,28 @@ public final class SideBySide {
     private SideBySide() {}
 
     public static void main(String[] args) {
-        boolean gpt = true;
+        boolean gpt = true, onlyGpt = false;
         int rounds = 1;
         boolean valid = true;
         for (int i = 0; i < args.length && valid; i++) {
             if (args[i].equals("--no-gpt")) gpt = false;
+            else if (args[i].equals("--only-gpt")) onlyGpt = true;
             else if (args[i].equals("--rounds") && i + 1 < args.length && args[i + 1].matches("[1-9][0-9]*")) rounds = Integer.parseInt(args[++i]);
             else valid = false;
         }
         if (!valid) {
-            System.err.println("usage: SideBySide [--rounds N] [--no-gpt]   (N >= 1; only the last round is printed; --no-gpt skips torch_gpt.py's rows)");
+            System.err.println("usage: SideBySide [--rounds N] [--no-gpt | --only-gpt]   (N >= 1; only the last round is printed; --no-gpt skips torch_gpt.py's rows, --only-gpt runs only them)");
             System.exit(2);
         }
         for (int r = 1; r <= rounds; r++) {
             Report report = new Report(r == rounds);
             Kiln.manualSeed(0);
-            KernelRows.run(report);
-            MlpRows.run(report);
-            LeNetRows.run(report);
-            if (gpt) GptRows.run(report); // torch_gpt.py's rows
+            if (!onlyGpt) {
+                KernelRows.run(report);
+                MlpRows.run(report);
+                LeNetRows.run(report);
+            }
+            if (gpt || onlyGpt) GptRows.run(report); // torch_gpt.py's rows
         }
     }
 }
