@@ -57,8 +57,25 @@ final class CudaExecutor implements DeviceExecutor {
     @Override
     public Strided run(Op op, Strided[] in, Attrs attrs, TensorType type) {
         if (!SUPPORTED.contains(op)) throw unsupported(op, "the CUDA backend has no kernel for this op yet (docs/cuda.md lists coverage)");
+        if (op == Op.SCALED_DOT_PRODUCT_ATTENTION || op == Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD) {
+            String problem = attentionSelfCheck();
+            if (problem != null) throw unsupported(op, "the CUDA attention kernels disagreed with the CPU kernel in their self-check on this GPU (" + problem + ")");
+        }
         if (!CudaOpProfile.ENABLED) return produce(type.dtype(), type.concreteShape(), (out, dst, s) -> dispatch(op, in, attrs, out, dst, s));
         return CudaOpProfile.time(gpu, op.opName(), () -> produce(type.dtype(), type.concreteShape(), (out, dst, s) -> dispatch(op, in, attrs, out, dst, s)));
+    }
+
+    /** "" once the attention kernels passed their self-check on this device, else why they did not; null until checked. */
+    private String attentionCheck;
+
+    /** Null when the attention kernels may run here: checked once against the CPU kernel ({@link AttentionSelfCheck}). */
+    synchronized String attentionSelfCheck() {
+        if (attentionCheck == null) {
+            String d = AttentionSelfCheck.enabled() ? AttentionSelfCheck.disagreement(
+                    (op, in, a, t) -> produce(t.dtype(), t.concreteShape(), (out, dst, s) -> dispatch(op, in, a, out, dst, s))) : null;
+            attentionCheck = d == null ? "" : d;
+        }
+        return attentionCheck.isEmpty() ? null : attentionCheck;
     }
 
     /** Writes an op's result into dst, a block of the result's size; temporaries come from s. */

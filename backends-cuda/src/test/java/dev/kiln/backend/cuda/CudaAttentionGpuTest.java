@@ -65,6 +65,15 @@ class CudaAttentionGpuTest {
         }
     }
 
+    /**
+     * The kernels pass their own self-check on this GPU, so the comparisons below run them (a
+     * failed check would send attention to the CPU, and the CPU would then agree with itself).
+     */
+    @Test
+    void theKernelsPassTheirSelfCheckSoTheyAreWhatRuns() {
+        org.junit.jupiter.api.Assertions.assertNull(((CudaExecutor) gpu.executor()).attentionSelfCheck(), "the self-check's disagreement");
+    }
+
     @Test
     void forwardAndEveryGradientMatchTheCpu() {
         for (Case c : CASES) {

@@ -1,0 +1,74 @@
+package dev.kiln.backend.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.backend.DType;
+import dev.kiln.backend.Strided;
+import dev.kiln.backend.cpu.Copy;
+import dev.kiln.backend.cpu.CpuKernels;
+import dev.kiln.backend.op.Op;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The self-check that stands between the CUDA attention kernels and a model, without a GPU: the
+ * CPU kernel in the device's place passes it, and a device that is wrong in one element of one
+ * gradient, loses a NaN, or fails, is caught with a message naming what differed. (On a GPU,
+ * CudaAttentionGpuTest compares the kernels themselves.)
+ */
+class AttentionSelfCheckTest {
+    /** The CPU kernel with one result altered by {@code edit} for one op and wrt. */
+    private static AttentionSelfCheck.Device cpuExcept(Op op, String wrt, java.util.function.Consumer<double[]> edit) {
+        return (o, in, a, t) -> {
+            Strided r = CpuKernels.run(o, in, a, t);
+            if (o != op || (wrt != null && !wrt.equals(a.getString("wrt")))) return r;
+            Strided d = Copy.toContiguous(r, DType.FLOAT64);
+            edit.accept(d.storage().f64());
+            return Copy.toContiguous(d, r.dtype());
+        };
+    }
+
+    @Test
+    void theReferenceKernelPasses() {
+        assertNull(AttentionSelfCheck.disagreement(CpuKernels::run));
+    }
+
+    @Test
+    void oneElementOffInTheKeyGradientIsCaught() {
+        String d = AttentionSelfCheck.disagreement(cpuExcept(Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD, "k", g -> {
+            for (int i = 0; i < g.length; i++) {
+                if (!Double.isNaN(g[i])) {
+                    g[i] += 1e-3 * (1 + Math.abs(g[i]));
+                    return;
+                }
+            }
+        }));
+        assertTrue(d != null && d.contains("gradient wrt k"), "caught: " + d);
+    }
+
+    @Test
+    void aLostNaNIsCaught() {
+        // the first case's row 5 sees no key: its outputs are NaN, and a kernel giving 0 there is wrong
+        String d = AttentionSelfCheck.disagreement(cpuExcept(Op.SCALED_DOT_PRODUCT_ATTENTION, null, o -> {
+            for (int i = 0; i < o.length; i++) if (Double.isNaN(o[i])) o[i] = 0;
+        }));
+        assertTrue(d != null && d.contains("output") && d.contains("NaN on the CPU"), "caught: " + d);
+    }
+
+    @Test
+    void aFailingKernelIsCaught() {
+        String d = AttentionSelfCheck.disagreement((o, in, a, t) -> {
+            throw new IllegalStateException("CUDA_ERROR_LAUNCH_FAILED");
+        });
+        assertTrue(d != null && d.contains("the kernel failed") && d.contains("CUDA_ERROR_LAUNCH_FAILED"), "caught: " + d);
+    }
+
+    @Test
+    void aWrongShapeIsCaught() {
+        String d = AttentionSelfCheck.disagreement((o, in, a, t) -> {
+            Strided r = CpuKernels.run(o, in, a, t);
+            return o == Op.SCALED_DOT_PRODUCT_ATTENTION ? Strided.contiguous(r.storage(), new int[] {r.numel()}) : r;
+        });
+        assertTrue(d != null && d.contains("has shape"), "caught: " + d);
+    }
+}
