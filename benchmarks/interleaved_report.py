@@ -56,7 +56,7 @@ for p in per:
     for w in p["kiln"]:
         if w not in names:
             names.append(w)
-print(f"{'workload':26s} {'kiln_ms':>10s} {'torch_ms':>10s} {'kiln/torch (spread)':>24s} {'ort_ms':>9s} {'kiln/ort (spread)':>22s}")
+print(f"{'workload':32s} {'kiln_ms':>10s} {'torch_ms':>10s} {'kiln/torch (spread)':>24s} {'ort_ms':>9s} {'kiln/ort (spread)':>22s}")
 for w in names:
     k = statistics.median([p["kiln"][w] for p in per if w in p["kiln"]])
     cols = []
@@ -65,7 +65,7 @@ for w in names:
         rs = ratios(w, peer, w)
         cols.append(f"{statistics.median(vals):10.4f}" if vals else f"{'-':>10s}")
         cols.append(f"{statistics.median(rs):8.2f} ({min(rs):.2f}-{max(rs):.2f})" if rs else f"{'-':>22s}")
-    print(f"{w:26s} {k:10.4f} {cols[0]} {cols[1]:>24s} {cols[2]:>9s} {cols[3]:>22s}")
+    print(f"{w:32s} {k:10.4f} {cols[0]} {cols[1]:>24s} {cols[2]:>9s} {cols[3]:>22s}")
 
 print(f"\nTargets ({targets}), on the median of {rounds} per-round ratios:")
 for line in open(targets):
@@ -75,9 +75,9 @@ for line in open(targets):
     kind, op, x = bound.split(" ")
     rs = ratios(row, peer, peer_row)
     if not rs:
-        print(f"  {row:24s} vs {peer}:{peer_row:24s} {bound:14s} not measured")
+        print(f"  {row:30s} vs {peer}:{peer_row:24s} {bound:14s} not measured")
         continue
     m = statistics.median(rs)
     ok = (m <= float(x)) if kind == "time" else (1 / m >= float(x))
     shown = f"{m:.2f}x time" if kind == "time" else f"{1 / m:.2f}x gflops"
-    print(f"  {row:24s} vs {peer}:{peer_row:24s} {bound:14s} {shown:14s} {'met' if ok else 'missed'}  (rounds: {', '.join(f'{v:.2f}' for v in rs)})")
+    print(f"  {row:30s} vs {peer}:{peer_row:24s} {bound:14s} {shown:14s} {'met' if ok else 'missed'}  (rounds: {', '.join(f'{v:.2f}' for v in rs)})")

@@ -18,6 +18,11 @@ if [ "${KILN_DEMO:-0}" = 1 ]; then
   # bin/kiln rebuilds when its stamp is stale: do that now, not inside the first timed round
   "$REPO_ROOT/bin/kiln" --version > /dev/null
 fi
+if [ "${KILN_GPT:-0}" = 1 ] && [ ! -d "${FORTUNES:-/usr/share/games/fortunes}" ]; then
+  # torch_gpt.py needs the corpus (Kiln would fall back to its built-in text: not the same workload)
+  echo "KILN_GPT=1 needs the fortunes corpus: sudo apt-get install -y fortunes (or FORTUNES=DIR)" >&2
+  exit 2
+fi
 ROUNDS="${1:-3}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 BENCH="$REPO_ROOT/../shared/bench"

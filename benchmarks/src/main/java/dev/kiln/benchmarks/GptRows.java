@@ -24,7 +24,9 @@ final class GptRows {
     static void run(Report report) {
         CharCorpus corpus;
         try {
-            corpus = CharCorpus.load(CharCorpus.DEBIAN_DIR);
+            // $FORTUNES, as torch_gpt.py reads it, so both sides train on the same text
+            String dir = System.getenv("FORTUNES");
+            corpus = CharCorpus.load(dir != null && !dir.isEmpty() ? java.nio.file.Path.of(dir) : CharCorpus.DEBIAN_DIR);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

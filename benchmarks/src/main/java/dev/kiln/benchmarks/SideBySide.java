@@ -27,6 +27,7 @@ public final class SideBySide {
             else if (args[i].equals("--rounds") && i + 1 < args.length && args[i + 1].matches("[1-9][0-9]*")) rounds = Integer.parseInt(args[++i]);
             else valid = false;
         }
+        if (!gpt && onlyGpt) valid = false; // --no-gpt with --only-gpt would run nothing
         if (!valid) {
             System.err.println("usage: SideBySide [--rounds N] [--no-gpt | --only-gpt]   (N >= 1; only the last round is printed; --no-gpt skips torch_gpt.py's rows, --only-gpt runs only them)");
             System.exit(2);

@@ -11,19 +11,20 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * A whole training step (zero grad, forward, loss, backward, SGD update) captured by
- * Tracer.traceStep and replayed with TracedStep.run, which feeds the updated parameters and
- * momentum buffers back as state. Kiln-only rows: PyTorch 1.13 has no traced training step.
+ * A whole training step (zero grad, forward, loss, backward, optimizer update: torch_bench.py's
+ * SGD with momentum, or the GPT's AdamW with clipping) captured by Tracer.traceStep and replayed
+ * with TracedStep.run, which feeds the updated parameters and optimizer state (momentum buffers,
+ * moments, step counts) back as state. Kiln-only rows: PyTorch 1.13 has no traced training step.
  */
 final class TracedTraining {
     private TracedTraining() {}
 
     /**
-     * Builds two identically initialized models (same seed), trains one eagerly (the user's step,
-     * F.crossEntropy) and one through the traced step on the same batch, and fails unless the loss and every parameter agree;
-     * returns the traced step's runner, to be timed. traceStep runs the step twice eagerly (once
-     * to create the momentum buffers, once recorded), so the eager twin takes two steps before
-     * the compared third.
+     * torch_bench.py's step (F.crossEntropy, SGD with momentum): builds two identically
+     * initialized models (same seed), trains one eagerly and one through the traced step on the
+     * same batch, and fails unless the loss and every parameter agree; returns the traced step's
+     * runner, to be timed. traceStep runs the step twice eagerly (once to create the optimizer's
+     * state, once recorded), so the eager twin takes two steps before the compared third.
      */
     static Supplier<?> verifiedRunner(String workload, Supplier<Module> model, long seed, Tensor[] batch) {
         return verifiedRunner(workload, model, m -> TrainStep.of(m, TrainStep.sgd(m)), seed, batch);

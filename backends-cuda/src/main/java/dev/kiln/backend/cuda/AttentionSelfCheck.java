@@ -17,7 +17,9 @@ import java.util.Random;
  * that are not multiples of a tile, L != S, a head dim of 40, bool masks with a row that sees no
  * key, an additive mask broadcast over heads, causal, f32 and f64). If any result differs, or a
  * kernel fails, the executor runs attention on the CPU instead, with a warning saying why: a
- * GPU kernel that disagrees with the reference must never give a silently wrong answer.
+ * GPU kernel that disagrees with the reference must never give a silently wrong answer. Running
+ * out of device memory during the check is not a verdict: the check is rethrown and tried again
+ * at the next attention op.
  *
  * <p>Why at run time: the CUDA kernels are compiled with nvcc in CI, but CI has no GPU, so their
  * numerical behaviour on a given GPU and driver is only known once they run there. The check
@@ -34,19 +36,24 @@ final class AttentionSelfCheck {
 
     static boolean enabled() { return !"false".equals(System.getProperty("kiln.cuda.attentionSelfCheck")); }
 
-    /** One problem: q [batch..., L, E], k [batch..., S, E], v [batch..., S, Ev], an optional mask, causal, scale. */
-    private record Case(String name, DType dtype, int[] batch, int l, int s, int e, int ev, String mask, int[] maskShape, boolean causal, Double scale) {}
+    /** The mask a case passes: none, an additive one of the case's dtype, or a bool one, with or without a dead row. */
+    private enum Mask { NONE, ADDITIVE, BOOL, BOOL_WITH_DEAD_ROW }
+
+    /** One problem: q [batch..., L, E], k [batch..., S, E], v [batch..., S, Ev], a mask, causal, scale. */
+    private record Case(String name, DType dtype, int[] batch, int l, int s, int e, int ev, Mask mask, int[] maskShape, boolean causal, Double scale) {}
 
     private static final Case[] CASES = {
-        new Case("f32, bool mask with a row that sees no key", DType.FLOAT32, new int[] {2, 3}, 70, 67, 40, 24, "bool", new int[] {70, 67}, false, null),
-        new Case("f32, causal, 130 x 130, head dim 64", DType.FLOAT32, new int[] {1, 2}, 130, 130, 64, 64, null, null, true, null),
-        new Case("f32, additive mask over heads, causal, scale 0.3", DType.FLOAT32, new int[] {3, 2}, 33, 33, 8, 16, "float", new int[] {3, 1, 33, 33}, true, 0.3),
-        new Case("f64, bool mask and causal, L != S", DType.FLOAT64, new int[] {2}, 37, 45, 80, 8, "bool-live", new int[] {37, 45}, true, null),
+        // the dead row is in batch 0's plane only: batch 1's heads have finite dk and dv to compare
+        new Case("f32, bool mask with a row that sees no key", DType.FLOAT32, new int[] {2, 3}, 70, 67, 40, 24, Mask.BOOL_WITH_DEAD_ROW, new int[] {2, 1, 70, 67}, false, null),
+        new Case("f32, causal, 130 x 130, head dim 64", DType.FLOAT32, new int[] {1, 2}, 130, 130, 64, 64, Mask.NONE, null, true, null),
+        new Case("f32, additive mask over heads, causal, scale 0.3", DType.FLOAT32, new int[] {3, 2}, 33, 33, 8, 16, Mask.ADDITIVE, new int[] {3, 1, 33, 33}, true, 0.3),
+        new Case("f64, bool mask and causal, L != S", DType.FLOAT64, new int[] {2}, 37, 45, 80, 8, Mask.BOOL, new int[] {37, 45}, true, null),
     };
 
     /**
      * Null when the device agrees with the CPU kernel on every case, else a description of the
      * first disagreement (the case, the result, the element and both values) or of the failure.
+     * Out of device memory is rethrown: it says nothing about the kernels.
      */
     static String disagreement(Device device) {
         Random rnd = new Random(17);
@@ -54,6 +61,8 @@ final class AttentionSelfCheck {
             try {
                 String d = check(c, device, rnd);
                 if (d != null) return c.name + ": " + d;
+            } catch (CudaOutOfMemoryException e) {
+                throw e;
             } catch (RuntimeException | LinkageError e) {
                 return c.name + ": the kernel failed: " + e;
             }
@@ -64,7 +73,11 @@ final class AttentionSelfCheck {
     private static String check(Case c, Device device, Random rnd) {
         Strided q = random(c.dtype, rnd, shape(c.batch, c.l, c.e)), k = random(c.dtype, rnd, shape(c.batch, c.s, c.e));
         Strided v = random(c.dtype, rnd, shape(c.batch, c.s, c.ev)), go = random(c.dtype, rnd, shape(c.batch, c.l, c.ev));
-        Strided mask = c.mask == null ? null : c.mask.startsWith("bool") ? keepMost(rnd, c.maskShape, c.mask.equals("bool")) : random(c.dtype, rnd, c.maskShape);
+        Strided mask = switch (c.mask) {
+            case NONE -> null;
+            case ADDITIVE -> random(c.dtype, rnd, c.maskShape);
+            case BOOL, BOOL_WITH_DEAD_ROW -> keepMost(rnd, c.maskShape, c.mask == Mask.BOOL_WITH_DEAD_ROW);
+        };
         Attrs fa = Attrs.of("causal", c.causal, "scale", c.scale);
         TensorType outT = TensorType.of(c.dtype, shape(c.batch, c.l, c.ev));
         Strided[] in = mask == null ? new Strided[] {q, k, v} : new Strided[] {q, k, v, mask};
@@ -127,14 +140,15 @@ final class AttentionSelfCheck {
     }
 
     /**
-     * A [L, S] bool mask keeping about 80% of the keys and always key 0 (so every row sees one
-     * under causal too), or with {@code deadRow5} none for query row 5 (its output and its head's
-     * gradients are NaN).
+     * A bool mask [..., L, S] keeping about 80% of the keys and always key 0 (so every row sees
+     * one under causal too), or with {@code deadRow5} none for query row 5 of the first [L, S]
+     * plane (its output is NaN there, and so are the gradients of the heads that plane masks).
      */
     private static Strided keepMost(Random rnd, int[] shape, boolean deadRow5) {
-        int l = shape[0], s = shape[1];
-        boolean[] keep = new boolean[l * s];
-        for (int i = 0; i < keep.length; i++) keep[i] = deadRow5 && i / s == 5 ? false : i % s == 0 || rnd.nextDouble() < 0.8;
+        int l = shape[shape.length - 2], s = shape[shape.length - 1], n = 1;
+        for (int d : shape) n *= d;
+        boolean[] keep = new boolean[n];
+        for (int i = 0; i < n; i++) keep[i] = deadRow5 && i / s == 5 ? false : i % s == 0 || rnd.nextDouble() < 0.8;
         return Strided.contiguous(Storage.wrap(keep), shape);
     }
 }

@@ -37,6 +37,8 @@ final class CudaExecutor implements DeviceExecutor {
     private final CudaBackend gpu;
     private final DeviceMirrors mirrors;
     private final String name;
+    /** The attention self-check's verdict on this device: "" passed, else what failed; null until it has run to a verdict. */
+    private volatile String attentionVerdict;
 
     CudaExecutor(CudaBackend gpu) {
         this.gpu = gpu;
@@ -59,23 +61,31 @@ final class CudaExecutor implements DeviceExecutor {
         if (!SUPPORTED.contains(op)) throw unsupported(op, "the CUDA backend has no kernel for this op yet (docs/cuda.md lists coverage)");
         if (op == Op.SCALED_DOT_PRODUCT_ATTENTION || op == Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD) {
             String problem = attentionSelfCheck();
-            if (problem != null) throw unsupported(op, "the CUDA attention kernels disagreed with the CPU kernel in their self-check on this GPU (" + problem + ")");
+            if (problem != null) throw unsupported(op, "the CUDA attention kernels failed their self-check against the CPU kernel on this GPU (" + problem + ")");
         }
         if (!CudaOpProfile.ENABLED) return produce(type.dtype(), type.concreteShape(), (out, dst, s) -> dispatch(op, in, attrs, out, dst, s));
         return CudaOpProfile.time(gpu, op.opName(), () -> produce(type.dtype(), type.concreteShape(), (out, dst, s) -> dispatch(op, in, attrs, out, dst, s)));
     }
 
-    /** "" once the attention kernels passed their self-check on this device, else why they did not; null until checked. */
-    private String attentionCheck;
-
-    /** Null when the attention kernels may run here: checked once against the CPU kernel ({@link AttentionSelfCheck}). */
-    synchronized String attentionSelfCheck() {
-        if (attentionCheck == null) {
-            String d = AttentionSelfCheck.enabled() ? AttentionSelfCheck.disagreement(
-                    (op, in, a, t) -> produce(t.dtype(), t.concreteShape(), (out, dst, s) -> dispatch(op, in, a, out, dst, s))) : null;
-            attentionCheck = d == null ? "" : d;
+    /**
+     * Null when the attention kernels may run here, else why not: checked against the CPU
+     * kernel before their first use on this device ({@link AttentionSelfCheck}); the check's own
+     * launches go straight to the kernels, not through this gate.
+     */
+    String attentionSelfCheck() {
+        String v = attentionVerdict;
+        if (v == null) {
+            synchronized (this) {
+                v = attentionVerdict;
+                if (v == null) {
+                    String d = AttentionSelfCheck.enabled() ? AttentionSelfCheck.disagreement(
+                            (op, in, a, t) -> produce(t.dtype(), t.concreteShape(), (out, dst, s) -> dispatch(op, in, a, out, dst, s))) : null;
+                    v = d == null ? "" : d;
+                    attentionVerdict = v;
+                }
+            }
         }
-        return attentionCheck.isEmpty() ? null : attentionCheck;
+        return v.isEmpty() ? null : v;
     }
 
     /** Writes an op's result into dst, a block of the result's size; temporaries come from s. */

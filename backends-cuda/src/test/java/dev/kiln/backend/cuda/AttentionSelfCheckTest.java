@@ -1,6 +1,7 @@
 package dev.kiln.backend.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kiln.backend.DType;
@@ -13,7 +14,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The self-check that stands between the CUDA attention kernels and a model, without a GPU: the
  * CPU kernel in the device's place passes it, and a device that is wrong in one element of one
- * gradient, loses a NaN, or fails, is caught with a message naming what differed. (On a GPU,
+ * gradient, loses a NaN, or fails, is caught with a message naming what differed; running out of
+ * device memory is not taken for a verdict. (On a GPU,
  * CudaAttentionGpuTest compares the kernels themselves.)
  */
 class AttentionSelfCheckTest {
@@ -61,6 +63,14 @@ class AttentionSelfCheckTest {
             throw new IllegalStateException("CUDA_ERROR_LAUNCH_FAILED");
         });
         assertTrue(d != null && d.contains("the kernel failed") && d.contains("CUDA_ERROR_LAUNCH_FAILED"), "caught: " + d);
+    }
+
+    @Test
+    void runningOutOfDeviceMemoryIsNoVerdict() {
+        // rethrown, so the executor records nothing and checks again at the next attention op
+        assertThrows(CudaOutOfMemoryException.class, () -> AttentionSelfCheck.disagreement((o, in, a, t) -> {
+            throw new CudaOutOfMemoryException("cuda:0: out of memory allocating 1 MiB");
+        }));
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.kiln.backend.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kiln.Kiln;
@@ -71,7 +72,7 @@ class CudaAttentionGpuTest {
      */
     @Test
     void theKernelsPassTheirSelfCheckSoTheyAreWhatRuns() {
-        org.junit.jupiter.api.Assertions.assertNull(((CudaExecutor) gpu.executor()).attentionSelfCheck(), "the self-check's disagreement");
+        assertNull(((CudaExecutor) gpu.executor()).attentionSelfCheck(), "the self-check's disagreement");
     }
 
     @Test

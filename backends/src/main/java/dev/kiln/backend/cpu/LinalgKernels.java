@@ -56,10 +56,13 @@ final class LinalgKernels {
         // one whole GEMM per batch index, the indices spread over the pool (attention's
         // [B, H, T, T] products: 128 GEMMs of ~1 MFLOP, each of which would otherwise be split in
         // two with a hand-off of its own). Each product is computed whole by one thread, with the
-        // bits of a serial GEMM, so the result does not depend on who computed it.
+        // bits of a serial GEMM, so the result does not depend on who computed it. Only when the
+        // indices share out evenly (a few large products, 3 on 2 threads, are better split each)
+        // and the whole is worth a hand-off (a decoding step's [1, H, 1, hd] @ [1, H, hd, S] is not).
         int threads = Parallel.threads();
-        boolean overBatch = threads > 1 && count > 1 && (count % threads == 0 || count >= 4 * threads);
-        Parallel.Body one = t -> {
+        boolean overBatch = threads > 1 && count > 1 && (count % threads == 0 || count >= 4 * threads)
+                && (long) count * m * n * kk >= BatchSplit.PARALLEL_WORK;
+        Parallel.Range one = (part, t, next) -> { // each range is the one index t
             int ao = a.offset(), bo = b.offset(), rest = t;
             for (int d = batch.length - 1; d >= 0; d--) {
                 int i = rest % batch[d];
@@ -71,11 +74,7 @@ final class LinalgKernels {
             Strided bt = new Strided(b.storage(), new int[] {kk, n}, new int[] {b.strides()[rb - 2], b.strides()[rb - 1]}, bo);
             mm(at, bt, c, t * m * n, false);
         };
-        if (overBatch) {
-            Parallel.run(count, one);
-        } else {
-            for (int t = 0; t < count; t++) one.run(t);
-        }
+        Parallel.forRanges(count, count, 1, overBatch, one);
         // drop the unit dims that 1-D operands were promoted with
         return Strided.contiguous(c.storage(), outT.concreteShape());
     }

@@ -67,12 +67,15 @@ public final class GptDemo {
         return F.crossEntropy(logits.reshape(-1, model.vocab), b.y().reshape(-1));
     }
 
-    /** AdamW over the model with torch_gpt.py's groups: weight decay 0.1 on matrices, none on vectors. */
-    public static AdamW optimizer(CharGpt model) {
+    /** AdamW over the model with torch_gpt.py's groups and learning rate 1e-3. */
+    public static AdamW optimizer(CharGpt model) { return optimizer(model, 1e-3); }
+
+    /** AdamW with torch_gpt.py's groups (weight decay 0.1 on matrices, none on vectors) and betas, at learning rate lr. */
+    public static AdamW optimizer(CharGpt model, double lr) {
         List<Tensor> decay = new ArrayList<>(), other = new ArrayList<>();
         for (Tensor p : model.parameters()) (p.dim() >= 2 ? decay : other).add(p);
         return AdamW.builder(ParamGroup.of(decay, Map.of("weight_decay", 0.1)), ParamGroup.of(other, Map.of("weight_decay", 0.0)))
-                .lr(1e-3).betas(0.9, 0.95).build();
+                .lr(lr).betas(0.9, 0.95).build();
     }
 
     /** One optimizer step; returns the loss before it. */
@@ -85,12 +88,15 @@ public final class GptDemo {
      * (no {@code item()}), so the same step runs eagerly or is handed to {@code Tracer.traceStep}:
      * the clipping and AdamW's bias correction are tensor ops, nothing the trace would bake in.
      */
-    public static Function<Tensor[], Tensor> step(CharGpt model, AdamW opt) {
+    public static Function<Tensor[], Tensor> step(CharGpt model, AdamW opt) { return step(model, opt, 1.0); }
+
+    /** The same step with the gradients clipped to a joint 2-norm of {@code maxNorm}. */
+    public static Function<Tensor[], Tensor> step(CharGpt model, AdamW opt, double maxNorm) {
         return xy -> {
             Tensor l = loss(model, new Batch(xy[0], xy[1]));
             opt.zeroGrad();
             l.backward();
-            ClipGrad.clipGradNorm(model.parameters(), 1.0);
+            ClipGrad.clipGradNorm(model.parameters(), maxNorm);
             opt.step();
             return l;
         };

@@ -20,6 +20,7 @@ import dev.kiln.graph.opt.OptLevel;
 import dev.kiln.serialization.KilnReader;
 import dev.kiln.serialization.KilnWriter;
 import dev.kiln.tracer.TraceOptions;
+import dev.kiln.tracer.TracedStep;
 import dev.kiln.tracer.Tracer;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -143,16 +144,15 @@ class CharGptTest {
      * Tracer.traceStep: on new batches the traced step gives eager's loss and parameters, step after
      * step. AdamW's bias correction depends on the step count and the clipping on the gradient
      * norm; either baked in as a constant would drift from eager within these steps (the large
-     * learning rate makes a step's size show in the parameters).
+     * learning rate makes a step's size show in the parameters, and the clipping is active at
+     * every compared step, with a factor that changes from step to step).
      */
     @Test
     void theTrainingStepWithAdamWAndClippingTracesAndTrainsAsEager(@TempDir Path dir) throws Exception {
         CharCorpus corpus = CharCorpus.load(dir.resolve("no-fortunes-here"));
         int context = 16;
-        Function<CharGpt, Function<Tensor[], Tensor>> step = m -> GptDemo.step(m, AdamW.builder(
-                        dev.kiln.eager.optim.ParamGroup.of(m.parameters().stream().filter(p -> p.dim() >= 2).toList(), Map.of("weight_decay", 0.1)),
-                        dev.kiln.eager.optim.ParamGroup.of(m.parameters().stream().filter(p -> p.dim() < 2).toList(), Map.of("weight_decay", 0.0)))
-                .lr(0.03).betas(0.9, 0.95).build());
+        double maxNorm = 0.05;
+        Function<CharGpt, Function<Tensor[], Tensor>> step = m -> GptDemo.step(m, GptDemo.optimizer(m, 0.03), maxNorm);
         Generator g = new Generator(11);
         GptDemo.Batch example = GptDemo.batch(corpus.train, 4, context, g);
         Tensor[] exampleXy = {example.x(), example.y()};
@@ -162,7 +162,7 @@ class CharGptTest {
         Function<Tensor[], Tensor> eagerStep = step.apply(eager);
         Kiln.manualSeed(8);
         CharGpt twin = new CharGpt(corpus.vocabSize(), context, 2, 2, 32);
-        dev.kiln.tracer.TracedStep traced = Tracer.traceStep(step.apply(twin), exampleXy,
+        TracedStep traced = Tracer.traceStep(step.apply(twin), exampleXy,
                 TraceOptions.builder().name("gpt_train_step").params(twin.namedParameters()).build());
         assertTrue(traced.graph().guards().isEmpty(), "nothing baked in: " + traced.graph().guards());
         // traceStep ran the step twice on the example: the eager model does the same
@@ -174,6 +174,9 @@ class CharGptTest {
             Tensor[] xy = {b.x(), b.y()};
             double want = eagerStep.apply(xy).item(), got = traced.run(xy).item();
             assertEquals(want, got, 1e-4 * (1 + Math.abs(want)), "loss of step " + (i + 3));
+            double clipped = 0;
+            for (Tensor p : eager.parameters()) clipped += p.grad().mul(p.grad()).sum().item();
+            assertEquals(maxNorm, Math.sqrt(clipped), 1e-3 * maxNorm, "the step clipped its gradients (their joint norm is maxNorm)");
             if (i == 0) firstLoss = want;
             lastLoss = want;
         }

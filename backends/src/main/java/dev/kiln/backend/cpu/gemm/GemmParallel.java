@@ -33,7 +33,7 @@ final class GemmParallel {
     static int parts(int threads, int m, int n, int k, int mr, int nr) {
         if (threads <= 1) return 1;
         if (2L * m * n * k < MIN_PARALLEL_FLOPS) return 1;
-        if (Parallel.inJob()) return 1; // one GEMM of a batch already spread over the pool
+        if (Parallel.inJob()) return 1; // inside a pool job (one GEMM of a spread batch) a split would only run serially
         int tiles = Math.max(ceilDiv(n, nr), ceilDiv(m, mr));
         return Math.max(1, Math.min(threads, tiles));
     }

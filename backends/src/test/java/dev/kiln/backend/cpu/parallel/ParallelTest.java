@@ -53,6 +53,24 @@ class ParallelTest {
     }
 
     @Test
+    void inJobIsTrueInEveryPartWhereverItRunsAndFalseOutside() {
+        assertTrue(!Parallel.inJob(), "before any job");
+        for (int round = 0; round < 50; round++) {
+            AtomicIntegerArray inside = new AtomicIntegerArray(8);
+            Parallel.run(8, p -> {
+                if (Parallel.inJob()) inside.incrementAndGet(p);
+            });
+            // a one-thread pool runs the parts as a plain loop on the caller: no pool job
+            for (int p = 0; p < 8; p++) assertEquals(Parallel.threads() > 1 ? 1 : 0, inside.get(p), "part " + p + " saw inJob()");
+            assertTrue(!Parallel.inJob(), "after the job returned");
+        }
+        assertThrows(IllegalStateException.class, () -> Parallel.run(4, p -> {
+            throw new IllegalStateException("part failed");
+        }));
+        assertTrue(!Parallel.inJob(), "after a job whose parts threw");
+    }
+
+    @Test
     void nestedCallsRunOnTheCallingThread() {
         AtomicIntegerArray inner = new AtomicIntegerArray(4 * 3);
         Parallel.run(4, outer -> {
