@@ -24,6 +24,27 @@ public record Strided(Storage storage, int[] shape, int[] strides, int offset) {
 
     public boolean isContiguous() { return Shapes.isContiguous(shape, strides); }
 
+    /**
+     * This tensor (rank >= 2) as a matrix of rows: [product of all dims but the last, last dim],
+     * when every dim before the last steps through memory as one evenly strided run of rows (a
+     * contiguous [B, T, C], or rows of a wider matrix); null when it does not (a transposed batch).
+     * Unit dims never matter. A matmul of such an x by one matrix is one GEMM over all its rows.
+     */
+    public Strided asRows() {
+        int r = shape.length;
+        if (r < 2) return null;
+        if (r == 2) return this;
+        long expect = (long) strides[r - 2] * shape[r - 2]; // the stride the next dim out must have
+        int rows = shape[r - 2];
+        for (int d = r - 3; d >= 0; d--) {
+            rows *= shape[d];
+            if (shape[d] == 1) continue;
+            if (strides[d] != expect) return null;
+            expect *= shape[d];
+        }
+        return new Strided(storage, new int[] {rows, shape[r - 1]}, new int[] {strides[r - 2], strides[r - 1]}, offset);
+    }
+
     /** Storage index of the element at a flat row-major position (slow; for tests and printing). */
     public int indexOf(int flat) {
         int idx = offset;

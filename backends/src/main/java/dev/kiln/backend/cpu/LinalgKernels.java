@@ -44,11 +44,11 @@ final class LinalgKernels {
         int[] abs = Shapes.broadcastStrides(Arrays.copyOf(a.shape(), ra - 2), Arrays.copyOf(a.strides(), ra - 2), batch);
         int[] bbs = Shapes.broadcastStrides(Arrays.copyOf(b.shape(), rb - 2), Arrays.copyOf(b.strides(), rb - 2), batch);
         int count = Shapes.numelInt(batch);
-        if (count > 1 && foldsIntoRows(a, batch, abs, bbs)) {
+        if (count > 1 && foldsIntoRows(a, batch, bbs)) {
             // [.., m, k] @ [k, n] with a's batch and row dims one evenly strided run (x W^T of a
             // linear layer on [B, T, C]): one GEMM of count*m rows instead of count small ones,
             // each paying its own packing of B and its own parallel hand-off
-            Strided at = new Strided(a.storage(), new int[] {count * m, kk}, new int[] {a.strides()[ra - 2], a.strides()[ra - 1]}, a.offset());
+            Strided at = a.asRows();
             Strided bt = new Strided(b.storage(), new int[] {kk, n}, new int[] {b.strides()[rb - 2], b.strides()[rb - 1]}, b.offset());
             mm(at, bt, c, 0, false);
             return Strided.contiguous(c.storage(), outT.concreteShape());
@@ -80,19 +80,15 @@ final class LinalgKernels {
     }
 
     /**
-     * True when B is the same matrix for every batch index (broadcast) and A's batch dims and
-     * its row dim step through memory as one run of count*m rows, each ars apart.
+     * True when B is the same matrix for every batch index (broadcast) and A's own batch dims and
+     * its row dim step through memory as one run of count*m rows ({@link Strided#asRows}).
      */
-    private static boolean foldsIntoRows(Strided a, int[] batch, int[] abs, int[] bbs) {
+    private static boolean foldsIntoRows(Strided a, int[] batch, int[] bbs) {
         for (int s : bbs) if (s != 0) return false;
         int ra = a.rank();
-        long expect = (long) a.strides()[ra - 2] * a.shape()[ra - 2]; // the stride the innermost batch dim must have
-        for (int d = batch.length - 1; d >= 0; d--) {
-            if (batch[d] == 1) continue; // a unit dim's stride never matters
-            if (abs[d] != expect) return false;
-            expect *= batch[d];
-        }
-        return a.shape()[ra - 2] > 0;
+        // a broadcast A (fewer batch elements than the product's) repeats rows: not one run
+        if (Shapes.numelInt(Arrays.copyOf(a.shape(), ra - 2)) != Shapes.numelInt(batch)) return false;
+        return a.shape()[ra - 2] > 0 && a.asRows() != null;
     }
 
     private static Strided unitView(Strided v, boolean row) {

@@ -4,12 +4,15 @@ import dev.kiln.backend.DType;
 import dev.kiln.backend.Storage;
 import dev.kiln.backend.Strided;
 import dev.kiln.backend.cpu.Copy;
+import dev.kiln.backend.cpu.CpuKernels;
 import dev.kiln.backend.cpu.gemm.Gemm;
 import dev.kiln.backend.cpu.parallel.Parallel;
 import dev.kiln.backend.device.ElementwiseChain;
 import dev.kiln.backend.cpu.gemm.GemmProvider;
+import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.op.Op;
 import dev.kiln.backend.shape.Shapes;
+import dev.kiln.backend.shape.TensorType;
 import dev.kiln.graph.Node;
 import dev.kiln.graph.Value;
 import java.util.Arrays;
@@ -107,9 +110,17 @@ final class FusedStep extends PlanStep {
         }
         float[] oa = o.storage().f32();
         Operands ops = new Operands(env, arena);
-        if (gemmA >= 0) {
-            Strided a = env[gemmA], b = env[gemmB], bias = gemmBias >= 0 ? env[gemmBias] : null;
-            int m = shape[0], n = shape[1], k = a.shape()[1];
+        if (gemmA >= 0 && env[gemmA].asRows() == null) {
+            // a batch of rows that is not one run in memory (a transposed [B, T, C]): eager's
+            // kernel, one GEMM per batch index with eager's bits, then the epilogue over its product
+            Strided product = CpuKernels.run(Op.MATMUL, new Strided[] {env[gemmA], env[gemmB]}, Attrs.EMPTY, TensorType.of(DType.FLOAT32, shape));
+            float[] pa = product.storage().f32();
+            if (program.isEmpty()) System.arraycopy(pa, 0, oa, 0, numel);
+            else elementwise(ops, pa, oa, arena);
+        } else if (gemmA >= 0) {
+            // [.., m, k] @ [k, n] as one GEMM over all the rows of A (a linear layer on [B, T, C])
+            Strided a = env[gemmA].asRows(), b = env[gemmB], bias = gemmBias >= 0 ? env[gemmBias] : null;
+            int m = a.shape()[0], n = shape[shape.length - 1], k = a.shape()[1];
             int ars = a.strides()[0], acs = a.strides()[1], brs = b.strides()[0], bcs = b.strides()[1];
             // over a donated epilogue input the product goes to scratch: the epilogue still reads that input
             boolean overInput = victim >= 0 && o.storage() == env[victim].storage() && !program.isEmpty();
@@ -129,7 +140,9 @@ final class FusedStep extends PlanStep {
                     if (bias != null) Copy.copyInto(biasRows(bias, r0, r), new Strided(o.storage(), new int[] {r, n}, new int[] {n, 1}, r0 * n));
                     GEMM.sgemm(r, n, k, a.storage().f32(), a.offset() + r0 * ars, ars, acs, b.storage().f32(), b.offset(), brs, bcs,
                             oa, r0 * n, n, bias != null);
-                    blocks(ops, oa, oa, r0 * n, (r0 + r) * n, arena.blocks[0]);
+                    // the chunk's epilogue on every thread, as the GEMM before it (a 512-row chunk of a
+                    // [4096, 384] linear output is 196k elements: one thread alone left the other idle)
+                    elementwise(ops, oa, oa, r0 * n, (r0 + r) * n, arena);
                     r0 += r;
                 }
             }
@@ -159,19 +172,25 @@ final class FusedStep extends PlanStep {
         return new Strided(bias.storage(), new int[] {r, shape[1]}, st, bias.offset() + r0 * st[0]);
     }
 
-    /**
-     * The group's program over the whole output, split over the CPU pool when it is long.
-     * {@code product} holds the GEMM result the chain reads as its product input (the output
-     * buffer itself unless the output takes over an epilogue input); the last step writes {@code oa}.
-     */
+    /** {@link #elementwise(Operands, float[], float[], int, int, Arena)} over the whole output. */
     private void elementwise(Operands ops, float[] product, float[] oa, Arena arena) {
-        if (numel >= PARALLEL_MIN_ELEMENTS && arena.blocks.length > 1) {
+        elementwise(ops, product, oa, 0, numel, arena);
+    }
+
+    /**
+     * The group's program over output elements [from, to), split over the CPU pool when the range
+     * is long. {@code product} holds the GEMM result the chain reads as its product input (the
+     * output buffer itself unless the output takes over an epilogue input); the last step writes
+     * {@code oa}.
+     */
+    private void elementwise(Operands ops, float[] product, float[] oa, int from, int to, Arena arena) {
+        if (to - from >= PARALLEL_MIN_ELEMENTS && arena.blocks.length > 1) {
             // one contiguous range per thread, each with its own scratch blocks; every element is
             // computed by the same instructions wherever the cut falls, so the split changes no bit
-            Parallel.forRanges(arena.blocks.length, numel, plan.blockSize, true,
-                    (q, lo, hi) -> blocks(ops, product, oa, lo, hi, arena.blocks[q]));
+            Parallel.forRanges(arena.blocks.length, to - from, plan.blockSize, true,
+                    (q, lo, hi) -> blocks(ops, product, oa, from + lo, from + hi, arena.blocks[q]));
         } else {
-            blocks(ops, product, oa, 0, numel, arena.blocks[0]);
+            blocks(ops, product, oa, from, to, arena.blocks[0]);
         }
     }
 

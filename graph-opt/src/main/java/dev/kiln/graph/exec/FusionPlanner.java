@@ -170,7 +170,9 @@ final class FusionPlanner {
         if (n.type().dtype() != DType.FLOAT32) return false;
         for (Value v : n.inputs()) if (g.typeOf(v).dtype() != DType.FLOAT32) return false;
         if (n.op() == Op.ADDMM) return true;
-        return n.op() == Op.MATMUL && g.typeOf(n.inputs().get(0)).rank() == 2 && g.typeOf(n.inputs().get(1)).rank() == 2;
+        // [.., m, k] @ [k, n] too (a linear layer on [B, T, C]): the step runs it as one GEMM over
+        // all rows of A when they are one run in memory, else as eager's per-batch kernel
+        return n.op() == Op.MATMUL && g.typeOf(n.inputs().get(0)).rank() >= 2 && g.typeOf(n.inputs().get(1)).rank() == 2;
     }
 
     private static boolean sameShape(Graph g, Value a, Value b) {

@@ -82,6 +82,37 @@ class CompiledGraphTest {
         Differential.assertClose(ReferenceInterpreter.run(g, in), odd.run(in), 0, "O2 with 100-element blocks");
     }
 
+    /**
+     * Linear layers on batches of rows: [N, 7, 16] @ [16, 32] + bias with gelu (one GEMM over all
+     * N*7 rows, then the epilogue), the same input transposed from [N, 16, 7] (its rows are no
+     * single run in memory: eager's per-batch kernel, then the epilogue), and a 4-D [N, 3, 5, 16]
+     * @ [16, 8] alone. Bit-identical to the reference at every batch, chunked (300 x 7 rows) or not.
+     */
+    @Test
+    void matmulsOverBatchesOfRowsRunAsGemmStepsWithTheReferencesBits() {
+        GraphBuilder b = Graph.builder("rows");
+        Value x = b.addInput("x", f32("N", 7, 16));
+        Value xt = b.addInput("xt", f32("N", 16, 7));
+        Value x4 = b.addInput("x4", f32("N", 3, 5, 16));
+        Value w = b.addParam("w", f32(16, 32), randomParam(11, 16, 32));
+        Value bias = b.addParam("b", f32(32), randomParam(12, 32));
+        Value w4 = b.addParam("w4", f32(16, 8), randomParam(13, 16, 8));
+        Value h = b.add(Op.GELU, Attrs.of("approximate", "none"), "Rows.java:1",
+                b.add(Op.ADD, Attrs.EMPTY, "Rows.java:1", b.add(Op.MATMUL, Attrs.EMPTY, "Rows.java:1", x, w), bias));
+        Value swapped = b.add(Op.PERMUTE, Attrs.of("dims", new int[] {0, 2, 1}), "Rows.java:2", xt);
+        Value ht = b.add(Op.RELU, Attrs.EMPTY, "Rows.java:3",
+                b.add(Op.ADD, Attrs.EMPTY, "Rows.java:3", b.add(Op.MATMUL, Attrs.EMPTY, "Rows.java:3", swapped, w), bias));
+        Value y4 = b.add(Op.MATMUL, Attrs.EMPTY, "Rows.java:4", x4, w4);
+        Graph g = b.output(h).output(ht).output(y4).build();
+        CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2));
+        String text = c.explain(Map.of("N", 64L));
+        assertTrue(text.contains("gemm+epilogue") && text.contains("gemm "), text);
+        for (long n : new long[] {1, 2, 7, 64, 65, 300}) {
+            List<Strided> in = Differential.randomInputs(g, Map.of("N", n), n);
+            Differential.assertClose(ReferenceInterpreter.run(g, in), c.run(in), 0, "O2 N=" + n);
+        }
+    }
+
     @Test
     void elementwiseChainStreamsInPlaceAndReusesSlots() {
         GraphBuilder b = Graph.builder("chain");
