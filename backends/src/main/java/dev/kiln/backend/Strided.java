@@ -27,8 +27,9 @@ public record Strided(Storage storage, int[] shape, int[] strides, int offset) {
     /**
      * This tensor (rank >= 2) as a matrix of rows: [product of all dims but the last, last dim],
      * when every dim before the last steps through memory as one evenly strided run of rows (a
-     * contiguous [B, T, C], or rows of a wider matrix); null when it does not (a transposed batch).
-     * Unit dims never matter. A matmul of such an x by one matrix is one GEMM over all its rows.
+     * contiguous [B, T, C], or rows of a wider matrix); null when it does not (a transposed batch,
+     * a slice along T). Unit batch dims never matter. A matmul of such an x by one matrix is one
+     * GEMM over all its rows.
      */
     public Strided asRows() {
         int r = shape.length;

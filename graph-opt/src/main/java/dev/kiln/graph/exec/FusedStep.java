@@ -99,6 +99,16 @@ final class FusedStep extends PlanStep {
 
     @Override
     void run(Strided[] env, Arena arena) {
+        // A's batch and row dims as one run of rows, or null when they are not (a transposed
+        // [B, T, C], a slice along T): then eager's kernel, one GEMM per batch index with
+        // eager's bits, computes the product, and the epilogue (if any) finishes it
+        Strided aRows = gemmA >= 0 ? env[gemmA].asRows() : null;
+        Strided eagerProduct = gemmA >= 0 && aRows == null
+                ? CpuKernels.run(Op.MATMUL, new Strided[] {env[gemmA], env[gemmB]}, Attrs.EMPTY, TensorType.of(DType.FLOAT32, shape)) : null;
+        if (eagerProduct != null && program.isEmpty()) {
+            env[out] = eagerProduct; // already a fresh buffer of its own: no copy into the slot
+            return;
+        }
         Strided o;
         int victim = plan.memory.takesOverBufferOf[out];
         if (plan.memory.slotOf[out] >= 0) {
@@ -110,22 +120,17 @@ final class FusedStep extends PlanStep {
         }
         float[] oa = o.storage().f32();
         Operands ops = new Operands(env, arena);
-        if (gemmA >= 0 && env[gemmA].asRows() == null) {
-            // a batch of rows that is not one run in memory (a transposed [B, T, C]): eager's
-            // kernel, one GEMM per batch index with eager's bits, then the epilogue over its product
-            Strided product = CpuKernels.run(Op.MATMUL, new Strided[] {env[gemmA], env[gemmB]}, Attrs.EMPTY, TensorType.of(DType.FLOAT32, shape));
-            float[] pa = product.storage().f32();
-            if (program.isEmpty()) System.arraycopy(pa, 0, oa, 0, numel);
-            else elementwise(ops, pa, oa, arena);
+        if (eagerProduct != null) {
+            elementwise(ops, eagerProduct.storage().f32(), oa, arena);
         } else if (gemmA >= 0) {
             // [.., m, k] @ [k, n] as one GEMM over all the rows of A (a linear layer on [B, T, C])
-            Strided a = env[gemmA].asRows(), b = env[gemmB], bias = gemmBias >= 0 ? env[gemmBias] : null;
+            Strided a = aRows, b = env[gemmB], bias = gemmBias >= 0 ? env[gemmBias] : null;
             int m = a.shape()[0], n = shape[shape.length - 1], k = a.shape()[1];
             int ars = a.strides()[0], acs = a.strides()[1], brs = b.strides()[0], bcs = b.strides()[1];
             // over a donated epilogue input the product goes to scratch: the epilogue still reads that input
             boolean overInput = victim >= 0 && o.storage() == env[victim].storage() && !program.isEmpty();
-            int rows = chunkRows(m, n, k, acs, brs, overInput);
-            if (rows >= m) {
+            int chunk = chunkRows(m, n, k, acs, brs, overInput);
+            if (chunk >= m) {
                 float[] product = overInput ? arena.product(numel) : oa;
                 // addmm as eager computes it: the bias broadcast into C, then C += A @ B (the
                 // same additions in the same order, so the same bits when k spans several blocks)
@@ -134,7 +139,7 @@ final class FusedStep extends PlanStep {
                 if (!program.isEmpty()) elementwise(ops, product, oa, arena);
             } else {
                 for (int r0 = 0; r0 < m; ) {
-                    int r = Math.min(rows, m - r0);
+                    int r = Math.min(chunk, m - r0);
                     // a short last chunk could change the GEMM's algorithm (and so the bits): it joins this one
                     if (r0 + r < m && GEMM.sgemmUsesDotProducts(m - r0 - r, n, k, acs, brs)) r = m - r0;
                     if (bias != null) Copy.copyInto(biasRows(bias, r0, r), new Strided(o.storage(), new int[] {r, n}, new int[] {n, 1}, r0 * n));
@@ -166,7 +171,7 @@ final class FusedStep extends PlanStep {
         return rows;
     }
 
-    /** Rows [r0, r0 + r) of the bias broadcast to the product's shape. */
+    /** Rows [r0, r0 + r) of the bias broadcast to the product's shape (an addmm's: always 2-D). */
     private Strided biasRows(Strided bias, int r0, int r) {
         int[] st = Shapes.broadcastStrides(bias.shape(), bias.strides(), shape);
         return new Strided(bias.storage(), new int[] {r, shape[1]}, st, bias.offset() + r0 * st[0]);

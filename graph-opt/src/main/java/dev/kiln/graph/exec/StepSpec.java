@@ -35,7 +35,7 @@ sealed interface StepSpec {
         }
     }
 
-    /** {@code gemm} (matmul or addmm, 2-D, f32) or null; {@code elementwise} may be empty when gemm is set. */
+    /** {@code gemm} (f32 addmm, or f32 matmul of A [.., m, k] by a 2-D B) or null; {@code elementwise} may be empty when gemm is set. */
     record Fused(Node gemm, List<Node> elementwise, FusedProgram program) implements StepSpec {
         public Node root() { return elementwise.isEmpty() ? gemm : elementwise.get(elementwise.size() - 1); }
 

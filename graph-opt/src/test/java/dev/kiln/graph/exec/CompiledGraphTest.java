@@ -85,8 +85,9 @@ class CompiledGraphTest {
     /**
      * Linear layers on batches of rows: [N, 7, 16] @ [16, 32] + bias with gelu (one GEMM over all
      * N*7 rows, then the epilogue), the same input transposed from [N, 16, 7] (its rows are no
-     * single run in memory: eager's per-batch kernel, then the epilogue), and a 4-D [N, 3, 5, 16]
-     * @ [16, 8] alone. Bit-identical to the reference at every batch, chunked (300 x 7 rows) or not.
+     * single run in memory: eager's per-batch kernel, then the epilogue), a 4-D [N, 3, 5, 16]
+     * @ [16, 8] alone, and [N, 8, 256] @ [256, 128] + bias with relu, whose 1024-row chunks (from
+     * N = 128) are finished by every thread. Bit-identical to the reference at every batch.
      */
     @Test
     void matmulsOverBatchesOfRowsRunAsGemmStepsWithTheReferencesBits() {
@@ -103,11 +104,17 @@ class CompiledGraphTest {
         Value ht = b.add(Op.RELU, Attrs.EMPTY, "Rows.java:3",
                 b.add(Op.ADD, Attrs.EMPTY, "Rows.java:3", b.add(Op.MATMUL, Attrs.EMPTY, "Rows.java:3", swapped, w), bias));
         Value y4 = b.add(Op.MATMUL, Attrs.EMPTY, "Rows.java:4", x4, w4);
-        Graph g = b.output(h).output(ht).output(y4).build();
+        Value xw = b.addInput("xw", f32("N", 8, 256));
+        Value ww = b.addParam("ww", f32(256, 128), randomParam(14, 256, 128));
+        Value bw = b.addParam("bw", f32(128), randomParam(15, 128));
+        Value hw = b.add(Op.RELU, Attrs.EMPTY, "Rows.java:5",
+                b.add(Op.ADD, Attrs.EMPTY, "Rows.java:5", b.add(Op.MATMUL, Attrs.EMPTY, "Rows.java:5", xw, ww), bw));
+        Graph g = b.output(h).output(ht).output(y4).output(hw).build();
         CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2));
         String text = c.explain(Map.of("N", 64L));
-        assertTrue(text.contains("gemm+epilogue") && text.contains("gemm "), text);
-        for (long n : new long[] {1, 2, 7, 64, 65, 300}) {
+        assertEquals(3, text.split("gemm\\+epilogue", -1).length - 1, "three matmuls with their epilogues:\n" + text);
+        assertTrue(text.contains("gemm "), "the 4-D matmul as a lone GEMM step:\n" + text);
+        for (long n : new long[] {1, 2, 7, 64, 65, 160, 300}) {
             List<Strided> in = Differential.randomInputs(g, Map.of("N", n), n);
             Differential.assertClose(ReferenceInterpreter.run(g, in), c.run(in), 0, "O2 N=" + n);
         }
