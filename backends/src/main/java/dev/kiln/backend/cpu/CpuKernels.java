@@ -37,11 +37,13 @@ public final class CpuKernels {
     /**
      * Runs op writing its result into {@code dest} (the storage of an in-place op's target) when
      * op has such a kernel and the buffer can take it: dest contiguous, of out's dtype and shape,
-     * and every input either disjoint from dest's storage or exactly dest. Returns false, having
-     * written nothing, otherwise; the caller then computes out of place and copies.
+     * and every input either disjoint from dest's storage or exactly dest (for matmul: disjoint,
+     * since every output element reads whole rows and columns). Returns false, having written
+     * nothing, otherwise; the caller then computes out of place and copies. Ops with such a
+     * kernel: the elementwise ones and matmul.
      */
     public static boolean runInto(Op op, Strided[] inputs, Attrs attrs, TensorType out, Strided dest) {
-        IntoKernel k = ElementwiseKernels.into(op);
+        IntoKernel k = op == Op.MATMUL ? LinalgKernels::matmulInto : ElementwiseKernels.into(op);
         if (k == null || !dest.isContiguous() || dest.dtype() != out.dtype()
                 || !java.util.Arrays.equals(dest.shape(), out.concreteShape())) return false;
         for (Strided in : inputs) {

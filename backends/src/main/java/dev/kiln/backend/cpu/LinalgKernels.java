@@ -4,6 +4,7 @@ import dev.kiln.backend.Strided;
 import dev.kiln.backend.cpu.gemm.Gemm;
 import dev.kiln.backend.cpu.gemm.GemmProvider;
 import dev.kiln.backend.cpu.parallel.Parallel;
+import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.op.Op;
 import dev.kiln.backend.shape.Shapes;
 import dev.kiln.backend.shape.TensorType;
@@ -20,7 +21,7 @@ final class LinalgKernels {
     private static final int SMALL_M = 4;
 
     static void register(Map<Op, CpuKernel> k) {
-        k.put(Op.MATMUL, (in, a, out) -> matmul(in[0], in[1], out));
+        k.put(Op.MATMUL, (in, a, out) -> matmul(in[0], in[1], out, null));
         k.put(Op.ADDMM, (in, a, out) -> {
             int[] shape = out.concreteShape();
             Strided c = Strided.allocate(out.dtype(), shape);
@@ -30,7 +31,20 @@ final class LinalgKernels {
         });
     }
 
-    private static Strided matmul(Strided x, Strided y, TensorType outT) {
+    /**
+     * matmul into dest (contiguous, offset 0, of out's dtype and shape; a compiled plan's arena
+     * slot), when no input shares dest's memory: every output element reads whole rows of A and
+     * columns of B, so writing over an input would change what is still to be read.
+     */
+    static boolean matmulInto(Strided[] in, Attrs a, TensorType out, Strided dest) {
+        if (dest.offset() != 0) return false;
+        for (Strided x : in) if (x.storage() == dest.storage()) return false;
+        matmul(in[0], in[1], out, dest);
+        return true;
+    }
+
+    /** x @ y into dest, or into a new buffer when dest is null; every element of the result is written. */
+    private static Strided matmul(Strided x, Strided y, TensorType outT, Strided dest) {
         boolean xVec = x.rank() == 1, yVec = y.rank() == 1;
         Strided a = xVec ? unitView(x, true) : x;
         Strided b = yVec ? unitView(y, false) : y;
@@ -40,7 +54,7 @@ final class LinalgKernels {
         int[] outShape = Arrays.copyOf(batch, batch.length + 2);
         outShape[batch.length] = m;
         outShape[batch.length + 1] = n;
-        Strided c = Strided.allocate(outT.dtype(), outShape);
+        Strided c = dest != null ? Strided.contiguous(dest.storage(), outShape) : Strided.allocate(outT.dtype(), outShape);
         int[] abs = Shapes.broadcastStrides(Arrays.copyOf(a.shape(), ra - 2), Arrays.copyOf(a.strides(), ra - 2), batch);
         int[] bbs = Shapes.broadcastStrides(Arrays.copyOf(b.shape(), rb - 2), Arrays.copyOf(b.strides(), rb - 2), batch);
         int count = Shapes.numelInt(batch);

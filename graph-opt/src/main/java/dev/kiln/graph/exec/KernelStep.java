@@ -1,7 +1,9 @@
 package dev.kiln.graph.exec;
 
+import dev.kiln.backend.DType;
 import dev.kiln.backend.Strided;
 import dev.kiln.backend.cpu.CpuKernels;
+import dev.kiln.backend.op.Op;
 import dev.kiln.backend.shape.TensorType;
 import dev.kiln.graph.GraphException;
 import dev.kiln.graph.Node;
@@ -9,12 +11,18 @@ import dev.kiln.graph.Value;
 import java.util.Arrays;
 import java.util.Map;
 
-/** A plain CPU kernel call for one node; the kernel allocates its result (or returns a view). */
+/**
+ * A plain CPU kernel call for one node; the kernel allocates its result (or returns a view),
+ * except that a float32 matmul the plan gave an arena slot writes into that slot: attention's
+ * batched [B, H, T, T] products are 2-8 MiB each, and a fresh array is zeroed by the JVM and,
+ * at that size, allocated by G1 as a humongous object, on every run.
+ */
 final class KernelStep extends PlanStep {
     private final Node node;
     private final int[] inputs;
     private final TensorType type;
     private final Plan plan;
+    private final boolean intoSlot;
 
     KernelStep(Plan plan, StepSpec.Kernel spec, Map<Value, Integer> index) {
         super(spec, index);
@@ -22,12 +30,17 @@ final class KernelStep extends PlanStep {
         this.node = spec.root();
         this.inputs = node.inputs().stream().mapToInt(index::get).toArray();
         this.type = TensorType.of(plan.dtypes[out], plan.shapes[out]);
+        this.intoSlot = node.op() == Op.MATMUL && type.dtype() == DType.FLOAT32;
     }
 
     @Override
     void run(Strided[] env, Arena arena) {
         Strided[] in = new Strided[inputs.length];
         for (int i = 0; i < in.length; i++) in[i] = env[inputs[i]];
+        if (intoSlot && plan.memory.slotOf[out] >= 0 && CpuKernels.runInto(node.op(), in, node.attrs(), type, arena.slotViews[out])) {
+            env[out] = arena.slotViews[out];
+            return;
+        }
         Strided r = CpuKernels.run(node.op(), in, node.attrs(), type);
         if (!Arrays.equals(r.shape(), plan.shapes[out]) || r.dtype() != type.dtype()) {
             throw new GraphException(plan.graph.name() + ": " + node.describe() + " produced " + r.dtype().shortName()
@@ -45,6 +58,6 @@ final class KernelStep extends PlanStep {
     @Override
     MemoryPlan.StepUse use() {
         long bytes = isView() ? 0 : plan.bytes(out);
-        return new MemoryPlan.StepUse(out, inputs, isView(), false, new int[0], bytes);
+        return new MemoryPlan.StepUse(out, inputs, isView(), intoSlot, new int[0], bytes);
     }
 }

@@ -120,6 +120,34 @@ class CompiledGraphTest {
         }
     }
 
+    /**
+     * Attention's batched products as kernel steps: the scores [N, 2, 9, 9] (an intermediate)
+     * are written into an arena slot that later runs reuse, the output (it leaves the run) into a
+     * fresh buffer. Run after run with new inputs, each result equals the reference's bits (a
+     * slot holding the last run's scores would show).
+     */
+    @Test
+    void batchedMatmulsWriteIntoReusedSlotsWithTheReferencesBits() {
+        GraphBuilder b = Graph.builder("heads");
+        Value q = b.addInput("q", f32("N", 2, 9, 4));
+        Value k = b.addInput("k", f32("N", 2, 9, 4));
+        Value v = b.addInput("v", f32("N", 2, 9, 4));
+        Value kt = b.add(Op.PERMUTE, Attrs.of("dims", new int[] {0, 1, 3, 2}), "Heads.java:1", k);
+        Value scores = b.add(Op.MATMUL, Attrs.EMPTY, "Heads.java:1", q, kt);
+        Value p = b.add(Op.SOFTMAX, Attrs.of("dim", -1), "Heads.java:2", scores);
+        Value y = b.add(Op.MATMUL, Attrs.EMPTY, "Heads.java:3", p, v);
+        Graph g = b.output(y).build();
+        CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2));
+        String text = c.explain(Map.of("N", 5L));
+        assertTrue(text.contains("matmul -> f32[5,2,9,9] [slot 0]") && text.contains("matmul -> f32[5,2,9,4] [output]"), text);
+        for (int run = 0; run < 4; run++) {
+            for (long n : new long[] {1, 5, 33}) {
+                List<Strided> in = Differential.randomInputs(g, Map.of("N", n), 100 * run + n);
+                Differential.assertClose(ReferenceInterpreter.run(g, in), c.run(in), 0, "run " + run + ", N=" + n);
+            }
+        }
+    }
+
     @Test
     void elementwiseChainStreamsInPlaceAndReusesSlots() {
         GraphBuilder b = Graph.builder("chain");
