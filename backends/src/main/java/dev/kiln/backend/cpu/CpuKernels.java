@@ -35,7 +35,8 @@ public final class CpuKernels {
     }
 
     /**
-     * Runs op writing its result into {@code dest} (the storage of an in-place op's target) when
+     * Runs op writing its result into {@code dest} (the storage of an in-place op's target, or a
+     * compiled plan's arena slot) when
      * op has such a kernel and the buffer can take it: dest contiguous, of out's dtype and shape,
      * and every input either disjoint from dest's storage or exactly dest (for matmul: disjoint,
      * since every output element reads whole rows and columns). Returns false, having written

@@ -37,7 +37,7 @@ final class LinalgKernels {
      * columns of B, so writing over an input would change what is still to be read.
      */
     static boolean matmulInto(Strided[] in, Attrs a, TensorType out, Strided dest) {
-        if (dest.offset() != 0) return false;
+        if (dest.offset() != 0) return false; // matmul writes its own offset-0 view of dest's storage
         for (Strided x : in) if (x.storage() == dest.storage()) return false;
         matmul(in[0], in[1], out, dest);
         return true;

@@ -101,13 +101,22 @@ final class FusedStep extends PlanStep {
     void run(Strided[] env, Arena arena) {
         // A's batch and row dims as one run of rows, or null when they are not (a transposed
         // [B, T, C], a slice along T): then eager's kernel, one GEMM per batch index with
-        // eager's bits, computes the product, and the epilogue (if any) finishes it
+        // eager's bits, computes the product (into the step's slot when it has no epilogue, else
+        // into the arena's product scratch), and the epilogue (if any) finishes it
         Strided aRows = gemmA >= 0 ? env[gemmA].asRows() : null;
-        Strided eagerProduct = gemmA >= 0 && aRows == null
-                ? CpuKernels.run(Op.MATMUL, new Strided[] {env[gemmA], env[gemmB]}, Attrs.EMPTY, TensorType.of(DType.FLOAT32, shape)) : null;
-        if (eagerProduct != null && program.isEmpty()) {
-            env[out] = eagerProduct; // already a fresh buffer of its own: no copy into the slot
-            return;
+        Strided eagerProduct = null;
+        if (gemmA >= 0 && aRows == null) {
+            Strided[] operands = {env[gemmA], env[gemmB]};
+            TensorType productType = TensorType.of(DType.FLOAT32, shape);
+            if (program.isEmpty()) {
+                boolean slotted = plan.memory.slotOf[out] >= 0
+                        && CpuKernels.runInto(Op.MATMUL, operands, Attrs.EMPTY, productType, arena.slotViews[out]);
+                env[out] = slotted ? arena.slotViews[out] : CpuKernels.run(Op.MATMUL, operands, Attrs.EMPTY, productType);
+                return;
+            }
+            Strided scratch = Strided.contiguous(Storage.wrap(arena.product(numel)), shape);
+            eagerProduct = CpuKernels.runInto(Op.MATMUL, operands, Attrs.EMPTY, productType, scratch)
+                    ? scratch : CpuKernels.run(Op.MATMUL, operands, Attrs.EMPTY, productType);
         }
         Strided o;
         int victim = plan.memory.takesOverBufferOf[out];

@@ -8,8 +8,8 @@ import java.util.List;
  * Buffer assignment for one plan, by liveness: a value lives from the step that defines it to
  * the last step that reads it or any view of it. Values the plan writes itself (fused and GEMM
  * steps, and float32 matmul kernel steps) get arena slots, reused once their occupant is dead;
- * an elementwise step may write over an input that dies at that step (in place). Other kernel
- * calls allocate their own results,
+ * an elementwise step may write over an input that dies at that step (in place). Other
+ * kernel calls allocate their own results,
  * and graph outputs (and what they view) are allocated fresh per run, since they leave the run,
  * except that an output may take over a donated parameter that dies where it is computed.
  */

@@ -109,11 +109,15 @@ class CompiledGraphTest {
         Value bw = b.addParam("bw", f32(128), randomParam(15, 128));
         Value hw = b.add(Op.RELU, Attrs.EMPTY, "Rows.java:5",
                 b.add(Op.ADD, Attrs.EMPTY, "Rows.java:5", b.add(Op.MATMUL, Attrs.EMPTY, "Rows.java:5", xw, ww), bw));
-        Graph g = b.output(h).output(ht).output(y4).output(hw).build();
+        // the transposed rows again, alone (a softmax after it is no epilogue): into its slot
+        Value wl = b.addParam("wl", f32(16, 32), randomParam(16, 16, 32));
+        Value lone = b.add(Op.SOFTMAX, Attrs.of("dim", -1), "Rows.java:6", b.add(Op.MATMUL, Attrs.EMPTY, "Rows.java:6", swapped, wl));
+        Graph g = b.output(h).output(ht).output(y4).output(hw).output(lone).build();
         CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2));
         String text = c.explain(Map.of("N", 64L));
         assertEquals(3, text.split("gemm\\+epilogue", -1).length - 1, "three matmuls with their epilogues:\n" + text);
         assertTrue(text.contains("gemm "), "the 4-D matmul as a lone GEMM step:\n" + text);
+        assertTrue(text.contains("matmul -> f32[64,7,32] [slot"), "the lone transposed-rows product in a slot:\n" + text);
         for (long n : new long[] {1, 2, 7, 64, 65, 160, 300}) {
             List<Strided> in = Differential.randomInputs(g, Map.of("N", n), n);
             Differential.assertClose(ReferenceInterpreter.run(g, in), c.run(in), 0, "O2 N=" + n);
@@ -121,29 +125,39 @@ class CompiledGraphTest {
     }
 
     /**
-     * Attention's batched products as kernel steps: the scores [N, 2, 9, 9] (an intermediate)
-     * are written into an arena slot that later runs reuse, the output (it leaves the run) into a
-     * fresh buffer. Run after run with new inputs, each result equals the reference's bits (a
-     * slot holding the last run's scores would show).
+     * Attention's batched products as kernel steps, two attention blocks in a row: each block's
+     * scores [N, 2, T, T] (intermediates) are written into an arena slot, the second block's
+     * after the first's are dead (so into a reused slot), the output (it leaves the run) into a
+     * fresh buffer. Run after run with new inputs, at T = 9 and at T = 64 (the batch spread over
+     * the pool), each result equals the reference's bits: a slot holding stale scores would show.
      */
     @Test
     void batchedMatmulsWriteIntoReusedSlotsWithTheReferencesBits() {
-        GraphBuilder b = Graph.builder("heads");
-        Value q = b.addInput("q", f32("N", 2, 9, 4));
-        Value k = b.addInput("k", f32("N", 2, 9, 4));
-        Value v = b.addInput("v", f32("N", 2, 9, 4));
-        Value kt = b.add(Op.PERMUTE, Attrs.of("dims", new int[] {0, 1, 3, 2}), "Heads.java:1", k);
-        Value scores = b.add(Op.MATMUL, Attrs.EMPTY, "Heads.java:1", q, kt);
-        Value p = b.add(Op.SOFTMAX, Attrs.of("dim", -1), "Heads.java:2", scores);
-        Value y = b.add(Op.MATMUL, Attrs.EMPTY, "Heads.java:3", p, v);
-        Graph g = b.output(y).build();
-        CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2));
-        String text = c.explain(Map.of("N", 5L));
-        assertTrue(text.contains("matmul -> f32[5,2,9,9] [slot 0]") && text.contains("matmul -> f32[5,2,9,4] [output]"), text);
-        for (int run = 0; run < 4; run++) {
-            for (long n : new long[] {1, 5, 33}) {
-                List<Strided> in = Differential.randomInputs(g, Map.of("N", n), 100 * run + n);
-                Differential.assertClose(ReferenceInterpreter.run(g, in), c.run(in), 0, "run " + run + ", N=" + n);
+        for (int t : new int[] {9, 64}) {
+            GraphBuilder b = Graph.builder("heads");
+            Value q = b.addInput("q", f32("N", 2, t, 8));
+            Value k = b.addInput("k", f32("N", 2, t, 8));
+            Value h = b.addInput("v", f32("N", 2, t, 8));
+            Value kt = b.add(Op.PERMUTE, Attrs.of("dims", new int[] {0, 1, 3, 2}), "Heads.java:1", k);
+            Value query = q;
+            for (int block = 0; block < 2; block++) { // the second block's queries are the first's output
+                Value scores = b.add(Op.MATMUL, Attrs.EMPTY, "Heads.java:" + block, query, kt);
+                Value p = b.add(Op.SOFTMAX, Attrs.of("dim", -1), "Heads.java:" + block, scores);
+                h = b.add(Op.MATMUL, Attrs.EMPTY, "Heads.java:" + block, p, h);
+                query = h;
+            }
+            Graph g = b.output(h).build();
+            CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2));
+            String text = c.explain(Map.of("N", 5L));
+            String scoresType = "matmul -> f32[5,2," + t + "," + t + "]", valuesType = "matmul -> f32[5,2," + t + ",8]";
+            assertEquals(2, text.split(java.util.regex.Pattern.quote(scoresType + " [slot "), -1).length - 1, text);
+            assertEquals(1, text.split(java.util.regex.Pattern.quote(valuesType + " [slot "), -1).length - 1, "the first block's values: " + text);
+            assertTrue(text.contains(valuesType + " [output]"), text);
+            for (int run = 0; run < 4; run++) {
+                for (long n : new long[] {1, 5, 33}) {
+                    List<Strided> in = Differential.randomInputs(g, Map.of("N", n), 100 * run + n);
+                    Differential.assertClose(ReferenceInterpreter.run(g, in), c.run(in), 0, "T=" + t + ", run " + run + ", N=" + n);
+                }
             }
         }
     }
