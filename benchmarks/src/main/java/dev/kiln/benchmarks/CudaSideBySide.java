@@ -57,7 +57,7 @@ public final class CudaSideBySide {
             // the same step traced and compiled for the GPU (Kiln-only row)
             LeNet tracedNet = new LeNet();
             tracedNet.to(gpu);
-            TracedStep tracedStep = Tracer.traceStep(TrainStep.traceable(tracedNet, TrainStep.sgd(tracedNet)), xy,
+            TracedStep tracedStep = Tracer.traceStep(TrainStep.of(tracedNet, TrainStep.sgd(tracedNet)), xy,
                     TraceOptions.builder().name("lenet_train").params(tracedNet.namedParameters()).build());
             report.ms("lenet_train_b" + batch + "_traced_cuda", Median.ms(synced(gpu, () -> tracedStep.run(xy)), 200, 20));
             net.eval();

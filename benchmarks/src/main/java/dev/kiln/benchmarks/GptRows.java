@@ -30,7 +30,7 @@ final class GptRows {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        CharGpt model = new CharGpt(corpus.vocabSize(), GptDemo.CONTEXT, GptDemo.LAYERS, GptDemo.HEADS, GptDemo.WIDTH);
+        CharGpt model = GptDemo.model(corpus.vocabSize());
         var opt = GptDemo.optimizer(model);
         Generator g = new Generator(0);
         int steps = Integer.getInteger("kiln.gptSteps", 40);
@@ -46,7 +46,7 @@ final class GptRows {
         // the same step traced (AdamW and the clipping included), on one batch of the same split
         GptDemo.Batch fixed = GptDemo.batch(corpus.train, 32, GptDemo.CONTEXT, new Generator(0));
         Supplier<?> tracedStep = TracedTraining.verifiedRunner("gpt_train_step_b32_t128_traced",
-                () -> new CharGpt(corpus.vocabSize(), GptDemo.CONTEXT, GptDemo.LAYERS, GptDemo.HEADS, GptDemo.WIDTH),
+                () -> GptDemo.model(corpus.vocabSize()),
                 m -> GptDemo.step(m, GptDemo.optimizer(m)), 0, new Tensor[] {fixed.x(), fixed.y()});
         report.ms("gpt_train_step_b32_t128_traced", Median.ms(tracedStep, steps, 3));
         model.eval();

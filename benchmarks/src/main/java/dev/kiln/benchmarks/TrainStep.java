@@ -25,11 +25,6 @@ final class TrainStep {
         return of(model, opt, F::crossEntropy);
     }
 
-    /** The step handed to Tracer.traceStep: the same as {@link #of}, F.crossEntropy included. */
-    static Function<Tensor[], Tensor> traceable(Module model, Optimizer opt) {
-        return of(model, opt, F::crossEntropy);
-    }
-
     /**
      * zeroGrad() drops the gradients (PyTorch 2's set_to_none; the peer's torch 1.13 zeroes them in
      * place): the same update, and Kiln accumulates out of place, so zeroing would only add work.

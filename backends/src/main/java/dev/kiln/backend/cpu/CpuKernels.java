@@ -8,24 +8,33 @@ import java.util.Collections;
 import java.util.EnumMap;
 import java.util.Map;
 
-/** The CPU backend's kernel table: one kernel per op, registered by family. */
+/**
+ * The CPU backend's kernel table: one kernel per op, registered by family, and beside it the
+ * write-into kernels of the ops that have one (elementwise ops, matmul; {@link #runInto}).
+ */
 public final class CpuKernels {
     private static final Map<Op, CpuKernel> KERNELS;
+    private static final Map<Op, IntoKernel> INTO;
 
     static {
         EnumMap<Op, CpuKernel> k = new EnumMap<>(Op.class);
-        ElementwiseKernels.register(k);
+        EnumMap<Op, IntoKernel> into = new EnumMap<>(Op.class);
+        ElementwiseKernels.register(k, into);
         ReductionKernels.register(k);
-        LinalgKernels.register(k);
+        LinalgKernels.register(k, into);
         ViewKernels.register(k);
         IndexKernels.register(k);
         NnKernels.register(k);
         KERNELS = Collections.unmodifiableMap(k);
+        INTO = Collections.unmodifiableMap(into);
     }
 
     private CpuKernels() {}
 
     public static boolean has(Op op) { return KERNELS.containsKey(op); }
+
+    /** Whether op has a write-into kernel ({@link #runInto} may still decline a given call). */
+    public static boolean hasInto(Op op) { return INTO.containsKey(op); }
 
     /** Runs op's CPU kernel; {@code out} is the checked result type with concrete dims. */
     public static Strided run(Op op, Strided[] inputs, Attrs attrs, TensorType out) {
@@ -40,11 +49,10 @@ public final class CpuKernels {
      * op has such a kernel and the buffer can take it: dest contiguous, of out's dtype and shape,
      * and every input either disjoint from dest's storage or exactly dest (for matmul: disjoint,
      * since every output element reads whole rows and columns). Returns false, having written
-     * nothing, otherwise; the caller then computes out of place and copies. Ops with such a
-     * kernel: the elementwise ones and matmul.
+     * nothing, otherwise; the caller then computes out of place and copies.
      */
     public static boolean runInto(Op op, Strided[] inputs, Attrs attrs, TensorType out, Strided dest) {
-        IntoKernel k = op == Op.MATMUL ? LinalgKernels::matmulInto : ElementwiseKernels.into(op);
+        IntoKernel k = INTO.get(op);
         if (k == null || !dest.isContiguous() || dest.dtype() != out.dtype()
                 || !java.util.Arrays.equals(dest.shape(), out.concreteShape())) return false;
         for (Strided in : inputs) {
@@ -53,5 +61,13 @@ public final class CpuKernels {
                     && java.util.Arrays.equals(in.strides(), dest.strides()))) return false;
         }
         return k.run(inputs, attrs, out, dest);
+    }
+
+    /**
+     * Runs op into {@code dest} when {@link #runInto} can, else into a new buffer; returns the
+     * result, dest or the new one (a compiled plan's step with an arena slot).
+     */
+    public static Strided runPreferring(Op op, Strided[] inputs, Attrs attrs, TensorType out, Strided dest) {
+        return runInto(op, inputs, attrs, out, dest) ? dest : run(op, inputs, attrs, out);
     }
 }

@@ -40,20 +40,18 @@ final class ElementwiseKernels {
     /** Comparison: the result is d(a, b) != 0 on the promoted operands. */
     private record CompareFns(DoubleBinaryOperator d, LongBinaryOperator l, FloatRows.Compare fast) {}
 
-    /** Kernels that can also write into a caller's buffer; see {@link CpuKernels#runInto}. */
-    private static final Map<Op, IntoKernel> INTO = new java.util.EnumMap<>(Op.class);
-
-    /** op's write-into kernel, registered beside its CpuKernel by the same helper; null if none. */
-    static IntoKernel into(Op op) { return INTO.get(op); }
-
-    /** One kernel per elementwise op, each computing what the op's {@link ElementwiseSpec} says. */
-    static void register(Map<Op, CpuKernel> k) {
+    /**
+     * One kernel per elementwise op, each computing what the op's {@link ElementwiseSpec} says,
+     * and for unary and binary ops its write-into twin ({@link CpuKernels#runInto}), registered
+     * beside it by the same helper.
+     */
+    static void register(Map<Op, CpuKernel> k, Map<Op, IntoKernel> into) {
         for (Op op : Op.values()) {
             ElementwiseSpec spec = op.def().elementwise();
             if (spec == null) continue;
             switch (spec.form()) {
-                case UNARY -> unary(k, op, spec);
-                case BINARY -> binary(k, op, new BinaryFns(spec.binaryScalar(), spec.binaryLong(), spec.binaryRows()));
+                case UNARY -> unary(k, into, op, spec);
+                case BINARY -> binary(k, into, op, new BinaryFns(spec.binaryScalar(), spec.binaryLong(), spec.binaryRows()));
                 case PREDICATE -> compare(k, op, new CompareFns(spec.binaryScalar(), spec.binaryLong(), spec.compareRows()));
                 case CONVERSION -> { } // below: a conversion is a copy into the result type
             }
@@ -80,12 +78,12 @@ final class ElementwiseKernels {
 
     // ---- unary ----------------------------------------------------------------------------
 
-    private static void unary(Map<Op, CpuKernel> k, Op op, ElementwiseSpec spec) {
+    private static void unary(Map<Op, CpuKernel> k, Map<Op, IntoKernel> into, Op op, ElementwiseSpec spec) {
         // an op without attributes resolves its spec once per result dtype, not on every call
         Map<DType, UnaryFns> fixed = new java.util.EnumMap<>(DType.class);
         if (op.def().attrSpecs().isEmpty()) for (DType t : DType.values()) fixed.put(t, UnaryFns.of(spec, Attrs.EMPTY, t));
         k.put(op, (in, a, out) -> unaryRun(in[0], out.dtype(), fns(fixed, spec, a, out.dtype()), null));
-        INTO.put(op, (in, a, out, dest) -> unaryRun(in[0], out.dtype(), fns(fixed, spec, a, out.dtype()), dest) != null);
+        into.put(op, (in, a, out, dest) -> unaryRun(in[0], out.dtype(), fns(fixed, spec, a, out.dtype()), dest) != null);
     }
 
     private static UnaryFns fns(Map<DType, UnaryFns> fixed, ElementwiseSpec spec, Attrs a, DType t) {
@@ -127,9 +125,9 @@ final class ElementwiseKernels {
 
     // ---- binary ---------------------------------------------------------------------------
 
-    private static void binary(Map<Op, CpuKernel> k, Op op, BinaryFns fns) {
+    private static void binary(Map<Op, CpuKernel> k, Map<Op, IntoKernel> into, Op op, BinaryFns fns) {
         k.put(op, (in, a, out) -> binaryRun(in[0], in[1], out, fns, null));
-        INTO.put(op, (in, a, out, dest) -> binaryRun(in[0], in[1], out, fns, dest) != null);
+        into.put(op, (in, a, out, dest) -> binaryRun(in[0], in[1], out, fns, dest) != null);
     }
 
     /** dest as for {@link #unaryRun}: null, or the contiguous buffer an in-place op writes. */

@@ -20,8 +20,9 @@ final class LinalgKernels {
     /** Up to this many output rows, a product with a transposed row-major B runs as row dot products. */
     private static final int SMALL_M = 4;
 
-    static void register(Map<Op, CpuKernel> k) {
+    static void register(Map<Op, CpuKernel> k, Map<Op, IntoKernel> into) {
         k.put(Op.MATMUL, (in, a, out) -> matmul(in[0], in[1], out, null));
+        into.put(Op.MATMUL, LinalgKernels::matmulInto);
         k.put(Op.ADDMM, (in, a, out) -> {
             int[] shape = out.concreteShape();
             Strided c = Strided.allocate(out.dtype(), shape);
@@ -36,7 +37,7 @@ final class LinalgKernels {
      * slot), when no input shares dest's memory: every output element reads whole rows of A and
      * columns of B, so writing over an input would change what is still to be read.
      */
-    static boolean matmulInto(Strided[] in, Attrs a, TensorType out, Strided dest) {
+    private static boolean matmulInto(Strided[] in, Attrs a, TensorType out, Strided dest) {
         if (dest.offset() != 0) return false; // matmul writes its own offset-0 view of dest's storage
         for (Strided x : in) if (x.storage() == dest.storage()) return false;
         matmul(in[0], in[1], out, dest);

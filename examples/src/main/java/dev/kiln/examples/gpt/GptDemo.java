@@ -67,6 +67,9 @@ public final class GptDemo {
         return F.crossEntropy(logits.reshape(-1, model.vocab), b.y().reshape(-1));
     }
 
+    /** The demo's GPT at torch_gpt.py's sizes (context 128, 4 layers, 4 heads, width 128) over a vocabulary. */
+    public static CharGpt model(int vocab) { return new CharGpt(vocab, CONTEXT, LAYERS, HEADS, WIDTH); }
+
     /** AdamW over the model with torch_gpt.py's groups and learning rate 1e-3. */
     public static AdamW optimizer(CharGpt model) { return optimizer(model, 1e-3); }
 
@@ -261,7 +264,7 @@ public final class GptDemo {
         CharCorpus corpus = CharCorpus.load(o.data());
         out.printf(Locale.ROOT, "data: %s; vocabulary %d, train %d, validation %d characters%n", corpus.source, corpus.vocabSize(),
                 corpus.train.length, corpus.val.length);
-        CharGpt model = new CharGpt(corpus.vocabSize(), CONTEXT, LAYERS, HEADS, WIDTH);
+        CharGpt model = model(corpus.vocabSize());
         out.printf(Locale.ROOT, "model: context %d, %d layers, %d heads, width %d; %,d parameters%n", CONTEXT, LAYERS, HEADS, WIDTH, model.parameterCount());
         AdamW opt = optimizer(model);
         Generator g = new Generator(o.seed());

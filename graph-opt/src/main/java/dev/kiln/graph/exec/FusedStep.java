@@ -109,14 +109,13 @@ final class FusedStep extends PlanStep {
             Strided[] operands = {env[gemmA], env[gemmB]};
             TensorType productType = TensorType.of(DType.FLOAT32, shape);
             if (program.isEmpty()) {
-                boolean slotted = plan.memory.slotOf[out] >= 0
-                        && CpuKernels.runInto(Op.MATMUL, operands, Attrs.EMPTY, productType, arena.slotViews[out]);
-                env[out] = slotted ? arena.slotViews[out] : CpuKernels.run(Op.MATMUL, operands, Attrs.EMPTY, productType);
+                env[out] = plan.memory.slotOf[out] >= 0
+                        ? CpuKernels.runPreferring(Op.MATMUL, operands, Attrs.EMPTY, productType, arena.slotViews[out])
+                        : CpuKernels.run(Op.MATMUL, operands, Attrs.EMPTY, productType);
                 return;
             }
             Strided scratch = Strided.contiguous(Storage.wrap(arena.product(numel)), shape);
-            eagerProduct = CpuKernels.runInto(Op.MATMUL, operands, Attrs.EMPTY, productType, scratch)
-                    ? scratch : CpuKernels.run(Op.MATMUL, operands, Attrs.EMPTY, productType);
+            eagerProduct = CpuKernels.runPreferring(Op.MATMUL, operands, Attrs.EMPTY, productType, scratch);
         }
         Strided o;
         int victim = plan.memory.takesOverBufferOf[out];

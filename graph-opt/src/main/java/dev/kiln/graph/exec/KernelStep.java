@@ -3,7 +3,6 @@ package dev.kiln.graph.exec;
 import dev.kiln.backend.DType;
 import dev.kiln.backend.Strided;
 import dev.kiln.backend.cpu.CpuKernels;
-import dev.kiln.backend.op.Op;
 import dev.kiln.backend.shape.TensorType;
 import dev.kiln.graph.GraphException;
 import dev.kiln.graph.Node;
@@ -13,9 +12,10 @@ import java.util.Map;
 
 /**
  * A plain CPU kernel call for one node; the kernel allocates its result (or returns a view),
- * except that a float32 matmul the plan gave an arena slot writes into that slot: attention's
- * batched [B, H, T, T] products are 2-8 MiB each, and a fresh array is zeroed by the JVM and,
- * at that size, allocated by G1 as a humongous object, on every run.
+ * except that a float32 op with a write-into kernel (matmul, elementwise ops;
+ * {@link CpuKernels#runInto}) writes into the arena slot the plan gave it: attention's batched
+ * [B, H, T, T] products are 2-8 MiB each, and a fresh array is zeroed by the JVM and, at that
+ * size, allocated by G1 as a humongous object, on every run.
  */
 final class KernelStep extends PlanStep {
     private final Node node;
@@ -30,18 +30,16 @@ final class KernelStep extends PlanStep {
         this.node = spec.root();
         this.inputs = node.inputs().stream().mapToInt(index::get).toArray();
         this.type = TensorType.of(plan.dtypes[out], plan.shapes[out]);
-        this.intoSlot = node.op() == Op.MATMUL && type.dtype() == DType.FLOAT32;
+        this.intoSlot = CpuKernels.hasInto(node.op()) && type.dtype() == DType.FLOAT32 && !node.op().def().isView();
     }
 
     @Override
     void run(Strided[] env, Arena arena) {
         Strided[] in = new Strided[inputs.length];
         for (int i = 0; i < in.length; i++) in[i] = env[inputs[i]];
-        if (intoSlot && plan.memory.slotOf[out] >= 0 && CpuKernels.runInto(node.op(), in, node.attrs(), type, arena.slotViews[out])) {
-            env[out] = arena.slotViews[out];
-            return;
-        }
-        Strided r = CpuKernels.run(node.op(), in, node.attrs(), type);
+        Strided r = intoSlot && plan.memory.slotOf[out] >= 0
+                ? CpuKernels.runPreferring(node.op(), in, node.attrs(), type, arena.slotViews[out])
+                : CpuKernels.run(node.op(), in, node.attrs(), type);
         if (!Arrays.equals(r.shape(), plan.shapes[out]) || r.dtype() != type.dtype()) {
             throw new GraphException(plan.graph.name() + ": " + node.describe() + " produced " + r.dtype().shortName()
                     + Arrays.toString(r.shape()) + " but its type is " + node.type() + " = " + type);

@@ -7,7 +7,7 @@ import java.util.List;
 /**
  * Buffer assignment for one plan, by liveness: a value lives from the step that defines it to
  * the last step that reads it or any view of it. Values the plan writes itself (fused and GEMM
- * steps, and float32 matmul kernel steps) get arena slots, reused once their occupant is dead;
+ * steps, and float32 kernel steps whose op has a write-into kernel) get arena slots, reused once their occupant is dead;
  * an elementwise step may write over an input that dies at that step (in place). Other
  * kernel calls allocate their own results,
  * and graph outputs (and what they view) are allocated fresh per run, since they leave the run,
