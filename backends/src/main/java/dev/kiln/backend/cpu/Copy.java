@@ -36,14 +36,25 @@ public final class Copy {
         int[] offs = {src.offset(), dst.offset()};
         Object sa = src.storage().array(), da = dst.storage().array();
         DType st = src.dtype(), dt = dst.dtype();
-        StridedLoop.forEachRow(shape, strides, offs, (o, off, str, n) -> {
+        StridedLoop.Row row = (o, off, str, n) -> {
             int si = off[0], di = off[1], s0 = str[0], s1 = str[1];
             if (st == dt && s0 == 1 && s1 == 1) {
                 System.arraycopy(sa, si, da, di, n);
                 return;
             }
             convertRow(st, sa, si, s0, dt, da, di, s1, n);
-        });
+        };
+        // rows may run in parallel only when no row can write what another reads or writes
+        if (sa == da || writesOneElementTwice(dst)) StridedLoop.forEachRowInOrder(shape, strides, offs, row);
+        else StridedLoop.forEachRow(shape, strides, offs, row);
+    }
+
+    /** An expanded destination (stride 0 on a dim longer than 1) names one element more than once. */
+    private static boolean writesOneElementTwice(Strided dst) {
+        for (int d = 0; d < dst.rank(); d++) {
+            if (dst.strides()[d] == 0 && dst.shape()[d] > 1) return true;
+        }
+        return false;
     }
 
     static void convertRow(DType st, Object sa, int si, int ss, DType dt, Object da, int di, int ds, int n) {

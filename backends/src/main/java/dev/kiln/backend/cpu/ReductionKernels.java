@@ -80,15 +80,18 @@ final class ReductionKernels {
         switch (compute) {
             case FLOAT32 -> {
                 float[] s = rows.data.storage().f32(), o = out.storage().f32();
-                for (int r = 0; r < rows.count; r++) {
-                    int off = r * n;
-                    o[r] = switch (kind) {
-                        case 0 -> (float) ROWS.sum(s, off, n);
-                        case 1 -> { double p = 1; for (int i = 0; i < n; i++) p *= s[off + i]; yield (float) p; }
-                        case 2 -> { double m = Double.NEGATIVE_INFINITY; for (int i = 0; i < n; i++) m = MathFns.max(m, s[off + i]); yield (float) m; }
-                        default -> { double m = Double.POSITIVE_INFINITY; for (int i = 0; i < n; i++) m = MathFns.min(m, s[off + i]); yield (float) m; }
-                    };
-                }
+                // rows are independent, each reduced by the same code whatever chunk holds it
+                BatchSplit.run(rows.count, n, (chunk, from, to) -> {
+                    for (int r = from; r < to; r++) {
+                        int off = r * n;
+                        o[r] = switch (kind) {
+                            case 0 -> (float) ROWS.sum(s, off, n);
+                            case 1 -> { double p = 1; for (int i = 0; i < n; i++) p *= s[off + i]; yield (float) p; }
+                            case 2 -> ROWS.max(s, off, n);
+                            default -> ROWS.min(s, off, n);
+                        };
+                    }
+                });
             }
             case FLOAT64 -> {
                 double[] s = rows.data.storage().f64(), o = out.storage().f64();
@@ -216,8 +219,7 @@ final class ReductionKernels {
      * {@code scratch}). An all -inf row keeps NaN-free exp(-inf - 0) = 0, like PyTorch.
      */
     private static void softmaxRow(float[] s, int off, int n, boolean log, float[] scratch, float[] m) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) max = Math.max(max, s[off + i]);
+        float max = ROWS.max(s, off, n);
         m[0] = max == Float.NEGATIVE_INFINITY ? 0f : max;
         ROWS.binary(FloatRows.Binary.SUB, s, off, 1, m, 0, 0, s, off, n);
         if (log) {

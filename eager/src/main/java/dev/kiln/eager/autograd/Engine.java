@@ -79,6 +79,10 @@ final class Engine {
                     Integer ci = captureIndex.get(node);
                     if (ci != null) captured[ci] = captured[ci] == null ? g : captured[ci].add(g);
                     boolean skip = capture != null && (node instanceof AccumulateGrad || !leadsToCapture.contains(node));
+                    if (!skip && !createGraph && capture == null && !GradMode.isAnomalyEnabled()
+                            && addSliceInPlace(node, g, buffers, owned)) {
+                        skip = true; // its contribution is in the child's buffer already
+                    }
                     if (!skip) {
                         outs = node.run(g, gOwned);
                         // an owned g is only this node's now, so views of it a built-in rule returns are owned too
@@ -94,6 +98,9 @@ final class Engine {
                         Tensor prev = buffers.get(child);
                         if (prev == null) {
                             buffers.put(child, outs[i]);
+                        } else if (!createGraph && owned.contains(prev) && InPlaceAccumulation.canAdd(prev, outs[i])) {
+                            prev.add_(outs[i]);
+                            owned.remove(outs[i]);
                         } else {
                             Tensor sum = prev.add(outs[i]);
                             buffers.put(child, sum);
@@ -109,6 +116,14 @@ final class Engine {
             }
         }
         return captured;
+    }
+
+    /** A slice node's gradient added straight into its input's owned buffer (see {@link InPlaceAccumulation#addSlice}). */
+    private static boolean addSliceInPlace(Node node, Tensor g, Map<Node, Tensor> buffers, Set<Tensor> owned) {
+        List<Node> next = node.nextFunctions();
+        if (next.size() != 1 || next.get(0) == null) return false;
+        Tensor prev = buffers.get(next.get(0));
+        return prev != null && owned.contains(prev) && InPlaceAccumulation.addSlice(node, prev, g);
     }
 
     private static void markOwned(Tensor in, boolean inOwned, Tensor[] outs, Set<Tensor> owned) {

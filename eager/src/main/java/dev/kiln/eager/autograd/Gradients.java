@@ -357,7 +357,12 @@ public final class Gradients {
         if (b.dim() == 1) g2 = g2.unsqueeze(-1);
         Tensor ga = null, gb = null;
         if (c.needsGrad(0)) ga = g2.matmul(b2.transpose(-1, -2)).sumToShape(a2.data().shape()).reshapeAs(a);
-        if (c.needsGrad(1)) gb = a2.transpose(-1, -2).matmul(g2).sumToShape(b2.data().shape()).reshapeAs(b);
+        if (c.needsGrad(1)) {
+            // a weight shared by every row of a batch (x [.., m, k] @ w [k, n]): one GEMM over
+            // all rows, as PyTorch folds it, instead of a batch of [k, n] products summed after
+            gb = b.dim() == 2 && a.dim() >= 3 ? weightGrad(a.flatten(0, -2), g.flatten(0, -2), b)
+                    : a2.transpose(-1, -2).matmul(g2).sumToShape(b2.data().shape()).reshapeAs(b);
+        }
         return two(ga, gb);
     }
 

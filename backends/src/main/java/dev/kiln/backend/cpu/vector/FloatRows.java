@@ -103,5 +103,14 @@ public interface FloatRows {
 
     int SUM_BLOCK = 1024;
 
+    /**
+     * Largest element of a contiguous row, NaN when any is NaN (Math.max's rule); -inf for an
+     * empty row. Which zero a tie of -0 and +0 returns is unspecified.
+     */
+    float max(float[] x, int off, int n);
+
+    /** Smallest element, as {@link #max}; +inf for an empty row. */
+    float min(float[] x, int off, int n);
+
     String name();
 }

@@ -151,6 +151,20 @@ public final class ScalarFloatRows implements FloatRows {
     }
 
     @Override
+    public float max(float[] x, int off, int n) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) m = Math.max(m, x[off + i]);
+        return m;
+    }
+
+    @Override
+    public float min(float[] x, int off, int n) {
+        float m = Float.POSITIVE_INFINITY;
+        for (int i = 0; i < n; i++) m = Math.min(m, x[off + i]);
+        return m;
+    }
+
+    @Override
     public double sum(float[] x, int off, int n) {
         double total = 0;
         for (int start = 0; start < n; start += SUM_BLOCK) {

@@ -54,4 +54,36 @@ class FloatRowsParityTest {
         assertEquals(exact, vs, 1e-5 * Math.max(1, Math.abs(exact)) + 1e-4, "vector sum");
         assertEquals(exact, ss, 1e-5 * Math.max(1, Math.abs(exact)) + 1e-4, "scalar sum");
     }
+
+    /** max/min: the exact extreme of each row, NaN wherever a NaN is in the row (the vector body or the scalar tail). */
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 7, 15, 16, 17, 31, 33, 128, 255, 1000, 4097})
+    void maxAndMinAreTheRowsExtremesWithNaNPropagating(int n) {
+        FloatRows vec = VectorSupport.floatRows();
+        float[] a = data(n, 5L * n + 1);
+        java.util.Arrays.fill(a, Math.min(2, n), Math.min(2, n) + 1, 0f); // no NaN yet
+        for (FloatRows rows : new FloatRows[] {vec, SCALAR}) {
+            float hi = Float.NEGATIVE_INFINITY, lo = Float.POSITIVE_INFINITY;
+            for (int i = 1; i <= n; i++) {
+                hi = Math.max(hi, a[i]);
+                lo = Math.min(lo, a[i]);
+            }
+            assertEquals(hi, rows.max(a, 1, n), 0f, rows.name() + " max");
+            assertEquals(lo, rows.min(a, 1, n), 0f, rows.name() + " min");
+            for (int at : new int[] {1, n / 2 + 1, n}) {
+                if (n == 0) continue;
+                float[] b = a.clone();
+                b[at] = Float.NaN;
+                assertEquals(Float.NaN, rows.max(b, 1, n), 0f, rows.name() + " max with NaN at " + at);
+                assertEquals(Float.NaN, rows.min(b, 1, n), 0f, rows.name() + " min with NaN at " + at);
+            }
+            // the extreme in the last element (a scalar tail for most n) and just outside the row
+            if (n > 0) {
+                float[] c = a.clone();
+                c[n] = 1e30f;
+                c[n + 1] = 2e30f;
+                assertEquals(1e30f, rows.max(c, 1, n), 0f, rows.name() + " max in the last element");
+            }
+        }
+    }
 }
