@@ -573,6 +573,15 @@ def late_cases():
     case("shape", "expandAs/basic", "expandAs", [rnd(3, 1), rnd(2, 3, 4)], lambda x, o: x.expand_as(o))
     case("shape", "expandAs/same", "expandAs", [rnd(2, 3), rnd(2, 3)], lambda x, o: x.expand_as(o))
     case("shape", "expandAs/0d", "expandAs", [rnd(), rnd(2, 2)], lambda x, o: x.expand_as(o))
+    # gelu_backward(grad, x): gelu's gradient in one op, differentiable again in PyTorch
+    gb = lambda g, x: torch.ops.aten.gelu_backward(g, x)
+    case("binary", "geluBackward/f32", "geluBackward", [rnd(3, 4), rnd(3, 4, lo=-5, hi=5)], gb)
+    case("binary", "geluBackward/f64", "geluBackward", [rnd(2, 5, dt="f64"), rnd(2, 5, dt="f64", lo=-6, hi=6)], gb)
+    case("binary", "geluBackward/broadcast", "geluBackward", [rnd(2, 1), rnd(3)], lambda g, x: gb(*torch.broadcast_tensors(g, x)))
+    case("binary", "geluBackward/transpose", "geluBackward", [rnd(3, 2), rnd(2, 3)], lambda g, x: gb(g.contiguous(), x), views=[TRANSPOSE, None])
+    case("binary", "geluBackward/long_row", "geluBackward", [rnd(3, 37), rnd(3, 37, lo=-8, hi=8)], gb)
+    case("binary", "geluBackward/special", "geluBackward", [lit([1.0] * len(SPECIAL)), lit(SPECIAL)], gb)
+    case("binary", "geluBackward/near_root", "geluBackward", [rnd(16), lit([-0.7518 + 0.0005 * i for i in range(16)])], gb)
 
 
 def main():

@@ -486,6 +486,12 @@ public final class Tensor {
     /** GELU with {@code approximate} "none" or "tanh". */
     public Tensor gelu(String approximate) { return Dispatcher.apply(Op.GELU, Attrs.of("approximate", approximate), this); }
 
+    /**
+     * PyTorch's gelu_backward: this gradient of gelu's output, at {@code input}, taken back to the
+     * input: this * gelu'(input), the exact (erf) gelu's derivative, in one pass.
+     */
+    public Tensor geluBackward(Tensor input) { return Dispatcher.apply(Op.GELU_BACKWARD, Attrs.EMPTY, this, input); }
+
     /** x * x; bool squares to int64 as in PyTorch (pow promotes bool). */
     public Tensor square() { return dtype() == DType.BOOL ? to(DType.INT64).mul(this) : mul(this); }
 

@@ -372,6 +372,20 @@ final class OnnxExporter {
         return node("MatMul", List.of(node("Softmax", List.of(scores), attrInt("axis", -1)), in(n, 2, out)));
     }
 
+    /**
+     * layer_norm as ONNX's LayerNormalization (opset 17) over the last dims: its Scale input is
+     * required, so a layer_norm without weight gets ones of the normalized shape (read from x's
+     * shape at run time, so symbolic dims stay symbolic).
+     */
+    private String layerNorm(Node n, Attrs a, DType out) {
+        int dims = a.getInt("dims");
+        String scale = n.inputs().size() > 1 ? in(n, 1, out)
+                : node("ConstantOfShape", List.of(node("Slice", List.of(node("Shape", List.of(in(n, 0, out))), ints(-dims), ints(Long.MAX_VALUE)))),
+                        attrTensor("value", out, 1));
+        List<String> ins = n.inputs().size() > 2 ? List.of(in(n, 0, out), scale, in(n, 2, out)) : List.of(in(n, 0, out), scale);
+        return node("LayerNormalization", ins, attrInt("axis", -dims), attrFloat("epsilon", (float) a.getFloat("eps")));
+    }
+
     /** The graph's output name (Kiln's names are unique and printable, as ONNX's must be). */
     private String outputName(int i, Value v) { return g.outputNames().get(i); }
 
@@ -669,8 +683,11 @@ final class OnnxExporter {
             case SCATTER_ADD: return node("ScatterElements", List.of(in(n, 0, out), in(n, 1), in(n, 2, out)), attrInt("axis", a.getInt("dim")), attrString("reduction", "add"));
             case MAX_POOL2D: return node("MaxPool", List.of(in(n, 0)), maxPoolAttrs(n));
             case SCALED_DOT_PRODUCT_ATTENTION: return attention(n, a, out);
+            case LAYER_NORM: return layerNorm(n, a, out);
             case SCALED_DOT_PRODUCT_ATTENTION_GRAD:
-                throw new OnnxException("node " + n.output() + " (scaled_dot_product_attention_grad) is a training op; export an inference graph (traced with no grad)");
+            case GELU_BACKWARD:
+            case LAYER_NORM_GRAD:
+                throw new OnnxException("node " + n.output() + " (" + op.opName() + ") is a training op; export an inference graph (traced with no grad)");
             case TRIL: return node("Trilu", List.of(in(n, 0), ints(true, a.getInt("diagonal"))), attrInt("upper", 0));
             case TRIU: return node("Trilu", List.of(in(n, 0), ints(true, a.getInt("diagonal"))), attrInt("upper", 1));
             case FLIP: {

@@ -25,6 +25,7 @@ public final class CpuKernels {
         ViewKernels.register(k);
         IndexKernels.register(k);
         NnKernels.register(k);
+        NormKernels.register(k);
         KERNELS = Collections.unmodifiableMap(k);
         INTO = Collections.unmodifiableMap(into);
     }

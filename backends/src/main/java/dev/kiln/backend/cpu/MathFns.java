@@ -7,6 +7,7 @@ public final class MathFns {
     private static final double TWO_OVER_SQRT_PI = 1.1283791670955126;
     private static final double INV_SQRT_PI = 0.5641895835477563;
     private static final double INV_SQRT2 = 0.7071067811865476;
+    private static final double INV_SQRT_2PI = 0.3989422804014327;
     private static final double SQRT_2_OVER_PI = 0.7978845608028654;
 
     /**
@@ -83,6 +84,28 @@ public final class MathFns {
         double erfc = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
                 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
         return v >= 0 ? v * (1.0 - 0.5 * erfc) : v * 0.5 * erfc;
+    }
+
+    /**
+     * The gradient of gelu (erf form) at x times g: g * (Phi(x) + x * phi(x)). As PyTorch's
+     * gelu_backward, infinite x gives NaN (x * phi(x) is inf * 0 there).
+     */
+    public static double geluGrad(double g, double x) {
+        return g * (0.5 * (1.0 + erf(x * INV_SQRT2)) + x * Math.exp(-0.5 * x * x) * INV_SQRT_2PI);
+    }
+
+    /**
+     * {@link #geluGrad} for float32 results, with Phi from the erfc fit of {@link #geluFloat}:
+     * the scalar twin of the vector rows (FloatRows.Binary.GELU_GRAD).
+     */
+    public static double geluGradFloat(double g, double x) {
+        double z = Math.abs(x) * INV_SQRT2;
+        double t = 1.0 / (1.0 + 0.5 * z);
+        double halfSquare = -0.5 * x * x;
+        double erfc = t * Math.exp(halfSquare - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+                + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+        double cdf = x >= 0 ? 1.0 - 0.5 * erfc : 0.5 * erfc;
+        return g * (cdf + x * Math.exp(halfSquare) * INV_SQRT_2PI);
     }
 
     public static double geluTanh(double x) {

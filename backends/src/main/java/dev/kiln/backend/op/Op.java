@@ -99,6 +99,10 @@ public enum Op {
             .elementwise(ElementwiseSpec.binary(MathFns::max).integer(Math::max).rows(FloatRows.Binary.MAX).cuda("k_maximum"))),
     MINIMUM(binary("minimum", ShapeRules::binaryArith, "elementwise min, NaN-propagating, the first operand on a tie (±0); ties split the gradient evenly")
             .elementwise(ElementwiseSpec.binary(MathFns::min).integer(Math::min).rows(FloatRows.Binary.MIN).cuda("k_minimum"))),
+    GELU_BACKWARD(binary("gelu_backward", ShapeRules::binaryDiv, "g * gelu'(x) for gradient g at input x, gelu in its exact (erf) form:"
+            + " g * (Phi(x) + x phi(x)); NaN at infinite x, as PyTorch's. gelu's gradient in one pass (the tanh form composes its own)")
+            .elementwise(ElementwiseSpec.binary(MathFns::geluGrad).rows(FloatRows.Binary.GELU_GRAD)
+                    .cuda(template("%a * (%T(0.5) * (%T(1) + k_erf(%b * %T(0.7071067811865476))) + %b * k_exp(%T(-0.5) * %b * %b) * %T(0.3989422804014327))")))),
     EQ(compare("eq", "a == b", (x, y) -> x == y, (x, y) -> x == y, FloatRows.Compare.EQ, "%a == %b")),
     NE(compare("ne", "a != b", (x, y) -> x != y, (x, y) -> x != y, FloatRows.Compare.NE, "%a != %b")),
     LT(compare("lt", "a < b", (x, y) -> x < y, (x, y) -> x < y, FloatRows.Compare.LT, "%a < %b")),
@@ -220,6 +224,16 @@ public enum Op {
             .notDifferentiable().attrs(choice("wrt", "q", "q", "k", "v"), bool("causal", false), optionalReal("scale"))
             .doc("the gradient of scaled_dot_product_attention(q, k, v[, mask]) with respect to q, k or v (wrt), from q, k, v, its output,"
                     + " the output's gradient and the mask; recomputes the attention in tiles, so memory stays O(L + S) per head")),
+    LAYER_NORM(OpDef.builder("layer_norm", NN).inputs(1, 3).rule(NormShapeRules::layerNorm)
+            .attrs(integer("dims", 1).range(1, Integer.MAX_VALUE), real("eps", 1e-5))
+            .doc("(x - mean) / sqrt(var + eps) * weight + bias over each row of x's last dims elements (biased variance, statistics"
+                    + " accumulated in double); weight and bias optional (in that order), of the normalized shape. One pass per row"
+                    + " instead of the composite's dozen ops")),
+    LAYER_NORM_GRAD(OpDef.builder("layer_norm_grad", NN).inputs(2, 3).rule(NormShapeRules::layerNormGrad).notDifferentiable()
+            .attrs(choice("wrt", "x", "x", "weight"), integer("dims", 1).range(1, Integer.MAX_VALUE), real("eps", 1e-5))
+            .doc("the gradient of layer_norm(x[, weight, ...]) from its output gradient g: layer_norm_grad(x, g[, weight]) with respect"
+                    + " to x (wrt), recomputing each row's statistics, or to the weight (the sum over rows of g * normalized x). The bias's"
+                    + " gradient is a plain sum")),
     MAX_POOL2D(OpDef.builder("max_pool2d", NN).rule(NnShapeRules::maxPool2d).notDifferentiable()
             .attrs(ints("kernel_size").range(1, Integer.MAX_VALUE), ints("stride").range(1, Integer.MAX_VALUE),
                     ints("padding", new int[] {0, 0}).range(0, Integer.MAX_VALUE), ints("dilation", new int[] {1, 1}).range(1, Integer.MAX_VALUE),

@@ -58,7 +58,15 @@ class ElementwiseSpecTest {
                 DoubleBinaryOperator f = spec.binaryScalar();
                 ROWS.binary(spec.binaryRows(), x, 0, 1, y, 0, 1, got, 0, n);
                 // float arithmetic rounds once, as the double function rounded to float does
-                for (int i = 0; i < n; i++) assertUlps(op, (float) f.applyAsDouble(x[i], y[i]), got[i], x[i], y[i]);
+                for (int i = 0; i < n; i++) {
+                    if (op == Op.GELU_BACKWARD && Float.isFinite(got[i])) {
+                        // Phi(y) and y phi(y) cancel near y = -0.75: bounded by the terms' size, not the result's ulps
+                        double want = f.applyAsDouble(x[i], y[i]);
+                        assertEquals(want, got[i], 6e-7 * Math.abs(x[i]) * (1 + Math.abs(y[i])), op.opName() + "(" + x[i] + ", " + y[i] + ")");
+                    } else {
+                        assertUlps(op, (float) f.applyAsDouble(x[i], y[i]), got[i], x[i], y[i]);
+                    }
+                }
             } else if (spec.form() == ElementwiseSpec.Form.PREDICATE && spec.compareRows() != null) {
                 boolean[] b = new boolean[n];
                 ROWS.compare(spec.compareRows(), x, 0, 1, y, 0, 1, b, 0, n);

@@ -20,7 +20,6 @@ public final class Gradients {
 
     private static final double TWO_OVER_SQRT_PI = 1.1283791670955126;
     private static final double INV_SQRT_2PI = 0.3989422804014327;
-    private static final double INV_SQRT2 = 0.7071067811865476;
     private static final double SQRT_2_OVER_PI = 0.7978845608028654;
 
     private static final Map<Op, GradientRule> RULES;
@@ -85,6 +84,7 @@ public final class Gradients {
                     c.needsGrad(1) ? reduceTo(g.mul(c.input(0)).div(b.square()).neg(), c, 1) : null);
         });
         r.put(Op.POW, Gradients::pow);
+        r.put(Op.GELU_BACKWARD, Gradients::geluBackward);
         r.put(Op.MAXIMUM, (c, g) -> minMax(c, g, true));
         r.put(Op.MINIMUM, (c, g) -> minMax(c, g, false));
         r.put(Op.WHERE, (c, g) -> {
@@ -289,9 +289,22 @@ public final class Gradients {
             Tensor d = t.add(1.0).mul(0.5).add(x.mul(0.5).mul(t.square().rsub(1.0)).mul(dInner));
             return one(g.mul(d));
         }
-        Tensor cdf = x.mul(INV_SQRT2).erf().add(1.0).mul(0.5);
-        Tensor pdf = x.square().mul(-0.5).exp().mul(INV_SQRT_2PI);
-        return one(g.mul(cdf.add(x.mul(pdf))));
+        return one(g.geluBackward(x));
+    }
+
+    /**
+     * out = g * gelu'(x): d/dg is gelu'(x), so g's gradient is gelu_backward itself; d/dx is
+     * g * gelu''(x) = g * phi(x) * (2 - x^2). Both differentiable again (gradgradcheck).
+     */
+    private static Tensor[] geluBackward(GradContext c, Tensor gy) {
+        Tensor g = c.input(0), x = c.input(1);
+        Tensor gg = c.needsGrad(0) ? reduceTo(gy.geluBackward(x), c, 0) : null;
+        Tensor gx = null;
+        if (c.needsGrad(1)) {
+            Tensor pdf = x.square().mul(-0.5).exp().mul(INV_SQRT_2PI);
+            gx = reduceTo(gy.mul(g).mul(pdf.mul(x.square().rsub(2.0))), c, 1);
+        }
+        return two(gg, gx);
     }
 
     private static Tensor[] pow(GradContext c, Tensor g) {

@@ -21,6 +21,40 @@ final class NnGradients {
         r.put(Op.CONV_TRANSPOSE2D, NnGradients::convTranspose2d);
         r.put(Op.CONV2D_WEIGHT_GRAD, NnGradients::weightGrad);
         r.put(Op.SCALED_DOT_PRODUCT_ATTENTION, NnGradients::attention);
+        r.put(Op.LAYER_NORM, NnGradients::layerNorm);
+    }
+
+    /**
+     * y = layer_norm(x[, w[, b]]): x's and w's gradients are layer_norm_grad ops (each recomputes
+     * the rows' statistics), b's a sum over the rows. When the gradient itself must be
+     * differentiable (create-graph), the same formula in composite ops instead.
+     */
+    private static Tensor[] layerNorm(GradContext c, Tensor g) {
+        Attrs a = c.attrs();
+        int dims = a.getInt("dims");
+        double eps = a.getFloat("eps");
+        Tensor x = c.input(0), w = c.inputCount() > 1 ? c.input(1) : null;
+        Tensor[] out = new Tensor[c.inputCount()];
+        if (GradMode.isEnabled()) return layerNormComposite(c, g, x, w, dims, eps);
+        if (c.needsGrad(0)) out[0] = NnPrimitives.layerNormGrad("x", x, g, w, dims, eps);
+        if (out.length > 1 && c.needsGrad(1)) out[1] = NnPrimitives.layerNormGrad("weight", x, g, null, dims, eps);
+        if (out.length > 2 && c.needsGrad(2)) out[2] = g.sumToShape(c.inputShape(2));
+        return out;
+    }
+
+    /** layer_norm's gradients in differentiable ops, for a backward that records a graph. */
+    private static Tensor[] layerNormComposite(GradContext c, Tensor g, Tensor x, Tensor w, int dims, double eps) {
+        int[] nd = new int[dims];
+        for (int i = 0; i < dims; i++) nd[i] = x.dim() - dims + i;
+        Tensor xc = x.sub(x.mean(nd, true));
+        Tensor rstd = xc.square().mean(nd, true).add(eps).rsqrt();
+        Tensor xhat = xc.mul(rstd);
+        Tensor gw = w == null ? g : g.mul(w);
+        Tensor[] out = new Tensor[c.inputCount()];
+        if (c.needsGrad(0)) out[0] = gw.sub(gw.mean(nd, true)).sub(xhat.mul(gw.mul(xhat).mean(nd, true))).mul(rstd);
+        if (out.length > 1 && c.needsGrad(1)) out[1] = g.mul(xhat).sumToShape(c.inputShape(1));
+        if (out.length > 2 && c.needsGrad(2)) out[2] = g.sumToShape(c.inputShape(2));
+        return out;
     }
 
     /**

@@ -66,6 +66,14 @@ class NnGradcheckTest {
     void norms() {
         assertTrue(Autograd.gradcheck(in -> F.batchNorm(in[0], null, null, in[1], in[2], true, 0.1, 1e-5), t(3, 2, 2, 2), t(2), t(2)));
         assertTrue(Autograd.gradcheck(in -> F.layerNorm(in[0], new int[] {4}, in[1], in[2], 1e-5), t(3, 4), t(4), t(4)));
+        // the layer_norm op's other forms: no affine, weight only, bias only, two normalized dims, rank = dims
+        assertTrue(Autograd.gradcheck(in -> F.layerNorm(in[0], new int[] {5}, null, null, 1e-5), t(2, 3, 5)));
+        assertTrue(Autograd.gradcheck(in -> F.layerNorm(in[0], new int[] {3}, in[1], null, 1e-3), t(4, 3), t(3)));
+        assertTrue(Autograd.gradcheck(in -> F.layerNorm(in[0], new int[] {3}, null, in[1], 1e-5), t(4, 3), t(3)));
+        assertTrue(Autograd.gradcheck(in -> F.layerNorm(in[0], new int[] {2, 3}, in[1], in[2], 1e-5), t(2, 2, 3), t(2, 3), t(2, 3)));
+        assertTrue(Autograd.gradcheck(in -> F.layerNorm(in[0], new int[] {3, 4}, in[1], in[2], 1e-5), t(3, 4), t(3, 4), t(3, 4)));
+        // create-graph backward takes the composite form: second derivatives through it
+        assertTrue(Autograd.gradgradcheck(in -> F.layerNorm(in[0], new int[] {4}, in[1], in[2], 1e-5), t(3, 4), t(4), t(4)));
         assertTrue(Autograd.gradcheck(in -> F.groupNorm(in[0], 2, in[1], in[2], 1e-5), t(2, 4, 3), t(4), t(4)));
     }
 

@@ -122,6 +122,7 @@ final class GradcheckCases {
         binary(Op.POW, Tensor::pow, pos, range(-1.5, 2));
         add(Op.POW, "scalar exponent", in -> in[0].pow(3.0), () -> of(u(-2, 2, 2, 3)));
         binary(Op.MAXIMUM, Tensor::maximum, s -> distinct(s), s -> distinct(s).mul(-0.9).add(0.05).detach().requiresGrad(true));
+        binary(Op.GELU_BACKWARD, Tensor::geluBackward, any, range(-3, 3));
         binary(Op.MINIMUM, Tensor::minimum, s -> distinct(s), s -> distinct(s).mul(-0.9).add(0.05).detach().requiresGrad(true));
         Tensor cond = Tensor.of(new boolean[] {true, false, false, true, true, false}, 2, 3);
         add(Op.WHERE, "2x3", in -> Tensor.where(cond, in[0], in[1]), () -> of(u(-1, 1, 2, 3), u(-1, 1, 2, 3)));

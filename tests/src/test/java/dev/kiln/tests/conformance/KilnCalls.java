@@ -97,6 +97,7 @@ final class KilnCalls {
         binary("pow", Tensor::pow, (x, v) -> v instanceof Long l ? x.pow((long) l) : x.pow(v.doubleValue()));
         binary("maximum", Tensor::maximum, null);
         binary("minimum", Tensor::minimum, null);
+        binary("geluBackward", Tensor::geluBackward, null);
         binary("eq", Tensor::eq, (x, v) -> x.eq(v.doubleValue()));
         binary("ne", Tensor::ne, (x, v) -> x.ne(v.doubleValue()));
         binary("lt", Tensor::lt, (x, v) -> x.lt(v.doubleValue()));

@@ -39,7 +39,10 @@ class OpCoverageTest {
             Op.MAX_POOL2D, new String[] {"pool.json", "max_dilation"}, // every max case without grad (TorchFixtureTest.maxPoolForInference)
             // the attention and its gradient op (every attention case checks the gradients); gradcheck in AttentionTest
             Op.SCALED_DOT_PRODUCT_ATTENTION, new String[] {"attention.json", "sdpa_float_mask_scale"},
-            Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD, new String[] {"attention.json", "sdpa_causal"});
+            Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD, new String[] {"attention.json", "sdpa_causal"},
+            // F.layerNorm is the op; its fixture checks the forward and every gradient (the grad op's two forms); gradcheck in NnGradcheckTest
+            Op.LAYER_NORM, new String[] {"norm.json", "layer_norm"},
+            Op.LAYER_NORM_GRAD, new String[] {"norm.json", "layer_norm"});
 
     private static final java.nio.file.Path NN_FIXTURES = java.nio.file.Path.of("..", "eager", "src", "test", "resources", "nn-fixtures");
 

@@ -6,7 +6,8 @@ package dev.kiln.backend.cpu.vector;
  */
 public interface FloatRows {
 
-    enum Binary { ADD, SUB, MUL, DIV, MAX, MIN }
+    /** GELU_GRAD is a * gelu'(b) (erf form), as {@code MathFns.geluGradFloat}: the gradient a at input b. */
+    enum Binary { ADD, SUB, MUL, DIV, MAX, MIN, GELU_GRAD }
 
     /** GELU is the exact (erf) form, computed as {@code MathFns.geluFloat}; ERF as {@code MathFns.erfFloat} (float32 accuracy). */
     enum Unary { NEG, ABS, RELU, SQRT, EXP, TANH, SIGMOID, GELU, ERF }

@@ -58,6 +58,10 @@ final class PanamaFloatRows implements FloatRows {
 
     @Override
     public void binary(Binary op, float[] a, int ao, int as, float[] b, int bo, int bs, float[] out, int oo, int n) {
+        if (op == Binary.GELU_GRAD) {
+            geluGrad(a, ao, as, b, bo, bs, out, oo, n);
+            return;
+        }
         boolean aOk = as == 1 || as == 0, bOk = bs == 1 || bs == 0;
         if (!aOk || !bOk || op == Binary.MAX || op == Binary.MIN) {
             SCALAR.binary(op, a, ao, as, b, bo, bs, out, oo, n);
@@ -792,6 +796,45 @@ final class PanamaFloatRows implements FloatRows {
             FloatVector pos = v.mul(erfc.fma(-0.5f, 1f));
             FloatVector neg = v.mul(0.5f).mul(erfc);
             neg.blend(pos, v.compare(VectorOperators.GE, 0f)).intoArray(out, oo + i);
+        }
+    }
+
+    /**
+     * g * gelu'(x) = g * (Phi(x) + x phi(x)) in float lanes, Phi from the erfc fit geluRows uses
+     * (exponent -x*x/2 shared with phi). Every element goes through these lanes, whatever its
+     * layout: contiguous runs are read in place, anything else (a broadcast operand, strides, the
+     * tail) is gathered into a padded vector first, so an element gets the same bits wherever a
+     * row or a fused block starts, as the transcendental unary rows do.
+     */
+    private static void geluGrad(float[] g, int go, int gs, float[] x, int xo, int xs, float[] out, int oo, int n) {
+        int L = S.length(), i = 0;
+        if (gs == 1 && xs == 1) {
+            i = S.loopBound(n);
+            geluGradVectors(g, go, x, xo, out, oo, i);
+        }
+        if (i == n) return;
+        float[] gb = new float[L], xb = new float[L];
+        for (; i < n; i += L) {
+            int m = Math.min(L, n - i);
+            for (int j = 0; j < m; j++) {
+                gb[j] = g[go + (i + j) * gs];
+                xb[j] = x[xo + (i + j) * xs];
+            }
+            geluGradVectors(gb, 0, xb, 0, gb, 0, L);
+            System.arraycopy(gb, 0, out, oo + i, m);
+        }
+    }
+
+    /** Whole vectors of g * gelu'(x); the lane code is written in the loop so C2 inlines it (see unaryVectors). */
+    private static void geluGradVectors(float[] g, int go, float[] x, int xo, float[] out, int oo, int n) {
+        for (int i = 0; i < n; i += S.length()) {
+            FloatVector v = FloatVector.fromArray(S, x, xo + i);
+            FloatVector halfSquare = v.mul(v).mul(-0.5f); // -x*x/2 = -z*z with z = |x|/sqrt(2)
+            FloatVector t = FloatVector.broadcast(S, 1f).div(v.abs().mul(0.70710677f).fma(0.5f, 1f));
+            FloatVector erfc = t.mul(VectorMath.exp(erfcFit(t).add(halfSquare)));
+            FloatVector cdf = erfc.mul(0.5f).blend(erfc.fma(-0.5f, 1f), v.compare(VectorOperators.GE, 0f));
+            FloatVector pdf = VectorMath.exp(halfSquare).mul(0.3989422804014327f);
+            FloatVector.fromArray(S, g, go + i).mul(v.fma(pdf, cdf)).intoArray(out, oo + i);
         }
     }
 

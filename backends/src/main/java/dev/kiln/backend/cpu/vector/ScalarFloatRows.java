@@ -14,6 +14,7 @@ public final class ScalarFloatRows implements FloatRows {
             case DIV -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i * as] / b[bo + i * bs]; }
             case MAX -> { for (int i = 0; i < n; i++) out[oo + i] = (float) MathFns.max(a[ao + i * as], b[bo + i * bs]); }
             case MIN -> { for (int i = 0; i < n; i++) out[oo + i] = (float) MathFns.min(a[ao + i * as], b[bo + i * bs]); }
+            case GELU_GRAD -> { for (int i = 0; i < n; i++) out[oo + i] = (float) MathFns.geluGradFloat(a[ao + i * as], b[bo + i * bs]); }
         }
     }
 

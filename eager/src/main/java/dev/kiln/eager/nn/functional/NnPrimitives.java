@@ -50,6 +50,19 @@ public final class NnPrimitives {
                 : Dispatcher.apply(Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD, a, q, k, v, out, gradOut, mask);
     }
 
+    /** layer_norm over x's last {@code dims} dims; {@code weight} and {@code bias} may be null (a bias needs the weight). */
+    public static Tensor layerNorm(Tensor x, int dims, Tensor weight, Tensor bias, double eps) {
+        Attrs a = Attrs.of("dims", dims, "eps", eps);
+        if (weight == null) return Dispatcher.apply(Op.LAYER_NORM, a, x);
+        return bias == null ? Dispatcher.apply(Op.LAYER_NORM, a, x, weight) : Dispatcher.apply(Op.LAYER_NORM, a, x, weight, bias);
+    }
+
+    /** layer_norm's gradient with respect to x or to its weight ({@code wrt}), from x, the output gradient and the weight (may be null). */
+    public static Tensor layerNormGrad(String wrt, Tensor x, Tensor gradOut, Tensor weight, int dims, double eps) {
+        Attrs a = Attrs.of("wrt", wrt, "dims", dims, "eps", eps);
+        return weight == null ? Dispatcher.apply(Op.LAYER_NORM_GRAD, a, x, gradOut) : Dispatcher.apply(Op.LAYER_NORM_GRAD, a, x, gradOut, weight);
+    }
+
     /** The pooled maxima in one kernel (no gradient: F.maxPool2d takes it only when none is needed). */
     public static Tensor maxPool2d(Tensor x, int[] kernel, int[] stride, int[] padding, int[] dilation, boolean ceilMode) {
         return Dispatcher.apply(Op.MAX_POOL2D, Attrs.of("kernel_size", kernel, "stride", stride, "padding", padding,

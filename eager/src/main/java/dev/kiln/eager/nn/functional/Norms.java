@@ -62,12 +62,10 @@ final class Norms {
             throw new IllegalArgumentException("layerNorm: normalized shape " + Arrays.toString(normalizedShape) + " does not match the last dims of "
                     + x.typeString());
         }
-        int[] dims = new int[k];
-        for (int i = 0; i < k; i++) dims[i] = r - k + i;
-        Tensor y = x.sub(x.mean(dims, true)).mul(x.var(dims, 0, true).add(eps).rsqrt());
-        if (weight != null) y = y.mul(weight);
-        if (bias != null) y = y.add(bias);
-        return y;
+        if (k == 0) throw new IllegalArgumentException("layerNorm: the normalized shape is empty; it names the last dims of the input to normalize");
+        // the fused op; a bias without a weight is added after it (the op takes the weight first)
+        Tensor y = NnPrimitives.layerNorm(x, k, weight, weight == null ? null : bias, eps);
+        return weight == null && bias != null ? y.add(bias) : y;
     }
 
     static Tensor groupNorm(Tensor x, int groups, Tensor weight, Tensor bias, double eps) {
