@@ -180,6 +180,27 @@ class OnnxExportTest {
         }
     }
 
+    /** layer_norm as LayerNormalization: with its weight and bias, and without (ones of the normalized shape, read at run time), over two dims. */
+    @Test
+    void layerNormsWithAndWithoutAffineRunWithDynamicBatch() throws Exception {
+        Kiln.manualSeed(5);
+        for (dev.kiln.eager.nn.LayerNorm ln : new dev.kiln.eager.nn.LayerNorm[] {
+                new dev.kiln.eager.nn.LayerNorm(new int[] {12}, 1e-5, true), new dev.kiln.eager.nn.LayerNorm(new int[] {3, 12}, 1e-3, false)}) {
+            if (ln.weight != null) {
+                try (var ng = Autograd.noGrad()) {
+                    ln.weight.copy_(Tensor.randn(12));
+                    ln.bias.copy_(Tensor.randn(12));
+                }
+            }
+            Graph g = trace(ln, Tensor.randn(2, 3, 12), TraceOptions.builder().name("ln").dynamic(0, 0, "B").inputNames("x").build());
+            byte[] model = Onnx.toBytes(g);
+            for (int b : new int[] {1, 2, 7}) {
+                Tensor x = Tensor.randn(b, 3, 12).mul(3.0).add(2.0);
+                same("layer norm (affine " + (ln.weight != null) + ") B=" + b, eager(ln, x), ort(model, Map.of("x", x)), 1e-4f);
+            }
+        }
+    }
+
     @Test
     void elementwiseReductionAndShapeOpsAgree() throws Exception {
         Kiln.manualSeed(4);
