@@ -214,23 +214,17 @@ final class ReductionKernels {
     }
 
     /**
-     * One float32 row in place, in vector rows: subtract the max, exp, sum (FloatRows.sum's fixed
-     * order), then divide by the sum (softmax) or subtract its log (log_softmax, whose exps go to
-     * {@code scratch}). An all -inf row keeps NaN-free exp(-inf - 0) = 0, like PyTorch.
+     * One float32 row of log_softmax in place, in vector rows: subtract the max, exp into
+     * {@code scratch}, sum (FloatRows.sum's fixed order), subtract the sum's log. An all -inf row
+     * keeps NaN-free exp(-inf - 0) = 0, like PyTorch. (softmax is {@link FloatRows#softmax}.)
      */
-    private static void softmaxRow(float[] s, int off, int n, boolean log, float[] scratch, float[] m) {
+    private static void logSoftmaxRow(float[] s, int off, int n, float[] scratch, float[] m) {
         float max = ROWS.max(s, off, n);
         m[0] = max == Float.NEGATIVE_INFINITY ? 0f : max;
         ROWS.binary(FloatRows.Binary.SUB, s, off, 1, m, 0, 0, s, off, n);
-        if (log) {
-            ROWS.unary(FloatRows.Unary.EXP, s, off, scratch, 0, n);
-            m[0] = (float) Math.log(ROWS.sum(scratch, 0, n));
-            ROWS.binary(FloatRows.Binary.SUB, s, off, 1, m, 0, 0, s, off, n);
-        } else {
-            ROWS.unary(FloatRows.Unary.EXP, s, off, s, off, n);
-            m[0] = (float) ROWS.sum(s, off, n);
-            ROWS.binary(FloatRows.Binary.DIV, s, off, 1, m, 0, 0, s, off, n);
-        }
+        ROWS.unary(FloatRows.Unary.EXP, s, off, scratch, 0, n);
+        m[0] = (float) Math.log(ROWS.sum(scratch, 0, n));
+        ROWS.binary(FloatRows.Binary.SUB, s, off, 1, m, 0, 0, s, off, n);
     }
 
     private static Strided softmax(Strided x, Attrs a, TensorType outT, boolean log) {
@@ -241,6 +235,17 @@ final class ReductionKernels {
             return r;
         }
         int d = Shapes.normDim(log ? "log_softmax" : "softmax", a.getInt("dim"), x.rank());
+        if (!log && t == DType.FLOAT32 && x.dtype() == t && d == x.rank() - 1 && x.isContiguous()) {
+            // rows already contiguous: read them in place, no copy first
+            int n = x.shape()[d];
+            Strided out = Strided.allocate(t, x.shape());
+            float[] s = x.storage().f32(), o = out.storage().f32();
+            int count = n == 0 ? 0 : x.numel() / n, xo = x.offset();
+            BatchSplit.run(count, 8L * n, (chunk, from, to) -> {
+                for (int r = from; r < to; r++) ROWS.softmax(s, xo + r * n, o, r * n, n);
+            });
+            return out;
+        }
         Rows rows = rowsOf(x, new int[] {d}, t, true);
         Strided data = rows.data;
         int n = rows.length;
@@ -249,7 +254,10 @@ final class ReductionKernels {
             float[] s = data.storage().f32();
             BatchSplit.run(rows.count, 8L * n, (chunk, from, to) -> {
                 float[] scratch = log ? new float[n] : null, m = new float[1];
-                for (int r = from; r < to; r++) softmaxRow(s, r * n, n, log, scratch, m);
+                for (int r = from; r < to; r++) {
+                    if (log) logSoftmaxRow(s, r * n, n, scratch, m);
+                    else ROWS.softmax(s, r * n, s, r * n, n);
+                }
             });
         } else {
             for (int r = 0; r < rows.count; r++) {

@@ -113,5 +113,12 @@ public interface FloatRows {
     /** Smallest element, as {@link #max}; +inf for an empty row. */
     float min(float[] x, int off, int n);
 
+    /**
+     * softmax of a contiguous row into {@code out} (which may be x itself): exp(x - max), the
+     * exps summed as {@link #sum} sums, then each divided by the sum. A row of -inf (no max to
+     * subtract) is NaN, as PyTorch's.
+     */
+    void softmax(float[] x, int xo, float[] out, int oo, int n);
+
     String name();
 }

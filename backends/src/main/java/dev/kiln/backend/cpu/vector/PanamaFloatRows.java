@@ -893,6 +893,32 @@ final class PanamaFloatRows implements FloatRows {
         return Math.max(acc.reduceLanes(VectorOperators.MAX), SCALAR.max(x, off + i, n - i));
     }
 
+    /**
+     * The max, then exp(x - max) in one loop (the tail through a padded vector, as the unary exp
+     * rows do), the blocked sum, then the division: four passes over a row in L1, where the
+     * general kernel copied the row and made a call per pass.
+     */
+    @Override
+    public void softmax(float[] x, int xo, float[] out, int oo, int n) {
+        float max = max(x, xo, n), m = max == Float.NEGATIVE_INFINITY ? 0f : max;
+        int L = S.length(), whole = S.loopBound(n);
+        expShifted(x, xo, m, out, oo, whole);
+        if (whole < n) {
+            float[] tail = new float[L];
+            System.arraycopy(x, xo + whole, tail, 0, n - whole);
+            expShifted(tail, 0, m, tail, 0, L);
+            System.arraycopy(tail, 0, out, oo + whole, n - whole);
+        }
+        float s = (float) sum(out, oo, n);
+        int i = 0;
+        for (; i < whole; i += L) FloatVector.fromArray(S, out, oo + i).div(s).intoArray(out, oo + i);
+        for (; i < n; i++) out[oo + i] /= s;
+    }
+
+    private static void expShifted(float[] x, int xo, float m, float[] out, int oo, int n) {
+        for (int i = 0; i < n; i += S.length()) VectorMath.exp(FloatVector.fromArray(S, x, xo + i).sub(m)).intoArray(out, oo + i);
+    }
+
     @Override
     public float min(float[] x, int off, int n) {
         int L = S.length();

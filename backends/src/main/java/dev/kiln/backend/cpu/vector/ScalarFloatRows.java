@@ -152,6 +152,14 @@ public final class ScalarFloatRows implements FloatRows {
     }
 
     @Override
+    public void softmax(float[] x, int xo, float[] out, int oo, int n) {
+        float max = max(x, xo, n), m = max == Float.NEGATIVE_INFINITY ? 0f : max;
+        for (int i = 0; i < n; i++) out[oo + i] = (float) Math.exp(x[xo + i] - m);
+        float s = (float) sum(out, oo, n);
+        for (int i = 0; i < n; i++) out[oo + i] /= s;
+    }
+
+    @Override
     public float max(float[] x, int off, int n) {
         float m = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) m = Math.max(m, x[off + i]);

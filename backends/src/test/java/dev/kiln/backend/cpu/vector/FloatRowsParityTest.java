@@ -130,4 +130,37 @@ class FloatRowsParityTest {
             }
         }
     }
+
+    /** softmax rows: a float64 reference within float rounding, sums of 1, and NaN rows where PyTorch has them. */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 7, 15, 16, 17, 128, 129, 1000})
+    void softmaxRowsMatchAFloat64ReferenceAndPropagateNaN(int n) {
+        Random r = new Random(n);
+        float[] x = new float[n + 2];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextGaussian() * 4);
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (int i = 1; i <= n; i++) max = Math.max(max, x[i]);
+        for (int i = 1; i <= n; i++) sum += Math.exp(x[i] - max);
+        for (FloatRows rows : new FloatRows[] {VectorSupport.floatRows(), SCALAR}) {
+            float[] out = new float[n + 1];
+            rows.softmax(x, 1, out, 1, n);
+            for (int i = 1; i <= n; i++) {
+                // float rounding of x - max (relative 6e-8 of |x - max|, magnified by exp) plus exp's few ulps
+                double want = Math.exp(x[i] - max) / sum;
+                assertEquals(want, out[i], want * 1.5e-7 * (4 + Math.abs(x[i] - max)) + 1e-12, rows.name() + " at " + i);
+            }
+            assertEquals(0f, out[0], 0f, rows.name() + " wrote before its row");
+            float[] same = x.clone();
+            rows.softmax(same, 1, same, 1, n); // in place
+            for (int i = 1; i <= n; i++) assertEquals(out[i], same[i], 0f, rows.name() + " in place at " + i);
+            float[] dead = new float[n];
+            java.util.Arrays.fill(dead, Float.NEGATIVE_INFINITY);
+            rows.softmax(dead, 0, dead, 0, n);
+            for (float v : dead) assertEquals(Float.NaN, v, 0f, rows.name() + " row of -inf");
+            float[] withNaN = x.clone();
+            withNaN[1 + n / 2] = Float.NaN;
+            rows.softmax(withNaN, 1, withNaN, 1, n);
+            for (int i = 1; i <= n; i++) assertEquals(Float.NaN, withNaN[i], 0f, rows.name() + " row with a NaN at " + i);
+        }
+    }
 }
