@@ -53,6 +53,8 @@ final class Engine {
         // made here. A leaf may keep such a gradient as its .grad instead of a copy.
         Set<Tensor> owned = Collections.newSetFromMap(new IdentityHashMap<>());
         PriorityQueue<Node> ready = new PriorityQueue<>((a, b) -> Long.compare(b.sequence, a.sequence));
+        // gradients of step-1 slices, per sliced tensor's node, joined when that node runs
+        Map<Node, SlicePieces> slices = new IdentityHashMap<>();
         for (Node n : rootNodes) {
             if (deps.getOrDefault(n, 0) == 0 && !ready.contains(n)) ready.add(n);
         }
@@ -60,6 +62,13 @@ final class Engine {
             while (!ready.isEmpty()) {
                 Node node = ready.poll();
                 Tensor g = buffers.remove(node);
+                SlicePieces pieces = slices.remove(node);
+                if (pieces != null) {
+                    if (g != null) owned.remove(g);
+                    g = pieces.join(g);
+                    if (!createGraph && !pieces.isPiece(g)) owned.add(g); // a cat or sum made here
+
+                }
                 // Ownership is settled here, before any hook can see g: a hook may keep it (or
                 // return another tensor), and the capture keeps it, so then it is not private.
                 boolean gOwned = g != null && owned.remove(g) && !createGraph && node.preHooks.isEmpty()
@@ -79,9 +88,8 @@ final class Engine {
                     Integer ci = captureIndex.get(node);
                     if (ci != null) captured[ci] = captured[ci] == null ? g : captured[ci].add(g);
                     boolean skip = capture != null && (node instanceof AccumulateGrad || !leadsToCapture.contains(node));
-                    if (!skip && !createGraph && capture == null && !GradMode.isAnomalyEnabled()
-                            && addSliceInPlace(node, g, buffers, owned)) {
-                        skip = true; // its contribution is in the child's buffer already
+                    if (!skip && capture == null && !GradMode.isAnomalyEnabled() && holdSlice(node, g, slices)) {
+                        skip = true; // joined with the other pieces when its input's node runs
                     }
                     if (!skip) {
                         outs = node.run(g, gOwned);
@@ -118,12 +126,14 @@ final class Engine {
         return captured;
     }
 
-    /** A slice node's gradient added straight into its input's owned buffer (see {@link InPlaceAccumulation#addSlice}). */
-    private static boolean addSliceInPlace(Node node, Tensor g, Map<Node, Tensor> buffers, Set<Tensor> owned) {
+    /** Holds a step-1 slice's gradient for its input's node ({@link SlicePieces}); false for any other node. */
+    private static boolean holdSlice(Node node, Tensor g, Map<Node, SlicePieces> slices) {
         List<Node> next = node.nextFunctions();
         if (next.size() != 1 || next.get(0) == null) return false;
-        Tensor prev = buffers.get(next.get(0));
-        return prev != null && owned.contains(prev) && InPlaceAccumulation.addSlice(node, prev, g);
+        SlicePieces.Piece p = SlicePieces.of(node, g);
+        if (p == null) return false;
+        slices.computeIfAbsent(next.get(0), k -> new SlicePieces()).add(p);
+        return true;
     }
 
     private static void markOwned(Tensor in, boolean inOwned, Tensor[] outs, Set<Tensor> owned) {

@@ -384,7 +384,7 @@ public final class Gradients {
      * derived from g (pad of an empty slice) rather than created from a shape, so a traced
      * backward keeps symbolic dims.
      */
-    private static Tensor placeAlong(Tensor g, int[] xs, int d, int start, int step) {
+    static Tensor placeAlong(Tensor g, int[] xs, int d, int start, int step) {
         // sizes that reach pad/arange attributes: a symbolic dim d would be baked here, and the
         // traced type rule then fails (pad of a constant-size gradient against a symbolic input)
         int n = xs[d], len = g.data().shape()[d];
