@@ -69,6 +69,16 @@ public final class ReproducibleWorkload {
         add(md, v.exp(), v.tanh(), v.sigmoid(), v.gelu(), v.gelu("tanh"), v.silu(), v.reshape(100, 100).softmax(1),
                 F.layerNorm(v.reshape(100, 100), new int[] {100}, null, null, 1e-5), v.sum(), v.reshape(100, 100).mean(0));
 
+        // a transformer block's fused pieces at sizes that split over the pool: layer_norm and its
+        // x and weight gradients (per-chunk weight sums reduced in chunk order), gelu_backward,
+        // a split whose pieces' gradients join into one cat, a broadcast bias add and softmax rows
+        Tensor h = Tensor.randn(4, 1100, 96).mul(2.0).add(0.5).requiresGrad(true);
+        Tensor lw = Tensor.randn(96).requiresGrad(true), lb = Tensor.randn(96).requiresGrad(true), bias = Tensor.randn(32).requiresGrad(true);
+        List<Tensor> parts = F.layerNorm(h, new int[] {96}, lw, lb, 1e-5).split(32, 2);
+        Tensor block = parts.get(0).gelu().add(bias).mul(parts.get(1)).softmax(-1).add(parts.get(2).amax(new int[] {2}, true));
+        block.backward(Tensor.randn(4, 1100, 32)); // 140k elements: the elementwise walks split too
+        add(md, block, h.grad(), lw.grad(), lb.grad(), bias.grad());
+
         // the fused attention across its 64-row tiles (causal, a bool mask), its three gradient ops,
         // and inference max pooling: work split over (head, tile) tasks and pooled planes
         Tensor q = Tensor.randn(2, 3, 130, 16).requiresGrad(true), k = Tensor.randn(2, 3, 130, 16).requiresGrad(true);
