@@ -34,6 +34,7 @@ final class NnGradients {
         int dims = a.getInt("dims");
         double eps = a.getFloat("eps");
         Tensor x = c.input(0), w = c.inputCount() > 1 ? c.input(1) : null;
+        if (g.dtype() != x.dtype()) g = g.to(x.dtype()); // a seed of another dtype (backward(gradient)), as PyTorch casts it
         Tensor[] out = new Tensor[c.inputCount()];
         if (GradMode.isEnabled()) return layerNormComposite(c, g, x, w, dims, eps);
         if (c.needsGrad(0)) out[0] = NnPrimitives.layerNormGrad("x", x, g, w, dims, eps);

@@ -81,13 +81,36 @@ class LayerNormOpTest {
         }
     }
 
-    @ParameterizedTest
-    @CsvSource({"5", "6"})
-    void aWrongWeightShapeOrDtypeIsNamed(int n) {
+    @org.junit.jupiter.api.Test
+    void aWeightThatDoesNotFitIsNamedAndOneThatBroadcastsOrPromotesComputesAsBefore() {
         Tensor x = Tensor.randn(2, 3, 5);
-        var e = assertThrows(RuntimeException.class, () -> F.layerNorm(x, new int[] {5}, Tensor.randn(n == 5 ? 4 : n), null, 1e-5));
+        var e = assertThrows(RuntimeException.class, () -> F.layerNorm(x, new int[] {5}, Tensor.randn(4), null, 1e-5));
         assertTrue(e.getMessage().contains("layer_norm") && e.getMessage().contains("weight"), e.getMessage());
-        var d = assertThrows(RuntimeException.class, () -> F.layerNorm(x, new int[] {5}, Tensor.randn(5).to(dev.kiln.backend.DType.FLOAT64), null, 1e-5));
-        assertTrue(d.getMessage().contains("dtype"), d.getMessage());
+        var b = assertThrows(IllegalArgumentException.class, () -> dev.kiln.eager.nn.functional.NnPrimitives.layerNorm(x, 1, null, Tensor.randn(5), 1e-5));
+        assertTrue(b.getMessage().contains("bias"), b.getMessage());
+        Tensor w = Tensor.randn(5), bias = Tensor.randn(5);
+        Tensor fused = F.layerNorm(x, new int[] {5}, w, bias, 1e-5);
+        // a float64 weight promotes (the composite form), a [1, 5] bias broadcasts: the same values
+        Tensor promoted = F.layerNorm(x, new int[] {5}, w.to(dev.kiln.backend.DType.FLOAT64), bias, 1e-5);
+        Tensor broadcast = F.layerNorm(x, new int[] {5}, w, bias.reshape(1, 5), 1e-5);
+        assertEquals(dev.kiln.backend.DType.FLOAT64, promoted.dtype());
+        float[] f = fused.toFloatArray(), p = promoted.to(dev.kiln.backend.DType.FLOAT32).toFloatArray(), q = broadcast.toFloatArray();
+        for (int i = 0; i < f.length; i++) {
+            assertEquals(f[i], p[i], 1e-5, "promoted at " + i);
+            assertEquals(f[i], q[i], 1e-5, "broadcast bias at " + i);
+        }
+    }
+
+    /** backward(gradient) with a float64 seed on a float32 layer norm: cast, as PyTorch does. */
+    @org.junit.jupiter.api.Test
+    void aSeedOfAnotherDtypeIsCast() {
+        Tensor x = Tensor.randn(3, 8).requiresGrad(true), w = Tensor.randn(8).requiresGrad(true);
+        Tensor seed = Tensor.randn(3, 8);
+        F.layerNorm(x, new int[] {8}, w, null, 1e-5).backward(seed);
+        float[] want = x.grad().toFloatArray();
+        x.setGrad(null);
+        F.layerNorm(x, new int[] {8}, w, null, 1e-5).backward(seed.to(dev.kiln.backend.DType.FLOAT64));
+        float[] got = x.grad().toFloatArray();
+        for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 0f, "dx at " + i);
     }
 }

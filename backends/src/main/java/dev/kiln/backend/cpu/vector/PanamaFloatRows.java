@@ -814,11 +814,13 @@ final class PanamaFloatRows implements FloatRows {
         }
         if (i == n) return;
         float[] gb = new float[L], xb = new float[L];
+        // a broadcast operand read once, before any block is written: out may be its storage
+        float g0 = g[go], x0 = x[xo];
         for (; i < n; i += L) {
             int m = Math.min(L, n - i);
             for (int j = 0; j < m; j++) {
-                gb[j] = g[go + (i + j) * gs];
-                xb[j] = x[xo + (i + j) * xs];
+                gb[j] = gs == 0 ? g0 : g[go + (i + j) * gs];
+                xb[j] = xs == 0 ? x0 : x[xo + (i + j) * xs];
             }
             geluGradVectors(gb, 0, xb, 0, gb, 0, L);
             System.arraycopy(gb, 0, out, oo + i, m);

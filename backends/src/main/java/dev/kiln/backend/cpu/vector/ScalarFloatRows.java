@@ -14,7 +14,10 @@ public final class ScalarFloatRows implements FloatRows {
             case DIV -> { for (int i = 0; i < n; i++) out[oo + i] = a[ao + i * as] / b[bo + i * bs]; }
             case MAX -> { for (int i = 0; i < n; i++) out[oo + i] = (float) MathFns.max(a[ao + i * as], b[bo + i * bs]); }
             case MIN -> { for (int i = 0; i < n; i++) out[oo + i] = (float) MathFns.min(a[ao + i * as], b[bo + i * bs]); }
-            case GELU_GRAD -> { for (int i = 0; i < n; i++) out[oo + i] = (float) MathFns.geluGradFloat(a[ao + i * as], b[bo + i * bs]); }
+            case GELU_GRAD -> {
+                float a0 = n > 0 ? a[ao] : 0, b0 = n > 0 ? b[bo] : 0; // a broadcast operand read once: out may be its storage
+                for (int i = 0; i < n; i++) out[oo + i] = (float) MathFns.geluGradFloat(as == 0 ? a0 : a[ao + i * as], bs == 0 ? b0 : b[bo + i * bs]);
+            }
         }
     }
 

@@ -122,6 +122,17 @@ class FloatRowsParityTest {
                 rows.binary(FloatRows.Binary.GELU_GRAD, g, start, 1, x, start, 1, part, 0, n - start);
                 for (int i = start; i < n; i++) assertEquals(whole[i], part[i - start], 0f, rows.name() + " from " + start + " at " + i);
             }
+            // out over a broadcast operand's own storage (a fused block's register reused): it is read once, before the first write
+            float[] shared = new float[40];
+            java.util.Arrays.fill(shared, 99f);
+            shared[0] = g[7];
+            rows.binary(FloatRows.Binary.GELU_GRAD, shared, 0, 0, x, 7, 1, shared, 0, 40);
+            for (int i = 0; i < 40; i++) {
+                float want = i == 0 ? whole[7] : 0;
+                float[] one = new float[1];
+                rows.binary(FloatRows.Binary.GELU_GRAD, g, 7, 0, x, 7 + i, 1, one, 0, 1);
+                assertEquals(one[0], shared[i], 0f, rows.name() + " over its broadcast operand at " + i + (i == 0 ? " (" + want + ")" : ""));
+            }
             // one element at a time through a broadcast operand: the same bits again
             for (int i = 0; i < n; i += 97) {
                 float[] one = new float[3];

@@ -52,6 +52,9 @@ public final class NnPrimitives {
 
     /** layer_norm over x's last {@code dims} dims; {@code weight} and {@code bias} may be null (a bias needs the weight). */
     public static Tensor layerNorm(Tensor x, int dims, Tensor weight, Tensor bias, double eps) {
+        if (weight == null && bias != null) {
+            throw new IllegalArgumentException("layer_norm: the op takes a bias only after a weight (its inputs are x, weight, bias); add the bias after it");
+        }
         Attrs a = Attrs.of("dims", dims, "eps", eps);
         if (weight == null) return Dispatcher.apply(Op.LAYER_NORM, a, x);
         return bias == null ? Dispatcher.apply(Op.LAYER_NORM, a, x, weight) : Dispatcher.apply(Op.LAYER_NORM, a, x, weight, bias);

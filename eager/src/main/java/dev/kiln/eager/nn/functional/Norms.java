@@ -63,9 +63,41 @@ final class Norms {
                     + x.typeString());
         }
         if (k == 0) throw new IllegalArgumentException("layerNorm: the normalized shape is empty; it names the last dims of the input to normalize");
+        if (!fusable(x, normalizedShape, weight) || !fusable(x, normalizedShape, bias)) {
+            // composite: on a device (the CUDA backend has no layer_norm kernel, its composite
+            // runs there), and for a weight or bias the op does not take (another dtype, or a
+            // shape that only broadcasts: ONNX models), as before the op existed
+            int[] dims = new int[k];
+            for (int i = 0; i < k; i++) dims[i] = r - k + i;
+            Tensor y = x.sub(x.mean(dims, true)).mul(x.var(dims, 0, true).add(eps).rsqrt());
+            if (weight != null) y = y.mul(weight);
+            return bias == null ? y : y.add(bias);
+        }
         // the fused op; a bias without a weight is added after it (the op takes the weight first)
         Tensor y = NnPrimitives.layerNorm(x, k, weight, weight == null ? null : bias, eps);
         return weight == null && bias != null ? y.add(bias) : y;
+    }
+
+    /**
+     * Whether the layer_norm op takes x with this weight or bias (null: none): on the CPU, of x's
+     * dtype, and of the normalized shape, or of a shape that does not even broadcast to x (the
+     * op's shape rule then names the problem).
+     */
+    private static boolean fusable(Tensor x, int[] normalizedShape, Tensor affine) {
+        if (!x.device().isCpu() || !x.dtype().isFloatingPoint()) return false;
+        if (affine == null) return true;
+        if (affine.dtype() != x.dtype() || !affine.device().isCpu()) return false;
+        int[] s = affine.data().shape();
+        return Arrays.equals(s, normalizedShape) || !broadcastsTo(s, x.data().shape());
+    }
+
+    private static boolean broadcastsTo(int[] s, int[] target) {
+        if (s.length > target.length) return false;
+        for (int i = 1; i <= s.length; i++) {
+            int a = s[s.length - i], b = target[target.length - i];
+            if (a != b && a != 1) return false;
+        }
+        return true;
     }
 
     static Tensor groupNorm(Tensor x, int groups, Tensor weight, Tensor bias, double eps) {
