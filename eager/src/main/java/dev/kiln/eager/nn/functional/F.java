@@ -177,19 +177,9 @@ public final class F {
         return Tensor.where(isPad, out.detach(), out);
     }
 
-    /**
-     * x @ w^T + b with w [out, in]. With a bias, one fused addmm over x's rows (the bias goes
-     * into the GEMM's output, as PyTorch's linear), [.., in] input flattened to rows and its
-     * leading dims (symbolic ones too) put back after.
-     */
+    /** x @ w^T + b with w [out, in]; one fused addmm for 2-D input with bias. */
     public static Tensor linear(Tensor x, Tensor w, Tensor b) {
-        if (b != null && x.dim() == 2) return Tensor.addmm(b, x, w.t());
-        if (b != null && x.dim() > 2 && w.dim() == 2) {
-            SymInt[] shape = new SymInt[x.dim()];
-            for (int d = 0; d < x.dim() - 1; d++) shape[d] = x.sizeSym(d);
-            shape[x.dim() - 1] = w.sizeSym(0);
-            return Tensor.addmm(b, x.flatten(0, -2), w.t()).reshape(shape[0], Arrays.copyOfRange(shape, 1, shape.length));
-        }
+        if (x.dim() == 2 && b != null) return Tensor.addmm(b, x, w.t());
         Tensor y = x.matmul(w.t());
         return b == null ? y : y.add(b);
     }
