@@ -33,7 +33,11 @@ final class Engine {
                         + "(did you forget requiresGrad(true), or compute it under noGrad()?)");
             }
             rootNodes[i] = n;
-            buffers.merge(n, rootGrads[i], Tensor::add);
+            // a seed of another float dtype is cast to its output's, as PyTorch's engine does:
+            // gradient rules assume their output's dtype (matmul refuses mixed operands)
+            Tensor seed = rootGrads[i];
+            if (seed.dtype() != r.dtype() && seed.dtype().isFloatingPoint() && r.dtype().isFloatingPoint()) seed = seed.to(r.dtype());
+            buffers.merge(n, seed, Tensor::add);
         }
         Map<Node, List<Node>> parents = capture == null ? null : new IdentityHashMap<>();
         countDependencies(rootNodes, deps, parents);

@@ -88,4 +88,19 @@ class BackwardCallTest {
         Tensor[] gg = Autograd.grad(g, x);
         assertEquals(12.0, gg[0].item(), 1e-12);
     }
+
+    /** A float64 seed for a float32 output is cast, as PyTorch's engine casts it: the same gradients as a float32 seed. */
+    @Test
+    void aSeedOfAnotherFloatDtypeIsCastToItsOutputs() {
+        Tensor x = Tensor.randn(2, 3, 4).requiresGrad(true), w = Tensor.randn(5, 4).requiresGrad(true); // matmul refuses mixed dtypes: the seed must be cast
+        Tensor seed = Tensor.randn(2, 3, 5);
+        x.matmul(w.t()).backward(seed);
+        float[] dx = x.grad().toFloatArray(), dw = w.grad().toFloatArray();
+        x.setGrad(null);
+        w.setGrad(null);
+        x.matmul(w.t()).backward(seed.to(dev.kiln.backend.DType.FLOAT64));
+        org.junit.jupiter.api.Assertions.assertEquals(dev.kiln.backend.DType.FLOAT32, x.grad().dtype());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(dx, x.grad().toFloatArray(), 0f);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(dw, w.grad().toFloatArray(), 0f);
+    }
 }
