@@ -684,6 +684,7 @@ final class OnnxExporter {
             case MAX_POOL2D: return node("MaxPool", List.of(in(n, 0)), maxPoolAttrs(n));
             case SCALED_DOT_PRODUCT_ATTENTION: return attention(n, a, out);
             case LAYER_NORM: return layerNorm(n, a, out);
+            case CONV2D_WEIGHT_GRAD:
             case SCALED_DOT_PRODUCT_ATTENTION_GRAD:
             case GELU_BACKWARD:
             case LAYER_NORM_GRAD:
@@ -750,8 +751,6 @@ final class OnnxExporter {
                         : node("Squeeze", List.of(node("Mul", List.of(dim(inShape[2]), dim(inShape[3]))), ints(0)));
                 return node("Mod", List.of(indices, plane));
             }
-            case CONV2D_WEIGHT_GRAD:
-                throw new OnnxException("node " + n.output() + " (conv2d_weight_grad) is a training op; export an inference graph (traced with no grad)");
             case RAND_LIKE:
                 throw new OnnxException("node " + n.output() + " (rand_like: train-mode dropout?) has no deterministic ONNX equivalent; trace the model in eval mode");
             case ARGSORT:

@@ -50,10 +50,18 @@ public final class MathFns {
                     + z * (1.0 / 9360 + z * (-1.0 / 75600 + z * (1.0 / 685440)))))))));
             return r; // odd by construction, erf(-0) = -0
         }
-        double t = 1.0 / (1.0 + 0.5 * ax);
-        double erfc = t * Math.exp(-ax * ax - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+        return Math.copySign(1.0 - erfcFit(ax), x);
+    }
+
+    /**
+     * erfc(z) for z >= 0 by Numerical Recipes' Chebyshev fit, t exp(-z^2 + P(t)) with
+     * t = 1/(1 + z/2) (fractional error below 1.2e-7): what erfFloat, geluFloat and
+     * geluGradFloat share; PanamaFloatRows.erfcFit is P in float lanes.
+     */
+    static double erfcFit(double z) {
+        double t = 1.0 / (1.0 + 0.5 * z);
+        return t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
                 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
-        return Math.copySign(1.0 - erfc, x);
     }
 
     /** erfc(x) for x >= 3 by the Laplace continued fraction, evaluated backwards. */
@@ -79,10 +87,7 @@ public final class MathFns {
      * give the same bits.
      */
     public static double geluFloat(double v) {
-        double z = Math.abs(v) * INV_SQRT2;
-        double t = 1.0 / (1.0 + 0.5 * z);
-        double erfc = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
-                + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+        double erfc = erfcFit(Math.abs(v) * INV_SQRT2);
         return v >= 0 ? v * (1.0 - 0.5 * erfc) : v * 0.5 * erfc;
     }
 
@@ -99,13 +104,9 @@ public final class MathFns {
      * the scalar twin of the vector rows (FloatRows.Binary.GELU_GRAD).
      */
     public static double geluGradFloat(double g, double x) {
-        double z = Math.abs(x) * INV_SQRT2;
-        double t = 1.0 / (1.0 + 0.5 * z);
-        double halfSquare = -0.5 * x * x;
-        double erfc = t * Math.exp(halfSquare - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
-                + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+        double erfc = erfcFit(Math.abs(x) * INV_SQRT2);
         double cdf = x >= 0 ? 1.0 - 0.5 * erfc : 0.5 * erfc;
-        return g * (cdf + x * Math.exp(halfSquare) * INV_SQRT_2PI);
+        return g * (cdf + x * Math.exp(-0.5 * x * x) * INV_SQRT_2PI);
     }
 
     public static double geluTanh(double x) {

@@ -71,7 +71,6 @@ final class Engine {
                     if (g != null) owned.remove(g);
                     g = pieces.join(g);
                     if (!createGraph && !pieces.isPiece(g)) owned.add(g); // a cat or sum made here
-
                 }
                 // Ownership is settled here, before any hook can see g: a hook may keep it (or
                 // return another tensor), and the capture keeps it, so then it is not private.

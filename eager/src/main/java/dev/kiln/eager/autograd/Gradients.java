@@ -146,13 +146,8 @@ public final class Gradients {
         });
         r.put(Op.EXPAND, (c, g) -> one(g.sumToShape(c.inputShape(0))));
         r.put(Op.EXPAND_AS, (c, g) -> two(g.sumToShape(c.inputShape(0)), null));
-        r.put(Op.SLICE, (c, g) -> {
-            Attrs a = c.attrs();
-            int[] xs = c.inputShape(0);
-            int d = Shapes.normDim("slice", a.getInt("dim"), xs.length);
-            int[] b = ShapeRules.sliceBounds(xs[d], a.getInt("start"), a.getInt("end"), a.getInt("step"));
-            return one(placeAlong(g, xs, d, b[0], a.getInt("step")));
-        });
+        // the engine holds step-1 slices' gradients and joins them (SlicePieces); this places one alone
+        r.put(Op.SLICE, (c, g) -> one(SlicePieces.Piece.of(c, g).placed()));
         r.put(Op.SELECT, (c, g) -> {
             int[] xs = c.inputShape(0);
             int d = Shapes.normDim("select", c.attrs().getInt("dim"), xs.length);

@@ -19,20 +19,31 @@ import java.util.List;
  * step's graph alike.
  */
 final class SlicePieces {
-    /** One slice's gradient: {@code g} covers [start, start + length) of dim {@code dim} of a tensor of shape {@code shape}. */
-    record Piece(Tensor g, int dim, int start, int[] shape) {}
+    /**
+     * One slice's gradient: {@code g} holds the elements start, start + step, ... of dim
+     * {@code dim} of a tensor of shape {@code shape}. The SLICE gradient rule places it too.
+     */
+    record Piece(Tensor g, int dim, int start, int step, int[] shape) {
+        /** The gradient g of a slice op (c) as a piece of its input, from the slice's attributes and recorded input shape. */
+        static Piece of(GradContext c, Tensor g) {
+            Attrs a = c.attrs();
+            int[] xs = c.inputShape(0);
+            int d = Shapes.normDim("slice", a.getInt("dim"), xs.length);
+            int step = a.getInt("step");
+            return new Piece(g, d, ShapeRules.sliceBounds(xs[d], a.getInt("start"), a.getInt("end"), step)[0], step, xs);
+        }
+
+        /** The piece in zeros of the input's shape. */
+        Tensor placed() { return Gradients.placeAlong(g, shape, dim, start, step); }
+    }
 
     private final List<Piece> pieces = new ArrayList<>();
 
     /** The piece a slice node's gradient is, or null when the node is not a step-1 slice. */
     static Piece of(Node node, Tensor g) {
         if (!(node instanceof OpNode op) || op.op() != Op.SLICE || !op.needsGrad(0) || g == null) return null;
-        Attrs a = op.attrs();
-        if (a.getInt("step") != 1) return null;
-        int[] xs = op.inputShape(0);
-        int d = Shapes.normDim("slice", a.getInt("dim"), xs.length);
-        int[] b = ShapeRules.sliceBounds(xs[d], a.getInt("start"), a.getInt("end"), 1);
-        return new Piece(g, d, b[0], xs);
+        Piece p = Piece.of(op, g);
+        return p.step() == 1 ? p : null;
     }
 
     void add(Piece p) { pieces.add(p); }
@@ -42,19 +53,16 @@ final class SlicePieces {
      * null) plus every piece in place. A cat when the pieces alone tile it along one dim.
      */
     Tensor join(Tensor others) {
-        if (others == null && tiles()) {
-            List<Piece> sorted = new ArrayList<>(pieces);
-            sorted.sort(Comparator.comparingInt(Piece::start));
+        List<Piece> sorted = new ArrayList<>(pieces);
+        sorted.sort(Comparator.comparingInt(Piece::start));
+        if (others == null && tiles(sorted)) {
             if (sorted.size() == 1) return sorted.get(0).g();
             List<Tensor> gs = new ArrayList<>();
             for (Piece p : sorted) gs.add(p.g());
             return Tensor.cat(gs, sorted.get(0).dim());
         }
         Tensor sum = others;
-        for (Piece p : pieces) {
-            Tensor placed = Gradients.placeAlong(p.g(), p.shape(), p.dim(), p.start(), 1);
-            sum = sum == null ? placed : sum.add(placed);
-        }
+        for (Piece p : pieces) sum = sum == null ? p.placed() : sum.add(p.placed());
         return sum;
     }
 
@@ -64,12 +72,10 @@ final class SlicePieces {
         return false;
     }
 
-    /** Whether the pieces cover their dim exactly once, end to end (in some order). */
-    private boolean tiles() {
-        Piece first = pieces.get(0);
+    /** Whether the pieces, sorted by start, cover their dim exactly once, end to end. */
+    private boolean tiles(List<Piece> sorted) {
+        Piece first = sorted.get(0);
         int d = first.dim(), size = first.shape()[d];
-        List<Piece> sorted = new ArrayList<>(pieces);
-        sorted.sort(Comparator.comparingInt(Piece::start));
         int at = 0;
         for (Piece p : sorted) {
             if (p.dim() != d || p.start() != at || p.g().dtype() != first.g().dtype()) return false;

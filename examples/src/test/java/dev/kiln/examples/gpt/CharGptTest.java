@@ -147,6 +147,38 @@ class CharGptTest {
      * learning rate makes a step's size show in the parameters, and the clipping is active at
      * every compared step, with a factor that changes from step to step).
      */
+    /**
+     * The demo's own model (4 blocks of width 128, context 128) at the harness's batch size plus
+     * one (33 x 128 = 4224 rows, off every split boundary): the traced, compiled step (fused
+     * layer_norm and gelu_backward, the split's gradient as a cat, GEMM steps with epilogues)
+     * against eager, on a batch it was not traced on.
+     */
+    @Test
+    void theDemosTrainingStepAtFullSizeTracesAsEager(@TempDir Path dir) throws Exception {
+        CharCorpus corpus = CharCorpus.load(dir.resolve("no-fortunes-here"));
+        Function<CharGpt, Function<Tensor[], Tensor>> step = m -> GptDemo.step(m, GptDemo.optimizer(m));
+        Generator g = new Generator(5);
+        GptDemo.Batch example = GptDemo.batch(corpus.train, 33, GptDemo.CONTEXT, g);
+        Tensor[] exampleXy = {example.x(), example.y()};
+        Kiln.manualSeed(4);
+        CharGpt eager = GptDemo.model(corpus.vocabSize());
+        Function<Tensor[], Tensor> eagerStep = step.apply(eager);
+        Kiln.manualSeed(4);
+        CharGpt twin = GptDemo.model(corpus.vocabSize());
+        TracedStep traced = Tracer.traceStep(step.apply(twin), exampleXy,
+                TraceOptions.builder().name("gpt_train_step_full").params(twin.namedParameters()).build());
+        eagerStep.apply(exampleXy);
+        eagerStep.apply(exampleXy);
+        GptDemo.Batch b = GptDemo.batch(corpus.train, 33, GptDemo.CONTEXT, g);
+        Tensor[] xy = {b.x(), b.y()};
+        double want = eagerStep.apply(xy).item(), got = traced.run(xy).item();
+        assertEquals(want, got, 1e-4 * (1 + Math.abs(want)), "loss of step 3");
+        for (Map.Entry<String, Tensor> p : eager.namedParameters().entrySet()) {
+            Tensor w = p.getValue(), t = traced.parameter(p.getKey());
+            assertTrue(t.allclose(w, 1e-3, 1e-4), () -> p.getKey() + " after 3 steps: max |traced - eager| = " + t.sub(w).abs().max().item());
+        }
+    }
+
     @Test
     void theTrainingStepWithAdamWAndClippingTracesAndTrainsAsEager(@TempDir Path dir) throws Exception {
         CharCorpus corpus = CharCorpus.load(dir.resolve("no-fortunes-here"));

@@ -800,8 +800,8 @@ final class PanamaFloatRows implements FloatRows {
     }
 
     /**
-     * g * gelu'(x) = g * (Phi(x) + x phi(x)) in float lanes, Phi from the erfc fit geluRows uses
-     * (exponent -x*x/2 shared with phi). Every element goes through these lanes, whatever its
+     * g * gelu'(x) = g * (Phi(x) + x phi(x)) in float lanes, Phi from the erfc fit geluRows uses.
+     * Every element goes through these lanes, whatever its
      * layout: contiguous runs are read in place, anything else (a broadcast operand, strides, the
      * tail) is gathered into a padded vector first, so an element gets the same bits wherever a
      * row or a fused block starts, as the transcendental unary rows do.
