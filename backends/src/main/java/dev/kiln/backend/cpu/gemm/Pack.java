@@ -15,6 +15,10 @@ final class Pack {
     static final int TRANSPOSE_K = 64;
 
     static void packA(float[] a, int off, int rs, int cs, int rows, int kc, int mr, float[] dst) {
+        if (cs == 1 && rs != 1) {
+            packRowMajorA(a, off, rs, rows, kc, mr, dst);
+            return;
+        }
         int d = 0;
         for (int i = 0; i < rows; i += mr) {
             int valid = Math.min(mr, rows - i);
@@ -26,6 +30,30 @@ final class Pack {
                 for (; r < mr; r++) dst[d + r] = 0f;
                 d += mr;
             }
+        }
+    }
+
+    /**
+     * A stored row-major (activations, attention weights): each of a panel's rows is read in
+     * order and scattered with stride mr into the panel, which stays in L1. Reading a k step
+     * across the panel's rows instead touches mr rows at once; on data not yet in cache (a
+     * plan's activations, attention's [B, H, T, T] weights) the prefetchers do not follow those
+     * interleaved runs. Measured on cold data (2 threads, Zen 4): attention's [128 x 128] @
+     * [128 x 32] products 2.2-2.8 -> 1.5-1.7 ms per [32, 4] batch; the linear layers' forward
+     * GEMMs (4096 rows) about 5% faster, 10% on one thread.
+     */
+    private static void packRowMajorA(float[] a, int off, int rs, int rows, int kc, int mr, float[] dst) {
+        int d = 0;
+        for (int i = 0; i < rows; i += mr) {
+            int valid = Math.min(mr, rows - i);
+            for (int r = 0; r < valid; r++) {
+                int src = off + (i + r) * rs;
+                for (int p = 0, o = d + r; p < kc; p++, o += mr) dst[o] = a[src + p];
+            }
+            for (int r = valid; r < mr; r++) {
+                for (int p = 0, o = d + r; p < kc; p++, o += mr) dst[o] = 0f;
+            }
+            d += kc * mr;
         }
     }
 
