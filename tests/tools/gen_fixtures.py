@@ -582,6 +582,20 @@ def late_cases():
     case("binary", "geluBackward/long_row", "geluBackward", [rnd(3, 37), rnd(3, 37, lo=-8, hi=8)], gb)
     case("binary", "geluBackward/special", "geluBackward", [lit([1.0] * len(SPECIAL)), lit(SPECIAL)], gb)
     case("binary", "geluBackward/near_root", "geluBackward", [rnd(16), lit([-0.7518 + 0.0005 * i for i in range(16)])], gb)
+    # softmax_backward(grad, y) = y * (grad - sum(grad * y)) along dim: softmax's gradient in one op
+    sb = lambda d: (lambda g, y: torch._softmax_backward_data(g, y, d, g.dtype))
+    probs = lambda *shape, dt="f32": rnd(*shape, dt=dt, lo=0.01, hi=1.0)
+    case("reduction", "softmaxBackward/dim1", "softmaxBackward", [rnd(3, 4), probs(3, 4)], sb(1), args={"dim": 1})
+    case("reduction", "softmaxBackward/dim0", "softmaxBackward", [rnd(3, 4), probs(3, 4)], sb(0), args={"dim": 0})
+    case("reduction", "softmaxBackward/f64_3d", "softmaxBackward", [rnd(2, 3, 4, dt="f64"), probs(2, 3, 4, dt="f64")], sb(1), args={"dim": 1})
+    # PyTorch 1.13's internal op reads transposed operands as if contiguous (a wrong answer; autograd never passes
+    # them so): the reference is computed on contiguous copies, Kiln gets the views
+    case("reduction", "softmaxBackward/transpose", "softmaxBackward", [rnd(4, 3), probs(4, 3)],
+         lambda g, y: sb(-1)(g.contiguous(), y.contiguous()), args={"dim": -1}, views=[TRANSPOSE, TRANSPOSE])
+    case("reduction", "softmaxBackward/long_rows", "softmaxBackward", [rnd(5, 131), torch.softmax(rnd(5, 131), -1)], sb(-1), args={"dim": -1})
+    case("reduction", "softmaxBackward/zeros", "softmaxBackward", [rnd(2, 3), lit([[0.0, 1.0, 0.0], [0.5, 0.0, 0.5]])], sb(1), args={"dim": 1})
+    case("reduction", "softmaxBackward/0d", "softmaxBackward", [rnd(), probs()], sb(0), args={"dim": 0})
+    case("reduction", "softmaxBackward/empty", "softmaxBackward", [rnd(0, 3), rnd(0, 3)], sb(1), args={"dim": 1})
 
 
 def main():

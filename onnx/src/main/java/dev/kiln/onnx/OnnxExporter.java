@@ -688,6 +688,7 @@ final class OnnxExporter {
             case SCALED_DOT_PRODUCT_ATTENTION_GRAD:
             case GELU_BACKWARD:
             case LAYER_NORM_GRAD:
+            case SOFTMAX_BACKWARD:
                 throw new OnnxException("node " + n.output() + " (" + op.opName() + ") is a training op; export an inference graph (traced with no grad)");
             case TRIL: return node("Trilu", List.of(in(n, 0), ints(true, a.getInt("diagonal"))), attrInt("upper", 0));
             case TRIU: return node("Trilu", List.of(in(n, 0), ints(true, a.getInt("diagonal"))), attrInt("upper", 1));

@@ -35,6 +35,7 @@ final class ReductionKernels {
         k.put(Op.CUMSUM, ReductionKernels::cumsum);
         k.put(Op.SOFTMAX, (in, a, out) -> softmax(in[0], a, out, false));
         k.put(Op.LOG_SOFTMAX, (in, a, out) -> softmax(in[0], a, out, true));
+        k.put(Op.SOFTMAX_BACKWARD, (in, a, out) -> softmaxBackward(in[0], in[1], a, out));
     }
 
     /** Permutes {@code dims} to the end and copies into a contiguous buffer of {@code t}. */
@@ -225,6 +226,61 @@ final class ReductionKernels {
         ROWS.unary(FloatRows.Unary.EXP, s, off, scratch, 0, n);
         m[0] = (float) Math.log(ROWS.sum(scratch, 0, n));
         ROWS.binary(FloatRows.Binary.SUB, s, off, 1, m, 0, 0, s, off, n);
+    }
+
+    /**
+     * softmax_backward(g, y) = y * (g - dot(g, y)) for each row along dim: per row, the dot in
+     * vector lanes ({@link FloatRows#dotRows}), then the subtraction and the product while the
+     * row is in L1. Contiguous last-dim float32 rows are read in place; others are copied into
+     * rows first (g into the buffer the result is written over).
+     */
+    private static Strided softmaxBackward(Strided g, Strided y, Attrs a, TensorType outT) {
+        DType t = outT.dtype();
+        int d = Shapes.normDim("softmax_backward", a.getInt("dim"), y.rank());
+        if (y.rank() == 0) { // one row of one element: y * (g - g * y), as PyTorch's formula (0 for softmax's own output, 1)
+            Strided r = Strided.allocate(t, new int[0]);
+            if (t == DType.FLOAT32) {
+                float gv = g.storage().f32()[g.offset()], yv = y.storage().f32()[y.offset()];
+                r.storage().f32()[0] = yv * (gv - gv * yv);
+            } else {
+                double gv = g.storage().f64()[g.offset()], yv = y.storage().f64()[y.offset()];
+                r.storage().f64()[0] = yv * (gv - gv * yv);
+            }
+            return r;
+        }
+        int n = y.shape()[d];
+        if (t == DType.FLOAT32 && d == y.rank() - 1 && g.isContiguous() && y.isContiguous()) {
+            Strided out = Strided.allocate(t, y.shape());
+            softmaxBackwardRows(g.storage().f32(), g.offset(), y.storage().f32(), y.offset(), out.storage().f32(), 0, n == 0 ? 0 : y.numel() / n, n);
+            return out;
+        }
+        Rows gr = rowsOf(g, new int[] {d}, t, true), yr = rowsOf(y, new int[] {d}, t);
+        if (t == DType.FLOAT32) {
+            float[] gs = gr.data.storage().f32();
+            softmaxBackwardRows(gs, 0, yr.data.storage().f32(), 0, gs, 0, gr.count, n);
+        } else {
+            double[] gs = gr.data.storage().f64(), ys = yr.data.storage().f64();
+            for (int r = 0; r < gr.count; r++) {
+                int o = r * n;
+                double dot = 0;
+                for (int i = 0; i < n; i++) dot += gs[o + i] * ys[o + i];
+                for (int i = 0; i < n; i++) gs[o + i] = ys[o + i] * (gs[o + i] - dot);
+            }
+        }
+        return backFromLast(gr.data, y.shape(), d);
+    }
+
+    /** rows contiguous rows of n: out = y * (g - dot(g, y)) per row; out may be g's storage at go. */
+    private static void softmaxBackwardRows(float[] g, int go, float[] y, int yo, float[] out, int oo, int rows, int n) {
+        BatchSplit.run(rows, 8L * n, (chunk, from, to) -> {
+            float[] dot = new float[1];
+            for (int r = from; r < to; r++) {
+                int gr = go + r * n, yr = yo + r * n, or = oo + r * n;
+                ROWS.dotRows(1, 1, n, g, gr, n, y, yr, n, dot, 0, 1, false);
+                ROWS.binary(FloatRows.Binary.SUB, g, gr, 1, dot, 0, 0, out, or, n);
+                ROWS.binary(FloatRows.Binary.MUL, out, or, 1, y, yr, 1, out, or, n);
+            }
+        });
     }
 
     private static Strided softmax(Strided x, Attrs a, TensorType outT, boolean log) {

@@ -135,6 +135,10 @@ public enum Op {
             .doc("exp(x - max) / sum(exp(x - max)) along dim")),
     LOG_SOFTMAX(OpDef.builder("log_softmax", REDUCTION).rule(ShapeRules::softmax).attrs(integer("dim"))
             .doc("x - max - log(sum(exp(x - max))) along dim")),
+    SOFTMAX_BACKWARD(OpDef.builder("softmax_backward", REDUCTION).inputs(2).rule(ShapeRules::softmaxBackward).attrs(integer("dim"))
+            .doc("softmax's gradient from its output: softmax_backward(g, y) = y * (g - sum(g * y)) along dim, for the gradient g"
+                    + " at softmax's output y (PyTorch's _softmax_backward_data); one pass per row instead of four ops, differentiable"
+                    + " again")),
 
     // ---- linear algebra ----
     MATMUL(OpDef.builder("matmul", LINALG).inputs(2).rule(ShapeRules::matmul)

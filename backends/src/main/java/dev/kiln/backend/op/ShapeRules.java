@@ -189,6 +189,20 @@ public final class ShapeRules {
         return in[0];
     }
 
+    /** softmax_backward(g, y): the gradient and softmax's output, of one float dtype and one shape (no broadcasting). */
+    public static TensorType softmaxBackward(String op, TensorType[] in, Attrs a) {
+        requireFloat(op, in[0]);
+        requireFloat(op, in[1]);
+        if (in[0].dtype() != in[1].dtype()) {
+            throw new ShapeException(op + ": the gradient and the output need one dtype, got " + in[0] + " and " + in[1]);
+        }
+        if (!Arrays.equals(in[0].shape(), in[1].shape())) {
+            throw new ShapeException(op + ": the gradient " + in[0] + " and the output " + in[1] + " need the same shape");
+        }
+        Shapes.normDim(op, a.getInt("dim"), in[1].rank());
+        return in[1];
+    }
+
     // ---- linear algebra ---------------------------------------------------------------
 
     public static TensorType matmul(String op, TensorType[] in, Attrs a) {

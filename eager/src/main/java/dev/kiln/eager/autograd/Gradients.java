@@ -6,9 +6,11 @@ import dev.kiln.backend.op.Op;
 import dev.kiln.backend.op.ShapeRules;
 import dev.kiln.backend.shape.Shapes;
 import dev.kiln.eager.Tensor;
+import dev.kiln.eager.nn.functional.NnPrimitives;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * The gradient rules of all differentiable primitives, in one table, written with Tensor ops
@@ -108,8 +110,12 @@ public final class Gradients {
             int d = c.attrs().getInt("dim");
             Tensor y = c.output();
             if (y.dim() == 0) return one(Tensor.zerosLike(g));
+            // one softmax_backward op (a row pass) where the CPU kernels run; the CUDA backend has
+            // no softmax_backward kernel, so on a device the same formula in four ops
+            if (y.device().isCpu() && g.device().isCpu() && g.dtype() == y.dtype()) return one(NnPrimitives.softmaxBackward(g, y, d));
             return one(y.mul(g.sub(g.mul(y).sum(new int[] {d}, true))));
         });
+        r.put(Op.SOFTMAX_BACKWARD, Gradients::softmaxBackward);
         r.put(Op.LOG_SOFTMAX, (c, g) -> {
             int d = c.attrs().getInt("dim");
             Tensor y = c.output();
@@ -285,6 +291,20 @@ public final class Gradients {
             return one(g.mul(d));
         }
         return one(g.geluBackward(x));
+    }
+
+    /**
+     * out = y * (g - s) with s = sum(g * y) along dim. For the output gradient u: g's gradient
+     * is y * (u - sum(u * y)), softmax_backward(u, y) itself; y's is u * (g - s) - g * sum(u * y).
+     * Both differentiable again (gradgradcheck).
+     */
+    private static Tensor[] softmaxBackward(GradContext c, Tensor u) {
+        int d = c.attrs().getInt("dim");
+        Tensor g = c.input(0), y = c.input(1);
+        UnaryOperator<Tensor> rowSum = t -> t.dim() == 0 ? t : t.sum(new int[] {d}, true); // a 0-d tensor is one row of one
+        Tensor gg = c.needsGrad(0) ? NnPrimitives.softmaxBackward(u, y, d) : null;
+        Tensor gy = c.needsGrad(1) ? u.mul(g.sub(rowSum.apply(g.mul(y)))).sub(g.mul(rowSum.apply(u.mul(y)))) : null;
+        return two(gg, gy);
     }
 
     /**

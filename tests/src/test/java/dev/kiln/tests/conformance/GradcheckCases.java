@@ -143,6 +143,12 @@ final class GradcheckCases {
         add(Op.SOFTMAX, "dim 0, transposed", in -> tr(in[0]).softmax(0), () -> of(u(-2, 2, 3, 2)));
         add(Op.LOG_SOFTMAX, "dim 1", in -> in[0].logSoftmax(1), () -> of(u(-2, 2, 2, 3)));
         add(Op.LOG_SOFTMAX, "dim 0, transposed", in -> tr(in[0]).logSoftmax(0), () -> of(u(-2, 2, 3, 2)));
+        add(Op.SOFTMAX_BACKWARD, "dim 1", in -> Dispatcher.apply(Op.SOFTMAX_BACKWARD, Attrs.of("dim", 1), in[0], in[1]),
+                () -> of(u(-1, 1, 2, 3), u(0.05, 0.95, 2, 3)));
+        add(Op.SOFTMAX_BACKWARD, "dim 0, transposed", in -> Dispatcher.apply(Op.SOFTMAX_BACKWARD, Attrs.of("dim", 0), tr(in[0]), tr(in[1])),
+                () -> of(u(-1, 1, 3, 2), u(0.05, 0.95, 3, 2)));
+        add(Op.SOFTMAX_BACKWARD, "0-d", in -> Dispatcher.apply(Op.SOFTMAX_BACKWARD, Attrs.of("dim", 0), in[0], in[1]),
+                () -> of(u(-1, 1), u(0.05, 0.95)));
 
         add(Op.MATMUL, "2-D", in -> in[0].matmul(in[1]), () -> of(u(-1, 1, 2, 3), u(-1, 1, 3, 2)));
         add(Op.MATMUL, "1-D and 2-D", in -> in[0].matmul(in[1]), () -> of(u(-1, 1, 3), u(-1, 1, 3, 2)));

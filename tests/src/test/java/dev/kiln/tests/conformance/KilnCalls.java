@@ -127,6 +127,7 @@ final class KilnCalls {
         CALLS.put("cumsum", (in, a) -> in[0].cumsum(a.get("dim").asInt()));
         CALLS.put("softmax", (in, a) -> in[0].softmax(a.get("dim").asInt()));
         CALLS.put("logSoftmax", (in, a) -> in[0].logSoftmax(a.get("dim").asInt()));
+        CALLS.put("softmaxBackward", (in, a) -> Dispatcher.apply(Op.SOFTMAX_BACKWARD, Attrs.of("dim", a.get("dim").asInt()), in[0], in[1]));
 
         CALLS.put("matmul", (in, a) -> in[0].matmul(in[1]));
         CALLS.put("addmm", (in, a) -> Tensor.addmm(in[0], in[1], in[2]));

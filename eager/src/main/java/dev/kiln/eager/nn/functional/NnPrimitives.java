@@ -37,6 +37,11 @@ public final class NnPrimitives {
                 "dilation", dilation, "ceil_mode", ceilMode), x);
     }
 
+    /** softmax's gradient from its output y and the output gradient g: y * (g - sum(g * y)) along dim, one op (PyTorch's _softmax_backward_data). */
+    public static Tensor softmaxBackward(Tensor g, Tensor y, int dim) {
+        return Dispatcher.apply(Op.SOFTMAX_BACKWARD, Attrs.of("dim", dim), g, y);
+    }
+
     /** The fused attention primitive (no dropout); {@code mask} and {@code scale} may be null. */
     public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, Double scale) {
         Attrs a = Attrs.of("causal", causal, "scale", scale);
