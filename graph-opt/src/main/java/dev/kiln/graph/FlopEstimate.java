@@ -26,7 +26,7 @@ public final class FlopEstimate {
                 TensorType w = typeOf.apply(n.inputs().get(1));
                 yield Dim.of(2).times(out).times(Shapes.product(w.shape(), 1, 4));
             }
-            case SOFTMAX, LOG_SOFTMAX -> Dim.of(4).times(out);
+            case SOFTMAX, LOG_SOFTMAX, SOFTMAX_BACKWARD -> Dim.of(4).times(out);
             case SUM, PROD, AMAX, AMIN, ALL, ANY, ARGMAX, ARGMIN, CUMSUM -> numel(typeOf.apply(n.inputs().get(0)));
             default -> n.op().def().isView() || n.op() == Op.SIZE ? Dim.of(0) : out;
         };

@@ -71,5 +71,13 @@ class SoftmaxPathsTest {
                 assertEquals(av[k], bv[j * rows + i], 0f, "copied path, row " + i + " element " + j);
             }
         }
+        // the in-place path at a storage offset (a compiled plan's views): the same bits
+        float[] gp = new float[gv.length + 5], yp = new float[gv.length + 3];
+        System.arraycopy(gv, 0, gp, 5, gv.length);
+        System.arraycopy(yv, 0, yp, 3, yv.length);
+        Strided c = CpuKernels.run(Op.SOFTMAX_BACKWARD, new Strided[] {new Strided(Storage.wrap(gp), new int[] {rows, n}, new int[] {n, 1}, 5),
+                new Strided(Storage.wrap(yp), new int[] {rows, n}, new int[] {n, 1}, 3)}, Attrs.of("dim", 1), t);
+        float[] cv = Copy.toContiguous(c, DType.FLOAT32).storage().f32();
+        for (int k = 0; k < av.length; k++) assertEquals(av[k], cv[k], 0f, "at an offset, element " + k);
     }
 }

@@ -301,6 +301,7 @@ public final class Gradients {
     private static Tensor[] softmaxBackward(GradContext c, Tensor u) {
         int d = c.attrs().getInt("dim");
         Tensor g = c.input(0), y = c.input(1);
+        if (u.dtype() != y.dtype()) u = u.to(y.dtype()); // a gradient of another dtype (backward(gradient)), as PyTorch casts it
         UnaryOperator<Tensor> rowSum = t -> t.dim() == 0 ? t : t.sum(new int[] {d}, true); // a 0-d tensor is one row of one
         Tensor gg = c.needsGrad(0) ? NnPrimitives.softmaxBackward(u, y, d) : null;
         Tensor gy = c.needsGrad(1) ? u.mul(g.sub(rowSum.apply(g.mul(y)))).sub(g.mul(rowSum.apply(u.mul(y)))) : null;
