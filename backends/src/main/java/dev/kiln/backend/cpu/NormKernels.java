@@ -5,17 +5,22 @@ import dev.kiln.backend.Strided;
 import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.op.Op;
 import dev.kiln.backend.shape.TensorType;
+import dev.kiln.backend.cpu.vector.FloatRows;
+import dev.kiln.backend.cpu.vector.VectorSupport;
 import java.util.Map;
 
 /**
  * layer_norm and its gradients, a row (the normalized dims' elements, contiguous) at a time.
- * Each row's mean and variance are summed in double over four chains (two passes: the mean,
- * then squared deviations), so a row costs a few passes over data in L1 instead of the
- * composite's dozen full-size tensors. Rows are split over the pool; the weight gradient sums
+ * A float32 row is a few vector passes ({@link FloatRows}) over data in L1 instead of the
+ * composite's dozen full-size tensors: its mean, its variance from the centered row (two
+ * passes, so no cancellation), each summed in float lanes; float64 rows sum in double over four
+ * chains. Rows are split over the pool; the weight gradient sums
  * rows per chunk and then the chunks in order, so its bits do not depend on the thread count.
  */
 final class NormKernels {
     private NormKernels() {}
+
+    private static final FloatRows ROWS = VectorSupport.floatRows();
 
     static void register(Map<Op, CpuKernel> k) {
         k.put(Op.LAYER_NORM, NormKernels::forward);
@@ -44,17 +49,14 @@ final class NormKernels {
             float[] ws = w == null ? null : w.storage().f32(), bs = b == null ? null : b.storage().f32();
             int xo = x.offset(), wo = w == null ? 0 : w.offset(), bo = b == null ? 0 : b.offset();
             BatchSplit.run(rows.count, 8L * n, (chunk, from, to) -> {
-                double[] stats = new double[2];
+                float[] scalars = new float[2];
                 for (int r = from; r < to; r++) {
                     int xr = xo + r * n, yr = r * n;
-                    stats(xs, xr, n, eps, stats);
-                    float mean = (float) stats[0], rstd = (float) stats[1];
-                    for (int i = 0; i < n; i++) {
-                        float v = (xs[xr + i] - mean) * rstd;
-                        if (ws != null) v *= ws[wo + i];
-                        if (bs != null) v += bs[bo + i];
-                        ys[yr + i] = v;
-                    }
+                    // y = (x - mean) * rstd [* w] [+ b], each a vector pass over the row in L1
+                    centered(xs, xr, n, ys, yr, eps, scalars);
+                    ROWS.binary(FloatRows.Binary.MUL, ys, yr, 1, scalars, 1, 0, ys, yr, n);
+                    if (ws != null) ROWS.binary(FloatRows.Binary.MUL, ys, yr, 1, ws, wo, 1, ys, yr, n);
+                    if (bs != null) ROWS.binary(FloatRows.Binary.ADD, ys, yr, 1, bs, bo, 1, ys, yr, n);
                 }
             });
         } else {
@@ -101,31 +103,27 @@ final class NormKernels {
         float[] xs = x.storage().f32(), gs = g.storage().f32(), ws = w == null ? null : w.storage().f32(), ds = dx.storage().f32();
         int xo = x.offset(), go = g.offset(), wo = w == null ? 0 : w.offset(), n = rows.n;
         BatchSplit.run(rows.count, 16L * n, (chunk, from, to) -> {
-            double[] stats = new double[2];
+            float[] xhat = new float[n], gw = ws == null ? null : new float[n], scalars = new float[4];
             for (int r = from; r < to; r++) {
-                int xr = xo + r * n, gr = go + r * n, dr = r * n;
-                stats(xs, xr, n, eps, stats);
-                float mean = (float) stats[0], rstd = (float) stats[1];
-                double sumG0 = 0, sumG1 = 0, sumGx0 = 0, sumGx1 = 0;
-                int i = 0;
-                for (; i + 1 < n; i += 2) {
-                    float g0 = ws == null ? gs[gr + i] : gs[gr + i] * ws[wo + i], g1 = ws == null ? gs[gr + i + 1] : gs[gr + i + 1] * ws[wo + i + 1];
-                    sumG0 += g0;
-                    sumG1 += g1;
-                    sumGx0 += g0 * ((xs[xr + i] - mean) * rstd);
-                    sumGx1 += g1 * ((xs[xr + i + 1] - mean) * rstd);
+                int gr = go + r * n, dr = r * n;
+                centered(xs, xo + r * n, n, xhat, 0, eps, scalars);
+                float rstd = scalars[1];
+                ROWS.binary(FloatRows.Binary.MUL, xhat, 0, 1, scalars, 1, 0, xhat, 0, n);
+                float[] ga = gs;
+                int gaOff = gr;
+                if (ws != null) {
+                    ROWS.binary(FloatRows.Binary.MUL, gs, gr, 1, ws, wo, 1, gw, 0, n);
+                    ga = gw;
+                    gaOff = 0;
                 }
-                for (; i < n; i++) {
-                    float g0 = ws == null ? gs[gr + i] : gs[gr + i] * ws[wo + i];
-                    sumG0 += g0;
-                    sumGx0 += g0 * ((xs[xr + i] - mean) * rstd);
-                }
-                float meanG = (float) ((sumG0 + sumG1) / n), meanGx = (float) ((sumGx0 + sumGx1) / n);
-                for (i = 0; i < n; i++) {
-                    float gw = ws == null ? gs[gr + i] : gs[gr + i] * ws[wo + i];
-                    float xhat = (xs[xr + i] - mean) * rstd;
-                    ds[dr + i] = rstd * (gw - meanG - xhat * meanGx);
-                }
+                // dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat))
+                scalars[2] = (float) (ROWS.sum(ga, gaOff, n) / n);
+                ROWS.dotRows(1, 1, n, ga, gaOff, n, xhat, 0, n, scalars, 3, 1, false);
+                scalars[3] /= n;
+                ROWS.binary(FloatRows.Binary.MUL, xhat, 0, 1, scalars, 3, 0, ds, dr, n);
+                ROWS.binary(FloatRows.Binary.SUB, ga, gaOff, 1, ds, dr, 1, ds, dr, n);
+                ROWS.binary(FloatRows.Binary.SUB, ds, dr, 1, scalars, 2, 0, ds, dr, n);
+                ROWS.binary(FloatRows.Binary.MUL, ds, dr, 1, scalars, 1, 0, ds, dr, n);
             }
         });
     }
@@ -135,12 +133,14 @@ final class NormKernels {
         int xo = x.offset(), go = g.offset(), n = rows.n;
         double[][] partial = new double[BatchSplit.chunks(rows.count)][n];
         BatchSplit.run(rows.count, 8L * n, (chunk, from, to) -> {
-            double[] stats = new double[2], acc = partial[chunk];
+            double[] acc = partial[chunk];
+            float[] prod = new float[n], scalars = new float[2];
             for (int r = from; r < to; r++) {
-                int xr = xo + r * n, gr = go + r * n;
-                stats(xs, xr, n, eps, stats);
-                float mean = (float) stats[0], rstd = (float) stats[1];
-                for (int i = 0; i < n; i++) acc[i] += gs[gr + i] * ((xs[xr + i] - mean) * rstd);
+                // g * xhat for the row, added to the chunk's double sums
+                centered(xs, xo + r * n, n, prod, 0, eps, scalars);
+                ROWS.binary(FloatRows.Binary.MUL, prod, 0, 1, scalars, 1, 0, prod, 0, n);
+                ROWS.binary(FloatRows.Binary.MUL, gs, go + r * n, 1, prod, 0, 1, prod, 0, n);
+                for (int i = 0; i < n; i++) acc[i] += prod[i];
             }
         });
         for (int i = 0; i < n; i++) {
@@ -148,6 +148,25 @@ final class NormKernels {
             for (double[] p : partial) s += p[i];
             ds[i] = (float) s;
         }
+    }
+
+    /**
+     * out[oo, oo + n) = x[xo, xo + n) - mean, and scalars = {mean, 1 / sqrt(biased variance +
+     * eps)}: the mean as {@link FloatRows#sum} sums (float lanes, blocks in double), the variance
+     * from the centered row's squares summed the same way (two passes, so no cancellation).
+     * PyTorch's CPU layer norm also accumulates float rows in float.
+     */
+    private static void centered(float[] x, int xo, int n, float[] out, int oo, double eps, float[] scalars) {
+        float mean = n == 0 ? 0f : (float) (ROWS.sum(x, xo, n) / n);
+        scalars[0] = mean;
+        ROWS.binary(FloatRows.Binary.SUB, x, xo, 1, scalars, 0, 0, out, oo, n);
+        double squares = 0; // blocks of SUM_BLOCK in float lanes, the blocks in double, as sum
+        for (int b = 0; b < n; b += FloatRows.SUM_BLOCK) {
+            int len = Math.min(FloatRows.SUM_BLOCK, n - b);
+            ROWS.dotRows(1, 1, len, out, oo + b, len, out, oo + b, len, scalars, 1, 1, false);
+            squares += scalars[1];
+        }
+        scalars[1] = (float) (1.0 / Math.sqrt(squares / n + eps));
     }
 
     private static void inputGradDouble(Strided x, Strided g, Strided w, Rows rows, double eps, Strided dx) {
@@ -182,35 +201,7 @@ final class NormKernels {
         }
     }
 
-    /** stats = {mean, 1 / sqrt(biased variance + eps)} of x[o, o + n), summed in double over four chains. */
-    static void stats(float[] x, int o, int n, double eps, double[] stats) {
-        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        int i = 0;
-        for (; i + 3 < n; i += 4) {
-            s0 += x[o + i];
-            s1 += x[o + i + 1];
-            s2 += x[o + i + 2];
-            s3 += x[o + i + 3];
-        }
-        for (; i < n; i++) s0 += x[o + i];
-        double mean = ((s0 + s1) + (s2 + s3)) / n;
-        double v0 = 0, v1 = 0, v2 = 0, v3 = 0;
-        for (i = 0; i + 3 < n; i += 4) {
-            double d0 = x[o + i] - mean, d1 = x[o + i + 1] - mean, d2 = x[o + i + 2] - mean, d3 = x[o + i + 3] - mean;
-            v0 += d0 * d0;
-            v1 += d1 * d1;
-            v2 += d2 * d2;
-            v3 += d3 * d3;
-        }
-        for (; i < n; i++) {
-            double d = x[o + i] - mean;
-            v0 += d * d;
-        }
-        stats[0] = mean;
-        stats[1] = 1.0 / Math.sqrt(((v0 + v1) + (v2 + v3)) / n + eps);
-    }
-
-    /** As {@link #stats(float[], int, int, double, double[])} for float64 rows, one chain each. */
+    /** stats = {mean, 1 / sqrt(biased variance + eps)} of a float64 row x[o, o + n), summed in double. */
     static void stats(double[] x, int o, int n, double eps, double[] stats) {
         double s = 0;
         for (int i = 0; i < n; i++) s += x[o + i];

@@ -230,8 +230,8 @@ public enum Op {
                     + " the output's gradient and the mask; recomputes the attention in tiles, so memory stays O(L + S) per head")),
     LAYER_NORM(OpDef.builder("layer_norm", NN).inputs(1, 3).rule(NormShapeRules::layerNorm)
             .attrs(integer("dims", 1).range(1, Integer.MAX_VALUE), real("eps", 1e-5))
-            .doc("(x - mean) / sqrt(var + eps) * weight + bias over each row of x's last dims elements (biased variance, statistics"
-                    + " accumulated in double); weight and bias optional (in that order), of the normalized shape. One pass per row"
+            .doc("(x - mean) / sqrt(var + eps) * weight + bias over each row of x's last dims elements (biased variance from the"
+                    + " centered row; float32 rows summed in float lanes, as PyTorch's, float64 in double); weight and bias optional (in that order), of the normalized shape. One pass per row"
                     + " instead of the composite's dozen ops")),
     LAYER_NORM_GRAD(OpDef.builder("layer_norm_grad", NN).inputs(2, 3).rule(NormShapeRules::layerNormGrad).notDifferentiable()
             .attrs(choice("wrt", "x", "x", "weight"), integer("dims", 1).range(1, Integer.MAX_VALUE), real("eps", 1e-5))
