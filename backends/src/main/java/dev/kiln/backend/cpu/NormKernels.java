@@ -13,8 +13,8 @@ import java.util.Map;
  * layer_norm and its gradients, a row (the normalized dims' elements, contiguous) at a time.
  * A float32 row is a few vector passes ({@link FloatRows}) over data in L1 instead of the
  * composite's dozen full-size tensors: its mean, its variance from the centered row (two
- * passes, so no cancellation), each summed in float lanes; float64 rows sum in double over four
- * chains. Rows are split over the pool; the weight gradient sums
+ * passes, so no cancellation), each summed in float lanes by blocks added in double; float64
+ * rows sum in double. Rows are split over the pool; the weight gradient sums
  * rows per chunk and then the chunks in order, so its bits do not depend on the thread count.
  */
 final class NormKernels {
@@ -107,7 +107,6 @@ final class NormKernels {
             for (int r = from; r < to; r++) {
                 int gr = go + r * n, dr = r * n;
                 centered(xs, xo + r * n, n, xhat, 0, eps, scalars);
-                float rstd = scalars[1];
                 ROWS.binary(FloatRows.Binary.MUL, xhat, 0, 1, scalars, 1, 0, xhat, 0, n);
                 float[] ga = gs;
                 int gaOff = gr;
@@ -118,8 +117,7 @@ final class NormKernels {
                 }
                 // dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat))
                 scalars[2] = (float) (ROWS.sum(ga, gaOff, n) / n);
-                ROWS.dotRows(1, 1, n, ga, gaOff, n, xhat, 0, n, scalars, 3, 1, false);
-                scalars[3] /= n;
+                scalars[3] = (float) (blockedDot(ga, gaOff, xhat, 0, n, scalars, 3) / n); // slot 3 as scratch: slot 1 holds rstd
                 ROWS.binary(FloatRows.Binary.MUL, xhat, 0, 1, scalars, 3, 0, ds, dr, n);
                 ROWS.binary(FloatRows.Binary.SUB, ga, gaOff, 1, ds, dr, 1, ds, dr, n);
                 ROWS.binary(FloatRows.Binary.SUB, ds, dr, 1, scalars, 2, 0, ds, dr, n);
@@ -153,20 +151,29 @@ final class NormKernels {
     /**
      * out[oo, oo + n) = x[xo, xo + n) - mean, and scalars = {mean, 1 / sqrt(biased variance +
      * eps)}: the mean as {@link FloatRows#sum} sums (float lanes, blocks in double), the variance
-     * from the centered row's squares summed the same way (two passes, so no cancellation).
+     * from the centered row's squares ({@link #blockedDot}; two passes, so no cancellation).
      * PyTorch's CPU layer norm also accumulates float rows in float.
      */
+    /**
+     * dot(a[ao, ao + n), b[bo, bo + n)) in blocks of {@link FloatRows#SUM_BLOCK}: each block in
+     * float lanes ({@link FloatRows#dotRows}), the blocks added in double, so a long row loses no
+     * more than a block's rounding. scratch[slot] is overwritten.
+     */
+    private static double blockedDot(float[] a, int ao, float[] b, int bo, int n, float[] scratch, int slot) {
+        double total = 0;
+        for (int s = 0; s < n; s += FloatRows.SUM_BLOCK) {
+            int len = Math.min(FloatRows.SUM_BLOCK, n - s);
+            ROWS.dotRows(1, 1, len, a, ao + s, len, b, bo + s, len, scratch, slot, 1, false);
+            total += scratch[slot];
+        }
+        return total;
+    }
+
     private static void centered(float[] x, int xo, int n, float[] out, int oo, double eps, float[] scalars) {
         float mean = n == 0 ? 0f : (float) (ROWS.sum(x, xo, n) / n);
         scalars[0] = mean;
         ROWS.binary(FloatRows.Binary.SUB, x, xo, 1, scalars, 0, 0, out, oo, n);
-        double squares = 0; // blocks of SUM_BLOCK in float lanes, the blocks in double, as sum
-        for (int b = 0; b < n; b += FloatRows.SUM_BLOCK) {
-            int len = Math.min(FloatRows.SUM_BLOCK, n - b);
-            ROWS.dotRows(1, 1, len, out, oo + b, len, out, oo + b, len, scalars, 1, 1, false);
-            squares += scalars[1];
-        }
-        scalars[1] = (float) (1.0 / Math.sqrt(squares / n + eps));
+        scalars[1] = (float) (1.0 / Math.sqrt(blockedDot(out, oo, out, oo, n, scalars, 1) / n + eps));
     }
 
     private static void inputGradDouble(Strided x, Strided g, Strided w, Rows rows, double eps, Strided dx) {

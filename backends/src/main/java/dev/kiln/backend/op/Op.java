@@ -231,8 +231,8 @@ public enum Op {
     LAYER_NORM(OpDef.builder("layer_norm", NN).inputs(1, 3).rule(NormShapeRules::layerNorm)
             .attrs(integer("dims", 1).range(1, Integer.MAX_VALUE), real("eps", 1e-5))
             .doc("(x - mean) / sqrt(var + eps) * weight + bias over each row of x's last dims elements (biased variance from the"
-                    + " centered row; float32 rows summed in float lanes, as PyTorch's, float64 in double); weight and bias optional (in that order), of the normalized shape. One pass per row"
-                    + " instead of the composite's dozen ops")),
+                    + " centered row; float32 rows summed in float lanes, as PyTorch's, float64 in double); weight and bias optional (in that order), of the normalized shape. A few vector"
+                    + " passes over each row in cache instead of the composite's dozen full-size ops")),
     LAYER_NORM_GRAD(OpDef.builder("layer_norm_grad", NN).inputs(2, 3).rule(NormShapeRules::layerNormGrad).notDifferentiable()
             .attrs(choice("wrt", "x", "x", "weight"), integer("dims", 1).range(1, Integer.MAX_VALUE), real("eps", 1e-5))
             .doc("the gradient of layer_norm(x[, weight, ...]) from its output gradient g: layer_norm_grad(x, g[, weight]) with respect"
