@@ -30,6 +30,8 @@ final class FusedStep extends PlanStep {
     private static final int GEMM_CHUNK_ELEMENTS = 64 * 1024;
     /** Below this a fused loop stays on the caller (as ElementSplit's two-range minimum). */
     private static final int PARALLEL_MIN_ELEMENTS = 2 * 64 * 1024;
+    /** A bool operand at most 1/this of the output's size is widened once per run (see Operands). */
+    private static final int WIDEN_ONCE_RATIO = 8;
 
     private final Plan plan;
     private final FusedProgram program;
@@ -229,6 +231,13 @@ final class FusedStep extends PlanStep {
                     off[k] = v.offset();
                     stride[k] = 0;
                 } else {
+                    if (v.dtype() == DType.BOOL && (long) v.numel() * WIDEN_ONCE_RATIO <= numel) {
+                        // a small bool operand broadcast over the output (attention's [T, T] mask
+                        // over [B, H, T, T]): widened to 1f/0f once per run, so each block's load
+                        // is a float copy instead of a conversion per element. Same values.
+                        v = Copy.toContiguous(v, DType.FLOAT32);
+                        x[k] = v;
+                    }
                     arr[k] = null; // loaded per block into the running thread's Blocks.ext[k]
                     off[k] = -1;
                     stride[k] = 1;

@@ -162,6 +162,45 @@ class CompiledGraphTest {
         }
     }
 
+    /**
+     * Attention's scale and causal mask as a fused group after the batched score product: the
+     * bool [T, T] mask, broadcast over [N, 2, T, T], is widened to floats once per run and then
+     * copied per block. At T = 9 and 64, several batches, run after run: the reference's bits,
+     * hidden scores included (-inf, then 0 after the softmax).
+     */
+    @Test
+    void aBroadcastBoolMaskInAFusedGroupGivesTheReferencesBits() {
+        for (int t : new int[] {9, 64}) {
+            GraphBuilder b = Graph.builder("masked");
+            Value q = b.addInput("q", f32("N", 2, t, 8));
+            Value k = b.addInput("k", f32("N", 2, t, 8));
+            Value v = b.addInput("v", f32("N", 2, t, 8));
+            Strided keep = Strided.allocate(DType.BOOL, new int[] {t, t});
+            for (int i = 0; i < t; i++) for (int j = 0; j <= i; j++) keep.storage().bool()[i * t + j] = true;
+            Value allowed = b.addConstant("allowed", new TensorType(DType.BOOL, new Dim[] {Dim.of(t), Dim.of(t)}), keep);
+            Strided root = Strided.allocate(DType.FLOAT32, new int[0]);
+            root.storage().f32()[0] = (float) Math.sqrt(8);
+            Value scale = b.addConstant("scale", f32(), root);
+            Strided ninf = Strided.allocate(DType.FLOAT32, new int[0]);
+            ninf.storage().f32()[0] = Float.NEGATIVE_INFINITY;
+            Value hidden = b.addConstant("hidden", f32(), ninf);
+            Value kt = b.add(Op.PERMUTE, Attrs.of("dims", new int[] {0, 1, 3, 2}), "Masked.java:1", k);
+            Value scores = b.add(Op.DIV, Attrs.EMPTY, "Masked.java:2", b.add(Op.MATMUL, Attrs.EMPTY, "Masked.java:2", q, kt), scale);
+            Value masked = b.add(Op.WHERE, Attrs.EMPTY, "Masked.java:3", allowed, scores, hidden);
+            Value y = b.add(Op.MATMUL, Attrs.EMPTY, "Masked.java:4", b.add(Op.SOFTMAX, Attrs.of("dim", -1), "Masked.java:4", masked), v);
+            Graph g = b.output(y).output(masked).build();
+            CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2));
+            String text = c.explain(Map.of("N", 5L));
+            assertTrue(java.util.regex.Pattern.compile("fused +%\\d+ div, %\\d+ where").matcher(text).find(), "the scale and mask fused:\n" + text);
+            for (int run = 0; run < 3; run++) {
+                for (long n : new long[] {1, 5, 33}) {
+                    List<Strided> in = Differential.randomInputs(g, Map.of("N", n), 100 * run + n);
+                    Differential.assertClose(ReferenceInterpreter.run(g, in), c.run(in), 0, "T=" + t + ", run " + run + ", N=" + n);
+                }
+            }
+        }
+    }
+
     @Test
     void elementwiseChainStreamsInPlaceAndReusesSlots() {
         GraphBuilder b = Graph.builder("chain");
