@@ -10,7 +10,8 @@ import java.util.Map;
 
 /**
  * The CPU backend's kernel table: one kernel per op, registered by family, and beside it the
- * write-into kernels of the ops that have one (elementwise ops, matmul; {@link #runInto}).
+ * write-into kernels of the ops that have one (elementwise ops, matmul, cat, softmax and its
+ * gradient, layer norm and its x gradient; {@link #runInto}).
  */
 public final class CpuKernels {
     private static final Map<Op, CpuKernel> KERNELS;
@@ -20,12 +21,12 @@ public final class CpuKernels {
         EnumMap<Op, CpuKernel> k = new EnumMap<>(Op.class);
         EnumMap<Op, IntoKernel> into = new EnumMap<>(Op.class);
         ElementwiseKernels.register(k, into);
-        ReductionKernels.register(k);
+        ReductionKernels.register(k, into);
         LinalgKernels.register(k, into);
         ViewKernels.register(k);
-        IndexKernels.register(k);
+        IndexKernels.register(k, into);
         NnKernels.register(k);
-        NormKernels.register(k);
+        NormKernels.register(k, into);
         KERNELS = Collections.unmodifiableMap(k);
         INTO = Collections.unmodifiableMap(into);
     }

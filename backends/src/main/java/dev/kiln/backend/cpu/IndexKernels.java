@@ -13,8 +13,15 @@ import java.util.Map;
 final class IndexKernels {
     private IndexKernels() {}
 
-    static void register(Map<Op, CpuKernel> k) {
-        k.put(Op.CAT, IndexKernels::cat);
+    static void register(Map<Op, CpuKernel> k, Map<Op, IntoKernel> into) {
+        k.put(Op.CAT, (in, a, out) -> cat(in, a, out, Strided.allocate(out.dtype(), out.concreteShape())));
+        // into a compiled plan's arena slot (a split's gradient joined, 6 MiB per GPT block): the
+        // pieces tile the output, so every element is written
+        into.put(Op.CAT, (in, a, out, dest) -> {
+            for (Strided x : in) if (x.storage() == dest.storage()) return false;
+            cat(in, a, out, dest);
+            return true;
+        });
         k.put(Op.PAD, IndexKernels::pad);
         k.put(Op.INDEX_SELECT, IndexKernels::indexSelect);
         k.put(Op.GATHER, IndexKernels::gather);
@@ -42,10 +49,9 @@ final class IndexKernels {
         return new Strided(x.storage(), shape, x.strides(), x.offset() + start * x.strides()[dim]);
     }
 
-    private static Strided cat(Strided[] in, Attrs a, TensorType outT) {
+    private static Strided cat(Strided[] in, Attrs a, TensorType outT, Strided out) {
         int[] shape = outT.concreteShape();
         int d = Shapes.normDim("cat", a.getInt("dim"), shape.length);
-        Strided out = Strided.allocate(outT.dtype(), shape);
         int pos = 0;
         for (Strided x : in) {
             int len = x.shape()[d];

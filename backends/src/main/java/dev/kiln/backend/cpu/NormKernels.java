@@ -22,9 +22,19 @@ final class NormKernels {
 
     private static final FloatRows ROWS = VectorSupport.floatRows();
 
-    static void register(Map<Op, CpuKernel> k) {
-        k.put(Op.LAYER_NORM, NormKernels::forward);
-        k.put(Op.LAYER_NORM_GRAD, NormKernels::backward);
+    static void register(Map<Op, CpuKernel> k, Map<Op, IntoKernel> into) {
+        k.put(Op.LAYER_NORM, (in, a, out) -> forward(in, a, out, Strided.allocate(out.dtype(), out.concreteShape())));
+        k.put(Op.LAYER_NORM_GRAD, (in, a, out) -> backward(in, a, out, Strided.allocate(out.dtype(), out.concreteShape())));
+        // float32 results into a compiled plan's arena slot (every row is written); the weight
+        // gradient is small and stays allocated
+        into.put(Op.LAYER_NORM, (in, a, out, dest) -> into(in, dest) && forward(in, a, out, dest) != null);
+        into.put(Op.LAYER_NORM_GRAD, (in, a, out, dest) -> a.getString("wrt").equals("x") && into(in, dest) && backward(in, a, out, dest) != null);
+    }
+
+    private static boolean into(Strided[] in, Strided dest) {
+        if (dest.dtype() != DType.FLOAT32) return false;
+        for (Strided x : in) if (x.storage() == dest.storage()) return false;
+        return true;
     }
 
     /** The rows of x: n elements each (the normalized dims), count of them. */
@@ -36,14 +46,15 @@ final class NormKernels {
         }
     }
 
-    private static Strided forward(Strided[] in, Attrs a, TensorType out) {
+    /** layer_norm into y (contiguous, of out's shape and dtype, at its offset). */
+    private static Strided forward(Strided[] in, Attrs a, TensorType out, Strided y) {
         DType t = out.dtype();
         Strided x = Copy.denseOf(in[0], t);
         Strided w = in.length > 1 ? Copy.denseOf(in[1], t) : null, b = in.length > 2 ? Copy.denseOf(in[2], t) : null;
         Rows rows = Rows.of(x, a);
         int n = rows.n;
         double eps = a.getFloat("eps");
-        Strided y = Strided.allocate(t, out.concreteShape());
+        int yo = y.offset();
         if (t == DType.FLOAT32) {
             float[] xs = x.storage().f32(), ys = y.storage().f32();
             float[] ws = w == null ? null : w.storage().f32(), bs = b == null ? null : b.storage().f32();
@@ -51,7 +62,7 @@ final class NormKernels {
             BatchSplit.run(rows.count, 8L * n, (chunk, from, to) -> {
                 float[] scalars = new float[2];
                 for (int r = from; r < to; r++) {
-                    int xr = xo + r * n, yr = r * n;
+                    int xr = xo + r * n, yr = yo + r * n;
                     // y = (x - mean) * rstd [* w] [+ b], each a vector pass over the row in L1
                     centered(xs, xr, n, ys, yr, eps, scalars);
                     ROWS.binary(FloatRows.Binary.MUL, ys, yr, 1, scalars, 1, 0, ys, yr, n);
@@ -65,7 +76,7 @@ final class NormKernels {
             int xo = x.offset(), wo = w == null ? 0 : w.offset(), bo = b == null ? 0 : b.offset();
             double[] stats = new double[2];
             for (int r = 0; r < rows.count; r++) {
-                int xr = xo + r * n, yr = r * n;
+                int xr = xo + r * n, yr = yo + r * n;
                 stats(xs, xr, n, eps, stats);
                 for (int i = 0; i < n; i++) {
                     double v = (xs[xr + i] - stats[0]) * stats[1];
@@ -82,13 +93,12 @@ final class NormKernels {
      * wrt x: dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat)) per row, with gw = g * weight
      * and xhat = (x - mean) * rstd. wrt weight: the sum over rows of g * xhat.
      */
-    private static Strided backward(Strided[] in, Attrs a, TensorType out) {
+    private static Strided backward(Strided[] in, Attrs a, TensorType out, Strided result) {
         DType t = out.dtype();
         Strided x = Copy.denseOf(in[0], t), g = Copy.denseOf(in[1], t), w = in.length > 2 ? Copy.denseOf(in[2], t) : null;
         Rows rows = Rows.of(x, a);
         double eps = a.getFloat("eps");
         boolean wrtX = a.getString("wrt").equals("x");
-        Strided result = Strided.allocate(t, out.concreteShape());
         if (t == DType.FLOAT32) {
             if (wrtX) inputGradFloat(x, g, w, rows, eps, result);
             else weightGradFloat(x, g, rows, eps, result);
@@ -105,7 +115,7 @@ final class NormKernels {
         BatchSplit.run(rows.count, 16L * n, (chunk, from, to) -> {
             float[] xhat = new float[n], gw = ws == null ? null : new float[n], scalars = new float[4];
             for (int r = from; r < to; r++) {
-                int gr = go + r * n, dr = r * n;
+                int gr = go + r * n, dr = dx.offset() + r * n;
                 centered(xs, xo + r * n, n, xhat, 0, eps, scalars);
                 ROWS.binary(FloatRows.Binary.MUL, xhat, 0, 1, scalars, 1, 0, xhat, 0, n);
                 float[] ga = gs;
@@ -144,7 +154,7 @@ final class NormKernels {
         for (int i = 0; i < n; i++) {
             double s = 0;
             for (double[] p : partial) s += p[i];
-            ds[i] = (float) s;
+            ds[dw.offset() + i] = (float) s;
         }
     }
 
@@ -181,7 +191,7 @@ final class NormKernels {
         int xo = x.offset(), go = g.offset(), wo = w == null ? 0 : w.offset(), n = rows.n;
         double[] stats = new double[2];
         for (int r = 0; r < rows.count; r++) {
-            int xr = xo + r * n, gr = go + r * n, dr = r * n;
+            int xr = xo + r * n, gr = go + r * n, dr = dx.offset() + r * n;
             stats(xs, xr, n, eps, stats);
             double sumG = 0, sumGx = 0;
             for (int i = 0; i < n; i++) {

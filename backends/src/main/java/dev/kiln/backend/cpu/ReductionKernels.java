@@ -23,7 +23,7 @@ final class ReductionKernels {
     /** Rows of the input, reduced dims last: (data, rows, rowLength). */
     record Rows(Strided data, int count, int length) {}
 
-    static void register(Map<Op, CpuKernel> k) {
+    static void register(Map<Op, CpuKernel> k, Map<Op, IntoKernel> into) {
         k.put(Op.SUM, (in, a, out) -> reduce(in[0], a, out, 0));
         k.put(Op.PROD, (in, a, out) -> reduce(in[0], a, out, 1));
         k.put(Op.AMAX, (in, a, out) -> reduce(in[0], a, out, 2));
@@ -36,6 +36,36 @@ final class ReductionKernels {
         k.put(Op.SOFTMAX, (in, a, out) -> softmax(in[0], a, out, false));
         k.put(Op.LOG_SOFTMAX, (in, a, out) -> softmax(in[0], a, out, true));
         k.put(Op.SOFTMAX_BACKWARD, (in, a, out) -> softmaxBackward(in[0], in[1], a, out));
+        // into a compiled plan's arena slot: the fast paths only (float32 rows along a contiguous last dim)
+        into.put(Op.SOFTMAX, (in, a, out, dest) -> {
+            Strided x = in[0];
+            if (!softmaxRowsInPlace(x, a, out, "softmax") || x.storage() == dest.storage()) return false;
+            int n = x.shape()[x.rank() - 1];
+            softmaxRows(x.storage().f32(), x.offset(), dest.storage().f32(), dest.offset(), n == 0 ? 0 : x.numel() / n, n);
+            return true;
+        });
+        into.put(Op.SOFTMAX_BACKWARD, (in, a, out, dest) -> {
+            Strided g = in[0], y = in[1];
+            if (!softmaxRowsInPlace(y, a, out, "softmax_backward") || !g.isContiguous()
+                    || g.storage() == dest.storage() || y.storage() == dest.storage()) return false;
+            int n = y.shape()[y.rank() - 1];
+            softmaxBackwardRows(g.storage().f32(), g.offset(), y.storage().f32(), y.offset(), dest.storage().f32(), dest.offset(), n == 0 ? 0 : y.numel() / n, n);
+            return true;
+        });
+    }
+
+    /** Whether x's softmax rows (along attr dim) are float32, contiguous and along the last dim: read (and written) in place. */
+    private static boolean softmaxRowsInPlace(Strided x, Attrs a, TensorType outT, String op) {
+        if (x.rank() == 0) return false;
+        int d = Shapes.normDim(op, a.getInt("dim"), x.rank());
+        return outT.dtype() == DType.FLOAT32 && x.dtype() == DType.FLOAT32 && d == x.rank() - 1 && x.isContiguous();
+    }
+
+    /** softmax of rows contiguous rows of n at xo into out at oo, split over the pool. */
+    private static void softmaxRows(float[] s, int xo, float[] o, int oo, int count, int n) {
+        BatchSplit.run(count, 8L * n, (chunk, from, to) -> {
+            for (int r = from; r < to; r++) ROWS.softmax(s, xo + r * n, o, oo + r * n, n);
+        });
     }
 
     /** Permutes {@code dims} to the end and copies into a contiguous buffer of {@code t}. */
@@ -291,15 +321,11 @@ final class ReductionKernels {
             return r;
         }
         int d = Shapes.normDim(log ? "log_softmax" : "softmax", a.getInt("dim"), x.rank());
-        if (!log && t == DType.FLOAT32 && x.dtype() == t && d == x.rank() - 1 && x.isContiguous()) {
+        if (!log && softmaxRowsInPlace(x, a, outT, "softmax")) {
             // rows already contiguous: read them in place, no copy first
             int n = x.shape()[d];
             Strided out = Strided.allocate(t, x.shape());
-            float[] s = x.storage().f32(), o = out.storage().f32();
-            int count = n == 0 ? 0 : x.numel() / n, xo = x.offset();
-            BatchSplit.run(count, 8L * n, (chunk, from, to) -> {
-                for (int r = from; r < to; r++) ROWS.softmax(s, xo + r * n, o, r * n, n);
-            });
+            softmaxRows(x.storage().f32(), x.offset(), out.storage().f32(), 0, n == 0 ? 0 : x.numel() / n, n);
             return out;
         }
         Rows rows = rowsOf(x, new int[] {d}, t, true);

@@ -12,8 +12,9 @@ import java.util.Map;
 
 /**
  * A plain CPU kernel call for one node; the kernel allocates its result (or returns a view),
- * except that a float32 op with a write-into kernel (matmul, elementwise ops;
- * {@link CpuKernels#runInto}) writes into the arena slot the plan gave it: attention's batched
+ * except that a float32 op with a write-into kernel (matmul, elementwise ops, cat, softmax and
+ * softmax_backward, layer_norm and its x gradient; {@link CpuKernels#runInto}) writes into the
+ * arena slot the plan gave it: attention's batched
  * [B, H, T, T] products are 2-8 MiB each, and a fresh array is zeroed by the JVM and, at that
  * size, allocated by G1 as a humongous object, on every run.
  */

@@ -201,6 +201,42 @@ class CompiledGraphTest {
         }
     }
 
+    /**
+     * The row kernels with write-into kernels (layer_norm, its x gradient, softmax, its gradient)
+     * and cat, as kernel steps whose results land in arena slots, reused run after run with new
+     * inputs: each result has the reference's bits (a slot with stale rows would show), at
+     * several batches, rows of 33 (off the vector width) and 128.
+     */
+    @Test
+    void rowKernelsAndCatWriteIntoReusedSlotsWithTheReferencesBits() {
+        for (int c : new int[] {33, 128}) {
+            GraphBuilder b = Graph.builder("rows");
+            Value x = b.addInput("x", f32("N", 5, c));
+            Value g = b.addInput("g", f32("N", 5, c));
+            Value w = b.addParam("w", f32(c), randomParam(31, c));
+            Value bias = b.addParam("b", f32(c), randomParam(32, c));
+            Attrs ln = Attrs.of("dims", 1, "eps", 1e-5);
+            Value y = b.add(Op.LAYER_NORM, ln, "Rows.java:1", x, w, bias);
+            Value p = b.add(Op.SOFTMAX, Attrs.of("dim", -1), "Rows.java:2", y);
+            Value dp = b.add(Op.SOFTMAX_BACKWARD, Attrs.of("dim", -1), "Rows.java:3", g, p);
+            Value dx = b.add(Op.LAYER_NORM_GRAD, Attrs.of("wrt", "x", "dims", 1, "eps", 1e-5), "Rows.java:4", x, dp, w);
+            Value joined = b.add(Op.CAT, Attrs.of("dim", 2), "Rows.java:5", p, dp, dx);
+            Value out = b.add(Op.SOFTMAX, Attrs.of("dim", -1), "Rows.java:6", joined);
+            Graph graph = b.output(out).build();
+            CompiledGraph compiled = CompiledGraph.compile(graph, CompileOptions.of(OptLevel.O2));
+            String text = compiled.explain(Map.of("N", 4L));
+            for (String op : new String[] {"layer_norm", "softmax_backward", "layer_norm_grad", "cat"}) {
+                assertTrue(java.util.regex.Pattern.compile("%\\d+ " + op + " -> f32\\[[0-9,]+\\] \\[slot ").matcher(text).find(), op + " into a slot:\n" + text);
+            }
+            for (int run = 0; run < 3; run++) {
+                for (long n : new long[] {1, 4, 65}) {
+                    List<Strided> in = Differential.randomInputs(graph, Map.of("N", n), 10 * run + n);
+                    Differential.assertClose(ReferenceInterpreter.run(graph, in), compiled.run(in), 0, "C=" + c + ", run " + run + ", N=" + n);
+                }
+            }
+        }
+    }
+
     @Test
     void elementwiseChainStreamsInPlaceAndReusesSlots() {
         GraphBuilder b = Graph.builder("chain");
