@@ -3,6 +3,7 @@ package dev.kiln.backend.cpu;
 import dev.kiln.backend.Strided;
 import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.op.Op;
+import dev.kiln.backend.shape.Shapes;
 import dev.kiln.backend.shape.TensorType;
 import java.util.Collections;
 import java.util.EnumMap;
@@ -38,6 +39,21 @@ public final class CpuKernels {
     /** Whether op has a write-into kernel ({@link #runInto} may still decline a given call). */
     public static boolean hasInto(Op op) { return INTO.containsKey(op); }
 
+    /**
+     * Whether op's write-into kernel can serve calls with these attributes and this result type
+     * at all (a compiled plan gives such a step an arena slot): the row kernels write into a
+     * buffer only along a last dim, and layer norm's weight gradient never does. A call may
+     * still be declined at run time for its inputs' layout (a transposed softmax input).
+     */
+    public static boolean hasInto(Op op, Attrs attrs, TensorType out) {
+        if (!INTO.containsKey(op)) return false;
+        return switch (op) {
+            case LAYER_NORM_GRAD -> attrs.getString("wrt").equals("x");
+            case SOFTMAX, SOFTMAX_BACKWARD -> out.rank() > 0 && Shapes.normDim(op.opName(), attrs.getInt("dim"), out.rank()) == out.rank() - 1;
+            default -> true;
+        };
+    }
+
     /** Runs op's CPU kernel; {@code out} is the checked result type with concrete dims. */
     public static Strided run(Op op, Strided[] inputs, Attrs attrs, TensorType out) {
         CpuKernel k = KERNELS.get(op);
@@ -49,8 +65,8 @@ public final class CpuKernels {
      * Runs op writing its result into {@code dest} (the storage of an in-place op's target, or a
      * compiled plan's arena slot) when
      * op has such a kernel and the buffer can take it: dest contiguous, of out's dtype and shape,
-     * and every input either disjoint from dest's storage or exactly dest (for matmul: disjoint,
-     * since every output element reads whole rows and columns). Returns false, having written
+     * and every input either disjoint from dest's storage or exactly dest (for matmul, cat and the
+     * row kernels: disjoint, since an output element reads more than its own position). Returns false, having written
      * nothing, otherwise; the caller then computes out of place and copies.
      */
     public static boolean runInto(Op op, Strided[] inputs, Attrs attrs, TensorType out, Strided dest) {

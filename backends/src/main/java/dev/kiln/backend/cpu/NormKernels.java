@@ -210,12 +210,13 @@ final class NormKernels {
     private static void weightGradDouble(Strided x, Strided g, Rows rows, double eps, Strided dw) {
         double[] xs = x.storage().f64(), gs = g.storage().f64(), ds = dw.storage().f64();
         int xo = x.offset(), go = g.offset(), n = rows.n;
-        double[] stats = new double[2];
+        double[] stats = new double[2], acc = new double[n];
         for (int r = 0; r < rows.count; r++) {
             int xr = xo + r * n, gr = go + r * n;
             stats(xs, xr, n, eps, stats);
-            for (int i = 0; i < n; i++) ds[i] += gs[gr + i] * (xs[xr + i] - stats[0]) * stats[1];
+            for (int i = 0; i < n; i++) acc[i] += gs[gr + i] * (xs[xr + i] - stats[0]) * stats[1];
         }
+        System.arraycopy(acc, 0, ds, dw.offset(), n);
     }
 
     /** stats = {mean, 1 / sqrt(biased variance + eps)} of a float64 row x[o, o + n), summed in double. */

@@ -32,6 +32,8 @@ final class FusedStep extends PlanStep {
     private static final int PARALLEL_MIN_ELEMENTS = 2 * 64 * 1024;
     /** A bool operand at most 1/this of the output's size is widened once per run (see Operands). */
     private static final int WIDEN_ONCE_RATIO = 8;
+    /** ... and of at most this many elements (4 MiB as floats): a [4096, 4096] mask stays converted per block, not copied per run. */
+    private static final int WIDEN_ONCE_MAX = 1 << 20;
 
     private final Plan plan;
     private final FusedProgram program;
@@ -231,7 +233,7 @@ final class FusedStep extends PlanStep {
                     off[k] = v.offset();
                     stride[k] = 0;
                 } else {
-                    if (v.dtype() == DType.BOOL && (long) v.numel() * WIDEN_ONCE_RATIO <= numel) {
+                    if (v.dtype() == DType.BOOL && (long) v.numel() * WIDEN_ONCE_RATIO <= numel && v.numel() <= WIDEN_ONCE_MAX) {
                         // a small bool operand broadcast over the output (attention's [T, T] mask
                         // over [B, H, T, T]): widened to 1f/0f once per run, so each block's load
                         // is a float copy instead of a conversion per element. Same values.

@@ -31,7 +31,7 @@ final class KernelStep extends PlanStep {
         this.node = spec.root();
         this.inputs = node.inputs().stream().mapToInt(index::get).toArray();
         this.type = TensorType.of(plan.dtypes[out], plan.shapes[out]);
-        this.intoSlot = CpuKernels.hasInto(node.op()) && type.dtype() == DType.FLOAT32 && !node.op().def().isView();
+        this.intoSlot = type.dtype() == DType.FLOAT32 && !node.op().def().isView() && CpuKernels.hasInto(node.op(), node.attrs(), type);
     }
 
     @Override
