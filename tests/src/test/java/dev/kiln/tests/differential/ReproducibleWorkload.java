@@ -72,6 +72,7 @@ public final class ReproducibleWorkload {
         // a transformer block's fused pieces at sizes that split over the pool: layer_norm and its
         // x and weight gradients (per-chunk weight sums reduced in chunk order), gelu_backward,
         // a split whose pieces' gradients join into one cat, a broadcast bias add and softmax rows
+        // (their gradient one softmax_backward op)
         Tensor h = Tensor.randn(4, 1100, 96).mul(2.0).add(0.5).requiresGrad(true);
         Tensor lw = Tensor.randn(96).requiresGrad(true), lb = Tensor.randn(96).requiresGrad(true), bias = Tensor.randn(32).requiresGrad(true);
         List<Tensor> parts = F.layerNorm(h, new int[] {96}, lw, lb, 1e-5).split(32, 2);
