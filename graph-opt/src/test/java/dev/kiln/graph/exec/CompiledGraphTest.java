@@ -153,12 +153,7 @@ class CompiledGraphTest {
             assertEquals(2, text.split(java.util.regex.Pattern.quote(scoresType + " [slot "), -1).length - 1, text);
             assertEquals(1, text.split(java.util.regex.Pattern.quote(valuesType + " [slot "), -1).length - 1, "the first block's values: " + text);
             assertTrue(text.contains(valuesType + " [output]"), text);
-            for (int run = 0; run < 4; run++) {
-                for (long n : new long[] {1, 5, 33}) {
-                    List<Strided> in = Differential.randomInputs(g, Map.of("N", n), 100 * run + n);
-                    Differential.assertClose(ReferenceInterpreter.run(g, in), c.run(in), 0, "T=" + t + ", run " + run + ", N=" + n);
-                }
-            }
+            sameBitsRunAfterRun(g, c, 4, 100, "T=" + t, 1, 5, 33);
         }
     }
 
@@ -192,12 +187,7 @@ class CompiledGraphTest {
             CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2));
             String text = c.explain(Map.of("N", 5L));
             assertTrue(java.util.regex.Pattern.compile("fused +%\\d+ div, %\\d+ where").matcher(text).find(), "the scale and mask fused:\n" + text);
-            for (int run = 0; run < 3; run++) {
-                for (long n : new long[] {1, 5, 33}) {
-                    List<Strided> in = Differential.randomInputs(g, Map.of("N", n), 100 * run + n);
-                    Differential.assertClose(ReferenceInterpreter.run(g, in), c.run(in), 0, "T=" + t + ", run " + run + ", N=" + n);
-                }
-            }
+            sameBitsRunAfterRun(g, c, 3, 100, "T=" + t, 1, 5, 33);
         }
     }
 
@@ -228,11 +218,16 @@ class CompiledGraphTest {
             for (String op : new String[] {"layer_norm", "softmax_backward", "layer_norm_grad", "cat"}) {
                 assertTrue(java.util.regex.Pattern.compile("%\\d+ " + op + " -> f32\\[[0-9,]+\\] \\[slot ").matcher(text).find(), op + " into a slot:\n" + text);
             }
-            for (int run = 0; run < 3; run++) {
-                for (long n : new long[] {1, 4, 65}) {
-                    List<Strided> in = Differential.randomInputs(graph, Map.of("N", n), 10 * run + n);
-                    Differential.assertClose(ReferenceInterpreter.run(graph, in), compiled.run(in), 0, "C=" + c + ", run " + run + ", N=" + n);
-                }
+            sameBitsRunAfterRun(graph, compiled, 3, 10, "C=" + c, 1, 4, 65);
+        }
+    }
+
+    /** runs times over each batch, with new inputs each time (seed = seedStep * run + n): the reference's bits. */
+    private static void sameBitsRunAfterRun(Graph g, CompiledGraph c, int runs, int seedStep, String label, long... batches) {
+        for (int run = 0; run < runs; run++) {
+            for (long n : batches) {
+                List<Strided> in = Differential.randomInputs(g, Map.of("N", n), seedStep * run + n);
+                Differential.assertClose(ReferenceInterpreter.run(g, in), c.run(in), 0, label + ", run " + run + ", N=" + n);
             }
         }
     }
