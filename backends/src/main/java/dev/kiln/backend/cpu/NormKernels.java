@@ -127,7 +127,7 @@ final class NormKernels {
                 }
                 // dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat))
                 scalars[2] = (float) (ROWS.sum(ga, gaOff, n) / n);
-                scalars[3] = (float) (blockedDot(ga, gaOff, xhat, 0, n, scalars, 3) / n); // slot 3 as scratch: slot 1 holds rstd
+                scalars[3] = (float) (ROWS.dot(ga, gaOff, xhat, 0, n) / n);
                 ROWS.binary(FloatRows.Binary.MUL, xhat, 0, 1, scalars, 3, 0, ds, dr, n);
                 ROWS.binary(FloatRows.Binary.SUB, ga, gaOff, 1, ds, dr, 1, ds, dr, n);
                 ROWS.binary(FloatRows.Binary.SUB, ds, dr, 1, scalars, 2, 0, ds, dr, n);
@@ -161,29 +161,14 @@ final class NormKernels {
     /**
      * out[oo, oo + n) = x[xo, xo + n) - mean, and scalars = {mean, 1 / sqrt(biased variance +
      * eps)}: the mean as {@link FloatRows#sum} sums (float lanes, blocks in double), the variance
-     * from the centered row's squares ({@link #blockedDot}; two passes, so no cancellation).
+     * from the centered row's squares ({@link FloatRows#dot}; two passes, so no cancellation).
      * PyTorch's CPU layer norm also accumulates float rows in float.
      */
-    /**
-     * dot(a[ao, ao + n), b[bo, bo + n)) in blocks of {@link FloatRows#SUM_BLOCK}: each block in
-     * float lanes ({@link FloatRows#dotRows}), the blocks added in double, so a long row loses no
-     * more than a block's rounding. scratch[slot] is overwritten.
-     */
-    private static double blockedDot(float[] a, int ao, float[] b, int bo, int n, float[] scratch, int slot) {
-        double total = 0;
-        for (int s = 0; s < n; s += FloatRows.SUM_BLOCK) {
-            int len = Math.min(FloatRows.SUM_BLOCK, n - s);
-            ROWS.dotRows(1, 1, len, a, ao + s, len, b, bo + s, len, scratch, slot, 1, false);
-            total += scratch[slot];
-        }
-        return total;
-    }
-
     private static void centered(float[] x, int xo, int n, float[] out, int oo, double eps, float[] scalars) {
         float mean = n == 0 ? 0f : (float) (ROWS.sum(x, xo, n) / n);
         scalars[0] = mean;
         ROWS.binary(FloatRows.Binary.SUB, x, xo, 1, scalars, 0, 0, out, oo, n);
-        scalars[1] = (float) (1.0 / Math.sqrt(blockedDot(out, oo, out, oo, n, scalars, 1) / n + eps));
+        scalars[1] = (float) (1.0 / Math.sqrt(ROWS.dot(out, oo, out, oo, n) / n + eps));
     }
 
     private static void inputGradDouble(Strided x, Strided g, Strided w, Rows rows, double eps, Strided dx) {

@@ -260,7 +260,7 @@ final class ReductionKernels {
 
     /**
      * softmax_backward(g, y) = y * (g - dot(g, y)) for each row along dim: per row, the dot in
-     * vector lanes ({@link FloatRows#dotRows}), then the subtraction and the product while the
+     * vector lanes by blocks ({@link FloatRows#dot}), then the subtraction and the product while the
      * row is in L1. Contiguous last-dim float32 rows are read in place; others are copied into
      * rows first (g into the buffer the result is written over).
      */
@@ -306,7 +306,7 @@ final class ReductionKernels {
             float[] dot = new float[1];
             for (int r = from; r < to; r++) {
                 int gr = go + r * n, yr = yo + r * n, or = oo + r * n;
-                ROWS.dotRows(1, 1, n, g, gr, n, y, yr, n, dot, 0, 1, false);
+                dot[0] = (float) ROWS.dot(g, gr, y, yr, n);
                 ROWS.binary(FloatRows.Binary.SUB, g, gr, 1, dot, 0, 0, out, or, n);
                 ROWS.binary(FloatRows.Binary.MUL, out, or, 1, y, yr, 1, out, or, n);
             }
