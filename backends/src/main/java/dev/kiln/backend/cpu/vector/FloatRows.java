@@ -106,19 +106,11 @@ public interface FloatRows {
 
     /**
      * dot(a[ao, ao + n), b[bo, bo + n)) as {@link #sum} sums: blocks of {@link #SUM_BLOCK} in
-     * float lanes ({@link #dotRows}), the blocks added in double, so a long row loses no more
-     * than one block's rounding (layer norm's variance, softmax's gradient).
+     * float lanes, each as {@link #dotRows} computes one element, the blocks added in double, so a
+     * long row loses no more than one block's rounding (layer norm's variance, softmax's
+     * gradient).
      */
-    default double dot(float[] a, int ao, float[] b, int bo, int n) {
-        float[] one = new float[1];
-        double total = 0;
-        for (int s = 0; s < n; s += SUM_BLOCK) {
-            int len = Math.min(SUM_BLOCK, n - s);
-            dotRows(1, 1, len, a, ao + s, len, b, bo + s, len, one, 0, 1, false);
-            total += one[0];
-        }
-        return total;
-    }
+    double dot(float[] a, int ao, float[] b, int bo, int n);
 
     /**
      * Largest element of a contiguous row, NaN when any is NaN (Math.max's rule); -inf for an

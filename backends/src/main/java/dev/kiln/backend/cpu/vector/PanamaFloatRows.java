@@ -292,6 +292,13 @@ final class PanamaFloatRows implements FloatRows {
         c[c0 + 3] = accumulate ? c[c0 + 3] + r3 : r3;
     }
 
+    @Override
+    public double dot(float[] a, int ao, float[] b, int bo, int n) {
+        double total = 0;
+        for (int s = 0; s < n; s += SUM_BLOCK) total += dot(Math.min(SUM_BLOCK, n - s), a, ao + s, b, bo + s);
+        return total;
+    }
+
     private static float dot(int k, float[] a, int a0, float[] b, int b0) {
         int L = S.length(), bound = S.loopBound(k), p = 0;
         FloatVector s = FloatVector.zero(S);

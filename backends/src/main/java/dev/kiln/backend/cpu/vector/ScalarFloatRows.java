@@ -53,6 +53,18 @@ public final class ScalarFloatRows implements FloatRows {
     }
 
     @Override
+    public double dot(float[] a, int ao, float[] b, int bo, int n) {
+        double total = 0;
+        for (int s = 0; s < n; s += SUM_BLOCK) {
+            int len = Math.min(SUM_BLOCK, n - s);
+            float r = 0; // as dotRows sums one element
+            for (int p = 0; p < len; p++) r += a[ao + s + p] * b[bo + s + p];
+            total += r;
+        }
+        return total;
+    }
+
+    @Override
     public void argmaxStep(float[] x, int xo, int[] map, float[] best, int[] idx, int cand, int n) {
         for (int j = 0; j < n; j++) {
             float v = x[xo + map[j]];

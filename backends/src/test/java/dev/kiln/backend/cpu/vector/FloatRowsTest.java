@@ -25,6 +25,36 @@ class FloatRowsTest {
         return a;
     }
 
+    /**
+     * dot: each 1024-element block as dotRows computes one element (the same bits), the blocks
+     * added in double; both twins within float rounding of float64, at row lengths across blocks.
+     */
+    @Test
+    void dotSumsBlocksOfDotRowsInDouble() {
+        for (FloatRows rows : new FloatRows[] {SCALAR, VECTOR}) {
+            for (int n : new int[] {0, 1, 15, 16, 17, 1023, 1024, 1025, 2048, 5000}) {
+                Random r = new Random(n);
+                float[] a = new float[n + 3], b = new float[n + 2];
+                for (int i = 0; i < a.length; i++) a[i] = (float) r.nextGaussian();
+                for (int i = 0; i < b.length; i++) b[i] = (float) r.nextGaussian();
+                double blocks = 0, exact = 0, mag = 0;
+                float[] one = new float[1];
+                for (int s = 0; s < n; s += FloatRows.SUM_BLOCK) {
+                    int len = Math.min(FloatRows.SUM_BLOCK, n - s);
+                    rows.dotRows(1, 1, len, a, 3 + s, len, b, 2 + s, len, one, 0, 1, false);
+                    blocks += one[0];
+                }
+                for (int i = 0; i < n; i++) {
+                    exact += (double) a[3 + i] * b[2 + i];
+                    mag += Math.abs((double) a[3 + i] * b[2 + i]);
+                }
+                double got = rows.dot(a, 3, b, 2, n);
+                assertEquals(blocks, got, 0.0, rows.name() + " n=" + n);
+                assertEquals(exact, got, 1e-6 * mag + 1e-30, rows.name() + " n=" + n + " against float64");
+            }
+        }
+    }
+
     @Test
     void compareMatchesScalar() {
         for (int n : SIZES) {
