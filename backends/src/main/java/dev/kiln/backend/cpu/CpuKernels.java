@@ -3,7 +3,6 @@ package dev.kiln.backend.cpu;
 import dev.kiln.backend.Strided;
 import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.op.Op;
-import dev.kiln.backend.shape.Shapes;
 import dev.kiln.backend.shape.TensorType;
 import java.util.Collections;
 import java.util.EnumMap;
@@ -41,17 +40,13 @@ public final class CpuKernels {
 
     /**
      * Whether op's write-into kernel can serve calls with these attributes and this result type
-     * at all (a compiled plan gives such a step an arena slot): the row kernels write into a
-     * buffer only along a last dim, and layer norm's weight gradient never does. A call may
-     * still be declined at run time for its inputs' layout (a transposed softmax input).
+     * at all (a compiled plan gives such a step an arena slot), as each kernel states beside its
+     * registration ({@link IntoKernel#serves}). A call may still be declined at run time for its
+     * inputs' layout (a transposed softmax input).
      */
     public static boolean hasInto(Op op, Attrs attrs, TensorType out) {
-        if (!INTO.containsKey(op)) return false;
-        return switch (op) {
-            case LAYER_NORM_GRAD -> attrs.getString("wrt").equals("x");
-            case SOFTMAX, SOFTMAX_BACKWARD -> out.rank() > 0 && Shapes.normDim(op.opName(), attrs.getInt("dim"), out.rank()) == out.rank() - 1;
-            default -> true;
-        };
+        IntoKernel k = INTO.get(op);
+        return k != null && k.serves(attrs, out);
     }
 
     /** Runs op's CPU kernel; {@code out} is the checked result type with concrete dims. */

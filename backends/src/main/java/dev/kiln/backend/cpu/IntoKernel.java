@@ -17,4 +17,24 @@ import dev.kiln.backend.shape.TensorType;
 @FunctionalInterface
 interface IntoKernel {
     boolean run(Strided[] inputs, Attrs attrs, TensorType out, Strided dest);
+
+    /**
+     * Whether calls with these attributes and this result type can be served at all (a
+     * compiled plan gives only those an arena slot); a call may still be declined at run time
+     * for its inputs' layout.
+     */
+    default boolean serves(Attrs attrs, TensorType out) { return true; }
+
+    /** {@code kernel}, serving only the calls {@code serves} accepts. */
+    static IntoKernel when(java.util.function.BiPredicate<Attrs, TensorType> serves, IntoKernel kernel) {
+        return new IntoKernel() {
+            @Override
+            public boolean run(Strided[] inputs, Attrs attrs, TensorType out, Strided dest) {
+                return serves.test(attrs, out) && kernel.run(inputs, attrs, out, dest);
+            }
+
+            @Override
+            public boolean serves(Attrs attrs, TensorType out) { return serves.test(attrs, out); }
+        };
+    }
 }

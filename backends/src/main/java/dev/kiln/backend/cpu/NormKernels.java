@@ -28,7 +28,8 @@ final class NormKernels {
         // float32 results into a compiled plan's arena slot (every row is written); the weight
         // gradient is small and stays allocated
         into.put(Op.LAYER_NORM, (in, a, out, dest) -> into(in, dest) && forward(in, a, out, dest) != null);
-        into.put(Op.LAYER_NORM_GRAD, (in, a, out, dest) -> a.getString("wrt").equals("x") && into(in, dest) && backward(in, a, out, dest) != null);
+        into.put(Op.LAYER_NORM_GRAD, IntoKernel.when((a, out) -> a.getString("wrt").equals("x"),
+                (in, a, out, dest) -> into(in, dest) && backward(in, a, out, dest) != null));
     }
 
     private static boolean into(Strided[] in, Strided dest) {

@@ -37,21 +37,26 @@ final class ReductionKernels {
         k.put(Op.LOG_SOFTMAX, (in, a, out) -> softmax(in[0], a, out, true));
         k.put(Op.SOFTMAX_BACKWARD, (in, a, out) -> softmaxBackward(in[0], in[1], a, out));
         // into a compiled plan's arena slot: the fast paths only (float32 rows along a contiguous last dim)
-        into.put(Op.SOFTMAX, (in, a, out, dest) -> {
+        into.put(Op.SOFTMAX, IntoKernel.when(ReductionKernels::alongLastDim, (in, a, out, dest) -> {
             Strided x = in[0];
             if (!softmaxRowsInPlace(x, a, out, "softmax") || x.storage() == dest.storage()) return false;
             int n = x.shape()[x.rank() - 1];
             softmaxRows(x.storage().f32(), x.offset(), dest.storage().f32(), dest.offset(), n == 0 ? 0 : x.numel() / n, n);
             return true;
-        });
-        into.put(Op.SOFTMAX_BACKWARD, (in, a, out, dest) -> {
+        }));
+        into.put(Op.SOFTMAX_BACKWARD, IntoKernel.when(ReductionKernels::alongLastDim, (in, a, out, dest) -> {
             Strided g = in[0], y = in[1];
             if (!softmaxRowsInPlace(y, a, out, "softmax_backward") || !g.isContiguous()
                     || g.storage() == dest.storage() || y.storage() == dest.storage()) return false;
             int n = y.shape()[y.rank() - 1];
             softmaxBackwardRows(g.storage().f32(), g.offset(), y.storage().f32(), y.offset(), dest.storage().f32(), dest.offset(), n == 0 ? 0 : y.numel() / n, n);
             return true;
-        });
+        }));
+    }
+
+    /** Rows along the last dim of a result of rank >= 1: the only ones the row kernels write into a buffer. */
+    private static boolean alongLastDim(Attrs a, TensorType out) {
+        return out.rank() > 0 && Shapes.normDim("softmax", a.getInt("dim"), out.rank()) == out.rank() - 1;
     }
 
     /** Whether x's softmax rows (along attr dim) are float32, contiguous and along the last dim: read (and written) in place. */

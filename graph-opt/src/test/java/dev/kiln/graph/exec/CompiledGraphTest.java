@@ -135,10 +135,9 @@ class CompiledGraphTest {
     void batchedMatmulsWriteIntoReusedSlotsWithTheReferencesBits() {
         for (int t : new int[] {9, 64}) {
             GraphBuilder b = Graph.builder("heads");
-            Value q = b.addInput("q", f32("N", 2, t, 8));
-            Value k = b.addInput("k", f32("N", 2, t, 8));
-            Value h = b.addInput("v", f32("N", 2, t, 8));
-            Value kt = b.add(Op.PERMUTE, Attrs.of("dims", new int[] {0, 1, 3, 2}), "Heads.java:1", k);
+            Value[] qkv = headInputs(b, t);
+            Value q = qkv[0], h = qkv[2];
+            Value kt = b.add(Op.PERMUTE, Attrs.of("dims", new int[] {0, 1, 3, 2}), "Heads.java:1", qkv[1]);
             Value query = q;
             for (int block = 0; block < 2; block++) { // the second block's queries are the first's output
                 Value scores = b.add(Op.MATMUL, Attrs.EMPTY, "Heads.java:" + block, query, kt);
@@ -167,9 +166,8 @@ class CompiledGraphTest {
     void aBroadcastBoolMaskInAFusedGroupGivesTheReferencesBits() {
         for (int t : new int[] {9, 64}) {
             GraphBuilder b = Graph.builder("masked");
-            Value q = b.addInput("q", f32("N", 2, t, 8));
-            Value k = b.addInput("k", f32("N", 2, t, 8));
-            Value v = b.addInput("v", f32("N", 2, t, 8));
+            Value[] qkv = headInputs(b, t);
+            Value q = qkv[0], k = qkv[1], v = qkv[2];
             Strided keep = Strided.allocate(DType.BOOL, new int[] {t, t});
             for (int i = 0; i < t; i++) for (int j = 0; j <= i; j++) keep.storage().bool()[i * t + j] = true;
             Value allowed = b.addConstant("allowed", new TensorType(DType.BOOL, new Dim[] {Dim.of(t), Dim.of(t)}), keep);
@@ -220,6 +218,11 @@ class CompiledGraphTest {
             }
             sameBitsRunAfterRun(graph, compiled, 3, 10, "C=" + c, 1, 4, 65);
         }
+    }
+
+    /** Attention inputs q, k, v: [N, 2 heads, t, 8]. */
+    private static Value[] headInputs(GraphBuilder b, int t) {
+        return new Value[] {b.addInput("q", f32("N", 2, t, 8)), b.addInput("k", f32("N", 2, t, 8)), b.addInput("v", f32("N", 2, t, 8))};
     }
 
     /** runs times over each batch, with new inputs each time (seed = seedStep * run + n): the reference's bits. */
