@@ -206,6 +206,13 @@ def attention():
     c["sdpa_bool_mask"] = case(lambda q, k, v, m: _sdpa(q, k, v, m), {"q": r(1, 2, 7, 4), "k": r(1, 2, 9, 4), "v": r(1, 2, 9, 3)}, {"m": keep})
     c["sdpa_float_mask_scale"] = case(lambda q, k, v, m: _sdpa(q, k, v, m, scale=0.3), {"q": r(2, 1, 5, 6), "k": r(2, 1, 66, 6), "v": r(2, 1, 66, 2)},
                                       {"m": r(2, 1, 5, 66)}, attrs={"scale": 0.3})
+    # self-attentions (q, k and v of one shape): their gradients come from Kiln's one-pass op
+    c["sdpa_self_causal"] = case(lambda q, k, v: _sdpa(q, k, v, causal=True), {"q": r(2, 2, 70, 8), "k": r(2, 2, 70, 8), "v": r(2, 2, 70, 8)},
+                                 attrs={"causal": True})
+    keep_self = torch.rand(9, 9) > 0.4
+    keep_self.fill_diagonal_(True)
+    c["sdpa_self_bool_mask_scale"] = case(lambda q, k, v, m: _sdpa(q, k, v, m, scale=0.5), {"q": r(1, 3, 9, 16), "k": r(1, 3, 9, 16), "v": r(1, 3, 9, 16)},
+                                          {"m": keep_self}, attrs={"scale": 0.5})
     torch.set_rng_state(state)
     return c
 

@@ -27,9 +27,21 @@ public final class FlopEstimate {
                 yield Dim.of(2).times(out).times(Shapes.product(w.shape(), 1, 4));
             }
             case SOFTMAX, LOG_SOFTMAX, SOFTMAX_BACKWARD -> Dim.of(4).times(out);
+            // products over the L x S scores: q k^T and P v forward; the one-pass backward's five (scores, dP, dv, dk, dq)
+            case SCALED_DOT_PRODUCT_ATTENTION -> {
+                Dim qAndOut = numel(typeOf.apply(n.inputs().get(0))).plus(out); // null when E and Ev differ symbolically
+                yield Dim.of(2).times(keys(n, typeOf)).times(qAndOut != null ? qAndOut : Dim.of(2).times(out));
+            }
+            case SCALED_DOT_PRODUCT_ATTENTION_BACKWARD -> Dim.of(10).times(keys(n, typeOf)).times(numel(typeOf.apply(n.inputs().get(0))));
             case SUM, PROD, AMAX, AMIN, ALL, ANY, ARGMAX, ARGMIN, CUMSUM -> numel(typeOf.apply(n.inputs().get(0)));
             default -> n.op().def().isView() || n.op() == Op.SIZE ? Dim.of(0) : out;
         };
+    }
+
+    /** S, the attention's key count: k's second-to-last dim. */
+    private static Dim keys(Node n, Function<Value, TensorType> typeOf) {
+        Dim[] k = typeOf.apply(n.inputs().get(1)).shape();
+        return k[k.length - 2];
     }
 
     /** True for the ops whose count dominates a model (products and convolutions). */

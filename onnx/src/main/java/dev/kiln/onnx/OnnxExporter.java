@@ -686,6 +686,7 @@ final class OnnxExporter {
             case LAYER_NORM: return layerNorm(n, a, out);
             case CONV2D_WEIGHT_GRAD:
             case SCALED_DOT_PRODUCT_ATTENTION_GRAD:
+            case SCALED_DOT_PRODUCT_ATTENTION_BACKWARD:
             case GELU_BACKWARD:
             case LAYER_NORM_GRAD:
             case SOFTMAX_BACKWARD:

@@ -12,7 +12,7 @@ public record FormatVersion(int major, int minor) {
     /** 1.1: symbolic sizes in SHAPE attributes; 1.2: named outputs; 1.3: control-flow nodes: several outputs and nested bodies. */
     public static final FormatVersion CURRENT = new FormatVersion(1, 3);
     /** The newest version of the op vocabulary (names, attrs, semantics) this reader knows; {@link Opsets} says which op came when. */
-    public static final int OPSET = 4;
+    public static final int OPSET = 5;
     /** The first version with control-flow nodes ({@code types}, {@code bodies}, {@code node:ID.K}) and opset checks per node. */
     static final FormatVersion CONTROL_FLOW = new FormatVersion(1, 3);
 

@@ -14,7 +14,7 @@ import java.util.Map;
  * The opset each op entered the vocabulary in: the one table the writer (it declares the smallest
  * opset a graph needs, so a graph of old ops stays readable by old readers) and the reader (a node
  * newer than its file's opset is refused) consult. Opset 1 is every op a format 1.0 to 1.2 writer
- * wrote, all of them declaring opset 1; opset 2 came with format 1.3, opsets 3 and 4 (fused training ops) within it. A new op goes into a new
+ * wrote, all of them declaring opset 1; opset 2 came with format 1.3, opsets 3 to 5 (fused training ops) within it. A new op goes into a new
  * opset here, with {@link FormatVersion#OPSET} raised; OpsetsTest fails while an op is missing.
  */
 public final class Opsets {
@@ -30,6 +30,7 @@ public final class Opsets {
         introduce(2, SCALED_DOT_PRODUCT_ATTENTION, SCALED_DOT_PRODUCT_ATTENTION_GRAD, MAX_POOL2D, COND, WHILE_LOOP, SCAN);
         introduce(3, GELU_BACKWARD, LAYER_NORM, LAYER_NORM_GRAD);
         introduce(4, SOFTMAX_BACKWARD);
+        introduce(5, SCALED_DOT_PRODUCT_ATTENTION_BACKWARD);
     }
 
     private Opsets() {}

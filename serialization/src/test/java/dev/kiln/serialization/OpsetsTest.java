@@ -16,9 +16,10 @@ class OpsetsTest {
             assertTrue(v >= 1 && v <= FormatVersion.OPSET, op.opName() + " is in opset " + v + "; a new op goes into a new opset in Opsets");
         }
         assertEquals(Op.values().length, Opsets.introducedIn(1).size() + Opsets.introducedIn(2).size() + Opsets.introducedIn(3).size()
-                + Opsets.introducedIn(4).size());
+                + Opsets.introducedIn(4).size() + Opsets.introducedIn(5).size());
         assertEquals(List.of(Op.GELU_BACKWARD, Op.LAYER_NORM, Op.LAYER_NORM_GRAD), Opsets.introducedIn(3));
         assertEquals(List.of(Op.SOFTMAX_BACKWARD), Opsets.introducedIn(4));
+        assertEquals(List.of(Op.SCALED_DOT_PRODUCT_ATTENTION_BACKWARD), Opsets.introducedIn(5));
     }
 
     @Test

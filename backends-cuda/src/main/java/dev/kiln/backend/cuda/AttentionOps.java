@@ -75,6 +75,10 @@ final class AttentionOps {
             ex.fill(t, out.numel(), 0, dst); // no keys (or no queries): zeros, as the CPU kernel
             return;
         }
+        launchForward(ex, p, t, dst);
+    }
+
+    private static void launchForward(CudaExecutor ex, Problem p, DType t, long dst) {
         ex.gpu().launch(ex.gpu().kernel(CudaKernelSources.ATTENTION, kernel("kiln_attention", t)), blocks((long) p.heads() * p.l()), 1, 1,
                 THREADS, p.dims, p.scale, p.q, p.k, p.v, p.mask, p.maskShape, p.maskStrides, new Ptr(dst));
     }
@@ -88,20 +92,46 @@ final class AttentionOps {
             ex.fill(t, grad.numel(), 0, dst);
             return;
         }
-        Ptr out = new Ptr(ex.contiguous(in[3], t, s)), gout = new Ptr(ex.contiguous(in[4], t, s));
+        String wrt = a.getString("wrt");
+        gradients(ex, p, t, new Ptr(ex.contiguous(in[3], t, s)), new Ptr(ex.contiguous(in[4], t, s)),
+                wrt.equals("q") ? dst : 0, wrt.equals("k") ? dst : 0, wrt.equals("v") ? dst : 0, s);
+    }
+
+    /**
+     * A self-attention's dq, dk and dv stacked into dst ([3, ...], q, k and v of one shape), from
+     * q, k, v, gradOut[, mask]: the output is recomputed into a temporary (the per-row dot(dO, O)
+     * needs it), then the three gradient kernels write their parts.
+     */
+    static void backwardAll(CudaExecutor ex, Strided[] in, Attrs a, Strided grad, long dst, OpScope s) {
+        DType t = grad.dtype();
+        ex.requireFloat(Op.SCALED_DOT_PRODUCT_ATTENTION_BACKWARD, t);
+        Problem p = problem(ex, in[0], in[1], in[2], in.length > 4 ? in[4] : null, a, t, s);
+        if (p.s() == 0 || p.l() == 0) {
+            ex.fill(t, grad.numel(), 0, dst);
+            return;
+        }
+        long partBytes = grad.numel() / 3 * t.itemSize();
+        long out = ex.temp(s, partBytes);
+        launchForward(ex, p, t, out);
+        gradients(ex, p, t, new Ptr(out), new Ptr(ex.contiguous(in[3], t, s)), dst, dst + partBytes, dst + 2 * partBytes, s);
+    }
+
+    /** The row statistics pass, then each gradient whose destination is not 0. */
+    private static void gradients(CudaExecutor ex, Problem p, DType t, Ptr out, Ptr gout, long dq, long dk, long dv, OpScope s) {
         long rows = (long) p.heads() * p.l();
         Ptr lse = new Ptr(ex.temp(s, 8 * rows)), dot = new Ptr(ex.temp(s, 8 * rows));
         CudaBackend gpu = ex.gpu();
         gpu.launch(gpu.kernel(CudaKernelSources.ATTENTION, kernel("kiln_attention_stats", t)), blocks(rows), 1, 1, THREADS,
                 p.dims, p.scale, p.q, p.k, p.v, p.mask, p.maskShape, p.maskStrides, out, gout, lse, dot);
-        String wrt = a.getString("wrt");
-        if (wrt.equals("q")) {
+        if (dq != 0) {
             gpu.launch(gpu.kernel(CudaKernelSources.ATTENTION, kernel("kiln_attention_grad_q", t)), blocks(rows), 1, 1, THREADS,
-                    p.dims, p.scale, p.q, p.k, p.v, p.mask, p.maskShape, p.maskStrides, gout, lse, dot, new Ptr(dst));
-        } else {
+                    p.dims, p.scale, p.q, p.k, p.v, p.mask, p.maskShape, p.maskStrides, gout, lse, dot, new Ptr(dq));
+        }
+        for (int forK = 1; forK >= 0; forK--) {
+            long dst = forK == 1 ? dk : dv;
+            if (dst == 0) continue;
             gpu.launch(gpu.kernel(CudaKernelSources.ATTENTION, kernel("kiln_attention_grad_kv", t)), blocks((long) p.heads() * p.s()), 1, 1,
-                    THREADS, wrt.equals("k") ? 1 : 0, p.dims, p.scale, p.q, p.k, p.v, p.mask, p.maskShape, p.maskStrides, gout, lse, dot,
-                    new Ptr(dst));
+                    THREADS, forK, p.dims, p.scale, p.q, p.k, p.v, p.mask, p.maskShape, p.maskStrides, gout, lse, dot, new Ptr(dst));
         }
     }
 }

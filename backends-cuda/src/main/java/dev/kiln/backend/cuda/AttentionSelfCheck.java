@@ -46,6 +46,7 @@ final class AttentionSelfCheck {
         // the dead row is in batch 0's plane only: batch 1's heads have finite dk and dv to compare
         new Case("f32, bool mask with a row that sees no key", DType.FLOAT32, new int[] {2, 3}, 70, 67, 40, 24, Mask.BOOL_WITH_DEAD_ROW, new int[] {2, 1, 70, 67}, false, null),
         new Case("f32, causal, 130 x 130, head dim 64", DType.FLOAT32, new int[] {1, 2}, 130, 130, 64, 64, Mask.NONE, null, true, null),
+        new Case("f32, self-attention, causal, a bool mask row that sees no key", DType.FLOAT32, new int[] {2, 2}, 70, 70, 32, 32, Mask.BOOL_WITH_DEAD_ROW, new int[] {2, 1, 70, 70}, true, null),
         new Case("f32, additive mask over heads, causal, scale 0.3", DType.FLOAT32, new int[] {3, 2}, 33, 33, 8, 16, Mask.ADDITIVE, new int[] {3, 1, 33, 33}, true, 0.3),
         new Case("f64, bool mask and causal, L != S", DType.FLOAT64, new int[] {2}, 37, 45, 80, 8, Mask.BOOL, new int[] {37, 45}, true, null),
     };
@@ -94,7 +95,16 @@ final class AttentionSelfCheck {
                     device.run(Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD, gin, ga, gt));
             if (d != null) return d;
         }
-        return null;
+        if (c.l == c.s && c.e == c.ev) { // a self-attention's shapes: the three gradients in one op too
+            Strided[] bin = mask == null ? new Strided[] {q, k, v, go} : new Strided[] {q, k, v, go, mask};
+            int[] stacked = new int[q.rank() + 1];
+            stacked[0] = 3;
+            System.arraycopy(q.shape(), 0, stacked, 1, q.rank());
+            TensorType bt = TensorType.of(c.dtype, stacked);
+            d = compare("the stacked gradients", CpuKernels.run(Op.SCALED_DOT_PRODUCT_ATTENTION_BACKWARD, bin, fa, bt),
+                    device.run(Op.SCALED_DOT_PRODUCT_ATTENTION_BACKWARD, bin, fa, bt));
+        }
+        return d;
     }
 
     /**

@@ -30,7 +30,7 @@ final class CudaExecutor implements DeviceExecutor {
             Op.LT, Op.LE, Op.GT, Op.GE, Op.LOGICAL_AND, Op.LOGICAL_OR, Op.LOGICAL_XOR, Op.LOGICAL_NOT, Op.WHERE, Op.SUM, Op.PROD, Op.AMAX, Op.AMIN, Op.ARGMAX, Op.ARGMIN,
             Op.SOFTMAX, Op.LOG_SOFTMAX, Op.MATMUL, Op.ADDMM, Op.CONV2D, Op.CONV_TRANSPOSE2D, Op.CONV2D_WEIGHT_GRAD,
             Op.MAX_POOL2D_INDICES, Op.INDEX_SELECT, Op.GATHER, Op.SCATTER_ADD, Op.SCALED_DOT_PRODUCT_ATTENTION,
-            Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD);
+            Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD, Op.SCALED_DOT_PRODUCT_ATTENTION_BACKWARD);
 
     private static final int BLOCK = 256;
 
@@ -59,7 +59,7 @@ final class CudaExecutor implements DeviceExecutor {
     @Override
     public Strided run(Op op, Strided[] in, Attrs attrs, TensorType type) {
         if (!SUPPORTED.contains(op)) throw unsupported(op, "the CUDA backend has no kernel for this op yet (docs/cuda.md lists coverage)");
-        if (op == Op.SCALED_DOT_PRODUCT_ATTENTION || op == Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD) {
+        if (op == Op.SCALED_DOT_PRODUCT_ATTENTION || op == Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD || op == Op.SCALED_DOT_PRODUCT_ATTENTION_BACKWARD) {
             String problem = attentionSelfCheck();
             if (problem != null) throw unsupported(op, "the CUDA attention kernels failed their self-check against the CPU kernel on this GPU (" + problem + ")");
         }
@@ -235,6 +235,7 @@ final class CudaExecutor implements DeviceExecutor {
             case INDEX_SELECT, GATHER, SCATTER_ADD -> IndexOps.run(this, op, in, a, out, dst, s);
             case SCALED_DOT_PRODUCT_ATTENTION -> AttentionOps.forward(this, in, a, out, dst, s);
             case SCALED_DOT_PRODUCT_ATTENTION_GRAD -> AttentionOps.backward(this, in, a, out, dst, s);
+            case SCALED_DOT_PRODUCT_ATTENTION_BACKWARD -> AttentionOps.backwardAll(this, in, a, out, dst, s);
             default -> elementwise(op, in, a, out, dst, s);
         }
     }

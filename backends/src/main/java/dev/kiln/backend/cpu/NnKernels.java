@@ -12,5 +12,6 @@ final class NnKernels {
         PoolKernels.register(k);
         RandomKernels.register(k);
         AttentionKernels.register(k);
+        AttentionBackwardKernel.register(k);
     }
 }

@@ -295,12 +295,7 @@ final class ReductionKernels {
             softmaxBackwardRows(gs, 0, yr.data.storage().f32(), 0, gs, 0, gr.count, n);
         } else {
             double[] gs = gr.data.storage().f64(), ys = yr.data.storage().f64();
-            for (int r = 0; r < gr.count; r++) {
-                int o = r * n;
-                double dot = 0;
-                for (int i = 0; i < n; i++) dot += gs[o + i] * ys[o + i];
-                for (int i = 0; i < n; i++) gs[o + i] = ys[o + i] * (gs[o + i] - dot);
-            }
+            for (int r = 0; r < gr.count; r++) softmaxBackwardRow(gs, r * n, ys, r * n, gs, r * n, n);
         }
         return backFromLast(gr.data, y.shape(), d);
     }
@@ -309,13 +304,26 @@ final class ReductionKernels {
     private static void softmaxBackwardRows(float[] g, int go, float[] y, int yo, float[] out, int oo, int rows, int n) {
         BatchSplit.run(rows, 8L * n, (chunk, from, to) -> {
             float[] dot = new float[1];
-            for (int r = from; r < to; r++) {
-                int gr = go + r * n, yr = yo + r * n, or = oo + r * n;
-                dot[0] = (float) ROWS.dot(g, gr, y, yr, n);
-                ROWS.binary(FloatRows.Binary.SUB, g, gr, 1, dot, 0, 0, out, or, n);
-                ROWS.binary(FloatRows.Binary.MUL, out, or, 1, y, yr, 1, out, or, n);
-            }
+            for (int r = from; r < to; r++) softmaxBackwardRow(g, go + r * n, y, yo + r * n, out, oo + r * n, n, dot);
         });
+    }
+
+    /**
+     * One row of softmax's gradient, out = y * (g - dot(g, y)) (also the attention's dS from P
+     * and dP): the dot in vector lanes by blocks, then the subtraction and the product while the
+     * row is in L1. out may be g (not y); dot is a one-element scratch.
+     */
+    static void softmaxBackwardRow(float[] g, int gr, float[] y, int yr, float[] out, int or, int n, float[] dot) {
+        dot[0] = (float) ROWS.dot(g, gr, y, yr, n);
+        ROWS.binary(FloatRows.Binary.SUB, g, gr, 1, dot, 0, 0, out, or, n);
+        ROWS.binary(FloatRows.Binary.MUL, out, or, 1, y, yr, 1, out, or, n);
+    }
+
+    /** The float64 row: out = y * (g - dot(g, y)), the dot summed in order; out may be g (not y). */
+    static void softmaxBackwardRow(double[] g, int gr, double[] y, int yr, double[] out, int or, int n) {
+        double dot = 0;
+        for (int i = 0; i < n; i++) dot += g[gr + i] * y[yr + i];
+        for (int i = 0; i < n; i++) out[or + i] = y[yr + i] * (g[gr + i] - dot);
     }
 
     private static Strided softmax(Strided x, Attrs a, TensorType outT, boolean log) {
@@ -347,21 +355,23 @@ final class ReductionKernels {
                 }
             });
         } else {
-            for (int r = 0; r < rows.count; r++) {
-                int off = r * n;
-                double[] s = data.storage().f64();
-                double m = Double.NEGATIVE_INFINITY;
-                for (int i = 0; i < n; i++) m = Math.max(m, s[off + i]);
-                if (m == Double.NEGATIVE_INFINITY) m = 0;
-                double z = 0;
-                for (int i = 0; i < n; i++) z += Math.exp(s[off + i] - m);
-                double lz = Math.log(z);
-                for (int i = 0; i < n; i++) {
-                    double v = s[off + i] - m;
-                    s[off + i] = log ? v - lz : Math.exp(v) / z;
-                }
-            }
+            double[] s = data.storage().f64();
+            for (int r = 0; r < rows.count; r++) softmaxRow(s, r * n, n, log);
         }
         return backFromLast(data, x.shape(), d);
+    }
+
+    /** A float64 row's softmax (or log_softmax) in place: exp(x - max) / sum; a row of -inf is NaN, as PyTorch's. */
+    static void softmaxRow(double[] s, int off, int n, boolean log) {
+        double m = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) m = Math.max(m, s[off + i]);
+        if (m == Double.NEGATIVE_INFINITY) m = 0;
+        double z = 0;
+        for (int i = 0; i < n; i++) z += Math.exp(s[off + i] - m);
+        double lz = Math.log(z);
+        for (int i = 0; i < n; i++) {
+            double v = s[off + i] - m;
+            s[off + i] = log ? v - lz : Math.exp(v) / z;
+        }
     }
 }

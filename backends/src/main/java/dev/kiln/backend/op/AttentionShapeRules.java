@@ -38,6 +38,23 @@ public final class AttentionShapeRules {
         };
     }
 
+    /**
+     * grad(q, k, v, gradOut[, mask]) with respect to all three, stacked [3, ...]: a self-attention,
+     * q, k and v of one type (so dq, dk and dv share a shape).
+     */
+    public static TensorType attentionBackward(String op, TensorType[] in, Attrs a) {
+        check(op, in[0], in[1], in[2], in.length > 4 ? in[4] : null);
+        if (!in[1].equals(in[0]) || !in[2].equals(in[0])) {
+            throw new ShapeException(op + ": q, k and v must have one type (a self-attention's; its gradients are stacked), got "
+                    + in[0] + ", " + in[1] + ", " + in[2] + "; scaled_dot_product_attention_grad differentiates each input of other shapes");
+        }
+        if (!in[3].equals(in[0])) throw new ShapeException(op + ": input 3 must be the attention's output gradient, of type " + in[0] + ", got " + in[3]);
+        Dim[] q = in[0].shape(), out = new Dim[q.length + 1];
+        out[0] = Dim.of(3);
+        System.arraycopy(q, 0, out, 1, q.length);
+        return new TensorType(in[0].dtype(), out);
+    }
+
     private static void check(String op, TensorType q, TensorType k, TensorType v, TensorType mask) {
         for (TensorType t : new TensorType[] {q, k, v}) {
             if (t.rank() < 2) throw new ShapeException(op + ": q, k and v need at least 2 dims ([..., L, E]), got " + t);

@@ -228,6 +228,12 @@ public enum Op {
             .notDifferentiable().attrs(choice("wrt", "q", "q", "k", "v"), bool("causal", false), optionalReal("scale"))
             .doc("the gradient of scaled_dot_product_attention(q, k, v[, mask]) with respect to q, k or v (wrt), from q, k, v, its output,"
                     + " the output's gradient and the mask; recomputes the attention in tiles, so memory stays O(L + S) per head")),
+    SCALED_DOT_PRODUCT_ATTENTION_BACKWARD(OpDef.builder("scaled_dot_product_attention_backward", NN).inputs(4, 5).rule(AttentionShapeRules::attentionBackward)
+            .notDifferentiable().attrs(bool("causal", false), optionalReal("scale"))
+            .doc("the gradients of a self-attention scaled_dot_product_attention(q, k, v[, mask]) with respect to q, k and v, stacked"
+                    + " [3, ...], from q, k, v (of one shape), the output's gradient and the mask, in one pass: per head and block of"
+                    + " queries the score rows are recomputed in cache (up to 1024 keys; beyond, the tiled passes), their softmax P,"
+                    + " dS = P * (dP - rowsum(P * dP)) with dP = dO v^T, then dv += P^T dO, dk += dS^T q, dq = dS k")),
     LAYER_NORM(OpDef.builder("layer_norm", NN).inputs(1, 3).rule(NormShapeRules::layerNorm)
             .attrs(integer("dims", 1).range(1, Integer.MAX_VALUE), real("eps", 1e-5))
             .doc("(x - mean) / sqrt(var + eps) * weight + bias over each row of x's last dims elements (biased variance from the"

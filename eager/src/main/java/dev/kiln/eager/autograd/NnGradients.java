@@ -59,18 +59,28 @@ final class NnGradients {
     }
 
     /**
-     * y = attention(q, k, v[, mask]): each input's gradient is one scaled_dot_product_attention_grad
-     * op, which recomputes the attention in tiles from q, k, v and y (memory O(L + S) per head, at
-     * the cost of recomputing the scores per gradient). The mask takes none: F.scaledDotProductAttention
-     * sends a mask that needs a gradient through the composite form.
+     * y = attention(q, k, v[, mask]). A self-attention (q, k and v of one type) whose three inputs
+     * all need a gradient takes one scaled_dot_product_attention_backward, which recomputes each
+     * block's scores once for all three; otherwise each input's gradient is one
+     * scaled_dot_product_attention_grad op, which recomputes the attention in tiles from q, k, v
+     * and y (memory O(L + S) per head, at the cost of recomputing the scores per gradient). The
+     * mask takes none: F.scaledDotProductAttention sends a mask that needs a gradient through the
+     * composite form.
      */
     private static Tensor[] attention(GradContext c, Tensor g) {
         Attrs a = c.attrs();
         Tensor q = c.input(0), k = c.input(1), v = c.input(2), mask = c.inputCount() > 3 ? c.input(3) : null;
         Tensor[] out = new Tensor[c.inputCount()];
+        boolean causal = a.getBool("causal");
+        Double scale = a.getOptionalFloat("scale");
+        if (c.needsGrad(0) && c.needsGrad(1) && c.needsGrad(2) && q.type().equals(k.type()) && q.type().equals(v.type())) {
+            Tensor all = NnPrimitives.scaledDotProductAttentionBackward(q, k, v, g, mask, causal, scale);
+            for (int i = 0; i < 3; i++) out[i] = all.select(0, i);
+            return out;
+        }
         String[] wrt = {"q", "k", "v"};
         for (int i = 0; i < 3; i++) {
-            if (c.needsGrad(i)) out[i] = NnPrimitives.scaledDotProductAttentionGrad(wrt[i], q, k, v, c.output(), g, mask, a.getBool("causal"), a.getOptionalFloat("scale"));
+            if (c.needsGrad(i)) out[i] = NnPrimitives.scaledDotProductAttentionGrad(wrt[i], q, k, v, c.output(), g, mask, causal, scale);
         }
         return out;
     }

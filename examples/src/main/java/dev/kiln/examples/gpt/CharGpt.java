@@ -37,12 +37,11 @@ public final class CharGpt extends Module {
     @Override
     public Tensor forward(Tensor idx) {
         if (idx.dim() != 2) throw badInput("[B,T] token ids", idx);
-        // positions 0..T-1 and the causal mask, computed from the input: Tensor.arange(T) would
-        // read T as a Java number and pin the sequence length when the model is traced
+        // positions 0..T-1, computed from the input: Tensor.arange(T) would read T as a Java
+        // number and pin the sequence length when the model is traced
         Tensor positions = Tensor.onesLike(idx.select(0, 0)).cumsum(0).sub(1L); // [T]
-        Tensor allowed = positions.unsqueeze(1).ge(positions.unsqueeze(0)); // [T, T]: key j <= query i
         Tensor x = tok.forward(idx).add(pos.forward(positions));
-        for (var blk : blocks) x = ((GptBlock) blk).forward(x, allowed);
+        for (var blk : blocks) x = blk.forward(x);
         return F.linear(ln.forward(x), tok.weight, null);
     }
 

@@ -29,25 +29,19 @@ final class GptBlock extends Module {
         out = registerModule("out", new Linear(4 * width, width));
     }
 
-    /** x [B, T, C]; allowed [T, T] bool, true where query i may attend to key j. */
-    Tensor forward(Tensor x, Tensor allowed) {
+    /**
+     * x [B, T, C], causal self-attention: the fused op with its causal rule (key j <= query i), so
+     * no [T, T] mask and no [B, H, T, T] weights are built, forward or backward (its gradient is
+     * one pass for q, k and v together).
+     */
+    @Override
+    public Tensor forward(Tensor x) {
         SymInt b = x.sizeSym(0), t = x.sizeSym(1), h = SymInt.of(heads), hd = SymInt.of(width / heads);
         List<Tensor> qkvs = qkv.forward(ln1.forward(x)).split(width, 2);
         Tensor q = qkvs.get(0).view(b, t, h, hd).transpose(1, 2); // [B, H, T, hd]
         Tensor k = qkvs.get(1).view(b, t, h, hd).transpose(1, 2);
         Tensor v = qkvs.get(2).view(b, t, h, hd).transpose(1, 2);
-        Tensor y;
-        if (!dev.kiln.eager.autograd.GradMode.isEnabled()) {
-            // inference (generation, the traced artifact): the fused attention, faster from T = 128 on and
-            // never building the [B, H, T, T] weights
-            y = F.scaledDotProductAttention(q, k, v, allowed, 0, false, null);
-        } else {
-            // training: at T = 128 the fused op's three recomputing gradient ops cost more than
-            // matmul + softmax's saved weights (docs/benchmarks.md, attention rows)
-            Tensor a = q.matmul(k.transpose(-2, -1)).div(Math.sqrt(width / heads));
-            y = a.maskedFill(allowed.logicalNot(), Double.NEGATIVE_INFINITY).softmax(-1).matmul(v);
-        }
-        y = y.transpose(1, 2).reshape(b, t, SymInt.of(width));
+        Tensor y = F.scaledDotProductAttention(q, k, v, null, 0, true, null).transpose(1, 2).reshape(b, t, SymInt.of(width));
         x = x.add(proj.forward(y));
         return x.add(out.forward(F.gelu(fc.forward(ln2.forward(x)))));
     }
@@ -77,7 +71,4 @@ final class GptBlock extends Module {
     int heads() { return heads; }
 
     int headDim() { return width / heads; }
-
-    @Override
-    public Tensor forward(Tensor x) { throw new UnsupportedOperationException(describe() + ": call forward(x, allowed) with the causal mask"); }
 }

@@ -40,6 +40,8 @@ class OpCoverageTest {
             // the attention and its gradient op (every attention case checks the gradients); gradcheck in AttentionTest
             Op.SCALED_DOT_PRODUCT_ATTENTION, new String[] {"attention.json", "sdpa_float_mask_scale"},
             Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD, new String[] {"attention.json", "sdpa_causal"},
+            // q, k and v of one shape: the one-pass gradient op; AttentionBackwardTest against the tiled ops and the composite
+            Op.SCALED_DOT_PRODUCT_ATTENTION_BACKWARD, new String[] {"attention.json", "sdpa_self_causal"},
             // F.layerNorm is the op; its fixture checks the forward and every gradient (the grad op's two forms); gradcheck in NnGradcheckTest
             Op.LAYER_NORM, new String[] {"norm.json", "layer_norm"},
             Op.LAYER_NORM_GRAD, new String[] {"norm.json", "layer_norm"});

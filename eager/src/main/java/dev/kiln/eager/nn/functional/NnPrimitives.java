@@ -55,6 +55,13 @@ public final class NnPrimitives {
                 : Dispatcher.apply(Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD, a, q, k, v, out, gradOut, mask);
     }
 
+    /** A self-attention's gradients with respect to q, k and v, stacked [3, ...], from its inputs and output gradient. */
+    public static Tensor scaledDotProductAttentionBackward(Tensor q, Tensor k, Tensor v, Tensor gradOut, Tensor mask, boolean causal, Double scale) {
+        Attrs a = Attrs.of("causal", causal, "scale", scale);
+        return mask == null ? Dispatcher.apply(Op.SCALED_DOT_PRODUCT_ATTENTION_BACKWARD, a, q, k, v, gradOut)
+                : Dispatcher.apply(Op.SCALED_DOT_PRODUCT_ATTENTION_BACKWARD, a, q, k, v, gradOut, mask);
+    }
+
     /** layer_norm over x's last {@code dims} dims; {@code weight} and {@code bias} may be null (a bias needs the weight). */
     public static Tensor layerNorm(Tensor x, int dims, Tensor weight, Tensor bias, double eps) {
         if (weight == null && bias != null) {

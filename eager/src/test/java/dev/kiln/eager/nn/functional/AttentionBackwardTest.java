@@ -1,0 +1,148 @@
+package dev.kiln.eager.nn.functional;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kiln.Kiln;
+import dev.kiln.backend.DType;
+import dev.kiln.eager.Tensor;
+import dev.kiln.eager.autograd.Autograd;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * scaled_dot_product_attention_backward, the one-pass gradient of a self-attention (q, k and v of
+ * one shape): against the composite form's gradients (matmul and softmax rules) in float64 and
+ * against the three tiled per-input gradient ops in float32, at lengths around its 64-row blocks
+ * and past the 1024 keys where it falls back to tiles, head dims 8, 64 and 80, causal or not,
+ * with bool and float masks; NaN where PyTorch has NaN; q, k and v read in place from one
+ * projection giving the bits of contiguous copies; a float64 gradcheck through the rule.
+ */
+class AttentionBackwardTest {
+    private static Tensor[] stacked(Tensor all) { return new Tensor[] {all.select(0, 0), all.select(0, 1), all.select(0, 2)}; }
+
+    @Test
+    void matchesTheCompositeGradientsInFloat64AndTheTiledOpsInFloat32() {
+        Kiln.manualSeed(11);
+        int[][] sizes = {{1, 8}, {7, 8}, {63, 64}, {64, 8}, {65, 80}, {129, 64}, {200, 16}};
+        for (int[] z : sizes) {
+            int t = z[0], e = z[1];
+            Tensor q = Tensor.randn(2, 3, t, e).to(DType.FLOAT64), k = Tensor.randn(2, 3, t, e).to(DType.FLOAT64), v = Tensor.randn(2, 3, t, e).to(DType.FLOAT64);
+            Tensor go = Tensor.randn(2, 3, t, e).to(DType.FLOAT64);
+            Tensor keep = Tensor.rand(t, t).gt(0.3).logicalOr(Tensor.ones(t, t).tril().to(DType.BOOL)); // every row keeps its own key
+            Tensor add = Tensor.randn(3, t, t).to(DType.FLOAT64);
+            for (boolean causal : new boolean[] {false, true}) {
+                for (Tensor mask : new Tensor[] {null, keep, add}) {
+                    String at = "T=" + t + " E=" + e + " causal " + causal + " mask " + (mask == null ? "none" : mask.dtype().shortName());
+                    Tensor[] want = compositeGrads(q, k, v, mask, causal, go);
+                    Tensor[] got = stacked(NnPrimitives.scaledDotProductAttentionBackward(q, k, v, go, mask, causal, null));
+                    for (int i = 0; i < 3; i++) {
+                        assertArrayEquals(want[i].toDoubleArray(), got[i].toDoubleArray(), 1e-10 * (1 + want[i].abs().max().item()), "d" + "qkv".charAt(i) + " " + at);
+                    }
+                    Tensor q32 = q.to(DType.FLOAT32), k32 = k.to(DType.FLOAT32), v32 = v.to(DType.FLOAT32), go32 = go.to(DType.FLOAT32);
+                    Tensor m32 = mask == null || mask.dtype() == DType.BOOL ? mask : mask.to(DType.FLOAT32);
+                    Tensor out = NnPrimitives.scaledDotProductAttention(q32, k32, v32, m32, causal, null);
+                    Tensor[] one = stacked(NnPrimitives.scaledDotProductAttentionBackward(q32, k32, v32, go32, m32, causal, null));
+                    for (int i = 0; i < 3; i++) {
+                        Tensor tiled = NnPrimitives.scaledDotProductAttentionGrad("qkv".substring(i, i + 1), q32, k32, v32, out, go32, m32, causal, null);
+                        assertTrue(one[i].allclose(tiled, 1e-4, 1e-5), "f32 d" + "qkv".charAt(i) + " " + at + ": max diff " + one[i].sub(tiled).abs().max().item());
+                    }
+                }
+            }
+        }
+    }
+
+    /** q, k, v's gradients through matmul, softmax and their own rules. */
+    static Tensor[] compositeGrads(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, Tensor go) {
+        Tensor[] in = {q.detach().requiresGrad(true), k.detach().requiresGrad(true), v.detach().requiresGrad(true)};
+        Tensor s = in[0].matmul(in[1].transpose(-2, -1)).mul(1 / Math.sqrt(q.shape(-1)));
+        if (causal) s = s.maskedFill(Tensor.onesLike(s).tril().to(DType.BOOL).logicalNot(), Double.NEGATIVE_INFINITY);
+        if (mask != null && mask.dtype() == DType.BOOL) s = s.maskedFill(mask.logicalNot(), Double.NEGATIVE_INFINITY);
+        else if (mask != null) s = s.add(mask);
+        s.softmax(-1).matmul(in[2]).backward(go);
+        return new Tensor[] {in[0].grad(), in[1].grad(), in[2].grad()};
+    }
+
+    @Test
+    void pastTheWholeRowLimitTheTiledPassesWriteTheSameGradients() {
+        // 1100 keys: each block's rows would be 1100 wide, so the op recomputes the output and runs
+        // the three tiled passes; against the composite in float64, causal and not
+        Kiln.manualSeed(12);
+        Tensor q = Tensor.randn(1, 1100, 8).to(DType.FLOAT64), k = Tensor.randn(1, 1100, 8).to(DType.FLOAT64), v = Tensor.randn(1, 1100, 8).to(DType.FLOAT64);
+        Tensor go = Tensor.randn(1, 1100, 8).to(DType.FLOAT64);
+        for (boolean causal : new boolean[] {false, true}) {
+            Tensor[] want = compositeGrads(q, k, v, null, causal, go);
+            Tensor[] got = stacked(NnPrimitives.scaledDotProductAttentionBackward(q, k, v, go, null, causal, null));
+            for (int i = 0; i < 3; i++) assertArrayEquals(want[i].toDoubleArray(), got[i].toDoubleArray(), 1e-10, "d" + "qkv".charAt(i) + " causal " + causal);
+        }
+    }
+
+    @Test
+    void aRowWithoutKeysIsNaNInItsDqRowAndEveryKeysDkAndDvOfItsHead() {
+        // as PyTorch's math: the row's softmax is NaN at every key, so dS k is NaN in its own dq
+        // row and P^T dO, dS^T q are NaN at every key of the head; other heads stay finite
+        int t = 150;
+        Tensor q = Tensor.randn(2, t, 8), k = Tensor.randn(2, t, 8), v = Tensor.randn(2, t, 8), go = Tensor.randn(2, t, 8);
+        boolean[] keep = new boolean[2 * t * t];
+        java.util.Arrays.fill(keep, true);
+        for (int j = 0; j < t; j++) keep[70 * t + j] = false; // head 0, query 70
+        Tensor mask = Tensor.of(keep, 2, t, t);
+        for (boolean causal : new boolean[] {false, true}) {
+            float[] all = NnPrimitives.scaledDotProductAttentionBackward(q, k, v, go, mask, causal, null).toFloatArray();
+            int part = 2 * t * 8;
+            for (int i = 0; i < part; i++) {
+                assertEquals(i / 8 == 70, Float.isNaN(all[i]), "causal " + causal + " dq element " + i);
+                for (int g = 1; g <= 2; g++) assertEquals(i < t * 8, Float.isNaN(all[g * part + i]), "causal " + causal + " d" + "kv".charAt(g - 1) + " element " + i);
+            }
+        }
+    }
+
+    @Test
+    void viewsOfOneProjectionGiveTheBitsOfContiguousCopies() {
+        // q, k and v as the GPT slices them from one [B, T, 3C] projection: read in place, row
+        // stride 3C, against the same values copied contiguous first
+        Kiln.manualSeed(13);
+        for (int t : new int[] {65, 128}) {
+            Tensor qkv = Tensor.randn(3, t, 3 * 64), g = Tensor.randn(3, t, 64);
+            List<Tensor> parts = qkv.split(64, 2);
+            Tensor[] views = new Tensor[3], copies = new Tensor[3];
+            for (int i = 0; i < 3; i++) {
+                views[i] = parts.get(i).view(3, t, 2, 32).transpose(1, 2);
+                copies[i] = views[i].contiguous();
+            }
+            Tensor goView = g.view(3, t, 2, 32).transpose(1, 2);
+            for (boolean causal : new boolean[] {false, true}) {
+                assertArrayEquals(NnPrimitives.scaledDotProductAttention(copies[0], copies[1], copies[2], null, causal, null).toFloatArray(),
+                        NnPrimitives.scaledDotProductAttention(views[0], views[1], views[2], null, causal, null).toFloatArray(), "forward T=" + t);
+                assertArrayEquals(NnPrimitives.scaledDotProductAttentionBackward(copies[0], copies[1], copies[2], goView.contiguous(), null, causal, null).toFloatArray(),
+                        NnPrimitives.scaledDotProductAttentionBackward(views[0], views[1], views[2], goView, null, causal, null).toFloatArray(), "backward T=" + t);
+            }
+        }
+    }
+
+    @Test
+    void theRuleTakesItForASelfAttentionAndGradcheckPasses() {
+        Kiln.manualSeed(14);
+        Tensor q = Tensor.randn(1, 2, 6, 3).to(DType.FLOAT64).requiresGrad(true), k = Tensor.randn(1, 2, 6, 3).to(DType.FLOAT64).requiresGrad(true);
+        Tensor v = Tensor.randn(1, 2, 6, 3).to(DType.FLOAT64).requiresGrad(true);
+        Tensor keep = Tensor.rand(6, 6).gt(0.3).logicalOr(Tensor.eye(6).to(DType.BOOL));
+        assertTrue(Autograd.gradcheck(in -> F.scaledDotProductAttention(in[0], in[1], in[2], null, 0, true, null), q, k, v));
+        assertTrue(Autograd.gradcheck(in -> F.scaledDotProductAttention(in[0], in[1], in[2], keep, 0, false, 0.6), q, k, v));
+        // the rule's stacked gradients equal the op's
+        Tensor go = Tensor.randn(1, 2, 6, 3).to(DType.FLOAT64);
+        Tensor[] viaRule = AttentionTest.grads(F.scaledDotProductAttention(q, k, v, null, 0, true, null), go, q, k, v);
+        Tensor[] direct = stacked(NnPrimitives.scaledDotProductAttentionBackward(q.detach(), k.detach(), v.detach(), go, null, true, null));
+        for (int i = 0; i < 3; i++) assertArrayEquals(direct[i].toDoubleArray(), viaRule[i].toDoubleArray(), 0.0);
+    }
+
+    @Test
+    void otherShapesAreRefusedNamingTheOp() {
+        Tensor q = Tensor.randn(1, 4, 8), k = Tensor.randn(1, 5, 8), v = Tensor.randn(1, 5, 8);
+        RuntimeException e = assertThrows(RuntimeException.class, () -> NnPrimitives.scaledDotProductAttentionBackward(q, k, v, Tensor.randn(1, 4, 8), null, false, null));
+        assertTrue(e.getMessage().contains("scaled_dot_product_attention_backward") && e.getMessage().contains("one type"), e.getMessage());
+        e = assertThrows(RuntimeException.class, () -> NnPrimitives.scaledDotProductAttentionBackward(q, q, q, Tensor.randn(1, 4, 7), null, false, null));
+        assertTrue(e.getMessage().contains("output gradient"), e.getMessage());
+    }
+}
