@@ -33,6 +33,8 @@ public final class FlopEstimate {
                 yield Dim.of(2).times(keys(n, typeOf)).times(qAndOut != null ? qAndOut : Dim.of(2).times(out));
             }
             case SCALED_DOT_PRODUCT_ATTENTION_BACKWARD -> Dim.of(10).times(keys(n, typeOf)).times(numel(typeOf.apply(n.inputs().get(0))));
+            // one gradient of the tiled ops: the row statistics' scores, then scores, dP and one product (about four)
+            case SCALED_DOT_PRODUCT_ATTENTION_GRAD -> Dim.of(8).times(keys(n, typeOf)).times(numel(typeOf.apply(n.inputs().get(0))));
             case SUM, PROD, AMAX, AMIN, ALL, ANY, ARGMAX, ARGMIN, CUMSUM -> numel(typeOf.apply(n.inputs().get(0)));
             default -> n.op().def().isView() || n.op() == Op.SIZE ? Dim.of(0) : out;
         };

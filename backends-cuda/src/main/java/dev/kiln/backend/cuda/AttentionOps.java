@@ -10,7 +10,8 @@ import dev.kiln.backend.op.Op;
 import java.util.Arrays;
 
 /**
- * scaled_dot_product_attention and scaled_dot_product_attention_grad on CUDA (attention.cu):
+ * scaled_dot_product_attention, scaled_dot_product_attention_grad and (from the same kernels)
+ * scaled_dot_product_attention_backward on CUDA (attention.cu):
  * fused, one block per query row (or key row for dk and dv) with an online softmax, so no
  * L x S buffer is ever allocated. The semantics are Op.java's, as the CPU kernel
  * (AttentionKernels) computes them: the scale defaults to 1/sqrt(E), a bool mask keeps where
@@ -110,7 +111,7 @@ final class AttentionOps {
             ex.fill(t, grad.numel(), 0, dst);
             return;
         }
-        long partBytes = grad.numel() / 3 * t.itemSize();
+        long partBytes = (long) (grad.numel() / 3) * CudaBackend.deviceItemSize(t);
         long out = ex.temp(s, partBytes);
         launchForward(ex, p, t, out);
         gradients(ex, p, t, new Ptr(out), new Ptr(ex.contiguous(in[3], t, s)), dst, dst + partBytes, dst + 2 * partBytes, s);

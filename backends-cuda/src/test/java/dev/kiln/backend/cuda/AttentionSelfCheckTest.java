@@ -49,6 +49,20 @@ class AttentionSelfCheckTest {
     }
 
     @Test
+    void swappedKeyAndValueGradientsInTheStackedResultAreCaught() {
+        // scaled_dot_product_attention_backward's parts are dq, dk, dv: a kernel writing dv where dk goes is wrong
+        String d = AttentionSelfCheck.disagreement(cpuExcept(Op.SCALED_DOT_PRODUCT_ATTENTION_BACKWARD, null, g -> {
+            int part = g.length / 3;
+            for (int i = 0; i < part; i++) {
+                double t = g[part + i];
+                g[part + i] = g[2 * part + i];
+                g[2 * part + i] = t;
+            }
+        }));
+        assertTrue(d != null && d.contains("the stacked gradients"), "caught: " + d);
+    }
+
+    @Test
     void aLostNaNIsCaught() {
         // the first case's row 5 sees no key: its outputs are NaN, and a kernel giving 0 there is wrong
         String d = AttentionSelfCheck.disagreement(cpuExcept(Op.SCALED_DOT_PRODUCT_ATTENTION, null, o -> {

@@ -51,7 +51,8 @@ final class AttentionBackwardKernel {
             return grad;
         }
         BatchSplit.run(p.heads, 10L * p.l * p.s * p.e, (chunk, from, to) -> {
-            Object sc = RowOps.allocate(g, BLOCK_Q * p.s), dp = RowOps.allocate(g, BLOCK_Q * p.s);
+            int rows = Math.min(BLOCK_Q, p.l); // a decoding step's one query needs one row, not a block's
+            Object sc = RowOps.allocate(g, rows * p.s), dp = RowOps.allocate(g, rows * p.s);
             float[] dot = new float[1];
             for (int h = from; h < to; h++) head(p, h, go, g, part, sc, dp, dot);
         });

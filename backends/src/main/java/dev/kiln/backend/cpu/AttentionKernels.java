@@ -49,7 +49,7 @@ final class AttentionKernels {
         int blocks = p.blocksQ();
         if (p.wholeRows()) { // each block's rows whole: their softmax P, then P v straight into o
             BatchSplit.run(p.heads * blocks, (long) BLOCK_Q * p.s * (p.e + p.ev), (chunk, from, to) -> {
-                Object sc = RowOps.allocate(o, BLOCK_Q * p.s);
+                Object sc = RowOps.allocate(o, Math.min(BLOCK_Q, p.l) * p.s);
                 for (int t = from; t < to; t++) {
                     int h = t / blocks, i0 = (t % blocks) * BLOCK_Q, br = Math.min(BLOCK_Q, p.l - i0), nk = p.keysFor(i0, br);
                     p.probabilities(h, i0, br, nk, sc);

@@ -31,7 +31,7 @@ class AttentionBackwardTest {
             int t = z[0], e = z[1];
             Tensor q = Tensor.randn(2, 3, t, e).to(DType.FLOAT64), k = Tensor.randn(2, 3, t, e).to(DType.FLOAT64), v = Tensor.randn(2, 3, t, e).to(DType.FLOAT64);
             Tensor go = Tensor.randn(2, 3, t, e).to(DType.FLOAT64);
-            Tensor keep = Tensor.rand(t, t).gt(0.3).logicalOr(Tensor.ones(t, t).tril().to(DType.BOOL)); // every row keeps its own key
+            Tensor keep = Tensor.rand(t, t).gt(0.3).logicalOr(Tensor.eye(t).to(DType.BOOL)); // every row keeps its own key, causal or not
             Tensor add = Tensor.randn(3, t, t).to(DType.FLOAT64);
             for (boolean causal : new boolean[] {false, true}) {
                 for (Tensor mask : new Tensor[] {null, keep, add}) {
@@ -68,14 +68,22 @@ class AttentionBackwardTest {
     @Test
     void pastTheWholeRowLimitTheTiledPassesWriteTheSameGradients() {
         // 1100 keys: each block's rows would be 1100 wide, so the op recomputes the output and runs
-        // the three tiled passes; against the composite in float64, causal and not
+        // the three tiled passes into the parts; against the composite in float64, over two batches
+        // of two heads, causal and not, with a bool mask and an additive one per batch
         Kiln.manualSeed(12);
-        Tensor q = Tensor.randn(1, 1100, 8).to(DType.FLOAT64), k = Tensor.randn(1, 1100, 8).to(DType.FLOAT64), v = Tensor.randn(1, 1100, 8).to(DType.FLOAT64);
-        Tensor go = Tensor.randn(1, 1100, 8).to(DType.FLOAT64);
+        int t = 1100;
+        Tensor q = Tensor.randn(2, 2, t, 8).to(DType.FLOAT64), k = Tensor.randn(2, 2, t, 8).to(DType.FLOAT64), v = Tensor.randn(2, 2, t, 8).to(DType.FLOAT64);
+        Tensor go = Tensor.randn(2, 2, t, 8).to(DType.FLOAT64);
+        Tensor keep = Tensor.rand(t, t).gt(0.3).logicalOr(Tensor.eye(t).to(DType.BOOL)), add = Tensor.randn(2, 1, t, t).to(DType.FLOAT64);
         for (boolean causal : new boolean[] {false, true}) {
-            Tensor[] want = compositeGrads(q, k, v, null, causal, go);
-            Tensor[] got = stacked(NnPrimitives.scaledDotProductAttentionBackward(q, k, v, go, null, causal, null));
-            for (int i = 0; i < 3; i++) assertArrayEquals(want[i].toDoubleArray(), got[i].toDoubleArray(), 1e-10, "d" + "qkv".charAt(i) + " causal " + causal);
+            for (Tensor mask : new Tensor[] {null, keep, add}) {
+                Tensor[] want = compositeGrads(q, k, v, mask, causal, go);
+                Tensor[] got = stacked(NnPrimitives.scaledDotProductAttentionBackward(q, k, v, go, mask, causal, null));
+                for (int i = 0; i < 3; i++) {
+                    assertArrayEquals(want[i].toDoubleArray(), got[i].toDoubleArray(), 1e-10 * (1 + want[i].abs().max().item()),
+                            "d" + "qkv".charAt(i) + " causal " + causal + " mask " + (mask == null ? "none" : mask.dtype().shortName()));
+                }
+            }
         }
     }
 
