@@ -180,6 +180,18 @@ public final class F {
     /** x @ w^T + b with w [out, in]; one fused addmm for 2-D input with bias. */
     public static Tensor linear(Tensor x, Tensor w, Tensor b) {
         if (x.dim() == 2 && b != null) return Tensor.addmm(b, x, w.t());
+        if (x.dim() > 2 && b != null && x.isContiguous() && w.dim() == 2) {
+            // [..., in] as the rows of one addmm, as PyTorch's linear does: the bias is the GEMM's
+            // starting C, so the product is not written and then read again by a separate add
+            // (and, eagerly, not allocated twice). Sizes from sizeSym, so a trace keeps them symbolic.
+            SymInt[] lead = new SymInt[x.dim() - 1];
+            SymInt rows = SymInt.of(1);
+            for (int d = 0; d < lead.length; d++) rows = rows.times(lead[d] = x.sizeSym(d));
+            Tensor y = Tensor.addmm(b, x.reshape(rows, x.sizeSym(x.dim() - 1)), w.t());
+            SymInt[] shape = java.util.Arrays.copyOf(lead, lead.length + 1);
+            shape[lead.length] = y.sizeSym(1);
+            return y.view(shape[0], java.util.Arrays.copyOfRange(shape, 1, shape.length));
+        }
         Tensor y = x.matmul(w.t());
         return b == null ? y : y.add(b);
     }
