@@ -49,11 +49,13 @@ final class AttentionKernels {
         int blocks = p.blocksQ();
         if (p.wholeRows()) { // each block's rows whole: their softmax P, then P v straight into o
             BatchSplit.run(p.heads * blocks, (long) BLOCK_Q * p.s * (p.e + p.ev), (chunk, from, to) -> {
-                Object sc = RowOps.allocate(o, Math.min(BLOCK_Q, p.l) * p.s);
+                Object sc = RowOps.allocate(o, Math.min(BLOCK_Q, p.l) * p.s), kt = RowOps.allocate(o, p.e * p.s);
+                int transposedHead = -1;
                 for (int t = from; t < to; t++) {
                     int h = t / blocks, i0 = (t % blocks) * BLOCK_Q, br = Math.min(BLOCK_Q, p.l - i0), nk = p.keysFor(i0, br);
-                    p.probabilities(h, i0, br, nk, sc);
-                    RowOps.gemm(br, p.ev, nk, sc, 0, nk, 1, p.v.data(), p.v.row(h, 0), p.v.rowStride(), 1, o, (h * p.l + i0) * p.ev, p.ev, false);
+                    if (h != transposedHead) p.transposed(p.k, transposedHead = h, p.e, kt);
+                    p.probabilities(h, i0, br, nk, sc, kt);
+                    AttentionProblem.product(br, p.ev, nk, sc, 0, nk, 1, p.v.data(), p.v.row(h, 0), p.v.rowStride(), o, (h * p.l + i0) * p.ev, p.ev, false);
                 }
             });
             return;
@@ -68,7 +70,7 @@ final class AttentionKernels {
                 RowOps.zero(acc, 0, br * p.ev);
                 for (int kb = 0, nk = p.keyBlocksFor(i0, br); kb < nk; kb++) {
                     int j0 = kb * BLOCK_K, bc = Math.min(BLOCK_K, p.s - j0);
-                    p.scores(h, i0, br, j0, bc, sc);
+                    p.scores(h, i0, br, j0, bc, sc, null);
                     for (int r = 0; r < br; r++) onlineSoftmaxRow(sc, r * bc, bc, max, sum, r, acc, r * p.ev, p.ev);
                     addProduct(br, p.ev, bc, sc, 0, bc, 1, p.v.data(), p.v.row(h, j0), p.v.rowStride(), acc, 0);
                 }
@@ -153,7 +155,7 @@ final class AttentionKernels {
                 java.util.Arrays.fill(sum, 0);
                 for (int kb = 0, nk = p.keyBlocksFor(i0, br); kb < nk; kb++) {
                     int j0 = kb * BLOCK_K, bc = Math.min(BLOCK_K, p.s - j0);
-                    p.scores(h, i0, br, j0, bc, sc);
+                    p.scores(h, i0, br, j0, bc, sc, null);
                     for (int r = 0; r < br; r++) onlineSoftmaxRow(sc, r * bc, bc, max, sum, r, null, 0, 0);
                 }
                 for (int r = 0; r < br; r++) {
@@ -211,7 +213,7 @@ final class AttentionKernels {
                         // dk += dS^T @ q
                         addProduct(bc, p.e, br, sc, 0, 1, bc, p.q.data(), p.q.row(h, i0), p.q.rowStride(), g, g0);
                     } else {
-                        p.scores(h, i0, br, j0, bc, sc);
+                        p.scores(h, i0, br, j0, bc, sc, null);
                         for (int r = 0; r < br; r++) expShifted(sc, r * bc, bc, lse[h * p.l + i0 + r]);
                         // dv += P^T @ dO
                         addProduct(bc, p.ev, br, sc, 0, 1, bc, go.data(), go.row(h, i0), go.rowStride(), g, g0);
@@ -236,7 +238,7 @@ final class AttentionKernels {
 
     /** The tile's P = exp(scores - lse) into sc and dS = P * (dO v^T - D) over it (in sc); dp is scratch. */
     private static void scoreGradient(AttentionProblem p, int h, int i0, int br, int j0, int bc, Object sc, Object dp, AttentionProblem.Heads go, double[] lse, double[] dot) {
-        p.scores(h, i0, br, j0, bc, sc);
+        p.scores(h, i0, br, j0, bc, sc, null);
         for (int r = 0; r < br; r++) expShifted(sc, r * bc, bc, lse[h * p.l + i0 + r]);
         dotRows(br, bc, p.ev, go.data(), go.row(h, i0), go.rowStride(), p.v.data(), p.v.row(h, j0), p.v.rowStride(), dp);
         for (int r = 0; r < br; r++) {

@@ -116,10 +116,12 @@ final class AttentionProblem {
     /**
      * Scores of queries [i0, i0+br) against keys [j0, j0+bc) of head h into sc (row-major,
      * bc wide): q.k * scale, plus an additive mask; -inf where a bool mask is false or the
-     * causal rule hides the key.
+     * causal rule hides the key. kt is the head's k transposed ({@link #transposed}), or null
+     * to read k through the GEMM.
      */
-    void scores(int h, int i0, int br, int j0, int bc, Object sc) {
-        dotRows(br, bc, e, q.data, q.row(h, i0), q.rowStride, k.data, k.row(h, j0), k.rowStride, sc);
+    void scores(int h, int i0, int br, int j0, int bc, Object sc, Object kt) {
+        if (kt != null) product(br, bc, e, q.data, q.row(h, i0), q.rowStride, 1, kt, j0, s, sc, 0, bc, false);
+        else dotRows(br, bc, e, q.data, q.row(h, i0), q.rowStride, k.data, k.row(h, j0), k.rowStride, sc);
         int mo = mask == null ? 0 : maskOffset + maskHeadOffset[h] + j0 * maskColStride;
         // row by row, each rule a tight loop with its dtype resolved once per row (as RowOps does)
         for (int r = 0; r < br; r++) {
@@ -140,8 +142,8 @@ final class AttentionProblem {
      * the keys it can see (the causal rule's hidden tail is 0 without computing its exps). True
      * when a row came out NaN: it sees no key, or has a NaN score (every element is NaN then).
      */
-    boolean probabilities(int h, int i0, int br, int nk, Object sc) {
-        scores(h, i0, br, 0, nk, sc);
+    boolean probabilities(int h, int i0, int br, int nk, Object sc, Object kt) {
+        scores(h, i0, br, 0, nk, sc, kt);
         boolean nanRow = false;
         for (int r = 0; r < br; r++) {
             int off = r * nk, visible = causal ? Math.min(nk, i0 + r + 1) : nk;
@@ -158,6 +160,33 @@ final class AttentionProblem {
     }
 
     /**
+     * Head h of x ([S, cols] rows) transposed into t, [cols x S] row-major: the whole-row
+     * kernels read k^T and v^T by rows, so their products need no packing.
+     */
+    void transposed(Heads x, int h, int cols, Object t) {
+        for (int j = 0; j < s; j++) {
+            int from = x.row(h, j);
+            if (t instanceof float[] f) {
+                float[] src = (float[]) x.data;
+                for (int c = 0; c < cols; c++) f[c * s + j] = src[from + c];
+            } else {
+                double[] d = (double[]) t, src = (double[]) x.data;
+                for (int c = 0; c < cols; c++) d[c * s + j] = src[from + c];
+            }
+        }
+    }
+
+    /**
+     * C (+)= A B, A [m x k] with strides (ars, acs), B [k x n] by rows of stride ldb, C row-major
+     * (ldc): a float tile through {@link FloatRows#product}, unpacked (the operands are a head's,
+     * in cache; packing them cost as much as the product), float64 through the GEMM.
+     */
+    static void product(int m, int n, int k, Object a, int ao, int ars, int acs, Object b, int bo, int ldb, Object c, int co, int ldc, boolean accumulate) {
+        if (a instanceof float[] fa) ROWS.product(m, n, k, fa, ao, ars, acs, (float[]) b, bo, ldb, (float[]) c, co, ldc, accumulate);
+        else RowOps.gemm(m, n, k, a, ao, ars, acs, b, bo, ldb, 1, c, co, ldc, accumulate);
+    }
+
+    /**
      * C[i][j] = dot(row i of A, row j of B) for A [m x k] and B [n x k] with row strides lda and
      * ldb, into C [m x n] at 0: the shared GEMM with B viewed transposed. (Row-by-row dot products
      * allocate no packing buffer but measured 3-5x slower on 64 x 64 tiles of head dim 32 to 64.)
@@ -168,7 +197,7 @@ final class AttentionProblem {
 
     /** C[m x n] at co (row-major, contiguous) += A[m x k] with strides (ars, acs) (a tile or its transpose) times B [k x n] of row stride ldb. */
     static void addProduct(int m, int n, int k, Object a, int ao, int ars, int acs, Object b, int bo, int ldb, Object c, int co) {
-        RowOps.gemm(m, n, k, a, ao, ars, acs, b, bo, ldb, 1, c, co, n, true);
+        product(m, n, k, a, ao, ars, acs, b, bo, ldb, c, co, n, true);
     }
 
     /** a[off + c] = -inf where keep[ko + c * ks] is false. */

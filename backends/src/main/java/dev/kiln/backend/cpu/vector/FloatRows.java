@@ -57,6 +57,16 @@ public interface FloatRows {
     void copyRows(float[] src, int so, int srcStride, float[] dst, int dO, int dstStride, int rows, int len);
 
     /**
+     * C (+)= A B for small operands already in cache, without packing them: A [m x k] read
+     * through its strides (ars, acs), B [k x n] by rows (row stride ldb, columns contiguous), C
+     * row-major (ldc). Each element is one fused multiply-add chain over k in order from 0, then
+     * added to C's value when {@code accumulate}: the blocked GEMM's bits while k fits its one
+     * k-block (attention's tiles, where packing cost as much as the products).
+     */
+    void product(int m, int n, int k, float[] a, int ao, int ars, int acs, float[] b, int bo, int ldb,
+                 float[] c, int co, int ldc, boolean accumulate);
+
+    /**
      * Direct convolution (stride 1, no dilation) of one sample's zero-padded input planes, for
      * output channels oc < no and positions p < positions of the padded-width grid:
      * out[oo + oc*ldo + p] = bias[bo + oc] (0 when bias is null) plus, for c < channels,

@@ -146,6 +146,12 @@ final class PanamaFloatRows implements FloatRows {
     }
 
     @Override
+    public void product(int m, int n, int k, float[] a, int ao, int ars, int acs, float[] b, int bo, int ldb,
+                        float[] c, int co, int ldc, boolean accumulate) {
+        PanamaProduct.product(m, n, k, a, ao, ars, acs, b, bo, ldb, c, co, ldc, accumulate, SCALAR);
+    }
+
+    @Override
     public void dotRows(int m, int n, int k, float[] a, int ao, int lda, float[] b, int bo, int ldb,
                         float[] c, int co, int ldc, boolean accumulate) {
         int i = 0;

@@ -39,6 +39,19 @@ public final class ScalarFloatRows implements FloatRows {
     }
 
     @Override
+    public void product(int m, int n, int k, float[] a, int ao, int ars, int acs, float[] b, int bo, int ldb,
+                        float[] c, int co, int ldc, boolean accumulate) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                float s = 0;
+                for (int p = 0, ai = ao + i * ars, bi = bo + j; p < k; p++, ai += acs, bi += ldb) s = Math.fma(a[ai], b[bi], s);
+                int ci = co + i * ldc + j;
+                c[ci] = accumulate ? s + c[ci] : s;
+            }
+        }
+    }
+
+    @Override
     public void dotRows(int m, int n, int k, float[] a, int ao, int lda, float[] b, int bo, int ldb,
                         float[] c, int co, int ldc, boolean accumulate) {
         for (int i = 0; i < m; i++) {
