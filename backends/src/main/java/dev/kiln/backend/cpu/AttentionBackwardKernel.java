@@ -1,6 +1,7 @@
 package dev.kiln.backend.cpu;
 
 import static dev.kiln.backend.cpu.AttentionProblem.BLOCK_Q;
+import static dev.kiln.backend.cpu.AttentionProblem.dotRows;
 import static dev.kiln.backend.cpu.AttentionProblem.product;
 import static dev.kiln.backend.cpu.AttentionProblem.fill;
 import static dev.kiln.backend.cpu.AttentionProblem.scaleRows;
@@ -52,7 +53,8 @@ final class AttentionBackwardKernel {
         BatchSplit.run(p.heads, 10L * p.l * p.s * p.e, (chunk, from, to) -> {
             int rows = Math.min(BLOCK_Q, p.l); // a decoding step's one query needs one row, not a block's
             Object sc = RowOps.allocate(g, rows * p.s), dp = RowOps.allocate(g, rows * p.s);
-            Object[] scratch = {sc, dp, RowOps.allocate(g, p.e * p.s), RowOps.allocate(g, p.e * p.s)};
+            boolean t = p.transposesKeys();
+            Object[] scratch = {sc, dp, t ? RowOps.allocate(g, p.e * p.s) : null, t ? RowOps.allocate(g, p.e * p.s) : null};
             float[] dot = new float[1];
             for (int h = from; h < to; h++) head(p, h, go, g, part, scratch, dot);
         });
@@ -61,20 +63,24 @@ final class AttentionBackwardKernel {
 
     /**
      * Head h's dq, dk and dv into g at 0, part and 2 * part (each [heads, L, E]). Scratch: a
-     * block's score rows and their gradient, then k and v transposed ([E x S] each).
+     * block's score rows and their gradient, then k and v transposed ([E x S] each; null when
+     * there are too few queries to pay for it, and the GEMM reads them in place).
      */
     private static void head(AttentionProblem p, int h, AttentionProblem.Heads go, Object g, int part, Object[] scratch, float[] dot) {
         Object sc = scratch[0], dp = scratch[1], kt = scratch[2], vt = scratch[3];
         int e = p.e, q0 = h * p.l * e, k0 = h * p.s * e, dk0 = part + k0, dv0 = 2 * part + k0;
         RowOps.zero(g, dk0, p.s * e);
         RowOps.zero(g, dv0, p.s * e);
-        p.transposed(p.k, h, e, kt);
-        p.transposed(p.v, h, e, vt);
+        if (kt != null) {
+            p.transposed(p.k, h, e, kt);
+            p.transposed(p.v, h, e, vt);
+        }
         boolean nanRow = false;
         for (int i0 = 0; i0 < p.l; i0 += BLOCK_Q) {
             int br = Math.min(BLOCK_Q, p.l - i0), nk = p.keysFor(i0, br), qi = q0 + i0 * e, gi = go.row(h, i0);
             nanRow |= p.probabilities(h, i0, br, nk, sc, kt);
-            product(br, nk, e, go.data(), gi, go.rowStride(), 1, vt, 0, p.s, dp, 0, nk, false); // dP = dO v^T
+            if (vt != null) product(br, nk, e, go.data(), gi, go.rowStride(), 1, vt, 0, p.s, dp, 0, nk, false); // dP = dO v^T
+            else dotRows(br, nk, e, go.data(), gi, go.rowStride(), p.v.data(), p.v.row(h, 0), p.v.rowStride(), dp);
             product(nk, e, br, sc, 0, 1, nk, go.data(), gi, go.rowStride(), g, dv0, e, true); // dv += P^T dO
             for (int r = 0; r < br; r++) scoreGradientRow(dp, sc, r * nk, nk, dot); // dS = P * (dP - D), into dp
             product(nk, e, br, dp, 0, 1, nk, p.q.data(), p.q.row(h, i0), p.q.rowStride(), g, dk0, e, true); // dk += dS^T q

@@ -49,11 +49,11 @@ final class AttentionKernels {
         int blocks = p.blocksQ();
         if (p.wholeRows()) { // each block's rows whole: their softmax P, then P v straight into o
             BatchSplit.run(p.heads * blocks, (long) BLOCK_Q * p.s * (p.e + p.ev), (chunk, from, to) -> {
-                Object sc = RowOps.allocate(o, Math.min(BLOCK_Q, p.l) * p.s), kt = RowOps.allocate(o, p.e * p.s);
+                Object sc = RowOps.allocate(o, Math.min(BLOCK_Q, p.l) * p.s), kt = p.transposesKeys() ? RowOps.allocate(o, p.e * p.s) : null;
                 int transposedHead = -1;
                 for (int t = from; t < to; t++) {
                     int h = t / blocks, i0 = (t % blocks) * BLOCK_Q, br = Math.min(BLOCK_Q, p.l - i0), nk = p.keysFor(i0, br);
-                    if (h != transposedHead) p.transposed(p.k, transposedHead = h, p.e, kt);
+                    if (kt != null && h != transposedHead) p.transposed(p.k, transposedHead = h, p.e, kt);
                     p.probabilities(h, i0, br, nk, sc, kt);
                     AttentionProblem.product(br, p.ev, nk, sc, 0, nk, 1, p.v.data(), p.v.row(h, 0), p.v.rowStride(), o, (h * p.l + i0) * p.ev, p.ev, false);
                 }

@@ -18,6 +18,12 @@ final class AttentionProblem {
      * the kernels tile the keys by BLOCK_K with an online softmax, so memory stays O(L + S).
      */
     static final int ROW_KEYS_MAX = 1024;
+    /**
+     * From this many queries the whole-row kernels transpose a head's k (and v) once to read
+     * them by rows; below (a decoding step's one query) the transposition would cost as much as
+     * the products, and the GEMM reads k in place.
+     */
+    static final int TRANSPOSE_MIN_QUERIES = 16;
     private static final FloatRows ROWS = VectorSupport.floatRows();
 
     final int heads, l, s, e, ev;
@@ -103,6 +109,9 @@ final class AttentionProblem {
 
     /** Whether a block of queries takes its score rows whole (see {@link #ROW_KEYS_MAX}). */
     boolean wholeRows() { return s <= ROW_KEYS_MAX; }
+
+    /** Whether the whole-row kernels read k and v transposed ({@link #TRANSPOSE_MIN_QUERIES}). */
+    boolean transposesKeys() { return l >= TRANSPOSE_MIN_QUERIES; }
 
     /** The keys queries [i0, i0+br) can see, [0, n): all, or under the causal rule up to the last query. */
     int keysFor(int i0, int br) { return causal ? Math.min(s, i0 + br) : s; }

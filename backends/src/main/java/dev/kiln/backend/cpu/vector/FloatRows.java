@@ -59,9 +59,10 @@ public interface FloatRows {
     /**
      * C (+)= A B for small operands already in cache, without packing them: A [m x k] read
      * through its strides (ars, acs), B [k x n] by rows (row stride ldb, columns contiguous), C
-     * row-major (ldc). Each element is one fused multiply-add chain over k in order from 0, then
-     * added to C's value when {@code accumulate}: the blocked GEMM's bits while k fits its one
-     * k-block (attention's tiles, where packing cost as much as the products).
+     * row-major (ldc), not overlapping A or B. Each element is one fused multiply-add chain over
+     * k in order from 0, then added to C's value when {@code accumulate}: the Vector API GEMM's
+     * bits while k fits its 512-deep block (attention's tiles, where packing cost as much as the
+     * products).
      */
     void product(int m, int n, int k, float[] a, int ao, int ars, int acs, float[] b, int bo, int ldb,
                  float[] c, int co, int ldc, boolean accumulate);

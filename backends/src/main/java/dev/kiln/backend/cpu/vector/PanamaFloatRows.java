@@ -148,7 +148,7 @@ final class PanamaFloatRows implements FloatRows {
     @Override
     public void product(int m, int n, int k, float[] a, int ao, int ars, int acs, float[] b, int bo, int ldb,
                         float[] c, int co, int ldc, boolean accumulate) {
-        PanamaProduct.product(m, n, k, a, ao, ars, acs, b, bo, ldb, c, co, ldc, accumulate, SCALAR);
+        PanamaProduct.product(m, n, k, a, ao, ars, acs, b, bo, ldb, c, co, ldc, accumulate);
     }
 
     @Override

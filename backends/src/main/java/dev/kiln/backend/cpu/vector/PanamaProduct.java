@@ -1,6 +1,7 @@
 package dev.kiln.backend.cpu.vector;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -11,7 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
  * through the packed GEMM, [64 x 128]^T @ [64 x 32] 4.8 against 10.3 us. Unrolled as
  * the GEMM's micro-kernel is, for the same reason: C2 keeps Vector API values in registers only
  * when each accumulator is its own local. Rows past the last 8 take one row at a time, columns
- * past the last two vectors the scalar twin's loop: every element is the same fma chain.
+ * past the last two vectors one (masked) vector at a time: every element is the same fma chain.
  */
 final class PanamaProduct {
     private PanamaProduct() {}
@@ -20,14 +21,27 @@ final class PanamaProduct {
     private static final int L = S.length();
 
     static void product(int m, int n, int k, float[] a, int ao, int ars, int acs, float[] b, int bo, int ldb,
-                        float[] c, int co, int ldc, boolean accumulate, FloatRows scalar) {
+                        float[] c, int co, int ldc, boolean accumulate) {
         int j = 0;
         for (; j + 2 * L <= n; j += 2 * L) {
             int i = 0;
             for (; i + 8 <= m; i += 8) tile8(k, a, ao + i * ars, ars, acs, b, bo + j, ldb, c, co + i * ldc + j, ldc, accumulate);
             for (; i < m; i++) row(k, a, ao + i * ars, acs, b, bo + j, ldb, c, co + i * ldc + j, accumulate);
         }
-        if (j < n) scalar.product(m, n - j, k, a, ao, ars, acs, b, bo + j, ldb, c, co + j, ldc, accumulate);
+        // the last columns (head dims of 16, 24, 40 or 48 with 16 lanes) one vector, then a
+        // masked one, at a time: the same fma chain per lane
+        for (; j < n; j += L) {
+            VectorMask<Float> in = S.indexInRange(j, n);
+            for (int i = 0; i < m; i++) column(k, a, ao + i * ars, acs, b, bo + j, ldb, c, co + i * ldc + j, accumulate, in);
+        }
+    }
+
+    /** One row of C, one (masked) vector wide. */
+    private static void column(int k, float[] a, int ai, int acs, float[] b, int bi, int ldb, float[] c, int ci, boolean accumulate, VectorMask<Float> in) {
+        FloatVector c0 = FloatVector.zero(S);
+        for (int p = 0; p < k; p++, ai += acs, bi += ldb) c0 = FloatVector.broadcast(S, a[ai]).fma(FloatVector.fromArray(S, b, bi, in), c0);
+        if (accumulate) c0 = c0.add(FloatVector.fromArray(S, c, ci, in));
+        c0.intoArray(c, ci, in);
     }
 
     /** One row of C, two vectors wide. */

@@ -1,6 +1,8 @@
 package dev.kiln.eager.nn.functional;
 
 import dev.kiln.backend.DType;
+import dev.kiln.backend.shape.Dim;
+import dev.kiln.backend.shape.ShapeException;
 import dev.kiln.eager.SymInt;
 import dev.kiln.eager.Tensor;
 import dev.kiln.eager.random.Generator;
@@ -177,13 +179,22 @@ public final class F {
         return Tensor.where(isPad, out.detach(), out);
     }
 
-    /** x @ w^T + b with w [out, in]; one fused addmm for 2-D input with bias. */
+    /**
+     * x @ w^T + b with w [out, in]: one addmm for 2-D input with a bias, and for a contiguous
+     * [..., in] with a bias of x's dtype over its rows (as PyTorch's linear); else matmul + add.
+     */
     public static Tensor linear(Tensor x, Tensor w, Tensor b) {
         if (x.dim() == 2 && b != null) return Tensor.addmm(b, x, w.t());
-        if (x.dim() > 2 && b != null && x.isContiguous() && w.dim() == 2) {
+        if (x.dim() > 2 && b != null && b.dim() == 1 && b.dtype() == x.dtype() && x.isContiguous() && w.dim() == 2) {
             // [..., in] as the rows of one addmm, as PyTorch's linear does: the bias is the GEMM's
             // starting C, so the product is not written and then read again by a separate add
-            // (and, eagerly, not allocated twice). Sizes from sizeSym, so a trace keeps them symbolic.
+            // (and, eagerly, not allocated twice). Sizes from sizeSym, so a trace keeps them
+            // symbolic. Other biases (another dtype, more dims) keep matmul + add's broadcasting.
+            Dim in = x.type().shape()[x.dim() - 1], wIn = w.type().shape()[1];
+            if (!in.equals(wIn)) {
+                throw new ShapeException("linear: the input's last dim and the weight's second must agree (input " + x.typeString()
+                        + ", weight " + w.typeString() + ")");
+            }
             SymInt[] lead = new SymInt[x.dim() - 1];
             SymInt rows = SymInt.of(1);
             for (int d = 0; d < lead.length; d++) rows = rows.times(lead[d] = x.sizeSym(d));
