@@ -180,8 +180,9 @@ public final class F {
     }
 
     /**
-     * x @ w^T + b with w [out, in]: one addmm for 2-D input with a bias, and for a contiguous
-     * [..., in] with a bias of x's dtype over its rows (as PyTorch's linear); else matmul + add.
+     * x @ w^T + b with w [out, in]: one addmm when there is a bias, for 2-D input (whose bias
+     * must then have x's dtype) and for a contiguous [..., in] with a 1-D bias of x's dtype, over
+     * its rows (as PyTorch's linear); otherwise matmul + add, which promotes and broadcasts.
      */
     public static Tensor linear(Tensor x, Tensor w, Tensor b) {
         if (x.dim() == 2 && b != null) return Tensor.addmm(b, x, w.t());
@@ -190,6 +191,7 @@ public final class F {
             // starting C, so the product is not written and then read again by a separate add
             // (and, eagerly, not allocated twice). Sizes from sizeSym, so a trace keeps them
             // symbolic. Other biases (another dtype, more dims) keep matmul + add's broadcasting.
+            // concrete sizes (type() is this run's), compared without reading a shape into Java ints
             Dim in = x.type().shape()[x.dim() - 1], wIn = w.type().shape()[1];
             if (!in.equals(wIn)) {
                 throw new ShapeException("linear: the input's last dim and the weight's second must agree (input " + x.typeString()
