@@ -32,7 +32,7 @@ import java.util.stream.Collectors;
  */
 final class DevicePlan {
     /** One step: a node run alone ({@code chain == null}), or a fused group with its optional GEMM. */
-    private record Step(List<Node> nodes, Node single, Node gemm, ElementwiseChain chain, List<Value> externals, Value out) {
+    private record Step(List<Node> nodes, Node single, Node gemm, Node gemmView, ElementwiseChain chain, List<Value> externals, Value out) {
         String describe() { return nodes.stream().map(Node::describe).collect(Collectors.joining(" + ")); }
     }
 
@@ -55,7 +55,7 @@ final class DevicePlan {
                 st.add(fused(f));
             } else {
                 // one node per kernel step (FusionPlanner makes conv epilogues for CPU plans only)
-                for (Node n : s.nodes()) st.add(new Step(List.of(n), n, null, null, List.of(), n.output()));
+                for (Node n : s.nodes()) st.add(new Step(List.of(n), n, null, null, null, List.of(), n.output()));
             }
         }
         steps = List.copyOf(st);
@@ -67,8 +67,8 @@ final class DevicePlan {
 
     /** The group's chain (the CPU plan's own encoding) over the values it reads from outside, the GEMM's result among them. */
     private Step fused(StepSpec.Fused f) {
-        if (f.elementwise().isEmpty()) return new Step(f.nodes(), f.gemm(), null, null, List.of(), f.gemm().output());
-        return new Step(f.nodes(), null, f.gemm(), f.program().chain(), f.program().externals(), f.root().output());
+        if (f.elementwise().isEmpty()) return new Step(f.nodes(), f.gemm(), null, null, null, List.of(), f.gemm().output());
+        return new Step(f.nodes(), null, f.gemm(), f.gemmView(), f.program().chain(), f.program().externals(), f.root().output());
     }
 
     List<Strided> run(List<Strided> inputs, Map<Value, Strided> overrides, SymbolBindings sym) {
@@ -88,6 +88,7 @@ final class DevicePlan {
                     env.put(s.out(), node(s.single(), env, sym));
                 } else {
                     if (s.gemm() != null) env.put(s.gemm().output(), node(s.gemm(), env, sym));
+                    if (s.gemmView() != null) env.put(s.gemmView().output(), node(s.gemmView(), env, sym));
                     Strided[] ext = new Strided[s.externals().size()];
                     for (int k = 0; k < ext.length; k++) ext[k] = env.get(s.externals().get(k));
                     env.put(s.out(), device.runFused(s.chain(), ext, sym.concrete(graph.typeOf(s.out())).concreteShape()));

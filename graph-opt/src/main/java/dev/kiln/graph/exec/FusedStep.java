@@ -48,6 +48,8 @@ final class FusedStep extends PlanStep {
     private final int gemmB;
     /** An addmm's bias (broadcast to the product), or -1. */
     private final int gemmBias;
+    /** The GEMM node's own result shape: the output's, or [m, n] when the group reads it reshaped. */
+    private final int[] productShape;
 
     FusedStep(Plan plan, StepSpec.Fused spec, Map<Value, Integer> index) {
         super(spec, index);
@@ -70,6 +72,7 @@ final class FusedStep extends PlanStep {
         this.gemmA = g == null ? -1 : index.get(g.inputs().get(first));
         this.gemmB = g == null ? -1 : index.get(g.inputs().get(first + 1));
         this.gemmBias = first == 1 ? index.get(g.inputs().get(0)) : -1;
+        this.productShape = g == null ? shape : plan.shapes[index.get(g.output())];
     }
 
     @Override
@@ -111,14 +114,14 @@ final class FusedStep extends PlanStep {
         Strided eagerProduct = null;
         if (gemmA >= 0 && aRows == null) {
             Strided[] operands = {env[gemmA], env[gemmB]};
-            TensorType productType = TensorType.of(DType.FLOAT32, shape);
+            TensorType productType = TensorType.of(DType.FLOAT32, productShape);
             if (program.isEmpty()) {
                 env[out] = plan.memory.slotOf[out] >= 0
                         ? CpuKernels.runPreferring(Op.MATMUL, operands, Attrs.EMPTY, productType, arena.slotViews[out])
                         : CpuKernels.run(Op.MATMUL, operands, Attrs.EMPTY, productType);
                 return;
             }
-            Strided scratch = Strided.contiguous(Storage.wrap(arena.product(numel)), shape);
+            Strided scratch = Strided.contiguous(Storage.wrap(arena.product(numel)), productShape);
             eagerProduct = CpuKernels.runPreferring(Op.MATMUL, operands, Attrs.EMPTY, productType, scratch);
         }
         Strided o;
@@ -146,7 +149,7 @@ final class FusedStep extends PlanStep {
                 float[] product = overInput ? arena.product(numel) : oa;
                 // addmm as eager computes it: the bias broadcast into C, then C += A @ B (the
                 // same additions in the same order, so the same bits when k spans several blocks)
-                if (bias != null) Copy.copyInto(bias, Strided.contiguous(Storage.wrap(product), shape));
+                if (bias != null) Copy.copyInto(bias, Strided.contiguous(Storage.wrap(product), new int[] {m, n}));
                 GEMM.sgemm(m, n, k, a.storage().f32(), a.offset(), ars, acs, b.storage().f32(), b.offset(), brs, bcs, product, 0, n, bias != null);
                 if (!program.isEmpty()) elementwise(ops, product, oa, arena);
             } else {
@@ -154,7 +157,7 @@ final class FusedStep extends PlanStep {
                     int r = Math.min(chunk, m - r0);
                     // a short last chunk could change the GEMM's algorithm (and so the bits): it joins this one
                     if (r0 + r < m && GEMM.sgemmUsesDotProducts(m - r0 - r, n, k, acs, brs)) r = m - r0;
-                    if (bias != null) Copy.copyInto(biasRows(bias, r0, r), new Strided(o.storage(), new int[] {r, n}, new int[] {n, 1}, r0 * n));
+                    if (bias != null) Copy.copyInto(biasRows(bias, m, n, r0, r), new Strided(o.storage(), new int[] {r, n}, new int[] {n, 1}, r0 * n));
                     GEMM.sgemm(r, n, k, a.storage().f32(), a.offset() + r0 * ars, ars, acs, b.storage().f32(), b.offset(), brs, bcs,
                             oa, r0 * n, n, bias != null);
                     // the chunk's epilogue on every thread, as the GEMM before it (a 512-row chunk of a
@@ -183,10 +186,13 @@ final class FusedStep extends PlanStep {
         return rows;
     }
 
-    /** Rows [r0, r0 + r) of the bias broadcast to the product's shape (an addmm's: always 2-D). */
-    private Strided biasRows(Strided bias, int r0, int r) {
-        int[] st = Shapes.broadcastStrides(bias.shape(), bias.strides(), shape);
-        return new Strided(bias.storage(), new int[] {r, shape[1]}, st, bias.offset() + r0 * st[0]);
+    /**
+     * Rows [r0, r0 + r) of the bias broadcast to the addmm's [m, n] product (the step's output
+     * may be that product reshaped to [.., n]).
+     */
+    private static Strided biasRows(Strided bias, int m, int n, int r0, int r) {
+        int[] st = Shapes.broadcastStrides(bias.shape(), bias.strides(), new int[] {m, n});
+        return new Strided(bias.storage(), new int[] {r, n}, st, bias.offset() + r0 * st[0]);
     }
 
     /** {@link #elementwise(Operands, float[], float[], int, int, Arena)} over the whole output. */

@@ -3,6 +3,7 @@ package dev.kiln.graph.exec;
 import dev.kiln.backend.DType;
 import dev.kiln.backend.cpu.DirectConv;
 import dev.kiln.backend.op.Op;
+import dev.kiln.backend.shape.Dim;
 import dev.kiln.graph.Graph;
 import dev.kiln.graph.Guard;
 import dev.kiln.graph.Node;
@@ -72,19 +73,25 @@ final class FusionPlanner {
         }
         for (List<Node> grp : groups.values()) grp.sort(Comparator.comparing(x -> order.get(x.id())));
 
-        // attach GEMMs to the group that consumes them
-        Map<Value, Node> gemmOf = new HashMap<>();
+        // attach GEMMs to the group that consumes them (an addmm also through the reshape back
+        // to [.., n] that a linear layer on [B, T, C] puts after it)
+        Map<Value, Node> gemmOf = new HashMap<>(), viewOf = new HashMap<>();
         Set<Node> absorbed = new HashSet<>();
         for (var e : groups.entrySet()) {
             Set<Node> members = new HashSet<>(e.getValue());
             for (Node n : e.getValue()) {
                 for (Value v : n.inputs()) {
                     if (v.kind() != Value.Kind.NODE || members.contains(g.node(v.nodeId())) || gemmOf.containsKey(e.getKey())) continue;
-                    Node p = g.node(v.nodeId());
+                    Node p = g.node(v.nodeId()), view = rowsView(g, p, users, escaping);
+                    if (view != null) p = g.node(view.inputs().get(0).nodeId());
                     if (gemm(g, p) && !absorbed.contains(p) && !escaping.contains(v) && members.containsAll(users.get(v))
                             && sameShape(g, v, e.getKey())) {
                         gemmOf.put(e.getKey(), p);
                         absorbed.add(p);
+                        if (view != null) {
+                            viewOf.put(e.getKey(), view);
+                            absorbed.add(view);
+                        }
                     }
                 }
             }
@@ -97,9 +104,10 @@ final class FusionPlanner {
 
         Map<Node, StepSpec> byRoot = new HashMap<>();
         for (var e : groups.entrySet()) {
-            Node gm = gemmOf.get(e.getKey());
-            FusedProgram prog = FusedProgram.build(g.name() + "_" + e.getKey().nodeId(), e.getValue(), gm == null ? null : gm.output());
-            byRoot.put(g.node(e.getKey().nodeId()), new StepSpec.Fused(gm, List.copyOf(e.getValue()), prog));
+            Node gm = gemmOf.get(e.getKey()), view = viewOf.get(e.getKey());
+            Value product = gm == null ? null : view != null ? view.output() : gm.output();
+            FusedProgram prog = FusedProgram.build(g.name() + "_" + e.getKey().nodeId(), e.getValue(), product);
+            byRoot.put(g.node(e.getKey().nodeId()), new StepSpec.Fused(gm, view, List.copyOf(e.getValue()), prog));
         }
         Set<Node> inGroups = new HashSet<>();
         for (List<Node> grp : groups.values()) inGroups.addAll(grp);
@@ -113,7 +121,7 @@ final class FusionPlanner {
                 continue; // computed inside a fused step
             } else if (gemm(g, n)) {
                 FusedProgram prog = FusedProgram.build(g.name() + "_" + n.id(), List.of(), n.output());
-                steps.add(new StepSpec.Fused(n, List.of(), prog));
+                steps.add(new StepSpec.Fused(n, null, List.of(), prog));
             } else {
                 steps.add(new StepSpec.Kernel(n));
             }
@@ -164,6 +172,21 @@ final class FusionPlanner {
         if (n.type().dtype() != DType.FLOAT32) return false;
         if (n.op() == Op.WHERE) return g.typeOf(n.inputs().get(0)).dtype() == DType.BOOL;
         return BlockOps.fusible(n.op());
+    }
+
+    /**
+     * p when it is a reshape of an f32 2-D product's [m, n] (an addmm, or a matmul of 2-D
+     * operands: a linear layer's input gradient), its only user, to [.., n] (the same row-major
+     * memory): the product can finish in the group after it; else null.
+     */
+    private static Node rowsView(Graph g, Node p, Map<Value, Set<Node>> users, Set<Value> escaping) {
+        if (p.op() != Op.RESHAPE || p.inputs().get(0).kind() != Value.Kind.NODE) return null;
+        Value u = p.inputs().get(0);
+        Node q = g.node(u.nodeId());
+        boolean rows = q.op() == Op.ADDMM || q.op() == Op.MATMUL && g.typeOf(q.inputs().get(0)).rank() == 2;
+        if (!rows || !gemm(g, q) || escaping.contains(u) || !Set.of(p).equals(users.get(u))) return null;
+        Dim[] from = g.typeOf(u).shape(), to = p.type().shape();
+        return to.length >= 2 && from[from.length - 1].equals(to[to.length - 1]) ? p : null;
     }
 
     static boolean gemm(Graph g, Node n) {

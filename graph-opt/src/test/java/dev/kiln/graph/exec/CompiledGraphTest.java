@@ -125,6 +125,40 @@ class CompiledGraphTest {
     }
 
     /**
+     * A linear layer on [N, 7, 16] as eager runs it (reshape to rows, addmm, reshape back) with
+     * a gelu after it, another with a residual add, and a 2-D matmul reshaped back and multiplied
+     * (an input gradient's shape): each product finishes in the group through the reshape (written
+     * where the group's output goes), with the reference's bits at batches around the GEMM's row
+     * chunks.
+     */
+    @Test
+    void anAddmmReshapedBackToItsBatchTakesTheGroupAfterItAsItsEpilogue() {
+        GraphBuilder b = Graph.builder("linear3d");
+        Value x = b.addInput("x", f32("N", 7, 16));
+        Value res = b.addInput("res", f32("N", 7, 32));
+        Value w = b.addParam("w", f32(16, 32), randomParam(21, 16, 32));
+        Value bias = b.addParam("b", f32(32), randomParam(22, 32));
+        Value w2 = b.addParam("w2", f32(32, 32), randomParam(23, 32, 32));
+        Value bias2 = b.addParam("b2", f32(32), randomParam(24, 32));
+        Value rows = b.add(Op.RESHAPE, Attrs.of("shape", new int[] {-1, 16}), "Lin.java:1", x);
+        Value h = b.add(Op.GELU, Attrs.of("approximate", "none"), "Lin.java:2",
+                b.add(Op.RESHAPE, Attrs.of("shape", new int[] {-1, 7, 32}), "Lin.java:1", b.add(Op.ADDMM, Attrs.EMPTY, "Lin.java:1", bias, rows, w)));
+        Value hRows = b.add(Op.RESHAPE, Attrs.of("shape", new int[] {-1, 32}), "Lin.java:3", h);
+        Value y = b.add(Op.ADD, Attrs.EMPTY, "Lin.java:4",
+                b.add(Op.RESHAPE, Attrs.of("shape", new int[] {-1, 7, 32}), "Lin.java:3", b.add(Op.ADDMM, Attrs.EMPTY, "Lin.java:3", bias2, hRows, w2)), res);
+        // an input gradient's shape: a matmul of 2-D operands (no bias) reshaped back, times an input
+        Value w3 = b.addParam("w3", f32(32, 16), randomParam(25, 32, 16));
+        Value dx = b.add(Op.MUL, Attrs.EMPTY, "Lin.java:5",
+                b.add(Op.RESHAPE, Attrs.of("shape", new int[] {-1, 7, 16}), "Lin.java:5", b.add(Op.MATMUL, Attrs.EMPTY, "Lin.java:5", hRows, w3)), x);
+        Graph g = b.output(y).output(dx).build();
+        CompiledGraph c = CompiledGraph.compile(g, CompileOptions.of(OptLevel.O2));
+        String text = c.explain(Map.of("N", 64L));
+        assertEquals(2, text.split("gemm\\+epilogue +%\\d+ addmm, %\\d+ reshape, ", -1).length - 1, "both addmms finish in their groups:\n" + text);
+        assertEquals(1, text.split("gemm\\+epilogue +%\\d+ matmul, %\\d+ reshape, %\\d+ mul", -1).length - 1, "so does the matmul:\n" + text);
+        sameBitsRunAfterRun(g, c, 2, 1000, "linear3d O2", 1, 2, 7, 64, 65, 160, 300);
+    }
+
+    /**
      * Attention's batched products as kernel steps, two attention blocks in a row: each block's
      * scores [N, 2, T, T] (intermediates) are written into an arena slot, the second block's
      * after the first's are dead (so into a reused slot), the output (it leaves the run) into a
