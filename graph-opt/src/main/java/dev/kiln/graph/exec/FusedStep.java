@@ -48,7 +48,7 @@ final class FusedStep extends PlanStep {
     private final int gemmB;
     /** An addmm's bias (broadcast to the product), or -1. */
     private final int gemmBias;
-    /** The GEMM node's own result shape: the output's, or [m, n] when the group reads it reshaped. */
+    /** The GEMM node's own result shape, for eager's kernel on A that is not one run of rows (never the case under a reshape: its A is 2-D). */
     private final int[] productShape;
 
     FusedStep(Plan plan, StepSpec.Fused spec, Map<Value, Integer> index) {

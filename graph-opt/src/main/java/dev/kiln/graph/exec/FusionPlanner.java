@@ -24,7 +24,8 @@ import java.util.Set;
  * when that input is used by nobody else, is not a graph output or guarded (so it never needs
  * a buffer), and has the same shape (so the group streams one index space). A 2-D float32
  * matmul/addmm whose only users are one group's nodes becomes that group's GEMM, finished in
- * place block by block (bias add, activation). A conv2d that runs direct, with the activations
+ * place block by block (bias add, activation), also through a reshape of its [m, n] product to
+ * the group's [.., n] (a linear layer on [B, T, C] and its input gradient). A conv2d that runs direct, with the activations
  * after it and a 2x2 max pool after those, becomes one step whose epilogue finishes each sample
  * in cache (ConvStep). Everything else is a kernel call.
  */

@@ -37,9 +37,10 @@ sealed interface StepSpec {
 
     /**
      * {@code gemm} (f32 addmm, or f32 matmul of A [.., m, k] by a 2-D B) or null; {@code elementwise}
-     * may be empty when gemm is set. {@code gemmView}, or null: a reshape of an addmm's [m, n]
-     * product to the group's [.., n] (a linear layer on [B, T, C] as eager runs it), the same
-     * memory, which the group reads as its product.
+     * may be empty when gemm is set. {@code gemmView}, or null: a reshape of a 2-D product's
+     * [m, n] (an addmm, or a matmul of 2-D operands) to the group's [.., n] (a linear layer on
+     * [B, T, C] as eager runs it, and its input gradient), the same memory, which the group reads
+     * as its product.
      */
     record Fused(Node gemm, Node gemmView, List<Node> elementwise, FusedProgram program) implements StepSpec {
         public Node root() { return elementwise.isEmpty() ? gemm : elementwise.get(elementwise.size() - 1); }
