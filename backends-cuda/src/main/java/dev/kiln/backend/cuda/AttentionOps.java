@@ -67,16 +67,24 @@ final class AttentionOps {
 
     private static String kernel(String name, DType t) { return name + "_" + CudaExecutor.suffix(t); }
 
+    /**
+     * The problem of one of the three ops (its mask, if any, at input {@code maskAt}), or null
+     * after filling {@code result} with zeros when there are no keys or no queries (as the CPU
+     * kernels give).
+     */
+    private static Problem nonEmpty(CudaExecutor ex, Op op, Strided[] in, int maskAt, Attrs a, Strided result, long dst, OpScope s) {
+        DType t = result.dtype();
+        ex.requireFloat(op, t);
+        Problem p = problem(ex, in[0], in[1], in[2], in.length > maskAt ? in[maskAt] : null, a, t, s);
+        if (p.s() != 0 && p.l() != 0) return p;
+        ex.fill(t, result.numel(), 0, dst);
+        return null;
+    }
+
     /** attention(q, k, v[, mask]) into dst. */
     static void forward(CudaExecutor ex, Strided[] in, Attrs a, Strided out, long dst, OpScope s) {
-        DType t = out.dtype();
-        ex.requireFloat(Op.SCALED_DOT_PRODUCT_ATTENTION, t);
-        Problem p = problem(ex, in[0], in[1], in[2], in.length > 3 ? in[3] : null, a, t, s);
-        if (p.s() == 0 || p.l() == 0) {
-            ex.fill(t, out.numel(), 0, dst); // no keys (or no queries): zeros, as the CPU kernel
-            return;
-        }
-        launchForward(ex, p, t, dst);
+        Problem p = nonEmpty(ex, Op.SCALED_DOT_PRODUCT_ATTENTION, in, 3, a, out, dst, s);
+        if (p != null) launchForward(ex, p, out.dtype(), dst);
     }
 
     private static void launchForward(CudaExecutor ex, Problem p, DType t, long dst) {
@@ -86,13 +94,9 @@ final class AttentionOps {
 
     /** The gradient of attention(q, k, v[, mask]) for attr wrt, from q, k, v, out, gradOut[, mask]. */
     static void backward(CudaExecutor ex, Strided[] in, Attrs a, Strided grad, long dst, OpScope s) {
+        Problem p = nonEmpty(ex, Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD, in, 5, a, grad, dst, s);
+        if (p == null) return;
         DType t = grad.dtype();
-        ex.requireFloat(Op.SCALED_DOT_PRODUCT_ATTENTION_GRAD, t);
-        Problem p = problem(ex, in[0], in[1], in[2], in.length > 5 ? in[5] : null, a, t, s);
-        if (p.s() == 0 || p.l() == 0) {
-            ex.fill(t, grad.numel(), 0, dst);
-            return;
-        }
         String wrt = a.getString("wrt");
         gradients(ex, p, t, new Ptr(ex.contiguous(in[3], t, s)), new Ptr(ex.contiguous(in[4], t, s)),
                 wrt.equals("q") ? dst : 0, wrt.equals("k") ? dst : 0, wrt.equals("v") ? dst : 0, s);
@@ -104,13 +108,9 @@ final class AttentionOps {
      * needs it), then the three gradient kernels write their parts.
      */
     static void backwardAll(CudaExecutor ex, Strided[] in, Attrs a, Strided grad, long dst, OpScope s) {
+        Problem p = nonEmpty(ex, Op.SCALED_DOT_PRODUCT_ATTENTION_BACKWARD, in, 4, a, grad, dst, s);
+        if (p == null) return;
         DType t = grad.dtype();
-        ex.requireFloat(Op.SCALED_DOT_PRODUCT_ATTENTION_BACKWARD, t);
-        Problem p = problem(ex, in[0], in[1], in[2], in.length > 4 ? in[4] : null, a, t, s);
-        if (p.s() == 0 || p.l() == 0) {
-            ex.fill(t, grad.numel(), 0, dst);
-            return;
-        }
         long partBytes = (long) (grad.numel() / 3) * CudaBackend.deviceItemSize(t);
         long out = ex.temp(s, partBytes);
         launchForward(ex, p, t, out);
