@@ -183,14 +183,19 @@ def misc():
 
 
 def _sdpa(q, k, v, mask=None, causal=False, scale=None):
-    """PyTorch 2's scaled_dot_product_attention (without dropout), written with torch 1.13's ops."""
+    """PyTorch 2's scaled_dot_product_attention (without dropout), written with torch 1.13's ops.
+
+    From 2.5 on its softmax is safe: a row whose scores are all -inf (it sees no key) is 0, and so
+    is its gradient (torch's _safe_softmax). The dead rows' scores are set to 0 before the softmax
+    so that no NaN reaches the backward; for rows with a key the values are softmax's bits."""
     s = q @ k.transpose(-2, -1) * (scale if scale is not None else 1.0 / math.sqrt(q.shape[-1]))
     L, S = s.shape[-2], s.shape[-1]
     if causal:
         s = s.masked_fill(~torch.ones(L, S, dtype=torch.bool).tril(), float("-inf"))
     if mask is not None:
         s = s.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else s + mask
-    return torch.softmax(s, -1) @ v
+    dead = torch.isneginf(s).all(-1, keepdim=True)
+    return torch.softmax(s.masked_fill(dead, 0.0), -1).masked_fill(dead, 0.0) @ v
 
 
 def attention():
@@ -213,6 +218,18 @@ def attention():
     keep_self.fill_diagonal_(True)
     c["sdpa_self_bool_mask_scale"] = case(lambda q, k, v, m: _sdpa(q, k, v, m, scale=0.5), {"q": r(1, 3, 9, 16), "k": r(1, 3, 9, 16), "v": r(1, 3, 9, 16)},
                                           {"m": keep_self}, attrs={"scale": 0.5})
+    # a query row that sees no key: 0, with gradient 0 (PyTorch 2.5 on), through the per-input
+    # gradient ops (cross-attention shapes) and the one-pass op (a causal self-attention)
+    keep_dead = torch.rand(7, 9) > 0.4
+    keep_dead[:, 0] = True
+    keep_dead[3] = False
+    c["sdpa_bool_mask_dead_row"] = case(lambda q, k, v, m: _sdpa(q, k, v, m), {"q": r(1, 2, 7, 4), "k": r(1, 2, 9, 4), "v": r(1, 2, 9, 3)},
+                                        {"m": keep_dead})
+    keep_dead_self = torch.ones(70, 70, dtype=torch.bool)
+    keep_dead_self[40] = False
+    c["sdpa_self_bool_mask_dead_row_causal"] = case(lambda q, k, v, m: _sdpa(q, k, v, m, causal=True),
+                                                    {"q": r(2, 2, 70, 8), "k": r(2, 2, 70, 8), "v": r(2, 2, 70, 8)}, {"m": keep_dead_self},
+                                                    attrs={"causal": True})
     torch.set_rng_state(state)
     return c
 

@@ -343,7 +343,9 @@ final class OnnxExporter {
     /**
      * Attention as ONNX has it before opset 23: softmax(q k^T * scale + mask) v, with MatMul,
      * Softmax and, for causal attention, a lower triangle of ones shaped like the scores (Trilu),
-     * so every dim may stay symbolic.
+     * so every dim may stay symbolic. With a mask, a row whose scores are all -inf gets 0 (Where
+     * over ReduceMax), as Kiln's op and PyTorch 2.5 on give. (Without one, only scores that
+     * overflow to -inf could hide a whole row; that case is left to Softmax.)
      */
     private String attention(Node n, Attrs a, DType out) {
         Dim[] q = g.typeOf(n.inputs().get(0)).shape();
@@ -369,7 +371,13 @@ final class OnnxExporter {
             scores = dtypeOf(n.inputs().get(3)) == DType.BOOL ? node("Where", List.of(in(n, 3), scores, scalar(out, Double.NEGATIVE_INFINITY)))
                     : node("Add", List.of(scores, in(n, 3, out)));
         }
-        return node("MatMul", List.of(node("Softmax", List.of(scores), attrInt("axis", -1)), in(n, 2, out)));
+        String probs = node("Softmax", List.of(scores), attrInt("axis", -1));
+        if (n.inputs().size() > 3) { // a mask can hide a whole row: 0 there, not Softmax's NaN (PyTorch 2.5 on)
+            String dead = node("Equal", List.of(node("ReduceMax", List.of(scores), attrInts("axes", -1), attrInt("keepdims", 1)),
+                    scalar(out, Double.NEGATIVE_INFINITY)));
+            probs = node("Where", List.of(dead, scalar(out, 0), probs));
+        }
+        return node("MatMul", List.of(probs, in(n, 2, out)));
     }
 
     /**
@@ -524,18 +532,23 @@ final class OnnxExporter {
         return d.coefficient() == 1 ? acc : node("Mul", List.of(acc, ints(d.coefficient())));
     }
 
-    /** Shape(input)[axis] of the first graph input with symbol s at axis. */
+    /**
+     * Shape(input)[axis] of the first graph input with symbol s alone at axis; failing that,
+     * Shape(input)[axis] / c of one with c * s there (an input of [2*N, ...] binds N).
+     */
     private String bindSymbol(String s) {
-        for (GraphInput in : g.inputs()) {
-            Dim[] shape = in.type().shape();
-            for (int a = 0; a < shape.length; a++) {
-                if (shape[a].symbols().equals(List.of(s)) && shape[a].coefficient() == 1) {
+        for (boolean plain : new boolean[] {true, false}) {
+            for (GraphInput in : g.inputs()) {
+                Dim[] shape = in.type().shape();
+                for (int a = 0; a < shape.length; a++) {
+                    if (!shape[a].symbols().equals(List.of(s)) || plain && shape[a].coefficient() != 1) continue;
                     String sh = node("Shape", List.of(name(Value.input(in.name()))));
-                    return node("Gather", List.of(sh, ints(a)), attrInt("axis", 0));
+                    String at = node("Gather", List.of(sh, ints(a)), attrInt("axis", 0));
+                    return plain ? at : node("Div", List.of(at, ints(shape[a].coefficient())));
                 }
             }
         }
-        throw new OnnxException("symbol " + s + " is not a plain dim of any graph input, so the model cannot compute it");
+        throw new OnnxException("symbol " + s + " is not a dim (or a multiple of one) of any graph input, so the model cannot compute it");
     }
 
     /** A shape vector: each entry a constant, a symbolic dim, or -1 (null). */

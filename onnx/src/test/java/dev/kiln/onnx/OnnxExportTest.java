@@ -139,7 +139,9 @@ class OnnxExportTest {
             Tensor keep = x.select(3, 0).unsqueeze(2).gt(-5.0); // [B, H, 1, T]: a key mask, broadcast over queries
             Tensor masked = F.scaledDotProductAttention(x, x, x, keep, 0, false, 0.3);
             Tensor added = F.scaledDotProductAttention(x, x, x, x.select(3, 1).unsqueeze(2).mul(0.1), 0, false, null);
-            return causal.add(masked).add(added);
+            // [B, H, T, 1]: the queries whose first feature is 1 or more see no key, so their rows are 0
+            Tensor dead = F.scaledDotProductAttention(x, x, x, x.select(3, 0).unsqueeze(3).lt(1.0), 0, false, null);
+            return causal.add(masked).add(added).add(dead);
         };
         Graph g;
         try (var ng = Autograd.noGrad()) {
@@ -151,6 +153,24 @@ class OnnxExportTest {
         for (int[] bt : new int[][] {{1, 1}, {2, 5}, {3, 70}}) {
             Tensor x = Tensor.randn(bt[0], 3, bt[1], 12);
             same("attention (B,T)=(" + bt[0] + "," + bt[1] + ")", f.apply(new Tensor[] {x}), ort(model, Map.of("x", x)), 2e-5f);
+        }
+    }
+
+    @Test
+    void aSymbolSeenOnlyAsAMultipleOfAnInputDimIsComputedByDivision() throws Exception {
+        // x is [2*N, 3] (as a file may declare it): the reshape to [N, 6] needs N, which no input
+        // holds alone, so the model divides x's first dim by 2
+        dev.kiln.backend.shape.Dim n = dev.kiln.backend.shape.Dim.symbol("N");
+        dev.kiln.graph.GraphBuilder b = Graph.builder("pairs");
+        dev.kiln.graph.Value x = b.addInput("x", new dev.kiln.backend.shape.TensorType(DType.FLOAT32,
+                new dev.kiln.backend.shape.Dim[] {n.times(dev.kiln.backend.shape.Dim.of(2)), dev.kiln.backend.shape.Dim.of(3)}));
+        dev.kiln.graph.Value r = b.add(dev.kiln.backend.op.Op.RESHAPE, dev.kiln.backend.op.Attrs.of("shape",
+                new dev.kiln.backend.op.SymbolicShape(new dev.kiln.backend.shape.Dim[] {n, dev.kiln.backend.shape.Dim.of(6)})), "Pairs.java:1", x);
+        byte[] model = Onnx.toBytes(b.output(b.add(dev.kiln.backend.op.Op.EXP, dev.kiln.backend.op.Attrs.EMPTY, "Pairs.java:2", r)).build());
+        for (int rows : new int[] {2, 8, 14}) {
+            Tensor in = Tensor.randn(rows, 3);
+            float[] got = ort(model, Map.of("x", in));
+            same("2N = " + rows, in.exp().reshape(rows / 2, 6), got, 1e-6f);
         }
     }
 

@@ -15,7 +15,7 @@ import java.util.Arrays;
  * fused, one block per query row (or key row for dk and dv) with an online softmax, so no
  * L x S buffer is ever allocated. The semantics are Op.java's, as the CPU kernel
  * (AttentionKernels) computes them: the scale defaults to 1/sqrt(E), a bool mask keeps where
- * true, a float mask is added, causal hides key j > query i, a row with no key left is NaN, and
+ * true, a float mask is added, causal hides key j > query i, a row with no key left is 0, and
  * no keys at all (S = 0) gives zeros.
  */
 final class AttentionOps {

@@ -15,7 +15,8 @@ import java.util.Random;
  * A check of a device's attention kernels against the CPU kernel, run once per device before
  * they serve a model: the forward and the three gradients on small awkward problems (lengths
  * that are not multiples of a tile, L != S, a head dim of 40, bool masks with a row that sees no
- * key, an additive mask broadcast over heads, causal, f32 and f64). If any result differs, or a
+ * key (0, as PyTorch 2.5 on gives), a NaN query (NaN in its row and its head's key gradients), an
+ * additive mask broadcast over heads, causal, f32 and f64). If any result differs, or a
  * kernel fails, the executor runs attention on the CPU instead, with a warning saying why: a
  * GPU kernel that disagrees with the reference must never give a silently wrong answer. Running
  * out of device memory during the check is not a verdict: the check is rethrown and tried again
@@ -39,12 +40,22 @@ final class AttentionSelfCheck {
     /** The mask a case passes: none, an additive one of the case's dtype, or a bool one, with or without a dead row. */
     private enum Mask { NONE, ADDITIVE, BOOL, BOOL_WITH_DEAD_ROW }
 
-    /** One problem: q [batch..., L, E], k [batch..., S, E], v [batch..., S, Ev], a mask, causal, scale. */
-    private record Case(String name, DType dtype, int[] batch, int l, int s, int e, int ev, Mask mask, int[] maskShape, boolean causal, Double scale) {}
+    /**
+     * One problem: q [batch..., L, E], k [batch..., S, E], v [batch..., S, Ev], a mask, causal,
+     * scale; with {@code nanQuery}, q's row 2 of head 3 is NaN in its first element.
+     */
+    private record Case(String name, DType dtype, int[] batch, int l, int s, int e, int ev, Mask mask, int[] maskShape, boolean causal, Double scale,
+                        boolean nanQuery) {
+        Case(String name, DType dtype, int[] batch, int l, int s, int e, int ev, Mask mask, int[] maskShape, boolean causal, Double scale) {
+            this(name, dtype, batch, l, s, e, ev, mask, maskShape, causal, scale, false);
+        }
+    }
 
     private static final Case[] CASES = {
-        // the dead row is in batch 0's plane only: batch 1's heads have finite dk and dv to compare
-        new Case("f32, bool mask with a row that sees no key", DType.FLOAT32, new int[] {2, 3}, 70, 67, 40, 24, Mask.BOOL_WITH_DEAD_ROW, new int[] {2, 1, 70, 67}, false, null),
+        // the dead row is in batch 0's plane only; the NaN query in head 3 (batch 1) makes that
+        // head's dk and dv NaN, and heads 4 and 5 have finite ones to compare
+        new Case("f32, bool mask with a row that sees no key, a NaN query", DType.FLOAT32, new int[] {2, 3}, 70, 67, 40, 24, Mask.BOOL_WITH_DEAD_ROW,
+                new int[] {2, 1, 70, 67}, false, null, true),
         new Case("f32, causal, 130 x 130, head dim 64", DType.FLOAT32, new int[] {1, 2}, 130, 130, 64, 64, Mask.NONE, null, true, null),
         new Case("f32, self-attention, causal, a bool mask row that sees no key", DType.FLOAT32, new int[] {2, 2}, 70, 70, 32, 32, Mask.BOOL_WITH_DEAD_ROW, new int[] {2, 1, 70, 70}, true, null),
         new Case("f32, additive mask over heads, causal, scale 0.3", DType.FLOAT32, new int[] {3, 2}, 33, 33, 8, 16, Mask.ADDITIVE, new int[] {3, 1, 33, 33}, true, 0.3),
@@ -73,6 +84,11 @@ final class AttentionSelfCheck {
 
     private static String check(Case c, Device device, Random rnd) {
         Strided q = random(c.dtype, rnd, shape(c.batch, c.l, c.e)), k = random(c.dtype, rnd, shape(c.batch, c.s, c.e));
+        if (c.nanQuery) {
+            int at = (3 * c.l + 2) * c.e;
+            if (q.storage().array() instanceof float[] f) f[at] = Float.NaN;
+            else ((double[]) q.storage().array())[at] = Double.NaN;
+        }
         Strided v = random(c.dtype, rnd, shape(c.batch, c.s, c.ev)), go = random(c.dtype, rnd, shape(c.batch, c.l, c.ev));
         Strided mask = switch (c.mask) {
             case NONE -> null;
@@ -152,7 +168,7 @@ final class AttentionSelfCheck {
     /**
      * A bool mask [..., L, S] keeping about 80% of the keys and always key 0 (so every row sees
      * one under causal too), or with {@code deadRow5} none for query row 5 of the first [L, S]
-     * plane (its output is NaN there, and so are the gradients of the heads that plane masks).
+     * plane (its output is 0 there, and it adds nothing to any gradient).
      */
     private static Strided keepMost(Random rnd, int[] shape, boolean deadRow5) {
         int l = shape[shape.length - 2], s = shape[shape.length - 1], n = 1;

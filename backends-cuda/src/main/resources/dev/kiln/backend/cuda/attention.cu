@@ -109,8 +109,10 @@ __device__ void attention_rows(const KAttention& p, const T* q, const T* k, cons
             }
             __syncthreads(); // prob is rewritten by the next tile
         }
-        // a row with no key left has sum 0: 0/0 is NaN, as the CPU kernel and PyTorch's softmax of -inf give
-        if (o != nullptr) for (int c = threadIdx.x; c < p.ev; c += blockDim.x) o[c] = (T) ((double) o[c] / sum);
+        // a row with no key left (m still -inf) is 0, as PyTorch's safe softmax (2.5 on) and the
+        // CPU kernel give; a NaN score's row stays NaN
+        double inv = m == -kiln_pos_inf(0.0) ? 0.0 : 1.0 / sum;
+        if (o != nullptr) for (int c = threadIdx.x; c < p.ev; c += blockDim.x) o[c] = (T) ((double) o[c] * inv);
         if (lse != nullptr && threadIdx.x == 0) lse[row] = m + log(sum);
         __syncthreads();
     }
@@ -137,6 +139,10 @@ __device__ void attention_stats(KAttention p, const T* q, const T* k, const T* v
     }
 }
 
+// P_ij from the score and row i's log-sum-exp: 0 for a row that sees no key (lse -inf), whose
+// output is 0 and which adds nothing to any gradient.
+__device__ __forceinline__ double attention_prob(double score, double lse) { return lse == -kiln_pos_inf(0.0) ? 0.0 : exp(score - lse); }
+
 // dq: for query row i, sum over keys j of dS_ij * k_j * scale, dS_ij = P_ij (dO_i . v_j - D_i).
 template <typename T>
 __device__ void attention_grad_q(KAttention p, const T* q, const T* k, const T* v, const void* mask, KShape msh, KStrides mst,
@@ -151,7 +157,7 @@ __device__ void attention_grad_q(KAttention p, const T* q, const T* k, const T* 
             int j = j0 + threadIdx.x, n = min((int) blockDim.x, keys - j0);
             double w = 0.0;
             if (j < keys) {
-                double prob = exp(attention_score(p, h, i, j, q, k, mask, msh, mst) - lse[row]);
+                double prob = attention_prob(attention_score(p, h, i, j, q, k, mask, msh, mst), lse[row]);
                 const T* vj = v + ((long long) h * p.s + j) * p.ev;
                 double dp = 0.0;
                 for (int c = 0; c < p.ev; c++) dp += (double) doi[c] * (double) vj[c];
@@ -182,12 +188,12 @@ __device__ void attention_grad_kv(int forK, KAttention p, const T* q, const T* k
         int h = krow / p.s, j = krow % p.s, first = p.causal ? min(j, p.l) : 0;
         T* gj = g + (long long) krow * width;
         const T* vj = v + (long long) krow * p.ev;
-        // A query row of this head that sees no key (lse -inf) or has a NaN score has NaN
-        // probabilities at every key, so every key's gradient is NaN, as PyTorch's P^T dO gives
-        // and the CPU kernel follows; the causal loop below would skip the queries before j.
+        // A query row of this head with a NaN score (lse NaN) has NaN probabilities at every key,
+        // so every key's gradient is NaN, as PyTorch's P^T dO gives and the CPU kernel follows;
+        // the causal loop below would skip the queries before j.
         double dead = 0.0;
         for (int i = threadIdx.x; i < p.l; i += blockDim.x) {
-            if (!(lse[h * p.l + i] > -kiln_pos_inf(0.0))) dead = 1.0;
+            if (k_isnan(lse[h * p.l + i])) dead = 1.0;
         }
         if (attention_block_max(dead, w) != 0.0) { // uniform across the block
             for (int c = threadIdx.x; c < width; c += blockDim.x) gj[c] = (T) __longlong_as_double(0x7ff8000000000000LL);
@@ -200,7 +206,7 @@ __device__ void attention_grad_kv(int forK, KAttention p, const T* q, const T* k
             double x = 0.0;
             if (i < p.l) {
                 int row = h * p.l + i;
-                double prob = exp(attention_score(p, h, i, j, q, k, mask, msh, mst) - lse[row]);
+                double prob = attention_prob(attention_score(p, h, i, j, q, k, mask, msh, mst), lse[row]);
                 if (forK) {
                     const T* doi = gout + (long long) row * p.ev;
                     double dp = 0.0;

@@ -64,11 +64,22 @@ class AttentionSelfCheckTest {
 
     @Test
     void aLostNaNIsCaught() {
-        // the first case's row 5 sees no key: its outputs are NaN, and a kernel giving 0 there is wrong
+        // the first case's NaN query makes its row of the output NaN, and a kernel giving 0 there is wrong
         String d = AttentionSelfCheck.disagreement(cpuExcept(Op.SCALED_DOT_PRODUCT_ATTENTION, null, o -> {
             for (int i = 0; i < o.length; i++) if (Double.isNaN(o[i])) o[i] = 0;
         }));
         assertTrue(d != null && d.contains("output") && d.contains("NaN on the CPU"), "caught: " + d);
+    }
+
+    @Test
+    void aNaNForARowThatSeesNoKeyIsCaught() {
+        // the first case's row 5 (heads 0-2) sees no key: 0, as PyTorch 2.5 on gives; a kernel
+        // that still divides 0 by 0 there is wrong
+        String d = AttentionSelfCheck.disagreement(cpuExcept(Op.SCALED_DOT_PRODUCT_ATTENTION, null, o -> {
+            int ev = 24;
+            for (int c = 0; c < ev; c++) o[5 * ev + c] = Double.NaN;
+        }));
+        assertTrue(d != null && d.contains("output") && d.contains("element " + 5 * 24), "caught: " + d);
     }
 
     @Test

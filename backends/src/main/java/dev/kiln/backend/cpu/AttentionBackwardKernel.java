@@ -88,9 +88,9 @@ final class AttentionBackwardKernel {
         }
         scaleRows(g, q0, p.l * e, p.scale);
         scaleRows(g, dk0, p.s * e, p.scale);
-        // A row with no key left (or a NaN score) has a NaN softmax at every key, so P^T dO and
-        // dS^T q are NaN at every key of the head, as PyTorch computes them; the causal blocks
-        // skip keys a row cannot see, so say it for all of them.
+        // A row with a NaN score has a NaN softmax at every key, so P^T dO and dS^T q are NaN at
+        // every key of the head, as PyTorch computes them; the causal blocks skip keys a row
+        // cannot see, so say it for all of them. (A row that sees no key has P = 0: it adds nothing.)
         if (nanRow) {
             fill(g, dk0, p.s * e, Double.NaN);
             fill(g, dv0, p.s * e, Double.NaN);

@@ -76,7 +76,8 @@ final class AttentionKernels {
                 }
                 int oo = (h * p.l + i0) * p.ev;
                 for (int r = 0; r < br; r++) {
-                    double inv = 1.0 / sum[r]; // 0 for a row with no key left: 0 * inf is NaN, as PyTorch's softmax of -inf
+                    // a row with no key left is 0, as PyTorch's safe softmax (2.5 on) gives; a NaN score's row stays NaN
+                    double inv = max[r] == Double.NEGATIVE_INFINITY ? 0 : 1.0 / sum[r];
                     if (acc instanceof float[] f) for (int c = 0; c < p.ev; c++) ((float[]) o)[oo + r * p.ev + c] = (float) (f[r * p.ev + c] * inv);
                     else for (int c = 0; c < p.ev; c++) ((double[]) o)[oo + r * p.ev + c] = ((double[]) acc)[r * p.ev + c] * inv;
                 }
@@ -160,7 +161,7 @@ final class AttentionKernels {
                 }
                 for (int r = 0; r < br; r++) {
                     int row = h * p.l + i0 + r;
-                    lse[row] = max[r] + Math.log(sum[r]); // -inf for a row with no key: its gradients come out NaN, as PyTorch's
+                    lse[row] = max[r] + Math.log(sum[r]); // -inf for a row with no key (its P is 0), NaN for a NaN score
                     dot[row] = dotRow(go.data(), go.row(h, i0 + r), o, row * p.ev, p.ev);
                 }
             }
@@ -195,13 +196,13 @@ final class AttentionKernels {
         }
         boolean forK = wrt.equals("k");
         int width = forK ? p.e : p.ev, kBlocks = p.blocksK();
-        boolean[] deadRow = headsWithARowWithoutKeys(p, lse);
+        boolean[] nanHead = headsWithANaNRow(p, lse);
         BatchSplit.run(p.heads * kBlocks, (long) BLOCK_K * p.l * (2 * p.e + p.ev), (chunk, from, to) -> {
             Object sc = RowOps.allocate(g, BLOCK_Q * BLOCK_K), dp = RowOps.allocate(g, BLOCK_Q * BLOCK_K);
             for (int t = from; t < to; t++) {
                 int h = t / kBlocks, j0 = (t % kBlocks) * BLOCK_K, bc = Math.min(BLOCK_K, p.s - j0);
                 int g0 = base + (h * p.s + j0) * width;
-                if (deadRow[h]) { // its probabilities are NaN for every key, and so is every key's gradient
+                if (nanHead[h]) { // a row's probabilities are NaN at every key, and so is every key's gradient
                     fill(g, g0, bc * width, Double.NaN);
                     continue;
                 }
@@ -214,7 +215,7 @@ final class AttentionKernels {
                         addProduct(bc, p.e, br, sc, 0, 1, bc, p.q.data(), p.q.row(h, i0), p.q.rowStride(), g, g0);
                     } else {
                         p.scores(h, i0, br, j0, bc, sc, null);
-                        for (int r = 0; r < br; r++) expShifted(sc, r * bc, bc, lse[h * p.l + i0 + r]);
+                        for (int r = 0; r < br; r++) probabilitiesFromLse(sc, r * bc, bc, lse[h * p.l + i0 + r]);
                         // dv += P^T @ dO
                         addProduct(bc, p.ev, br, sc, 0, 1, bc, go.data(), go.row(h, i0), go.rowStride(), g, g0);
                     }
@@ -225,21 +226,28 @@ final class AttentionKernels {
     }
 
     /**
-     * Heads with a query row that sees no key (its log-sum-exp -inf) or a NaN score. That row's
-     * softmax is NaN at every key, so, as PyTorch computes it (P^T dO, dS^T q), dk and dv are
-     * NaN at every key of the head. The causal loops skip the query blocks a key is hidden from,
-     * so without this rule a key's gradient would depend on which blocks were skipped.
+     * Heads with a query row that has a NaN score (its log-sum-exp NaN). That row's softmax is NaN
+     * at every key, so, as PyTorch computes it (P^T dO, dS^T q), dk and dv are NaN at every key of
+     * the head. The causal loops skip the query blocks a key is hidden from, so without this rule
+     * a key's gradient would depend on which blocks were skipped. (A row that sees no key has
+     * P = 0 and adds nothing.)
      */
-    private static boolean[] headsWithARowWithoutKeys(AttentionProblem p, double[] lse) {
-        boolean[] dead = new boolean[p.heads];
-        for (int row = 0; row < lse.length; row++) if (!(lse[row] > Double.NEGATIVE_INFINITY)) dead[row / p.l] = true;
-        return dead;
+    private static boolean[] headsWithANaNRow(AttentionProblem p, double[] lse) {
+        boolean[] nan = new boolean[p.heads];
+        for (int row = 0; row < lse.length; row++) if (Double.isNaN(lse[row])) nan[row / p.l] = true;
+        return nan;
+    }
+
+    /** A tile row's probabilities exp(scores - lse) in place; 0 for a row that sees no key (lse -inf). */
+    private static void probabilitiesFromLse(Object sc, int off, int n, double lse) {
+        if (lse == Double.NEGATIVE_INFINITY) fill(sc, off, n, 0);
+        else expShifted(sc, off, n, lse);
     }
 
     /** The tile's P = exp(scores - lse) into sc and dS = P * (dO v^T - D) over it (in sc); dp is scratch. */
     private static void scoreGradient(AttentionProblem p, int h, int i0, int br, int j0, int bc, Object sc, Object dp, AttentionProblem.Heads go, double[] lse, double[] dot) {
         p.scores(h, i0, br, j0, bc, sc, null);
-        for (int r = 0; r < br; r++) expShifted(sc, r * bc, bc, lse[h * p.l + i0 + r]);
+        for (int r = 0; r < br; r++) probabilitiesFromLse(sc, r * bc, bc, lse[h * p.l + i0 + r]);
         dotRows(br, bc, p.ev, go.data(), go.row(h, i0), go.rowStride(), p.v.data(), p.v.row(h, j0), p.v.rowStride(), dp);
         for (int r = 0; r < br; r++) {
             double d = dot[h * p.l + i0 + r];

@@ -148,15 +148,18 @@ final class AttentionProblem {
     /**
      * The softmax P of queries [i0, i0+br) over keys [0, nk) of head h, into sc (row-major, nk
      * wide), for whole rows (nk from {@link #keysFor}): the scores, then each row's softmax over
-     * the keys it can see (the causal rule's hidden tail is 0 without computing its exps). True
-     * when a row came out NaN: it sees no key, or has a NaN score (every element is NaN then).
+     * the keys it can see (the causal rule's hidden tail is 0 without computing its exps). A row
+     * whose every score is -inf (it sees no key) is 0, as PyTorch's scaled_dot_product_attention
+     * gives from 2.5 on (its safe softmax). True when a row came out NaN, from a NaN score (every
+     * element of that row is NaN then).
      */
     boolean probabilities(int h, int i0, int br, int nk, Object sc, Object kt) {
         scores(h, i0, br, 0, nk, sc, kt);
         boolean nanRow = false;
         for (int r = 0; r < br; r++) {
             int off = r * nk, visible = causal ? Math.min(nk, i0 + r + 1) : nk;
-            if (sc instanceof float[] f) {
+            if (allHidden(sc, off, visible)) fill(sc, off, visible, 0);
+            else if (sc instanceof float[] f) {
                 ROWS.softmax(f, off, f, off, visible);
                 nanRow |= Float.isNaN(f[off]);
             } else {
@@ -166,6 +169,17 @@ final class AttentionProblem {
             fill(sc, off + visible, nk - visible, 0);
         }
         return nanRow;
+    }
+
+    /** Whether a[off .. off+n) is all -inf: a row that sees no key (the loop ends at a row's first visible score). */
+    static boolean allHidden(Object a, int off, int n) {
+        if (a instanceof float[] f) {
+            for (int c = 0; c < n; c++) if (f[off + c] != Float.NEGATIVE_INFINITY) return false;
+        } else {
+            double[] d = (double[]) a;
+            for (int c = 0; c < n; c++) if (d[off + c] != Double.NEGATIVE_INFINITY) return false;
+        }
+        return true;
     }
 
     /**

@@ -222,7 +222,7 @@ public enum Op {
             .attrs(bool("causal", false), optionalReal("scale"))
             .doc("softmax(q @ k^T * scale + mask) @ v over q [..., L, E], k [..., S, E], v [..., S, Ev] (PyTorch 2's"
                     + " scaled_dot_product_attention without dropout): scale defaults to 1/sqrt(E); a bool mask keeps the scores where it is"
-                    + " true, a float mask is added; causal keeps key j <= query i; a row with no key left is NaN. Fused: the scores are"
+                    + " true, a float mask is added; causal keeps key j <= query i; a row with no key left is 0 (PyTorch 2.5 on; a NaN score's row is NaN). Fused: the scores are"
                     + " computed in tiles with an online softmax, never as an L x S matrix")),
     SCALED_DOT_PRODUCT_ATTENTION_GRAD(OpDef.builder("scaled_dot_product_attention_grad", NN).inputs(5, 6).rule(AttentionShapeRules::attentionGrad)
             .notDifferentiable().attrs(choice("wrt", "q", "q", "k", "v"), bool("causal", false), optionalReal("scale"))

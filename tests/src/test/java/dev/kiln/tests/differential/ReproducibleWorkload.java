@@ -125,7 +125,7 @@ public final class ReproducibleWorkload {
             ByteBuffer b = ByteBuffer.allocate(4 * f.length);
             // every NaN as one: Java leaves NaN payloads unspecified (floatToIntBits collapses
             // them), and x86 keeps the first NaN operand's sign, an order the JIT tiers choose
-            // differently once two NaNs meet (a row with no key in attention's gradients)
+            // differently once two NaNs meet (a NaN score in attention's gradients)
             for (float v : f) b.putInt(Float.floatToIntBits(v));
             md.update(b.array());
         }

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * one shape): against the composite form's gradients (matmul and softmax rules) in float64 and
  * against the three tiled per-input gradient ops in float32, at lengths around its 64-row blocks
  * and past the 1024 keys where it falls back to tiles, head dims 8, 64 and 80, causal or not,
- * with bool and float masks; NaN where PyTorch has NaN; q, k and v read in place from one
+ * with bool and float masks; a row that sees no key 0 and NaN where PyTorch 2.5 on has NaN; q, k and v read in place from one
  * projection giving the bits of contiguous copies; a float64 gradcheck through the rule.
  */
 class AttentionBackwardTest {
@@ -55,15 +55,42 @@ class AttentionBackwardTest {
         }
     }
 
-    /** q, k, v's gradients through matmul, softmax and their own rules. */
+    /**
+     * q, k, v's gradients through matmul, softmax and their own rules, with PyTorch's safe softmax
+     * (2.5 on): a row whose scores are all -inf is 0, and its gradient 0.
+     */
     static Tensor[] compositeGrads(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, Tensor go) {
         Tensor[] in = {q.detach().requiresGrad(true), k.detach().requiresGrad(true), v.detach().requiresGrad(true)};
         Tensor s = in[0].matmul(in[1].transpose(-2, -1)).mul(1 / Math.sqrt(q.shape(-1)));
         if (causal) s = s.maskedFill(Tensor.onesLike(s).tril().to(DType.BOOL).logicalNot(), Double.NEGATIVE_INFINITY);
         if (mask != null && mask.dtype() == DType.BOOL) s = s.maskedFill(mask.logicalNot(), Double.NEGATIVE_INFINITY);
         else if (mask != null) s = s.add(mask);
-        s.softmax(-1).matmul(in[2]).backward(go);
+        Tensor dead = s.detach().amax(new int[] {-1}, true).eq(Double.NEGATIVE_INFINITY);
+        s.maskedFill(dead, 0).softmax(-1).maskedFill(dead, 0).matmul(in[2]).backward(go);
         return new Tensor[] {in[0].grad(), in[1].grad(), in[2].grad()};
+    }
+
+    @Test
+    void atBatch64TheGptsShapesMatchTheCompositeAndTheTiledOps() {
+        // the demo GPT's attention, [64, 4, 128, 32] causal, in float32 against the three tiled
+        // per-input ops; and [64, 4, 65, 32] (one query past a block) in float64 against the
+        // composite, causal with a bool mask: the tasks (one per head) cross the batch
+        Kiln.manualSeed(13);
+        Tensor q = Tensor.randn(64, 4, 128, 32), k = Tensor.randn(64, 4, 128, 32), v = Tensor.randn(64, 4, 128, 32), go = Tensor.randn(64, 4, 128, 32);
+        Tensor out = NnPrimitives.scaledDotProductAttention(q, k, v, null, true, null);
+        Tensor[] one = stacked(NnPrimitives.scaledDotProductAttentionBackward(q, k, v, go, null, true, null));
+        for (int i = 0; i < 3; i++) {
+            Tensor tiled = NnPrimitives.scaledDotProductAttentionGrad("qkv".substring(i, i + 1), q, k, v, out, go, null, true, null);
+            assertTrue(one[i].allclose(tiled, 1e-4, 1e-5), "f32 d" + "qkv".charAt(i) + ": max diff " + one[i].sub(tiled).abs().max().item());
+        }
+        Tensor q64 = Tensor.randn(64, 4, 65, 32).to(DType.FLOAT64), k64 = Tensor.randn(64, 4, 65, 32).to(DType.FLOAT64);
+        Tensor v64 = Tensor.randn(64, 4, 65, 32).to(DType.FLOAT64), go64 = Tensor.randn(64, 4, 65, 32).to(DType.FLOAT64);
+        Tensor keep = Tensor.rand(64, 1, 65, 65).gt(0.2);
+        Tensor[] want = compositeGrads(q64, k64, v64, keep, true, go64);
+        Tensor[] got = stacked(NnPrimitives.scaledDotProductAttentionBackward(q64, k64, v64, go64, keep, true, null));
+        for (int i = 0; i < 3; i++) {
+            assertArrayEquals(want[i].toDoubleArray(), got[i].toDoubleArray(), 1e-10 * (1 + want[i].abs().max().item()), "f64 d" + "qkv".charAt(i));
+        }
     }
 
     @Test
@@ -89,21 +116,37 @@ class AttentionBackwardTest {
     }
 
     @Test
-    void aRowWithoutKeysIsNaNInItsDqRowAndEveryKeysDkAndDvOfItsHead() {
-        // as PyTorch's math: the row's softmax is NaN at every key, so dS k is NaN in its own dq
-        // row and P^T dO, dS^T q are NaN at every key of the head; other heads stay finite
-        int t = 150;
-        Tensor q = Tensor.randn(2, t, 8), k = Tensor.randn(2, t, 8), v = Tensor.randn(2, t, 8), go = Tensor.randn(2, t, 8);
-        boolean[] keep = new boolean[2 * t * t];
-        java.util.Arrays.fill(keep, true);
-        for (int j = 0; j < t; j++) keep[70 * t + j] = false; // head 0, query 70
-        Tensor mask = Tensor.of(keep, 2, t, t);
-        for (boolean causal : new boolean[] {false, true}) {
-            float[] all = NnPrimitives.scaledDotProductAttentionBackward(q, k, v, go, mask, causal, null).toFloatArray();
-            int part = 2 * t * 8;
-            for (int i = 0; i < part; i++) {
-                assertEquals(i / 8 == 70, Float.isNaN(all[i]), "causal " + causal + " dq element " + i);
-                for (int g = 1; g <= 2; g++) assertEquals(i < t * 8, Float.isNaN(all[g * part + i]), "causal " + causal + " d" + "kv".charAt(g - 1) + " element " + i);
+    void aRowThatSeesNoKeyAddsNothingWhileANaNScoreMakesItsHeadsKeyGradientsNaN() {
+        // PyTorch 2.5 on (its safe softmax): the dead row's P is 0, so its dq row is 0 and it adds
+        // nothing to dk and dv. A NaN score's row is NaN at every key, so dS k is NaN in its dq row
+        // and P^T dO, dS^T q are NaN at every key of its head; other heads stay finite. Whole rows
+        // (150 keys) and the tiled passes past 1024 keys (1100), causal or not.
+        for (int t : new int[] {150, 1100}) {
+            Tensor q = Tensor.randn(3, t, 8).to(DType.FLOAT64), k = Tensor.randn(3, t, 8).to(DType.FLOAT64), v = Tensor.randn(3, t, 8).to(DType.FLOAT64);
+            Tensor go = Tensor.randn(3, t, 8).to(DType.FLOAT64);
+            boolean[] keep = new boolean[3 * t * t];
+            java.util.Arrays.fill(keep, true);
+            for (int j = 0; j < t; j++) keep[70 * t + j] = false; // head 0, query 70
+            Tensor mask = Tensor.of(keep, 3, t, t);
+            for (boolean causal : new boolean[] {false, true}) {
+                String at = "T=" + t + " causal " + causal;
+                Tensor[] want = compositeGrads(q, k, v, mask, causal, go);
+                Tensor[] got = stacked(NnPrimitives.scaledDotProductAttentionBackward(q, k, v, go, mask, causal, null));
+                for (int i = 0; i < 3; i++) {
+                    double[] w = want[i].toDoubleArray(), g = got[i].toDoubleArray();
+                    for (double x : w) assertTrue(Double.isFinite(x), "the composite is finite: " + at);
+                    assertArrayEquals(w, g, 1e-10 * (1 + want[i].abs().max().item()), "d" + "qkv".charAt(i) + " " + at);
+                }
+                for (int c = 0; c < 8; c++) assertEquals(0.0, got[0].toDoubleArray()[70 * 8 + c], "the dead row's dq is 0: " + at);
+                double[] qn = q.toDoubleArray();
+                qn[(2 * t + 5) * 8] = Double.NaN; // head 2, query 5
+                double[] all = NnPrimitives.scaledDotProductAttentionBackward(Tensor.of(qn, 3, t, 8), k, v, go, mask, causal, null).toDoubleArray();
+                int part = 3 * t * 8;
+                for (int i = 0; i < part; i++) {
+                    int head = i / (t * 8), row = i % (t * 8) / 8;
+                    assertEquals(head == 2 && row == 5, Double.isNaN(all[i]), at + " dq element " + i);
+                    for (int g = 1; g <= 2; g++) assertEquals(head == 2, Double.isNaN(all[g * part + i]), at + " d" + "kv".charAt(g - 1) + " element " + i);
+                }
             }
         }
     }

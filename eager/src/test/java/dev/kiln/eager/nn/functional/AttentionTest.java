@@ -150,11 +150,56 @@ class AttentionTest {
     }
 
     @Test
-    void aRowWithNoKeyLeftIsNaNAndBadShapesAreNamed() {
+    void multiheadAttentionWithAFullyPaddedSequenceIsFiniteWithoutWeightsAsPyTorch25() {
+        // batch item 1 is all padding: without weights (PyTorch 2.5 on runs its safe SDPA) its
+        // attention is 0, so every output row is out_proj's bias, in training (the math path) and in
+        // eval (the fused op), and the gradients are finite; with weights the softmax is NaN, as PyTorch's
+        Kiln.manualSeed(5);
+        dev.kiln.eager.nn.MultiheadAttention m = new dev.kiln.eager.nn.MultiheadAttention(8, 2, 0.0, true, true);
+        Tensor x = Tensor.randn(2, 5, 8).requiresGrad(true);
+        Tensor pad = Tensor.of(new boolean[] {false, false, false, true, true, true, true, true, true, true}, 2, 5);
+        double[] bias = m.namedParameters().get("out_proj.bias").toDoubleArray();
+        for (boolean training : new boolean[] {true, false}) {
+            if (training) m.train();
+            else m.eval();
+            Tensor out = m.forward(x, x, x, pad, false, null, true).output();
+            double[] o = out.toDoubleArray();
+            for (int i = 0; i < o.length; i++) {
+                assertTrue(Double.isFinite(o[i]), "training " + training + " element " + i);
+                if (i >= 40) assertEquals(bias[i % 8], o[i], 1e-6, "training " + training + ": a padded sequence's row is out_proj's bias");
+            }
+            if (training) {
+                out.sum().backward();
+                for (var e : m.namedParameters().entrySet()) {
+                    for (double g : e.getValue().grad().toDoubleArray()) assertTrue(Double.isFinite(g), "the gradient of " + e.getKey() + " is finite");
+                }
+                for (double g : x.grad().toDoubleArray()) assertTrue(Double.isFinite(g), "x's gradient is finite");
+            }
+        }
+        m.train();
+        double[] withWeights = m.forward(x, x, x, pad, true, null, true).output().toDoubleArray();
+        for (int i = 0; i < withWeights.length; i++) assertEquals(i >= 40, Double.isNaN(withWeights[i]), "with weights, element " + i);
+    }
+
+    @Test
+    void aRowWithNoKeyLeftIsZeroANaNScoreIsNaNAndBadShapesAreNamed() {
         Tensor q = Tensor.randn(1, 2, 4), k = Tensor.randn(1, 3, 4), v = Tensor.randn(1, 3, 5);
         Tensor none = Tensor.of(new boolean[] {true, true, false, false, false, false}, 2, 3);
         float[] out = F.scaledDotProductAttention(q, k, v, none, 0, false, null).toFloatArray();
-        for (int c = 0; c < 5; c++) assertTrue(!Float.isNaN(out[c]) && Float.isNaN(out[5 + c]), "row 1 attends to nothing: NaN, as PyTorch");
+        for (int c = 0; c < 5; c++) assertTrue(Float.isFinite(out[c]) && out[c] != 0 && out[5 + c] == 0, "row 1 attends to nothing: 0, as PyTorch 2.5 on");
+        // an additive mask of -inf hides as a bool one does; past 1024 keys the tiled kernel says the same
+        Tensor minusInf = Tensor.where(none, Tensor.zeros(2, 3), Tensor.full(Double.NEGATIVE_INFINITY, 2, 3));
+        assertArrayEquals(out, F.scaledDotProductAttention(q, k, v, minusInf, 0, false, null).toFloatArray(), "an additive -inf mask");
+        Tensor kl = Tensor.randn(1, 1100, 4), vl = Tensor.randn(1, 1100, 5);
+        boolean[] keepRow0 = new boolean[2 * 1100];
+        java.util.Arrays.fill(keepRow0, 0, 1100, true);
+        Tensor hideRow1 = Tensor.of(keepRow0, 2, 1100);
+        float[] tiled = F.scaledDotProductAttention(q, kl, vl, hideRow1, 0, false, null).toFloatArray();
+        for (int c = 0; c < 5; c++) assertTrue(Float.isFinite(tiled[c]) && tiled[c] != 0 && tiled[5 + c] == 0, "1100 keys: row 1 is 0");
+        float[] qn = q.toFloatArray();
+        qn[4] = Float.NaN; // query 1
+        float[] nan = F.scaledDotProductAttention(Tensor.of(qn, 1, 2, 4), k, v).toFloatArray();
+        for (int c = 0; c < 5; c++) assertTrue(Float.isFinite(nan[c]) && Float.isNaN(nan[5 + c]), "a NaN score's row is NaN");
         RuntimeException e = assertThrows(RuntimeException.class, () -> F.scaledDotProductAttention(q, Tensor.randn(1, 3, 5), v));
         assertTrue(e.getMessage().contains("E) differ"), e.getMessage());
         e = assertThrows(RuntimeException.class, () -> F.scaledDotProductAttention(q, k, v, Tensor.ones(3, 3).to(DType.BOOL), 0, false, null));
@@ -162,27 +207,39 @@ class AttentionTest {
     }
 
     @Test
-    void aRowWithoutKeysMakesItsHeadsKeyGradientsNaNAtEveryKeyCausalOrNot() {
-        // PyTorch's math: the dead row's softmax is NaN at every key, so P^T dO and dS^T q are NaN
-        // at every key of that head. The causal dk/dv loops skip the query blocks hidden from a key,
-        // which once left keys past the dead row's 64-block finite.
+    void theTiledGradientsOfARowThatSeesNoKeyAreZeroAndANaNScoreMakesItsHeadsKeyGradientsNaN() {
+        // PyTorch 2.5 on: the dead row's P is 0, so it adds nothing (the three per-input ops against
+        // the composite with the safe softmax, in float64). A NaN score's row is NaN at every key,
+        // so P^T dO and dS^T q are NaN at every key of that head; the causal dk/dv loops skip the
+        // query blocks hidden from a key, which once left keys past the row's 64-block finite.
         int l = 150, s = 150;
-        Tensor q = Tensor.randn(2, l, 8), k = Tensor.randn(2, s, 8), v = Tensor.randn(2, s, 8), go = Tensor.randn(2, l, 8);
+        Tensor q = Tensor.randn(2, l, 8).to(DType.FLOAT64), k = Tensor.randn(2, s, 8).to(DType.FLOAT64), v = Tensor.randn(2, s, 8).to(DType.FLOAT64);
+        Tensor go = Tensor.randn(2, l, 8).to(DType.FLOAT64);
         boolean[] keep = new boolean[2 * l * s];
         java.util.Arrays.fill(keep, true);
         for (int j = 0; j < s; j++) keep[70 * s + j] = false; // head 0, query 70: no key at all
         Tensor mask = Tensor.of(keep, 2, l, s);
+        double[] qn = q.toDoubleArray();
+        qn[(l + 70) * 8] = Double.NaN; // head 1, query 70
+        Tensor nanQ = Tensor.of(qn, 2, l, 8);
         for (boolean causal : new boolean[] {false, true}) {
             Tensor out = NnPrimitives.scaledDotProductAttention(q, k, v, mask, causal, null);
+            Tensor[] want = AttentionBackwardTest.compositeGrads(q, k, v, mask, causal, go);
+            for (int i = 0; i < 3; i++) {
+                String wrt = "qkv".substring(i, i + 1);
+                Tensor got = NnPrimitives.scaledDotProductAttentionGrad(wrt, q, k, v, out, go, mask, causal, null);
+                assertArrayEquals(want[i].toDoubleArray(), got.toDoubleArray(), 1e-10 * (1 + want[i].abs().max().item()), "causal " + causal + " d" + wrt);
+            }
+            Tensor nanOut = NnPrimitives.scaledDotProductAttention(nanQ, k, v, mask, causal, null);
             for (String wrt : new String[] {"k", "v"}) {
-                float[] g = NnPrimitives.scaledDotProductAttentionGrad(wrt, q, k, v, out, go, mask, causal, null).toFloatArray();
+                double[] g = NnPrimitives.scaledDotProductAttentionGrad(wrt, nanQ, k, v, nanOut, go, mask, causal, null).toDoubleArray();
                 for (int i = 0; i < g.length; i++) {
-                    boolean head0 = i < s * 8;
-                    assertEquals(head0, Float.isNaN(g[i]), "causal " + causal + " d" + wrt + " element " + i + " (head " + (head0 ? 0 : 1) + ")");
+                    boolean head1 = i >= s * 8;
+                    assertEquals(head1, Double.isNaN(g[i]), "causal " + causal + " d" + wrt + " element " + i + " (head " + (head1 ? 1 : 0) + ")");
                 }
             }
-            float[] dq = NnPrimitives.scaledDotProductAttentionGrad("q", q, k, v, out, go, mask, causal, null).toFloatArray();
-            for (int i = 0; i < dq.length; i++) assertEquals(i / 8 == 70, Float.isNaN(dq[i]), "causal " + causal + " dq element " + i);
+            double[] dq = NnPrimitives.scaledDotProductAttentionGrad("q", nanQ, k, v, nanOut, go, mask, causal, null).toDoubleArray();
+            for (int i = 0; i < dq.length; i++) assertEquals(i / 8 == l + 70, Double.isNaN(dq[i]), "causal " + causal + " dq element " + i);
         }
     }
 
