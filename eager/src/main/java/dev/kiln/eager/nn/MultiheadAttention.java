@@ -92,19 +92,13 @@ public class MultiheadAttention extends Module {
         // without weights PyTorch (2.5 on) runs scaled_dot_product_attention, whose softmax is safe: a
         // row that sees no key is 0, not NaN (NaN there would reach every row of the next layer
         // through P = 0 times NaN); with weights it returns softmax's NaN, as PyTorch does
-        Tensor attn = needWeights || attnMask == null && keyPaddingMask == null ? scores.softmax(-1) : safeSoftmax(scores);
+        Tensor attn = needWeights || attnMask == null && keyPaddingMask == null ? scores.softmax(-1) : F.safeSoftmax(scores, -1);
         Tensor dropped = F.dropout(attn, dropout, isTraining());
         Tensor out = dropped.matmul(vh).transpose(1, 2).flatten(2);                                           // [N, L, E]
         out = outProj.call(out);
         if (!batchFirst) out = out.transpose(0, 1);
         Tensor weights = !needWeights ? null : averageAttnWeights ? attn.mean(1) : attn;
         return new Output(out, weights);
-    }
-
-    /** softmax over the last dim, 0 for a row whose scores are all -inf (and no gradient through it). */
-    private static Tensor safeSoftmax(Tensor scores) {
-        Tensor dead = scores.detach().amax(new int[] {-1}, true).eq(Double.NEGATIVE_INFINITY);
-        return scores.maskedFill(dead, 0).softmax(-1).maskedFill(dead, 0);
     }
 
     /** [N, L, E] -> [N, H, L, D] */

@@ -149,7 +149,17 @@ public final class F {
         Tensor s = q.matmul(k.transpose(-2, -1)).mul(scale != null ? scale : 1.0 / Math.sqrt(q.shape(-1)));
         if (causal) s = s.maskedFill(Tensor.onesLike(s).tril().to(DType.BOOL).logicalNot(), Double.NEGATIVE_INFINITY);
         if (mask != null) s = mask.dtype() == DType.BOOL ? s.maskedFill(mask.logicalNot(), Double.NEGATIVE_INFINITY) : s.add(mask);
-        return dropout(s.softmax(-1), dropoutP, true).matmul(v);
+        return dropout(safeSoftmax(s, -1), dropoutP, true).matmul(v);
+    }
+
+    /**
+     * softmax over {@code dim}, but 0 for a slice whose inputs are all -inf (softmax gives NaN
+     * there), with no gradient through it: PyTorch's {@code _safe_softmax}, which its
+     * scaled_dot_product_attention uses from 2.5 on for a query row that sees no key.
+     */
+    public static Tensor safeSoftmax(Tensor x, int dim) {
+        Tensor dead = x.detach().amax(new int[] {dim}, true).eq(Double.NEGATIVE_INFINITY);
+        return x.maskedFill(dead, 0).softmax(dim).maskedFill(dead, 0);
     }
 
     /** {@link #scaledDotProductAttention(Tensor, Tensor, Tensor, Tensor, double, boolean, Double)} without mask, dropout or causality. */

@@ -196,6 +196,12 @@ class AttentionTest {
         Tensor hideRow1 = Tensor.of(keepRow0, 2, 1100);
         float[] tiled = F.scaledDotProductAttention(q, kl, vl, hideRow1, 0, false, null).toFloatArray();
         for (int c = 0; c < 5; c++) assertTrue(Float.isFinite(tiled[c]) && tiled[c] != 0 && tiled[5 + c] == 0, "1100 keys: row 1 is 0");
+        // a float mask that needs a gradient takes the math path: the same 0 row, and finite gradients
+        Tensor learned = minusInf.detach().requiresGrad(true);
+        Tensor math = F.scaledDotProductAttention(q, k, v, learned, 0, false, null);
+        assertArrayEquals(out, math.toFloatArray(), 1e-6f, "the math path's dead row");
+        math.sum().backward();
+        for (float g : learned.grad().toFloatArray()) assertTrue(Float.isFinite(g), "the mask's gradient is finite");
         float[] qn = q.toFloatArray();
         qn[4] = Float.NaN; // query 1
         float[] nan = F.scaledDotProductAttention(Tensor.of(qn, 1, 2, 4), k, v).toFloatArray();
