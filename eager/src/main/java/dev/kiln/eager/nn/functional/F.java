@@ -158,7 +158,8 @@ public final class F {
      * scaled_dot_product_attention uses from 2.5 on for a query row that sees no key.
      */
     public static Tensor safeSoftmax(Tensor x, int dim) {
-        Tensor dead = x.detach().amax(new int[] {dim}, true).eq(Double.NEGATIVE_INFINITY);
+        // all(x == -inf): true over an empty dim (amax refuses one), and false where a NaN is
+        Tensor dead = x.detach().eq(Double.NEGATIVE_INFINITY).all(new int[] {dim}, true);
         return x.maskedFill(dead, 0).softmax(dim).maskedFill(dead, 0);
     }
 

@@ -202,6 +202,11 @@ class AttentionTest {
         assertArrayEquals(out, math.toFloatArray(), 1e-6f, "the math path's dead row");
         math.sum().backward();
         for (float g : learned.grad().toFloatArray()) assertTrue(Float.isFinite(g), "the mask's gradient is finite");
+        // no keys at all: zeros on both paths (a softmax over nothing times nothing)
+        Tensor noKeys = Tensor.zeros(2, 0).requiresGrad(true);
+        Tensor empty = F.scaledDotProductAttention(q, Tensor.randn(1, 0, 4), Tensor.randn(1, 0, 5), noKeys, 0, false, null);
+        assertArrayEquals(new float[10], empty.toFloatArray(), "no keys: zeros");
+        assertArrayEquals(new float[10], F.scaledDotProductAttention(q, Tensor.randn(1, 0, 4), Tensor.randn(1, 0, 5)).toFloatArray(), "no keys, fused");
         float[] qn = q.toFloatArray();
         qn[4] = Float.NaN; // query 1
         float[] nan = F.scaledDotProductAttention(Tensor.of(qn, 1, 2, 4), k, v).toFloatArray();
