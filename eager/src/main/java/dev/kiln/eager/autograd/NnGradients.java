@@ -1,8 +1,10 @@
 package dev.kiln.eager.autograd;
 
+import dev.kiln.backend.DType;
 import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.op.Op;
 import dev.kiln.eager.Tensor;
+import dev.kiln.eager.nn.functional.F;
 import dev.kiln.eager.nn.functional.NnPrimitives;
 import java.util.Map;
 
@@ -65,7 +67,8 @@ final class NnGradients {
      * scaled_dot_product_attention_grad op, which recomputes the attention in tiles from q, k, v
      * and y (memory O(L + S) per head, at the cost of recomputing the scores per gradient). The
      * mask takes none: F.scaledDotProductAttention sends a mask that needs a gradient through the
-     * composite form.
+     * composite form. When the gradient itself must be differentiable (create-graph), the same
+     * formulas in composite ops instead ({@link #attentionComposite}).
      */
     private static Tensor[] attention(GradContext c, Tensor g) {
         Attrs a = c.attrs();
@@ -73,6 +76,11 @@ final class NnGradients {
         Tensor[] out = new Tensor[c.inputCount()];
         boolean causal = a.getBool("causal");
         Double scale = a.getOptionalFloat("scale");
+        if (GradMode.isEnabled()) {
+            Tensor[] all = attentionComposite(q, k, v, mask, causal, scale, g.dtype() == q.dtype() ? g : g.to(q.dtype()));
+            for (int i = 0; i < 3; i++) if (c.needsGrad(i)) out[i] = all[i];
+            return out;
+        }
         if (c.needsGrad(0) && c.needsGrad(1) && c.needsGrad(2) && q.type().equals(k.type()) && q.type().equals(v.type())) {
             Tensor all = NnPrimitives.scaledDotProductAttentionBackward(q, k, v, g, mask, causal, scale);
             for (int i = 0; i < 3; i++) out[i] = all.select(0, i);
@@ -83,6 +91,23 @@ final class NnGradients {
             if (c.needsGrad(i)) out[i] = NnPrimitives.scaledDotProductAttentionGrad(wrt[i], q, k, v, c.output(), g, mask, causal, scale);
         }
         return out;
+    }
+
+    /**
+     * Attention's dq, dk and dv in differentiable ops, for a backward that records a graph (a
+     * second derivative): P = safe_softmax(q k^T * scale, masked), dv = P^T g, dS = P * (g v^T -
+     * rowsum(P * g v^T)), dq = dS k * scale, dk = dS^T q * scale. It builds the [.., L, S] scores
+     * the fused ops never do: a second derivative costs the memory of the composite form.
+     */
+    private static Tensor[] attentionComposite(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, Double scale, Tensor g) {
+        double sc = scale != null ? scale : 1.0 / Math.sqrt(q.shape(-1));
+        Tensor s = q.matmul(k.transpose(-2, -1)).mul(sc);
+        if (causal) s = s.maskedFill(Tensor.onesLike(s).tril().to(DType.BOOL).logicalNot(), Double.NEGATIVE_INFINITY);
+        if (mask != null) s = mask.dtype() == DType.BOOL ? s.maskedFill(mask.logicalNot(), Double.NEGATIVE_INFINITY) : s.add(mask);
+        Tensor p = F.safeSoftmax(s, -1);
+        Tensor dp = g.matmul(v.transpose(-2, -1));
+        Tensor ds = p.mul(dp.sub(dp.mul(p).sum(new int[] {-1}, true)));
+        return new Tensor[] {ds.matmul(k).mul(sc), ds.transpose(-2, -1).matmul(q).mul(sc), p.transpose(-2, -1).matmul(g)};
     }
 
     private record Geometry(int[] stride, int[] padding, int[] dilation, int groups) {

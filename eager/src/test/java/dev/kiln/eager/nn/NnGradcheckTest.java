@@ -77,6 +77,26 @@ class NnGradcheckTest {
         assertTrue(Autograd.gradcheck(in -> F.groupNorm(in[0], 2, in[1], in[2], 1e-5), t(2, 4, 3), t(4), t(4)));
     }
 
+    /** t(shape) scaled and shifted, still a leaf: q, k and v of one shape that are not equal. */
+    static Tensor t(double mul, double add, int... shape) { return t(shape).detach().mul(mul).add(add).requiresGrad(true); }
+
+    @Test
+    void attentionFirstAndSecondDerivatives() {
+        // cross-attention (the per-input gradient ops), a self-attention (the one-pass op) causal,
+        // and a bool mask with a row that sees no key (0, no gradient): create-graph backward
+        // takes the composite form, so second derivatives go through it
+        Tensor add = t(-0.5, 0.2, 3, 5).detach();
+        java.util.function.Function<Tensor[], Tensor> cross = in -> F.scaledDotProductAttention(in[0], in[1], in[2], add, 0, false, 0.7);
+        assertTrue(Autograd.gradcheck(cross, t(1, 2, 3, 4), t(0.8, -0.1, 1, 2, 5, 4), t(1.2, 0.3, 1, 2, 5, 3)));
+        assertTrue(Autograd.gradgradcheck(cross, t(1, 2, 3, 4), t(0.8, -0.1, 1, 2, 5, 4), t(1.2, 0.3, 1, 2, 5, 3)));
+        java.util.function.Function<Tensor[], Tensor> causal = in -> F.scaledDotProductAttention(in[0], in[1], in[2], null, 0, true, null);
+        assertTrue(Autograd.gradgradcheck(causal, t(2, 4, 3), t(0.7, 0.2, 2, 4, 3), t(-1.1, 0.1, 2, 4, 3)));
+        Tensor keep = Tensor.of(new boolean[] {true, false, true, true, true, true, false, true, false, false, false, false, true, true, true, false}, 4, 4);
+        java.util.function.Function<Tensor[], Tensor> dead = in -> F.scaledDotProductAttention(in[0], in[1], in[2], keep, 0, false, null);
+        assertTrue(Autograd.gradcheck(dead, t(2, 4, 3), t(0.7, 0.2, 2, 4, 3), t(-1.1, 0.1, 2, 4, 3)));
+        assertTrue(Autograd.gradgradcheck(dead, t(2, 4, 3), t(0.7, 0.2, 2, 4, 3), t(-1.1, 0.1, 2, 4, 3)));
+    }
+
     @Test
     void losses() {
         Tensor target = Tensor.of(new long[] {1, 0, 2, 1}, 4);
