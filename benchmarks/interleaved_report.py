@@ -13,7 +13,7 @@ def rows(path):
         line = line.strip()
         if line.startswith("{") and '"workload"' in line:
             j = json.loads(line)
-            w, ms = j["workload"], float(j["ms"])
+            w, ms = j["workload"], float(j["ms"] if "ms" in j else j["mib"])  # *_peak_mib rows are MiB
             if w not in d or ms < d[w]:
                 d[w] = ms
     return d
@@ -67,6 +67,8 @@ for w in names:
         cols.append(f"{statistics.median(rs):8.2f} ({min(rs):.2f}-{max(rs):.2f})" if rs else f"{'-':>22s}")
     print(f"{w:32s} {k:10.4f} {cols[0]} {cols[1]:>24s} {cols[2]:>9s} {cols[3]:>22s}")
 
+if any(w.endswith("_peak_mib") for w in names):
+    print("(*_peak_mib rows: MiB, not ms; PyTorch's resident-memory growth, Kiln's smallest -Xmx; round 1 only)")
 print(f"\nTargets ({targets}), on the median of {rounds} per-round ratios:")
 for line in open(targets):
     if line.startswith("#") or not line.strip():

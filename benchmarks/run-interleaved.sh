@@ -8,7 +8,9 @@
 # 2 threads) and `bin/kiln demo` (3 epochs), about a minute more per round.
 # With KILN_GPT=1 a round also runs the GPT rows (issue 17): torch_gpt.py with KILN_GPT_STEPS steps
 # (default 40) in the three PyTorch settings, then Kiln's GptRows (eager and traced training
-# step, eager and traced inference), about two minutes more per round.
+# step, eager and traced inference), and the attention rows (torch_attention.py, AttentionRows:
+# forward and forward+backward at T = 128, 1024, 4096), about three minutes more per round; then,
+# once, attention's peak memory (rows *_peak_mib, in MiB).
 # Usage: benchmarks/run-interleaved.sh [rounds]   (default 3)
 # Env: PYTHON (default /usr/bin/python3), KILN_ROUNDS (Kiln's passes per round, the last printed; default 2), KILN_DEMO, KILN_GPT
 set -euo pipefail
@@ -48,6 +50,11 @@ for r in $(seq 1 "$ROUNDS"); do
     "$PYTHON" "$BENCH/torch_gpt.py" 1 "$GPT_STEPS" >> "$OUT/r$r-torch-1-blas2.jsonl"
     "$PYTHON" "$BENCH/torch_gpt.py" 2 "$GPT_STEPS" >> "$OUT/r$r-torch-2.jsonl"
     "$JAVA" "${KILN_JVM_ARGS[@]}" -Dkiln.gptSteps="$GPT_STEPS" -cp "$BENCH_JAR" dev.kiln.benchmarks.SideBySide --only-gpt >> "$OUT/r$r-kiln.jsonl" 2>>"$OUT/kiln.stderr"
+    # attention forward and forward+backward at T = 128, 1024, 4096 (PyTorch 1.13's matmul + softmax form)
+    OPENBLAS_NUM_THREADS=1 "$PYTHON" "$REPO_ROOT/benchmarks/torch_attention.py" 1 >> "$OUT/r$r-torch-1.jsonl"
+    "$PYTHON" "$REPO_ROOT/benchmarks/torch_attention.py" 1 >> "$OUT/r$r-torch-1-blas2.jsonl"
+    "$PYTHON" "$REPO_ROOT/benchmarks/torch_attention.py" 2 >> "$OUT/r$r-torch-2.jsonl"
+    "$JAVA" "${KILN_JVM_ARGS[@]}" -cp "$BENCH_JAR" dev.kiln.benchmarks.AttentionRows --jsonl >> "$OUT/r$r-kiln.jsonl" 2>>"$OUT/kiln.stderr"
   fi
   if [ "${KILN_DEMO:-0}" = 1 ]; then
     # the main job on both sides (3 epochs of LeNet on Fashion-MNIST); the checkpoint goes under target/, not checkpoints/
@@ -56,5 +63,23 @@ for r in $(seq 1 "$ROUNDS"); do
     "$REPO_ROOT/bin/kiln" demo --checkpoint "$OUT/demo-r$r/lenet-fashion.safetensors" > "$OUT/r$r-demo-kiln.txt" 2>>"$OUT/kiln.stderr"
   fi
 done
+if [ "${KILN_GPT:-0}" = 1 ]; then
+  # attention's peak memory, once (it does not drift between rounds), a fresh process per row, into
+  # round 1's files: PyTorch's resident-memory growth over the inputs and three calls, and the
+  # smallest -Xmx (serial GC, MiB) Kiln's JVM runs the same in (AttentionRows explains why)
+  for t in 128 1024 4096; do
+    for mode in fwd fwdbwd; do
+      "$PYTHON" "$REPO_ROOT/benchmarks/torch_attention.py" 2 --peak "$t" "$mode" >> "$OUT/r1-torch-2.jsonl"
+      heap=-1
+      for h in 8 12 16 20 24 28 32 40 48 56 64 80 96 128 192 256 384 512 768 1024 1536 2048; do
+        if "$JAVA" "${KILN_JVM_ARGS[@]}" -XX:+UseSerialGC -Xmx${h}m -cp "$BENCH_JAR" dev.kiln.benchmarks.AttentionRows --peak "$t" "$mode" > /dev/null 2>&1; then
+          heap=$h
+          break
+        fi
+      done
+      echo "{\"workload\": \"attn_${mode}_t${t}_peak_mib\", \"mib\": $heap, \"threads\": $(nproc)}" >> "$OUT/r1-kiln.jsonl"
+    done
+  done
+fi
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores" 
 "$PYTHON" "$REPO_ROOT/benchmarks/interleaved_report.py" "$OUT" "$ROUNDS" "$REPO_ROOT/benchmarks/targets-interleaved.tsv"
