@@ -117,6 +117,20 @@ def main():
             {"tgt": torch.randn(2, 5, 8), "memory": torch.randn(2, 6, 8)}, {"tgt_mask": causal}, False)
     c["args"] = {"d_model": 8, "nhead": 2, "dim_feedforward": 16, "activation": "gelu", "norm_first": True, "num_layers": 2}
     cases["decoder_stack_causal"] = c
+    # sequence first (batch_first=False, PyTorch's default): an encoder and a decoder layer
+    for name, cls, kw in [("encoder_layer_seq_first_post_relu", nn.TransformerEncoderLayer, dict(activation="relu", norm_first=False)),
+                          ("decoder_layer_seq_first_post_gelu", nn.TransformerDecoderLayer, dict(activation="gelu", norm_first=False))]:
+        layer = cls(8, 2, dim_feedforward=16, dropout=0.0, batch_first=False, **kw)
+        if cls is nn.TransformerEncoderLayer:
+            c = run(layer, lambda m, ins, masks: (m(ins["src"], src_key_padding_mask=masks["src_key_padding_mask"]), None),
+                    {"src": torch.randn(5, 2, 8)}, {"src_key_padding_mask": kpm}, False)
+        else:
+            c = run(layer, lambda m, ins, masks: (m(ins["tgt"], ins["memory"], tgt_mask=masks["tgt_mask"],
+                                                      memory_key_padding_mask=masks["memory_key_padding_mask"]), None),
+                    {"tgt": torch.randn(5, 2, 8), "memory": torch.randn(6, 2, 8)}, {"tgt_mask": causal, "memory_key_padding_mask": mem_kpm}, False)
+        c["args"] = {"d_model": 8, "nhead": 2, "dim_feedforward": 16, "activation": kw["activation"], "norm_first": kw["norm_first"],
+                     "batch_first": False}
+        cases[name] = c
     # recurrent networks: the output sequence and the final states concatenated into one vector.
     # Their own random stream, so the cases above keep their values.
     torch.manual_seed(8765)

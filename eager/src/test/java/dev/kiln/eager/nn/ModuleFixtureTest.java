@@ -67,16 +67,16 @@ class ModuleFixtureTest {
         } else {
             int d = args.get("d_model").asInt(), h = args.get("nhead").asInt(), ff = args.get("dim_feedforward").asInt();
             String act = args.get("activation").asText();
-            boolean pre = args.get("norm_first").asBoolean();
+            boolean pre = args.get("norm_first").asBoolean(), bf = !args.has("batch_first") || args.get("batch_first").asBoolean();
             if (name.startsWith("decoder")) {
                 m = args.has("num_layers")
-                        ? new TransformerDecoder(() -> new TransformerDecoderLayer(d, h, ff, 0.0, act, 1e-5, true, pre), args.get("num_layers").asInt(), new LayerNorm(d))
-                        : new TransformerDecoderLayer(d, h, ff, 0.0, act, 1e-5, true, pre);
+                        ? new TransformerDecoder(() -> new TransformerDecoderLayer(d, h, ff, 0.0, act, 1e-5, bf, pre), args.get("num_layers").asInt(), new LayerNorm(d))
+                        : new TransformerDecoderLayer(d, h, ff, 0.0, act, 1e-5, bf, pre);
             } else if (args.has("num_layers")) {
-                m = new TransformerEncoder(() -> new TransformerEncoderLayer(d, h, ff, 0.0, act, 1e-5, true, pre), args.get("num_layers").asInt(),
+                m = new TransformerEncoder(() -> new TransformerEncoderLayer(d, h, ff, 0.0, act, 1e-5, bf, pre), args.get("num_layers").asInt(),
                         new LayerNorm(d));
             } else {
-                m = new TransformerEncoderLayer(d, h, ff, 0.0, act, 1e-5, true, pre);
+                m = new TransformerEncoderLayer(d, h, ff, 0.0, act, 1e-5, bf, pre);
             }
         }
         Map<String, Tensor> sd = new LinkedHashMap<>();

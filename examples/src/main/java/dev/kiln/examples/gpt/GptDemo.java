@@ -319,7 +319,9 @@ public final class GptDemo {
         long t1 = System.nanoTime();
         long[] greedy = generate(artifact, prompt, o.generate(), CONTEXT, 0, null);
         double genS = (System.nanoTime() - t1) / 1e9;
+        long tEager = System.nanoTime();
         long[] greedyEager = generate(eager, prompt, o.generate(), CONTEXT, 0, null);
+        double eagerS = (System.nanoTime() - tEager) / 1e9;
         int firstDiff = -1;
         for (int i = 0; i < greedy.length && firstDiff < 0; i++) if (greedy[i] != greedyEager[i]) firstDiff = i;
         out.println();
@@ -344,5 +346,12 @@ public final class GptDemo {
         out.printf(Locale.ROOT, "%nwith a key/value cache (%s; one traced step graph, %s, serves every step): %s the first %d characters of the uncached text%n",
                 o.generate() == 0 ? "nothing generated" : String.format(Locale.ROOT, "%.0f tokens/s against %.0f", o.generate() / cachedS, o.generate() / genS),
                 stepFile.getFileName(), same ? "the same as" : "differs from", within);
+        long t3 = System.nanoTime();
+        long[] eagerCached = generateCached(eagerStep(model), model.emptyCache(1), prompt, o.generate(), CONTEXT, 0, null);
+        double eagerCachedS = (System.nanoTime() - t3) / 1e9;
+        if (o.generate() > 0) {
+            out.printf(Locale.ROOT, "eagerly: %.0f tokens/s with the cache (%s the artifact's cached text), %.0f without%n", o.generate() / eagerCachedS,
+                    Arrays.equals(eagerCached, greedyCached) ? "the same as" : "differs from", o.generate() / eagerS);
+        }
     }
 }

@@ -150,6 +150,29 @@ class AttentionTest {
     }
 
     @Test
+    void dropoutOnTheProbabilitiesAveragesToTheUndroppedAttentionAndPOneGivesZeros() {
+        // PyTorch applies dropout_p whenever it is > 0: each draw zeroes probabilities and scales
+        // the rest by 1 / (1 - p), so the mean over draws is the attention without dropout
+        Kiln.manualSeed(21);
+        Tensor q = Tensor.randn(1, 2, 3, 4).to(DType.FLOAT64), k = Tensor.randn(1, 2, 5, 4).to(DType.FLOAT64), v = Tensor.randn(1, 2, 5, 3).to(DType.FLOAT64);
+        double[] want = F.scaledDotProductAttention(q, k, v, null, 0, true, null).toDoubleArray();
+        double[] mean = new double[want.length];
+        int draws = 4000;
+        boolean differ = false;
+        for (int d = 0; d < draws; d++) {
+            double[] one = F.scaledDotProductAttention(q, k, v, null, 0.5, true, null).toDoubleArray();
+            for (int i = 0; i < mean.length; i++) {
+                mean[i] += one[i] / draws;
+                differ |= Math.abs(one[i] - want[i]) > 1e-9;
+            }
+        }
+        assertTrue(differ, "a draw drops something");
+        assertArrayEquals(want, mean, 0.05, "the mean over " + draws + " draws");
+        for (double x : F.scaledDotProductAttention(q, k, v, null, 1, false, null).toDoubleArray()) assertEquals(0.0, x, "p = 1 drops every probability");
+        assertThrows(IllegalArgumentException.class, () -> F.scaledDotProductAttention(q, k, v, null, 1.5, false, null));
+    }
+
+    @Test
     void multiheadAttentionWithAFullyPaddedSequenceIsFiniteWithoutWeightsAsPyTorch25() {
         // batch item 1 is all padding: without weights (PyTorch 2.5 on runs its safe SDPA) its
         // attention is 0, so every output row is out_proj's bias, in training (the math path) and in
