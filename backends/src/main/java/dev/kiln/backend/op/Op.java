@@ -232,7 +232,7 @@ public enum Op {
             .notDifferentiable().attrs(bool("causal", false), optionalReal("scale"))
             .doc("the gradients of a self-attention scaled_dot_product_attention(q, k, v[, mask]) with respect to q, k and v, stacked"
                     + " [3, ...], from q, k, v (of one shape), the output's gradient and the mask, in one pass: per head and block of"
-                    + " queries the score rows are recomputed in cache (up to 1024 keys; beyond, the tiled passes), their softmax P,"
+                    + " queries the score rows are recomputed in cache (up to 8192 keys; beyond, the tiled passes), their softmax P,"
                     + " dS = P * (dP - rowsum(P * dP)) with dP = dO v^T, then dv += P^T dO, dk += dS^T q, dq = dS k")),
     LAYER_NORM(OpDef.builder("layer_norm", NN).inputs(1, 3).rule(NormShapeRules::layerNorm)
             .attrs(integer("dims", 1).range(1, Integer.MAX_VALUE), real("eps", 1e-5))

@@ -87,6 +87,19 @@ public final class ReproducibleWorkload {
         Tensor att = F.scaledDotProductAttention(q, k, val, keep, 0, true, null);
         att.backward(Tensor.randn(2, 3, 130, 8));
         add(md, att, q.grad(), k.grad(), val.grad());
+        // the tiled kernels (past the whole-row limit, lowered here to reach them at 130 keys):
+        // forward and the three per-input gradient ops over (head, tile) tasks
+        System.setProperty("kiln.attention.wholeRowKeys", "64");
+        try {
+            Tensor tiled = F.scaledDotProductAttention(q, k, val, keep, 0, true, null);
+            q.setGrad(null);
+            k.setGrad(null);
+            val.setGrad(null);
+            tiled.backward(Tensor.randn(2, 3, 130, 8));
+            add(md, tiled, q.grad(), k.grad(), val.grad());
+        } finally {
+            System.clearProperty("kiln.attention.wholeRowKeys");
+        }
         // a self-attention's one-pass gradient op (q, k and v of one shape, read in place from one
         // projection), split over heads
         Tensor qkv = Tensor.randn(2, 130, 48).requiresGrad(true);

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
  * scaled_dot_product_attention_backward, the one-pass gradient of a self-attention (q, k and v of
  * one shape): against the composite form's gradients (matmul and softmax rules) in float64 and
  * against the three tiled per-input gradient ops in float32, at lengths around its 64-row blocks
- * and past the 1024 keys where it falls back to tiles, head dims 8, 64 and 80, causal or not,
+ * and past the whole-row limit where it falls back to tiles (lowered to 1024 keys here), head dims 8, 64 and 80, causal or not,
  * with bool and float masks; a row that sees no key 0 and NaN where PyTorch 2.5 on has NaN; q, k and v read in place from one
  * projection giving the bits of contiguous copies; a float64 gradcheck through the rule.
  */
@@ -92,11 +92,29 @@ class AttentionBackwardTest {
         }
     }
 
+    /**
+     * Runs body with the whole-row kernels limited to {@code keys} keys (AttentionProblem's
+     * kiln.attention.wholeRowKeys, 8192 by default), so small sizes reach the tiled kernels.
+     */
+    static void withWholeRowKeys(int keys, Runnable body) {
+        String key = "kiln.attention.wholeRowKeys";
+        System.setProperty(key, Integer.toString(keys));
+        try {
+            body.run();
+        } finally {
+            System.clearProperty(key);
+        }
+    }
+
     @Test
     void pastTheWholeRowLimitTheTiledPassesWriteTheSameGradients() {
-        // 1100 keys: each block's rows would be 1100 wide, so the op recomputes the output and runs
-        // the three tiled passes into the parts; against the composite in float64, over two batches
-        // of two heads, causal and not, with a bool mask and an additive one per batch
+        // 1100 keys past a limit of 1024: each block's rows would be 1100 wide, so the op recomputes
+        // the output and runs the three tiled passes into the parts; against the composite in
+        // float64, over two batches of two heads, causal and not, with a bool mask and an additive one per batch
+        withWholeRowKeys(1024, AttentionBackwardTest::tiledPassesMatchTheComposite);
+    }
+
+    private static void tiledPassesMatchTheComposite() {
         Kiln.manualSeed(12);
         int t = 1100;
         Tensor q = Tensor.randn(2, 2, t, 8).to(DType.FLOAT64), k = Tensor.randn(2, 2, t, 8).to(DType.FLOAT64), v = Tensor.randn(2, 2, t, 8).to(DType.FLOAT64);
@@ -119,7 +137,11 @@ class AttentionBackwardTest {
         // PyTorch 2.5 on (its safe softmax): the dead row's P is 0, so its dq row is 0 and it adds
         // nothing to dk and dv. A NaN score's row is NaN at every key, so dS k is NaN in its dq row
         // and P^T dO, dS^T q are NaN at every key of its head; other heads stay finite. Whole rows
-        // (150 keys) and the tiled passes past 1024 keys (1100), causal or not.
+        // (150 keys) and the tiled passes past a limit of 1024 keys (1100), causal or not.
+        withWholeRowKeys(1024, AttentionBackwardTest::deadAndNaNRows);
+    }
+
+    private static void deadAndNaNRows() {
         for (int t : new int[] {150, 1100}) {
             Tensor q = Tensor.randn(3, t, 8).to(DType.FLOAT64), k = Tensor.randn(3, t, 8).to(DType.FLOAT64), v = Tensor.randn(3, t, 8).to(DType.FLOAT64);
             Tensor go = Tensor.randn(3, t, 8).to(DType.FLOAT64);

@@ -56,6 +56,12 @@ class AttentionTest {
 
     @Test
     void theFusedKernelMatchesTheFormulaAroundItsTiles() {
+        theFormulaAt("whole rows");
+        // the tiled kernels with their online softmax, which keys past the whole-row limit take
+        AttentionBackwardTest.withWholeRowKeys(0, () -> theFormulaAt("tiles"));
+    }
+
+    private static void theFormulaAt(String path) {
         Random r = new Random(5);
         int[][] sizes = {{1, 1, 8}, {7, 7, 8}, {7, 9, 80}, {63, 63, 64}, {64, 64, 8}, {65, 130, 16}, {129, 129, 64}};
         for (int[] z : sizes) {
@@ -68,7 +74,7 @@ class AttentionTest {
                 Tensor tq = Tensor.of(q, b, l, e).to(dt), tk = Tensor.of(k, b, s, e).to(dt), tv = Tensor.of(v, b, s, ev).to(dt);
                 double tol = dt == DType.FLOAT64 ? 1e-12 : 2e-5;
                 double sc = 1 / Math.sqrt(e);
-                String at = dt.shortName() + " L=" + l + " S=" + s + " E=" + e;
+                String at = path + " " + dt.shortName() + " L=" + l + " S=" + s + " E=" + e;
                 close(at, naive(q, k, v, b, l, s, e, ev, null, false, sc), F.scaledDotProductAttention(tq, tk, tv), tol);
                 if (l == s) close(at + " causal", naive(q, k, v, b, l, s, e, ev, null, true, sc), F.scaledDotProductAttention(tq, tk, tv, null, 0, true, null), tol);
                 close(at + " bool mask", naive(q, k, v, b, l, s, e, ev, keep, false, sc),
@@ -98,6 +104,11 @@ class AttentionTest {
 
     @Test
     void gradientsMatchTheCompositeFormAndPassGradcheck() {
+        gradientsAt("whole rows");
+        AttentionBackwardTest.withWholeRowKeys(0, () -> gradientsAt("tiles"));
+    }
+
+    private static void gradientsAt(String path) {
         Kiln.manualSeed(3);
         for (int[] z : new int[][] {{5, 5, 4}, {70, 70, 8}, {7, 130, 16}}) {
             int l = z[0], s = z[1], e = z[2];
@@ -110,7 +121,8 @@ class AttentionTest {
                     Tensor[] fused = grads(F.scaledDotProductAttention(q, k, v, m, 0, causal, null), gout, q, k, v);
                     Tensor[] ref = grads(composite(q, k, v, m, causal), gout, q, k, v);
                     for (int i = 0; i < 3; i++) {
-                        assertArrayEquals(ref[i].toDoubleArray(), fused[i].toDoubleArray(), 1e-10, "grad " + "qkv".charAt(i) + " L=" + l + " S=" + s + " causal " + causal + " mask " + (m != null));
+                        assertArrayEquals(ref[i].toDoubleArray(), fused[i].toDoubleArray(), 1e-10,
+                                path + " grad " + "qkv".charAt(i) + " L=" + l + " S=" + s + " causal " + causal + " mask " + (m != null));
                     }
                 }
             }
@@ -210,14 +222,16 @@ class AttentionTest {
         Tensor none = Tensor.of(new boolean[] {true, true, false, false, false, false}, 2, 3);
         float[] out = F.scaledDotProductAttention(q, k, v, none, 0, false, null).toFloatArray();
         for (int c = 0; c < 5; c++) assertTrue(Float.isFinite(out[c]) && out[c] != 0 && out[5 + c] == 0, "row 1 attends to nothing: 0, as PyTorch 2.5 on");
-        // an additive mask of -inf hides as a bool one does; past 1024 keys the tiled kernel says the same
+        // an additive mask of -inf hides as a bool one does; past the whole-row limit (1024 here) the tiled kernel says the same
         Tensor minusInf = Tensor.where(none, Tensor.zeros(2, 3), Tensor.full(Double.NEGATIVE_INFINITY, 2, 3));
         assertArrayEquals(out, F.scaledDotProductAttention(q, k, v, minusInf, 0, false, null).toFloatArray(), "an additive -inf mask");
         Tensor kl = Tensor.randn(1, 1100, 4), vl = Tensor.randn(1, 1100, 5);
         boolean[] keepRow0 = new boolean[2 * 1100];
         java.util.Arrays.fill(keepRow0, 0, 1100, true);
         Tensor hideRow1 = Tensor.of(keepRow0, 2, 1100);
-        float[] tiled = F.scaledDotProductAttention(q, kl, vl, hideRow1, 0, false, null).toFloatArray();
+        float[][] tiledOut = new float[1][];
+        AttentionBackwardTest.withWholeRowKeys(1024, () -> tiledOut[0] = F.scaledDotProductAttention(q, kl, vl, hideRow1, 0, false, null).toFloatArray());
+        float[] tiled = tiledOut[0];
         for (int c = 0; c < 5; c++) assertTrue(Float.isFinite(tiled[c]) && tiled[c] != 0 && tiled[5 + c] == 0, "1100 keys: row 1 is 0");
         // a float mask that needs a gradient takes the math path: the same 0 row, and finite gradients
         Tensor learned = minusInf.detach().requiresGrad(true);
