@@ -49,13 +49,13 @@ public final class CharGpt extends Module {
     public record Step(Tensor logits, List<Tensor> keys, List<Tensor> values) {}
 
     /**
-     * Incremental decoding with a key/value cache of {@code context} slots per layer
-     * ([B, H, context, hd], from {@link #emptyCache}): the logits of T new ids [B, T] at positions
+     * Incremental decoding with a key/value cache of C slots per layer ([B, H, C, hd]; C up to
+     * the context, {@link #emptyCache} gives the whole context): the logits of T new ids [B, T] at positions
      * {@code start} .. start+T-1 ({@code start} an i64 scalar: how many slots are filled). The new
      * keys and values go into their slots and the queries attend to the cache instead of
      * recomputing it, so a step costs one position's work, not a forward over all of them. All
      * positions and masks are computed from tensors, so a trace keeps B and T symbolic and the
-     * start a value. start + T must not pass the context.
+     * start a value. start + T must not pass C.
      */
     public Step forward(Tensor idx, Tensor start, List<Tensor> cacheKeys, List<Tensor> cacheValues) {
         if (idx.dim() != 2) throw badInput("[B,T] token ids", idx);
@@ -69,7 +69,10 @@ public final class CharGpt extends Module {
         Tensor count = Tensor.onesLike(idx.select(0, 0)).sum(); // T, as a value
         Tensor write = offset.ge(0.0).logicalAnd(offset.lt(count)); // [C]
         Tensor index = Tensor.where(write, offset, Tensor.zerosLike(offset)); // [C]: a valid row of the new keys everywhere
-        Tensor allowed = positions.unsqueeze(1).ge(slots.unsqueeze(0)); // [T, C]: filled slots up to each query's own position
+        // each new position's own slot: start + T past C fails here (index_select names the index)
+        // rather than dropping the keys and values that do not fit; the values are the positions
+        Tensor positionSlots = slots.indexSelect(0, positions);
+        Tensor allowed = positionSlots.unsqueeze(1).ge(slots.unsqueeze(0)); // [T, C]: filled slots up to each query's own position
         Tensor x = tok.forward(idx).add(pos.forward(positions));
         List<Tensor> keys = new ArrayList<>(), values = new ArrayList<>();
         for (int l = 0; l < blocks.size(); l++) {

@@ -53,8 +53,8 @@ final class GptBlock extends Module {
      * One block over T new positions with a cache of C slots: the new keys and values are written
      * into the slots where {@code write} is true (slot c takes new position {@code index[c]}),
      * then the queries attend to the slots {@code allowed} [T, C] lets them see (the filled ones,
-     * causally). The cache has a fixed length, so a trace has no size to add: Kiln's symbolic
-     * dims are products (B*T), and a cache growing to P+T would need a sum.
+     * causally). The cache keeps its length C (symbolic in a trace), so a trace has no size to
+     * add: Kiln's symbolic dims are products (B*T), and a cache growing to P+T would need a sum.
      */
     Cached forward(Tensor x, Tensor allowed, Tensor write, Tensor index, Tensor cacheKeys, Tensor cacheValues) {
         SymInt b = x.sizeSym(0), t = x.sizeSym(1), h = SymInt.of(heads), hd = SymInt.of(width / heads);

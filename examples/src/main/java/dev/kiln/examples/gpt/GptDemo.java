@@ -135,6 +135,9 @@ public final class GptDemo {
         return ids;
     }
 
+    /** The example cache's length when the step is traced (any length runs after). */
+    static final int EXAMPLE_CACHE_SLOTS = 37;
+
     /** One decoding step: logits of new ids [1, T] at positions start.., and the cache that follows. */
     interface CachedStep {
         CharGpt.Step apply(Tensor ids, long start, List<Tensor> keys, List<Tensor> values);
@@ -180,10 +183,14 @@ public final class GptDemo {
 
     /**
      * The decoding step traced: inputs ids [B, T], start (i64 scalar) and each layer's cache
-     * [B, H, context, hd]; outputs the logits and the updated cache. B and T are symbolic; the
-     * number of filled slots is a value, so one graph serves every step.
+     * [B, H, C, hd]; outputs the logits and the updated cache. B, T and the cache length C are
+     * symbolic, the number of filled slots a value, so one graph serves every step and any cache
+     * a caller allocates (C slots, start + T <= C; attention's work grows with C, so a short
+     * generation can use a short cache). C stays the same from input to output: Kiln's symbolic
+     * sizes are products (B*T), so a cache that grows by T each step (P + T) cannot be typed.
      */
     static Graph traceStep(CharGpt model, int layers) {
+        if (model.context < EXAMPLE_CACHE_SLOTS) throw new IllegalArgumentException("traceStep: a context of at least " + EXAMPLE_CACHE_SLOTS + " positions, got " + model.context);
         Tensor[] examples = new Tensor[2 + 2 * layers];
         // B = 3 and T = 5: sizes that coincide with no other dim (heads, head dim, context), so none is mistaken for another
         long[] ids = new long[15], prompt = new long[21];
@@ -193,9 +200,10 @@ public final class GptDemo {
         examples[1] = Tensor.of(new long[] {7}).reshape();
         try (var ng = Autograd.noGrad()) {
             CharGpt.Step prefill = model.forward(Tensor.of(prompt, 3, 7), Tensor.of(new long[] {0}).reshape(), model.emptyCache(3), model.emptyCache(3));
+            // a cache of 37 slots (7 filled): a length no other dim has, so it is never mistaken for one
             for (int l = 0; l < layers; l++) {
-                examples[2 + l] = prefill.keys().get(l);
-                examples[2 + layers + l] = prefill.values().get(l);
+                examples[2 + l] = prefill.keys().get(l).narrow(2, 0, EXAMPLE_CACHE_SLOTS).contiguous();
+                examples[2 + layers + l] = prefill.values().get(l).narrow(2, 0, EXAMPLE_CACHE_SLOTS).contiguous();
             }
         }
         TraceOptions.Builder o = TraceOptions.builder().name("char_gpt_step").dynamic(0, 0, "B").dynamic(0, 1, "T");
@@ -208,7 +216,7 @@ public final class GptDemo {
             names[2 + layers + l] = "cache_values_" + l;
             outs[1 + l] = "keys_" + l;
             outs[1 + layers + l] = "values_" + l;
-            o.dynamic(2 + l, 0, "B").dynamic(2 + layers + l, 0, "B");
+            o.dynamic(2 + l, 0, "B").dynamic(2 + layers + l, 0, "B").dynamic(2 + l, 2, "C").dynamic(2 + layers + l, 2, "C");
         }
         try (var ng = Autograd.noGrad()) {
             return Tracer.traceMulti(in -> {

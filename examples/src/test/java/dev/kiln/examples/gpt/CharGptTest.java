@@ -242,7 +242,8 @@ class CharGptTest {
         Graph step = GptDemo.traceStep(m, m.layers());
         assertEquals("i64[B,T]", step.inputs().get(0).type().toString());
         assertEquals("i64[]", step.inputs().get(1).type().toString());
-        assertEquals("f32[B,2,40,16]", step.inputs().get(2).type().toString());
+        assertEquals("f32[B,2,C,16]", step.inputs().get(2).type().toString());
+        assertEquals("f32[B,2,C,16]", step.typeOf(step.outputs().get(1)).toString());
         assertTrue(step.guards().isEmpty(), "nothing baked in: " + step.guards());
         Path file = dir.resolve("gpt-step.kiln.json");
         KilnWriter.save(step, file, KilnWriter.Weights.SIDECAR);
@@ -254,6 +255,24 @@ class CharGptTest {
             s = traced.apply(ids.narrow(1, t, 1), t, s.keys(), s.values());
             assertTrue(s.logits().allclose(full.narrow(1, t, 1), 1e-4, 1e-4), "traced step at position " + t);
         }
+        // the cache length is the caller's: the same steps with a 30-slot cache, just what they fill
+        List<Tensor> short30 = new java.util.ArrayList<>();
+        for (int l = 0; l < m.layers(); l++) short30.add(Tensor.zeros(3, 2, 30, 16));
+        s = traced.apply(ids.narrow(1, 0, 17), 0, short30, short30);
+        assertEquals("f32[3,2,30,16]", s.keys().get(0).typeString());
+        assertTrue(s.logits().allclose(full.narrow(1, 0, 17), 1e-4, 1e-4), "traced prefill into 30 slots");
+        for (int t = 17; t < 30; t++) {
+            s = traced.apply(ids.narrow(1, t, 1), t, s.keys(), s.values());
+            assertTrue(s.logits().allclose(full.narrow(1, t, 1), 1e-4, 1e-4), "30 slots: traced step at position " + t);
+        }
+        // a 31st position does not fit in 30 slots: an error naming it, traced and eager, not a dropped key
+        CharGpt.Step full30 = s;
+        RuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                () -> traced.apply(ids.narrow(1, 0, 1), 30, full30.keys(), full30.values()));
+        assertTrue(String.valueOf(e.getMessage()).contains("index 30 is out of range"), e.getMessage());
+        e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                () -> GptDemo.eagerStep(m).apply(ids.narrow(1, 0, 1), 30, full30.keys(), full30.values()));
+        assertTrue(String.valueOf(e.getMessage()).contains("index 30 is out of range"), e.getMessage());
         // greedy text: the same with and without the cache while it fits in the context
         long[] prompt = {corpus.encode('T'), corpus.encode('h')};
         Function<Tensor, Tensor> eager = x -> {
