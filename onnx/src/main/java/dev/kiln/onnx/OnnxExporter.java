@@ -344,7 +344,7 @@ final class OnnxExporter {
      * Attention as ONNX has it before opset 23: softmax(q k^T * scale + mask) v, with MatMul,
      * Softmax and, for causal attention, a lower triangle of ones shaped like the scores (Trilu),
      * so every dim may stay symbolic. With a mask, a row whose scores are all -inf gets 0 (Where
-     * over a row's all(IsInf)), as Kiln's op and PyTorch 2.5 on give. (Without one, only scores that
+     * over a row's all(scores == -inf)), as Kiln's op and PyTorch 2.5 on give. (Without one, only scores that
      * overflow to -inf could hide a whole row; that case is left to Softmax.)
      */
     private String attention(Node n, Attrs a, DType out) {
@@ -373,9 +373,10 @@ final class OnnxExporter {
         }
         String probs = node("Softmax", List.of(scores), attrInt("axis", -1));
         if (n.inputs().size() > 3) { // a mask can hide a whole row: 0 there, not Softmax's NaN (PyTorch 2.5 on)
-            // all(scores == -inf) over the row, as IsInf(-inf only) cast to 0/1 and its ReduceMin: a
-            // NaN score is not -inf, so its row stays NaN without relying on how ReduceMax treats NaN
-            String negInf = node("Cast", List.of(node("IsInf", List.of(scores), attrInt("detect_positive", 0))), attrInt("to", dataType(DType.FLOAT32)));
+            // all(scores == -inf) over the row, as Equal(-inf) cast to 0/1 and its ReduceMin: a NaN
+            // score is not -inf, so its row stays NaN without relying on how ReduceMax treats NaN
+            // (and Kiln's own ONNX import reads every op of it back)
+            String negInf = node("Cast", List.of(node("Equal", List.of(scores, scalar(out, Double.NEGATIVE_INFINITY)))), attrInt("to", dataType(DType.FLOAT32)));
             String dead = node("Equal", List.of(node("ReduceMin", List.of(negInf), attrInts("axes", -1), attrInt("keepdims", 1)), scalar(DType.FLOAT32, 1)));
             probs = node("Where", List.of(dead, scalar(out, 0), probs));
         }

@@ -154,6 +154,18 @@ class OnnxExportTest {
             Tensor x = Tensor.randn(bt[0], 3, bt[1], 12);
             same("attention (B,T)=(" + bt[0] + "," + bt[1] + ")", f.apply(new Tensor[] {x}), ort(model, Map.of("x", x)), 2e-5f);
         }
+        // and back: Kiln's own ONNX import reads every op the export wrote (the dead-row guard's too)
+        Path file = java.nio.file.Files.createTempFile("attention", ".onnx");
+        try {
+            java.nio.file.Files.write(file, model);
+            dev.kiln.graph.exec.CompiledGraph back = dev.kiln.graph.exec.CompiledGraph.compile(Onnx.load(file),
+                    dev.kiln.graph.exec.CompileOptions.of(dev.kiln.graph.opt.OptLevel.O2));
+            Tensor x = Tensor.randn(3, 3, 70, 12);
+            float[] got = Tensor.wrap(back.run(java.util.List.of(x.data())).get(0)).toFloatArray();
+            same("attention imported back", f.apply(new Tensor[] {x}), got, 2e-5f);
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
     }
 
     @Test

@@ -95,6 +95,20 @@ class NnGradcheckTest {
         java.util.function.Function<Tensor[], Tensor> dead = in -> F.scaledDotProductAttention(in[0], in[1], in[2], keep, 0, false, null);
         assertTrue(Autograd.gradcheck(dead, t(2, 4, 3), t(0.7, 0.2, 2, 4, 3), t(-1.1, 0.1, 2, 4, 3)));
         assertTrue(Autograd.gradgradcheck(dead, t(2, 4, 3), t(0.7, 0.2, 2, 4, 3), t(-1.1, 0.1, 2, 4, 3)));
+        // gradgradcheck compares the composite gradient with its own derivative; the composite must
+        // also be the fused ops' gradient (the one-pass op for the self-attentions, the per-input ones for cross)
+        for (var fn : java.util.List.of(cross, causal, dead)) {
+            boolean isCross = fn == cross;
+            Tensor[] in = isCross ? new Tensor[] {t(1, 2, 3, 4), t(0.8, -0.1, 1, 2, 5, 4), t(1.2, 0.3, 1, 2, 5, 3)}
+                    : new Tensor[] {t(2, 4, 3), t(0.7, 0.2, 2, 4, 3), t(-1.1, 0.1, 2, 4, 3)};
+            Tensor out = fn.apply(in), gout = t(0.9, -0.2, out.shape()).detach();
+            Tensor[] fused = Autograd.grad(new Tensor[] {out}, in, new Tensor[] {gout}, true, false, false);
+            Tensor[] composite = Autograd.grad(new Tensor[] {out}, in, new Tensor[] {gout}, false, true, false);
+            for (int i = 0; i < 3; i++) {
+                assertTrue(composite[i].requiresGrad(), "the create-graph gradient is differentiable");
+                assertArrayEquals(fused[i].toDoubleArray(), composite[i].toDoubleArray(), 1e-12, "d" + "qkv".charAt(i) + ": create-graph equals the fused gradient");
+            }
+        }
     }
 
     @Test

@@ -69,9 +69,11 @@ public final class CharGpt extends Module {
         Tensor count = Tensor.onesLike(idx.select(0, 0)).sum(); // T, as a value
         Tensor write = offset.ge(0.0).logicalAnd(offset.lt(count)); // [C]
         Tensor index = Tensor.where(write, offset, Tensor.zerosLike(offset)); // [C]: a valid row of the new keys everywhere
-        // each new position's own slot: start + T past C fails here (index_select names the index)
-        // rather than dropping the keys and values that do not fit; the values are the positions
-        Tensor positionSlots = slots.indexSelect(0, positions);
+        // each new position's own slot, looked up twice so that any position outside [0, C) fails
+        // here (index_select names the index) rather than dropping keys and values or wrapping:
+        // index_select takes -C..C-1, so p checks p < C and p - C checks p >= 0; both give p
+        Tensor capacity = Tensor.onesLike(slots).sum(); // C, as a value
+        Tensor positionSlots = slots.indexSelect(0, positions).maximum(slots.indexSelect(0, positions.sub(capacity)));
         Tensor allowed = positionSlots.unsqueeze(1).ge(slots.unsqueeze(0)); // [T, C]: filled slots up to each query's own position
         Tensor x = tok.forward(idx).add(pos.forward(positions));
         List<Tensor> keys = new ArrayList<>(), values = new ArrayList<>();

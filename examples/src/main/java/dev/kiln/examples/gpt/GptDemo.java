@@ -135,7 +135,7 @@ public final class GptDemo {
         return ids;
     }
 
-    /** The example cache's length when the step is traced (any length runs after). */
+    /** The example cache's length when the step is traced (any length runs after), at most the context. */
     static final int EXAMPLE_CACHE_SLOTS = 37;
 
     /** One decoding step: logits of new ids [1, T] at positions start.., and the cache that follows. */
@@ -190,7 +190,9 @@ public final class GptDemo {
      * sizes are products (B*T), so a cache that grows by T each step (P + T) cannot be typed.
      */
     static Graph traceStep(CharGpt model, int layers) {
-        if (model.context < EXAMPLE_CACHE_SLOTS) throw new IllegalArgumentException("traceStep: a context of at least " + EXAMPLE_CACHE_SLOTS + " positions, got " + model.context);
+        // the example fills 7 + 5 positions; a context under 37 traces from a cache of the whole context
+        if (model.context < 12) throw new IllegalArgumentException("traceStep: a context of at least 12 positions, got " + model.context);
+        int exampleSlots = Math.min(EXAMPLE_CACHE_SLOTS, model.context);
         Tensor[] examples = new Tensor[2 + 2 * layers];
         // B = 3 and T = 5: sizes that coincide with no other dim (heads, head dim, context), so none is mistaken for another
         long[] ids = new long[15], prompt = new long[21];
@@ -202,8 +204,8 @@ public final class GptDemo {
             CharGpt.Step prefill = model.forward(Tensor.of(prompt, 3, 7), Tensor.of(new long[] {0}).reshape(), model.emptyCache(3), model.emptyCache(3));
             // a cache of 37 slots (7 filled): a length no other dim has, so it is never mistaken for one
             for (int l = 0; l < layers; l++) {
-                examples[2 + l] = prefill.keys().get(l).narrow(2, 0, EXAMPLE_CACHE_SLOTS).contiguous();
-                examples[2 + layers + l] = prefill.values().get(l).narrow(2, 0, EXAMPLE_CACHE_SLOTS).contiguous();
+                examples[2 + l] = prefill.keys().get(l).narrow(2, 0, exampleSlots).contiguous();
+                examples[2 + layers + l] = prefill.values().get(l).narrow(2, 0, exampleSlots).contiguous();
             }
         }
         TraceOptions.Builder o = TraceOptions.builder().name("char_gpt_step").dynamic(0, 0, "B").dynamic(0, 1, "T");
@@ -340,8 +342,8 @@ public final class GptDemo {
         long[] sampled = generate(artifact, prompt, o.generate(), CONTEXT, o.temperature(), new Generator(o.seed() + 7));
         out.printf(Locale.ROOT, "%nsampled at temperature %.2f, seed %d:%n%s%n", o.temperature(), o.seed() + 7, corpus.decode(sampled).strip());
 
-        // incremental decoding: the step graph takes and returns the key/value cache (context slots per
-        // layer) and the number of filled slots as a value, with B and T symbolic
+        // incremental decoding: the step graph takes and returns the key/value cache (C slots per layer,
+        // here the whole context) and the number of filled slots as a value, with B, T and C symbolic
         Graph stepGraph = traceStep(model, model.layers());
         Path stepFile = o.out().resolve("gpt-step.kiln.json");
         KilnWriter.save(stepGraph, stepFile, KilnWriter.Weights.SIDECAR);

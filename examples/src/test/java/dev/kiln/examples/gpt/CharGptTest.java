@@ -273,6 +273,9 @@ class CharGptTest {
         e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
                 () -> GptDemo.eagerStep(m).apply(ids.narrow(1, 0, 1), 30, full30.keys(), full30.values()));
         assertTrue(String.valueOf(e.getMessage()).contains("index 30 is out of range"), e.getMessage());
+        // nor does a negative start wrap around to the last slot
+        e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class, () -> traced.apply(ids.narrow(1, 0, 1), -1, full30.keys(), full30.values()));
+        assertTrue(String.valueOf(e.getMessage()).contains("index -31 is out of range"), e.getMessage());
         // greedy text: the same with and without the cache while it fits in the context
         long[] prompt = {corpus.encode('T'), corpus.encode('h')};
         Function<Tensor, Tensor> eager = x -> {

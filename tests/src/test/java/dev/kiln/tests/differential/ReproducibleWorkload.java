@@ -89,6 +89,7 @@ public final class ReproducibleWorkload {
         add(md, att, q.grad(), k.grad(), val.grad());
         // the tiled kernels (past the whole-row limit, lowered here to reach them at 130 keys):
         // forward and the three per-input gradient ops over (head, tile) tasks
+        String wholeRowKeys = System.getProperty("kiln.attention.wholeRowKeys");
         System.setProperty("kiln.attention.wholeRowKeys", "64");
         try {
             Tensor tiled = F.scaledDotProductAttention(q, k, val, keep, 0, true, null);
@@ -98,7 +99,8 @@ public final class ReproducibleWorkload {
             tiled.backward(Tensor.randn(2, 3, 130, 8));
             add(md, tiled, q.grad(), k.grad(), val.grad());
         } finally {
-            System.clearProperty("kiln.attention.wholeRowKeys");
+            if (wholeRowKeys == null) System.clearProperty("kiln.attention.wholeRowKeys");
+            else System.setProperty("kiln.attention.wholeRowKeys", wholeRowKeys);
         }
         // a self-attention's one-pass gradient op (q, k and v of one shape, read in place from one
         // projection), split over heads

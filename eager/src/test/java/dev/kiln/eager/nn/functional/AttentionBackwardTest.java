@@ -97,12 +97,13 @@ class AttentionBackwardTest {
      * kiln.attention.wholeRowKeys, 8192 by default), so small sizes reach the tiled kernels.
      */
     static void withWholeRowKeys(int keys, Runnable body) {
-        String key = "kiln.attention.wholeRowKeys";
+        String key = "kiln.attention.wholeRowKeys", before = System.getProperty(key);
         System.setProperty(key, Integer.toString(keys));
         try {
             body.run();
         } finally {
-            System.clearProperty(key);
+            if (before == null) System.clearProperty(key);
+            else System.setProperty(key, before);
         }
     }
 

@@ -179,7 +179,21 @@ class AttentionTest {
             }
         }
         assertTrue(differ, "a draw drops something");
-        assertArrayEquals(want, mean, 0.05, "the mean over " + draws + " draws");
+        // each element's mean has variance p / (1 - p) * sum_j P_ij^2 v_jc^2 / draws (p / (1 - p) = 1
+        // here, P the causal softmax of q k^T / sqrt(4)): within 5 sigma
+        double[] p = q.matmul(k.transpose(-2, -1)).mul(0.5).maskedFill(Tensor.ones(3, 5).tril().to(DType.BOOL).logicalNot(), Double.NEGATIVE_INFINITY)
+                .softmax(-1).toDoubleArray();
+        double[] vv = v.toDoubleArray();
+        for (int h = 0; h < 2; h++) {
+            for (int i = 0; i < 3; i++) {
+                for (int c = 0; c < 3; c++) {
+                    double var = 0;
+                    for (int j = 0; j < 5; j++) var += Math.pow(p[(h * 3 + i) * 5 + j] * vv[(h * 5 + j) * 3 + c], 2);
+                    double sigma = Math.sqrt(var / draws), w = want[(h * 3 + i) * 3 + c], got = mean[(h * 3 + i) * 3 + c];
+                    assertTrue(Math.abs(got - w) <= 5 * sigma + 1e-12, "the mean over " + draws + " draws at " + h + "," + i + "," + c + ": " + got + " vs " + w + " (sigma " + sigma + ")");
+                }
+            }
+        }
         for (double x : F.scaledDotProductAttention(q, k, v, null, 1, false, null).toDoubleArray()) assertEquals(0.0, x, "p = 1 drops every probability");
         assertThrows(IllegalArgumentException.class, () -> F.scaledDotProductAttention(q, k, v, null, 1.5, false, null));
     }
