@@ -56,6 +56,18 @@ class TransformerTraceTest {
             float[] got = Tensor.wrap(c.run(List.of(x.data(), mask.data())).get(0)).toFloatArray();
             assertArrayEquals(eager, got, 1e-4f, "B=" + bt[0] + " T=" + bt[1]);
         }
+        // a sequence that is all padding: its queries see no key, so their attention is 0 (PyTorch
+        // 2.5 on), finite through the layers, eager and reloaded alike
+        Tensor x = Tensor.randn(3, 9, 16);
+        boolean[] pad = new boolean[27];
+        java.util.Arrays.fill(pad, 18, 27, true); // sequence 2
+        Tensor mask = Tensor.of(pad, 3, 9);
+        float[] eager;
+        try (var ng = Autograd.noGrad()) {
+            eager = encoder.forward(x, null, mask).toFloatArray();
+        }
+        for (float e : eager) org.junit.jupiter.api.Assertions.assertTrue(Float.isFinite(e), "a fully padded sequence stays finite");
+        assertArrayEquals(eager, Tensor.wrap(c.run(List.of(x.data(), mask.data())).get(0)).toFloatArray(), 1e-4f, "a fully padded sequence, reloaded");
     }
 
     /** PyTorch's Transformer.generate_square_subsequent_mask(t): -inf above the diagonal, 0 elsewhere. */
