@@ -21,8 +21,10 @@ import java.util.Map;
  * products per block, against eleven for the three separate gradient ops, and no [L, S] buffer.
  * D = rowsum(P * dP) equals dot(dO, O) but comes from the recomputed P, so the op needs no output.
  *
- * <p>dk and dv accumulate over a head's query blocks, so a task is a head: the blocks go in order
- * and the bits do not depend on the thread count. Beyond {@link AttentionProblem#ROW_KEYS_MAX}
+ * <p>dk and dv accumulate over a head's query blocks, so a task is a head, its blocks in order; with
+ * fewer heads than {@link BatchSplit}'s chunks, a head's blocks are cut into groups whose partial
+ * dk and dv are added in group order ({@link #groupsPerHead}). Either way the bits do not depend
+ * on the thread count. Beyond {@link AttentionProblem#ROW_KEYS_MAX}
  * keys a block's rows would leave the cache: the output is recomputed and the tiled gradient
  * passes of {@link AttentionKernels} write the three parts.
  */
@@ -50,50 +52,99 @@ final class AttentionBackwardKernel {
             AttentionKernels.gradInto(p, stats, go, "v", g, 2 * part);
             return grad;
         }
-        BatchSplit.run(p.heads, 10L * p.l * p.s * p.e, (chunk, from, to) -> {
+        int groups = groupsPerHead(p.heads, p.blocksQ()), tasks = p.heads * groups, head = p.s * p.e;
+        // group 0 sums a head's dk and dv in place; the other groups into partial sums (none with
+        // one group), added in group order afterwards
+        Object pk = groups == 1 ? null : RowOps.allocate(g, p.heads * (groups - 1) * head), pv = groups == 1 ? null : RowOps.allocate(g, p.heads * (groups - 1) * head);
+        boolean[] nanRow = new boolean[tasks];
+        BatchSplit.run(tasks, 10L * p.l * p.s * p.e / groups, (chunk, from, to) -> {
             int rows = Math.min(BLOCK_Q, p.l); // a decoding step's one query needs one row, not a block's
             Object sc = RowOps.allocate(g, rows * p.s), dp = RowOps.allocate(g, rows * p.s);
             boolean t = p.transposesKeys();
             Object[] scratch = {sc, dp, t ? RowOps.allocate(g, p.e * p.s) : null, t ? RowOps.allocate(g, p.e * p.s) : null};
             float[] dot = new float[1];
-            for (int h = from; h < to; h++) head(p, h, go, g, part, scratch, dot);
+            for (int task = from; task < to; task++) {
+                int h = task / groups, grp = task % groups, blocks = p.blocksQ();
+                int partial = (h * (groups - 1) + grp - 1) * head;
+                nanRow[task] = queryBlocks(p, h, blocks * grp / groups, blocks * (grp + 1) / groups, go, g, grp == 0 ? g : pk,
+                        grp == 0 ? part + h * head : partial, grp == 0 ? g : pv, grp == 0 ? 2 * part + h * head : partial, scratch, dot);
+            }
         });
+        for (int h = 0; h < p.heads; h++) {
+            int dk0 = part + h * head, dv0 = 2 * part + h * head;
+            boolean nan = false;
+            for (int grp = 0; grp < groups; grp++) nan |= nanRow[h * groups + grp];
+            for (int grp = 1; grp < groups; grp++) {
+                addInto(pk, (h * (groups - 1) + grp - 1) * head, g, dk0, head);
+                addInto(pv, (h * (groups - 1) + grp - 1) * head, g, dv0, head);
+            }
+            scaleRows(g, dk0, head, p.scale);
+            // A row with a NaN score has a NaN softmax at every key, so P^T dO and dS^T q are NaN at
+            // every key of the head, as PyTorch computes them; the causal blocks skip keys a row
+            // cannot see, so say it for all of them. (A row that sees no key has P = 0: it adds nothing.)
+            if (nan) {
+                fill(g, dk0, head, Double.NaN);
+                fill(g, dv0, head, Double.NaN);
+            }
+        }
         return grad;
     }
 
     /**
-     * Head h's dq, dk and dv into g at 0, part and 2 * part (each [heads, L, E]). Scratch: a
-     * block's score rows and their gradient, then k and v transposed ([E x S] each; null when
-     * there are too few queries to pay for it, and the GEMM reads them in place).
+     * How many tasks share a head's query blocks: 1 when there are enough heads to keep
+     * {@link BatchSplit}'s chunks busy, else up to {@link #MAX_GROUPS} groups of blocks per head (a
+     * single long sequence's backward would otherwise run on one thread). Each group after the
+     * first sums its own dk and dv, added in group order after, so the count depends only on the
+     * sizes and the bits do not depend on the thread count.
      */
-    private static void head(AttentionProblem p, int h, AttentionProblem.Heads go, Object g, int part, Object[] scratch, float[] dot) {
+    static int groupsPerHead(int heads, int blocks) {
+        return heads >= BatchSplit.MAX_CHUNKS ? 1 : Math.max(1, Math.min(Math.min(blocks, MAX_GROUPS), BatchSplit.MAX_CHUNKS / heads));
+    }
+
+    /** At most this many groups per head: each one after the first holds a partial dk and dv ([S, E] each). */
+    static final int MAX_GROUPS = 2;
+
+    /**
+     * Query blocks [b0, b1) of head h: their rows of dq into g (at 0, [heads, L, E], scaled), and
+     * their sums of dk (unscaled) and dv into dkArr at dk0 and dvArr at dv0 ([S, E] each, zeroed
+     * here). Scratch: a block's score rows and their gradient, then k and v transposed ([E x S]
+     * each; null when there are too few queries to pay for it, and the GEMM reads them in place).
+     * True when a row came out NaN (a NaN score).
+     */
+    private static boolean queryBlocks(AttentionProblem p, int h, int b0, int b1, AttentionProblem.Heads go, Object g, Object dkArr, int dk0,
+                                       Object dvArr, int dv0, Object[] scratch, float[] dot) {
         Object sc = scratch[0], dp = scratch[1], kt = scratch[2], vt = scratch[3];
-        int e = p.e, q0 = h * p.l * e, k0 = h * p.s * e, dk0 = part + k0, dv0 = 2 * part + k0;
-        RowOps.zero(g, dk0, p.s * e);
-        RowOps.zero(g, dv0, p.s * e);
+        int e = p.e, q0 = h * p.l * e;
+        RowOps.zero(dkArr, dk0, p.s * e);
+        RowOps.zero(dvArr, dv0, p.s * e);
+        if (b0 >= b1) return false;
         if (kt != null) {
             p.transposed(p.k, h, e, kt);
             p.transposed(p.v, h, e, vt);
         }
         boolean nanRow = false;
-        for (int i0 = 0; i0 < p.l; i0 += BLOCK_Q) {
+        for (int i0 = b0 * BLOCK_Q; i0 < Math.min(p.l, b1 * BLOCK_Q); i0 += BLOCK_Q) {
             int br = Math.min(BLOCK_Q, p.l - i0), nk = p.keysFor(i0, br), qi = q0 + i0 * e, gi = go.row(h, i0);
             nanRow |= p.probabilities(h, i0, br, nk, sc, kt);
             if (vt != null) product(br, nk, e, go.data(), gi, go.rowStride(), 1, vt, 0, p.s, dp, 0, nk, false); // dP = dO v^T
             else dotRows(br, nk, e, go.data(), gi, go.rowStride(), p.v.data(), p.v.row(h, 0), p.v.rowStride(), dp);
-            product(nk, e, br, sc, 0, 1, nk, go.data(), gi, go.rowStride(), g, dv0, e, true); // dv += P^T dO
+            product(nk, e, br, sc, 0, 1, nk, go.data(), gi, go.rowStride(), dvArr, dv0, e, true); // dv += P^T dO
             for (int r = 0; r < br; r++) scoreGradientRow(dp, sc, r * nk, nk, dot); // dS = P * (dP - D), into dp
-            product(nk, e, br, dp, 0, 1, nk, p.q.data(), p.q.row(h, i0), p.q.rowStride(), g, dk0, e, true); // dk += dS^T q
+            product(nk, e, br, dp, 0, 1, nk, p.q.data(), p.q.row(h, i0), p.q.rowStride(), dkArr, dk0, e, true); // dk += dS^T q
             product(br, e, nk, dp, 0, nk, 1, p.k.data(), p.k.row(h, 0), p.k.rowStride(), g, qi, e, false); // dq = dS k
+            scaleRows(g, qi, br * e, p.scale);
         }
-        scaleRows(g, q0, p.l * e, p.scale);
-        scaleRows(g, dk0, p.s * e, p.scale);
-        // A row with a NaN score has a NaN softmax at every key, so P^T dO and dS^T q are NaN at
-        // every key of the head, as PyTorch computes them; the causal blocks skip keys a row
-        // cannot see, so say it for all of them. (A row that sees no key has P = 0: it adds nothing.)
-        if (nanRow) {
-            fill(g, dk0, p.s * e, Double.NaN);
-            fill(g, dv0, p.s * e, Double.NaN);
+        return nanRow;
+    }
+
+    /** to[toOff ..] += from[fromOff ..], n elements. */
+    private static void addInto(Object from, int fromOff, Object to, int toOff, int n) {
+        if (to instanceof float[] t) {
+            float[] f = (float[]) from;
+            for (int i = 0; i < n; i++) t[toOff + i] += f[fromOff + i];
+        } else {
+            double[] t = (double[]) to, f = (double[]) from;
+            for (int i = 0; i < n; i++) t[toOff + i] += f[fromOff + i];
         }
     }
 

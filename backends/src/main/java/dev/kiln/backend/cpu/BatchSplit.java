@@ -16,7 +16,7 @@ final class BatchSplit {
      * LeNet's pools (300k and 100k elements) split too; behind a ForkJoinPool it was 2^20.
      */
     static final long PARALLEL_WORK = 1L << 16;
-    private static final int MAX_CHUNKS = 8;
+    static final int MAX_CHUNKS = 8;
 
     static int chunks(int n) { return Math.max(1, Math.min(n, MAX_CHUNKS)); }
 

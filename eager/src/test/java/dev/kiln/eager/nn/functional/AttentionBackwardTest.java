@@ -70,6 +70,30 @@ class AttentionBackwardTest {
     }
 
     @Test
+    void withFewHeadsTheQueryBlocksSplitIntoGroupsWhoseSumsMatchTheComposite() {
+        // one head (up to 8 groups of query blocks) and three heads (2 groups each): each group sums
+        // its own dk and dv, added in group order; against the composite in float64, causal or
+        // not, with a bool mask, at lengths where the groups are uneven
+        Kiln.manualSeed(14);
+        for (int[] z : new int[][] {{1, 200}, {1, 513}, {3, 200}, {1, 65}}) {
+            int heads = z[0], t = z[1];
+            Tensor q = Tensor.randn(heads, t, 16).to(DType.FLOAT64), k = Tensor.randn(heads, t, 16).to(DType.FLOAT64);
+            Tensor v = Tensor.randn(heads, t, 16).to(DType.FLOAT64), go = Tensor.randn(heads, t, 16).to(DType.FLOAT64);
+            Tensor keep = Tensor.rand(t, t).gt(0.3).logicalOr(Tensor.eye(t).to(DType.BOOL));
+            for (boolean causal : new boolean[] {false, true}) {
+                for (Tensor mask : new Tensor[] {null, keep}) {
+                    Tensor[] want = compositeGrads(q, k, v, mask, causal, go);
+                    Tensor[] got = stacked(NnPrimitives.scaledDotProductAttentionBackward(q, k, v, go, mask, causal, null));
+                    for (int i = 0; i < 3; i++) {
+                        assertArrayEquals(want[i].toDoubleArray(), got[i].toDoubleArray(), 1e-10 * (1 + want[i].abs().max().item()),
+                                "d" + "qkv".charAt(i) + " heads " + heads + " T=" + t + " causal " + causal + " mask " + (mask != null));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void atBatch64TheGptsShapesMatchTheCompositeAndTheTiledOps() {
         // the demo GPT's attention, [64, 4, 128, 32] causal, in float32 against the three tiled
         // per-input ops; and [64, 4, 65, 32] (one query past a block) in float64 against the
