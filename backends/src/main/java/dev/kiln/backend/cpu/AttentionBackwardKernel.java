@@ -68,9 +68,10 @@ final class AttentionBackwardKernel {
                 int partial = (h * (groups - 1) + grp - 1) * head;
                 nanRow[task] = queryBlocks(p, h, blocks * grp / groups, blocks * (grp + 1) / groups, go, g, grp == 0 ? g : pk,
                         grp == 0 ? part + h * head : partial, grp == 0 ? g : pv, grp == 0 ? 2 * part + h * head : partial, scratch, dot);
+                if (groups == 1) finishHead(p, g, part + h * head, 2 * part + h * head, nanRow[task]); // in the task, in parallel
             }
         });
-        for (int h = 0; h < p.heads; h++) {
+        for (int h = 0; groups > 1 && h < p.heads; h++) {
             int dk0 = part + h * head, dv0 = 2 * part + h * head;
             boolean nan = false;
             for (int grp = 0; grp < groups; grp++) nan |= nanRow[h * groups + grp];
@@ -78,16 +79,24 @@ final class AttentionBackwardKernel {
                 addInto(pk, (h * (groups - 1) + grp - 1) * head, g, dk0, head);
                 addInto(pv, (h * (groups - 1) + grp - 1) * head, g, dv0, head);
             }
-            scaleRows(g, dk0, head, p.scale);
-            // A row with a NaN score has a NaN softmax at every key, so P^T dO and dS^T q are NaN at
-            // every key of the head, as PyTorch computes them; the causal blocks skip keys a row
-            // cannot see, so say it for all of them. (A row that sees no key has P = 0: it adds nothing.)
-            if (nan) {
-                fill(g, dk0, head, Double.NaN);
-                fill(g, dv0, head, Double.NaN);
-            }
+            finishHead(p, g, dk0, dv0, nan);
         }
         return grad;
+    }
+
+    /**
+     * A head's summed dk scaled; NaN in dk and dv at every key when a row had a NaN score: its
+     * softmax is NaN at every key, so P^T dO and dS^T q are NaN at every key of the head, as
+     * PyTorch computes them, and the causal blocks skip keys a row cannot see, so say it for all
+     * of them. (A row that sees no key has P = 0: it adds nothing.)
+     */
+    private static void finishHead(AttentionProblem p, Object g, int dk0, int dv0, boolean nanRow) {
+        int head = p.s * p.e;
+        scaleRows(g, dk0, head, p.scale);
+        if (nanRow) {
+            fill(g, dk0, head, Double.NaN);
+            fill(g, dv0, head, Double.NaN);
+        }
     }
 
     /**
