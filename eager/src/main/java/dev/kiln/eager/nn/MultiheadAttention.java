@@ -66,11 +66,11 @@ public class MultiheadAttention extends Module {
         Tensor bk = inProjBias == null ? null : inProjBias.narrow(0, embedDim, embedDim);
         Tensor bv = inProjBias == null ? null : inProjBias.narrow(0, 2 * embedDim, embedDim);
         Tensor qh = heads(F.linear(q, wq, bq)), kh = heads(F.linear(k, wk, bk)), vh = heads(F.linear(v, wv, bv)); // [N, H, *, D]
-        if (!needWeights && (!isTraining() || dropout == 0 && !dev.kiln.eager.autograd.GradMode.isEnabled())) {
-            // inference, as PyTorch's fast path: the fused attention, which never builds the [N, H, L, S]
-            // weights. Training keeps the math path PyTorch's module trains with (its rounding is
-            // what the fixtures' 5 SGD steps compare against, and it draws the dropout); call
-            // F.scaledDotProductAttention directly to train with the fused op.
+        if (!needWeights && (!isTraining() || dropout == 0)) {
+            // without weights and without dropout to draw, the fused attention, as PyTorch 2 runs
+            // scaled_dot_product_attention there (in training too): it never builds the [N, H, L, S]
+            // weights, and its gradients come from the fused ops. With dropout, training keeps the
+            // math path, which draws it on the probabilities.
             Tensor mask = null;
             if (attnMask != null) mask = additive(attnMask, "attn_mask", qh.dtype(), true);
             if (keyPaddingMask != null) {
