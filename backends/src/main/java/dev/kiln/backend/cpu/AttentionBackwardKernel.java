@@ -52,7 +52,7 @@ final class AttentionBackwardKernel {
             AttentionKernels.gradInto(p, stats, go, "v", g, 2 * part);
             return grad;
         }
-        int groups = groupsPerHead(p.heads, p.blocksQ()), tasks = p.heads * groups, head = p.s * p.e;
+        int blocks = p.blocksQ(), groups = groupsPerHead(p.heads, blocks), tasks = p.heads * groups, head = p.s * p.e;
         // group 0 sums a head's dk and dv in place; the other groups into partial sums (none with
         // one group), added in group order afterwards
         Object pk = groups == 1 ? null : RowOps.allocate(g, p.heads * (groups - 1) * head), pv = groups == 1 ? null : RowOps.allocate(g, p.heads * (groups - 1) * head);
@@ -64,8 +64,7 @@ final class AttentionBackwardKernel {
             Object[] scratch = {sc, dp, t ? RowOps.allocate(g, p.e * p.s) : null, t ? RowOps.allocate(g, p.e * p.s) : null};
             float[] dot = new float[1];
             for (int task = from; task < to; task++) {
-                int h = task / groups, grp = task % groups, blocks = p.blocksQ();
-                int partial = (h * (groups - 1) + grp - 1) * head;
+                int h = task / groups, grp = task % groups, partial = partialOffset(h, grp, groups, head);
                 nanRow[task] = queryBlocks(p, h, blocks * grp / groups, blocks * (grp + 1) / groups, go, g, grp == 0 ? g : pk,
                         grp == 0 ? part + h * head : partial, grp == 0 ? g : pv, grp == 0 ? 2 * part + h * head : partial, scratch, dot);
                 if (groups == 1) finishHead(p, g, part + h * head, 2 * part + h * head, nanRow[task]); // in the task, in parallel
@@ -76,8 +75,8 @@ final class AttentionBackwardKernel {
             boolean nan = false;
             for (int grp = 0; grp < groups; grp++) nan |= nanRow[h * groups + grp];
             for (int grp = 1; grp < groups; grp++) {
-                addInto(pk, (h * (groups - 1) + grp - 1) * head, g, dk0, head);
-                addInto(pv, (h * (groups - 1) + grp - 1) * head, g, dv0, head);
+                RowOps.add(pk, partialOffset(h, grp, groups, head), g, dk0, 1, head);
+                RowOps.add(pv, partialOffset(h, grp, groups, head), g, dv0, 1, head);
             }
             finishHead(p, g, dk0, dv0, nan);
         }
@@ -146,16 +145,8 @@ final class AttentionBackwardKernel {
         return nanRow;
     }
 
-    /** to[toOff ..] += from[fromOff ..], n elements. */
-    private static void addInto(Object from, int fromOff, Object to, int toOff, int n) {
-        if (to instanceof float[] t) {
-            float[] f = (float[]) from;
-            for (int i = 0; i < n; i++) t[toOff + i] += f[fromOff + i];
-        } else {
-            double[] t = (double[]) to, f = (double[]) from;
-            for (int i = 0; i < n; i++) t[toOff + i] += f[fromOff + i];
-        }
-    }
+    /** Where group grp (>= 1) of head h keeps its partial dk (and, in the other buffer, dv): heads * (groups - 1) of them. */
+    private static int partialOffset(int h, int grp, int groups, int head) { return (h * (groups - 1) + grp - 1) * head; }
 
     /** dp's row at off becomes P * (dP - dot(dP, P)), P the row of sc at off. */
     private static void scoreGradientRow(Object dp, Object sc, int off, int n, float[] dot) {

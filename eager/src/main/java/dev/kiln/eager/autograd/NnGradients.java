@@ -1,6 +1,5 @@
 package dev.kiln.eager.autograd;
 
-import dev.kiln.backend.DType;
 import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.op.Op;
 import dev.kiln.eager.Tensor;
@@ -101,10 +100,7 @@ final class NnGradients {
      */
     private static Tensor[] attentionComposite(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal, Double scale, Tensor g) {
         double sc = scale != null ? scale : 1.0 / Math.sqrt(q.shape(-1));
-        Tensor s = q.matmul(k.transpose(-2, -1)).mul(sc);
-        if (causal) s = s.maskedFill(Tensor.onesLike(s).tril().to(DType.BOOL).logicalNot(), Double.NEGATIVE_INFINITY);
-        if (mask != null) s = mask.dtype() == DType.BOOL ? s.maskedFill(mask.logicalNot(), Double.NEGATIVE_INFINITY) : s.add(mask);
-        Tensor p = F.safeSoftmax(s, -1);
+        Tensor p = F.safeSoftmax(NnPrimitives.attentionScores(q, k, mask, causal, sc), -1);
         Tensor dp = g.matmul(v.transpose(-2, -1));
         Tensor ds = p.mul(dp.sub(dp.mul(p).sum(new int[] {-1}, true)));
         return new Tensor[] {ds.matmul(k).mul(sc), ds.transpose(-2, -1).matmul(q).mul(sc), p.transpose(-2, -1).matmul(g)};

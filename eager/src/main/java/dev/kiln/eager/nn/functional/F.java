@@ -146,10 +146,7 @@ public final class F {
         if (!(dropoutP >= 0 && dropoutP <= 1)) throw new IllegalArgumentException("scaledDotProductAttention: dropoutP must be in [0, 1], got " + dropoutP);
         boolean maskNeedsGrad = mask != null && mask.requiresGrad() && dev.kiln.eager.autograd.GradMode.isEnabled();
         if (dropoutP == 0 && !maskNeedsGrad) return NnPrimitives.scaledDotProductAttention(q, k, v, mask, causal, scale);
-        Tensor s = q.matmul(k.transpose(-2, -1)).mul(scale != null ? scale : 1.0 / Math.sqrt(q.shape(-1)));
-        if (causal) s = s.maskedFill(Tensor.onesLike(s).tril().to(DType.BOOL).logicalNot(), Double.NEGATIVE_INFINITY);
-        if (mask != null) s = mask.dtype() == DType.BOOL ? s.maskedFill(mask.logicalNot(), Double.NEGATIVE_INFINITY) : s.add(mask);
-        return dropout(safeSoftmax(s, -1), dropoutP, true).matmul(v);
+        return dropout(safeSoftmax(NnPrimitives.attentionScores(q, k, mask, causal, scale), -1), dropoutP, true).matmul(v);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.kiln.eager.nn.functional;
 
+import dev.kiln.backend.DType;
 import dev.kiln.backend.op.Attrs;
 import dev.kiln.backend.op.NnShapeRules;
 import dev.kiln.backend.op.Op;
@@ -40,6 +41,19 @@ public final class NnPrimitives {
     /** softmax's gradient from its output y and the output gradient g: y * (g - sum(g * y)) along dim, one op (PyTorch's _softmax_backward_data). */
     public static Tensor softmaxBackward(Tensor g, Tensor y, int dim) {
         return Dispatcher.apply(Op.SOFTMAX_BACKWARD, Attrs.of("dim", dim), g, y);
+    }
+
+    /**
+     * The attention's scores as its math form builds them, [.., L, S]: q k^T * scale (1/sqrt(E) when
+     * null), -inf where the causal rule hides key j > query i or a bool mask is false, plus a float
+     * mask. The one definition read by F.scaledDotProductAttention's math path (dropout, a mask
+     * that needs a gradient) and by the gradient rule's create-graph form.
+     */
+    public static Tensor attentionScores(Tensor q, Tensor k, Tensor mask, boolean causal, Double scale) {
+        Tensor s = q.matmul(k.transpose(-2, -1)).mul(scale != null ? scale : 1.0 / Math.sqrt(q.shape(-1)));
+        if (causal) s = s.maskedFill(Tensor.onesLike(s).tril().to(DType.BOOL).logicalNot(), Double.NEGATIVE_INFINITY);
+        if (mask != null) s = mask.dtype() == DType.BOOL ? s.maskedFill(mask.logicalNot(), Double.NEGATIVE_INFINITY) : s.add(mask);
+        return s;
     }
 
     /** The fused attention primitive (no dropout); {@code mask} and {@code scale} may be null. */
